@@ -1,0 +1,13 @@
+# Third-party libraries, all from Debian packages; nothing is downloaded.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+find_package(Threads REQUIRED)
+if(FGBI_BUILD_CLI)
+  find_package(CLI11 2.1 REQUIRED CONFIG)
+endif()
+if(FGBI_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(FGBI_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

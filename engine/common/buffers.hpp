@@ -1,0 +1,71 @@
+// Storage helpers for the engine's large and hot buffers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+namespace fgbi {
+
+// A growable byte buffer whose new bytes are left uninitialised: the sender
+// writes every byte it appends, so zero-filling would be a wasted pass.
+class ByteBuffer {
+ public:
+  size_t size() const { return size_; }
+  const uint8_t* data() const { return data_.get(); }
+  uint8_t* data() { return data_.get(); }
+  void clear() { size_ = 0; }
+  // Grows by n bytes and returns where they start.
+  uint8_t* append(size_t n) {
+    if (size_ + n > capacity_) grow(size_ + n);
+    uint8_t* p = data_.get() + size_;
+    size_ += n;
+    return p;
+  }
+  void append(const void* src, size_t n) { std::memcpy(append(n), src, n); }
+  size_t capacity() const { return capacity_; }
+
+ private:
+  void grow(size_t needed) {
+    size_t cap = capacity_ ? capacity_ * 2 : 4096;
+    while (cap < needed) cap *= 2;
+    auto fresh = std::make_unique_for_overwrite<uint8_t[]>(cap);
+    if (size_ != 0) std::memcpy(fresh.get(), data_.get(), size_);
+    data_ = std::move(fresh);
+    capacity_ = cap;
+  }
+  std::unique_ptr<uint8_t[]> data_;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
+// A large zero-initialised array from calloc: the kernel maps the pages
+// lazily, so tracking a large memory costs only what is touched.
+template <typename T>
+class ZeroedArray {
+ public:
+  ZeroedArray() = default;
+  // False when the allocation failed (the array is then empty).
+  bool allocate(size_t count) {
+    data_.reset(static_cast<T*>(std::calloc(count, sizeof(T))));
+    count_ = data_ ? count : 0;
+    return data_ != nullptr || count == 0;
+  }
+  T* data() { return data_.get(); }
+  const T* data() const { return data_.get(); }
+  T& operator[](size_t i) { return data_.get()[i]; }
+  const T& operator[](size_t i) const { return data_.get()[i]; }
+  size_t size() const { return count_; }
+  size_t bytes() const { return count_ * sizeof(T); }
+
+ private:
+  struct Free {
+    void operator()(T* p) const { std::free(p); }
+  };
+  std::unique_ptr<T, Free> data_;
+  size_t count_ = 0;
+};
+
+}  // namespace fgbi

@@ -1,0 +1,81 @@
+#include "common/params.hpp"
+
+#include <bit>
+
+namespace fgbi {
+namespace {
+
+struct ParamInfo {
+  fgbi_param param;
+  const char* name;
+  ParamBounds bounds;
+};
+
+constexpr ParamInfo kParams[] = {
+    {FGBI_P_PAGE_SIZE, "FGBI_P_PAGE_SIZE", {4096, 4096, 4096}},
+    {FGBI_P_BLOCK_SIZE, "FGBI_P_BLOCK_SIZE", {32, 256, 64}},
+    {FGBI_P_TRACKED_PAGES, "FGBI_P_TRACKED_PAGES", {1, int64_t{1} << 32, 65536}},
+    {FGBI_P_THREADS, "FGBI_P_THREADS", {1, 256, 1}},
+    {FGBI_P_DIGEST, "FGBI_P_DIGEST", {0, 1, 1}},
+    {FGBI_P_BACKEND, "FGBI_P_BACKEND", {FGBI_BACKEND_AUTO, FGBI_BACKEND_CUDA, FGBI_BACKEND_AUTO}},
+    {FGBI_P_MAX_EPOCH_BYTES, "FGBI_P_MAX_EPOCH_BYTES", {1 << 20, int64_t{1} << 40, 1 << 30}},
+    {FGBI_P_TEST_HASH_BITS, "FGBI_P_TEST_HASH_BITS", {1, 64, 64}},
+};
+
+const ParamInfo* find(fgbi_param param) {
+  for (const auto& info : kParams)
+    if (info.param == param) return &info;
+  return nullptr;
+}
+
+}  // namespace
+
+const ParamBounds* param_bounds(fgbi_param param) {
+  const ParamInfo* info = find(param);
+  return info ? &info->bounds : nullptr;
+}
+
+const char* param_name(fgbi_param param) {
+  const ParamInfo* info = find(param);
+  return info ? info->name : nullptr;
+}
+
+fgbi_status check_param(fgbi_param param, int64_t value) {
+  const ParamBounds* b = param_bounds(param);
+  if (b == nullptr) return FGBI_E_PARAM_UNKNOWN;
+  if (value < b->min || value > b->max) return FGBI_E_PARAM_OUT_OF_BOUNDS;
+  if (param == FGBI_P_BLOCK_SIZE && !std::has_single_bit(static_cast<uint64_t>(value)))
+    return FGBI_E_PARAM_OUT_OF_BOUNDS;
+  return FGBI_OK;
+}
+
+fgbi_status Config::set(fgbi_param param, int64_t value) {
+  if (fgbi_status st = check_param(param, value); st != FGBI_OK) return st;
+  switch (param) {
+    case FGBI_P_PAGE_SIZE: page_size = static_cast<uint32_t>(value); break;
+    case FGBI_P_BLOCK_SIZE: block_size = static_cast<uint32_t>(value); break;
+    case FGBI_P_TRACKED_PAGES: tracked_pages = static_cast<uint64_t>(value); break;
+    case FGBI_P_THREADS: threads = static_cast<uint32_t>(value); break;
+    case FGBI_P_DIGEST: digest = value != 0; break;
+    case FGBI_P_BACKEND: backend = static_cast<int>(value); break;
+    case FGBI_P_MAX_EPOCH_BYTES: max_epoch_bytes = static_cast<uint64_t>(value); break;
+    case FGBI_P_TEST_HASH_BITS: test_hash_bits = static_cast<uint32_t>(value); break;
+  }
+  return FGBI_OK;
+}
+
+fgbi_status Config::get(fgbi_param param, int64_t* value) const {
+  switch (param) {
+    case FGBI_P_PAGE_SIZE: *value = page_size; return FGBI_OK;
+    case FGBI_P_BLOCK_SIZE: *value = block_size; return FGBI_OK;
+    case FGBI_P_TRACKED_PAGES: *value = static_cast<int64_t>(tracked_pages); return FGBI_OK;
+    case FGBI_P_THREADS: *value = threads; return FGBI_OK;
+    case FGBI_P_DIGEST: *value = digest ? 1 : 0; return FGBI_OK;
+    case FGBI_P_BACKEND: *value = backend; return FGBI_OK;
+    case FGBI_P_MAX_EPOCH_BYTES: *value = static_cast<int64_t>(max_epoch_bytes); return FGBI_OK;
+    case FGBI_P_TEST_HASH_BITS: *value = test_hash_bits; return FGBI_OK;
+  }
+  return FGBI_E_PARAM_UNKNOWN;
+}
+
+}  // namespace fgbi

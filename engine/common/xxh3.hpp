@@ -1,0 +1,25 @@
+// XXH3-64, the checksum and digest function of the wire format, through
+// libxxhash. Xxh3Stream hashes data that arrives in pieces.
+#pragma once
+
+#define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
+#include <xxhash.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace fgbi {
+
+inline uint64_t xxh3(const void* data, size_t size) { return XXH3_64bits(data, size); }
+
+class Xxh3Stream {
+ public:
+  Xxh3Stream() { XXH3_64bits_reset(&state_); }
+  void update(const void* data, size_t size) { XXH3_64bits_update(&state_, data, size); }
+  uint64_t digest() const { return XXH3_64bits_digest(&state_); }
+
+ private:
+  XXH3_state_t state_;
+};
+
+}  // namespace fgbi

@@ -1,0 +1,240 @@
+/*
+ * fgbi.h - the one public header of libfgbi.
+ *
+ * fgbi ships the memory a replicated VM dirtied during an epoch to a backup
+ * as the 64-byte blocks that actually changed. A *sender* context keeps, for
+ * every tracked page, the block hashes of the content the receiver holds; it
+ * turns a batch of dirty pages into an epoch of wire format v1
+ * (docs/wire-format.md). A *receiver* context parses that stream in pieces of
+ * any size, validates an epoch completely, and only then commits it to the
+ * replica memory, all or nothing.
+ *
+ * Conventions (docs in README.md):
+ *  - Every call returns an fgbi_status: FGBI_OK (0) or an error code;
+ *    fgbi_error_name() turns it into text. No call throws or aborts.
+ *  - Contexts are opaque; *_free() accepts NULL.
+ *  - Options go through *_set_parameter(ctx, fgbi_param, value) and can be
+ *    bounded with fgbi_param_bounds(), so new options never break the ABI.
+ *  - Integers and hashes cross the wire little-endian.
+ *  - Thread safety: a context is used by one thread at a time; distinct
+ *    contexts are independent.
+ */
+#ifndef FGBI_H
+#define FGBI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(FGBI_STATIC_DEFINE)
+#define FGBI_API
+#elif defined(_WIN32)
+#ifdef FGBI_BUILDING_LIBRARY
+#define FGBI_API __declspec(dllexport)
+#else
+#define FGBI_API __declspec(dllimport)
+#endif
+#else
+#define FGBI_API __attribute__((visibility("default")))
+#endif
+
+/* ---- version ----------------------------------------------------------- */
+#define FGBI_VERSION_MAJOR 0
+#define FGBI_VERSION_MINOR 1
+#define FGBI_VERSION_PATCH 0
+#define FGBI_VERSION_NUMBER \
+  (FGBI_VERSION_MAJOR * 10000 + FGBI_VERSION_MINOR * 100 + FGBI_VERSION_PATCH)
+
+/* The version of the library actually linked (compare with FGBI_VERSION_NUMBER). */
+FGBI_API unsigned fgbi_version_number(void);
+/* "MAJOR.MINOR.PATCH" of the linked library. */
+FGBI_API const char* fgbi_version_string(void);
+
+/* The wire format version this library writes and reads. */
+#define FGBI_WIRE_VERSION 1
+
+/* ---- errors ------------------------------------------------------------ */
+typedef int fgbi_status;
+
+enum fgbi_error {
+  FGBI_OK = 0,
+  /* usage errors */
+  FGBI_E_NULL_ARGUMENT = 1,       /* a required pointer was NULL */
+  FGBI_E_PARAM_UNKNOWN = 2,       /* the parameter does not exist or does not apply */
+  FGBI_E_PARAM_OUT_OF_BOUNDS = 3, /* value outside fgbi_param_bounds() */
+  FGBI_E_WRONG_STAGE = 4,         /* call not valid now (e.g. add before begin) */
+  FGBI_E_NO_MEMORY = 5,
+  FGBI_E_PFN_OUT_OF_RANGE = 6,     /* pfn >= tracked pages */
+  FGBI_E_DUPLICATE_PFN = 7,        /* the same pfn twice in one epoch */
+  FGBI_E_DST_TOO_SMALL = 8,        /* output buffer smaller than the epoch */
+  FGBI_E_CALLBACK_FAILED = 9,      /* the write callback returned nonzero */
+  FGBI_E_BACKEND_UNAVAILABLE = 10, /* kernel backend not compiled or no device */
+  FGBI_E_IO = 11,                  /* a file could not be created, sized or mapped */
+  FGBI_E_NO_REPLICA = 12,          /* receiver has no replica memory attached */
+  FGBI_E_BAD_ARGUMENT = 13,        /* an argument outside its valid range */
+  /* stream errors: the epoch in progress is discarded, the replica is
+   * unchanged, and the receiver must be reset (fgbi_receiver_reset_stream) */
+  FGBI_E_BAD_MAGIC = 20,
+  FGBI_E_BAD_VERSION = 21,
+  FGBI_E_UNSUPPORTED_FLAGS = 22, /* a flag bit this version does not know */
+  FGBI_E_GEOMETRY_MISMATCH = 23, /* page/block size or tracked pages differ */
+  FGBI_E_HEADER_CHECKSUM = 24,
+  FGBI_E_EPOCH_REPLAYED = 25, /* epoch <= last committed */
+  FGBI_E_EPOCH_GAP = 26,      /* epoch > last committed + 1 */
+  FGBI_E_LIMIT_EXCEEDED = 27, /* a count or length beyond configured limits */
+  FGBI_E_BAD_SEGMENT = 28,    /* segment header inconsistent */
+  FGBI_E_SEGMENT_CHECKSUM = 29,
+  FGBI_E_UNKNOWN_RECORD = 30, /* unknown mandatory record kind */
+  FGBI_E_BAD_RECORD = 31,     /* record length, bitmap or reserved bits invalid */
+  FGBI_E_BAD_TRAILER = 32,
+  FGBI_E_EPOCH_CHECKSUM = 33,
+  FGBI_E_DIGEST_MISMATCH = 34, /* replica would diverge from the primary */
+  FGBI_E_TRUNCATED = 35,       /* stream ended inside an epoch */
+  FGBI_E_STREAM_FAILED = 36,   /* an earlier stream error; reset first */
+  FGBI_E_DIGEST_REQUIRED = 37, /* receiver requires a digest; epoch has none */
+  FGBI_E_INTERNAL = 99
+};
+
+/* Stable identifier of an error code ("FGBI_E_EPOCH_GAP"), never NULL. */
+FGBI_API const char* fgbi_error_name(fgbi_status status);
+/* One-line human explanation of an error code, never NULL. */
+FGBI_API const char* fgbi_error_message(fgbi_status status);
+
+/* ---- parameters -------------------------------------------------------- */
+typedef enum fgbi_param {
+  FGBI_P_PAGE_SIZE = 1,       /* bytes per page; 4096 (both sides)              */
+  FGBI_P_BLOCK_SIZE = 2,      /* 32, 64 (default), 128 or 256 (both sides)      */
+  FGBI_P_TRACKED_PAGES = 3,   /* pages of tracked memory, pfn < this (both)     */
+  FGBI_P_THREADS = 4,         /* worker threads, 1 = caller only (both)         */
+  FGBI_P_DIGEST = 5,          /* sender: 1 = end-to-end digest on (default);
+                                 receiver: 1 = require a digest in every epoch  */
+  FGBI_P_BACKEND = 6,         /* fgbi_backend value (sender)                    */
+  FGBI_P_MAX_EPOCH_BYTES = 7, /* receiver: largest epoch it accepts           */
+  FGBI_P_TEST_HASH_BITS = 100 /* TESTING ONLY: keep this many low bits of each
+                                 block hash (64 = normal) to force collisions */
+} fgbi_param;
+
+typedef enum fgbi_backend {
+  FGBI_BACKEND_AUTO = 0,   /* best available */
+  FGBI_BACKEND_SCALAR = 1, /* portable reference kernels */
+  FGBI_BACKEND_SIMD = 2,   /* Highway, runtime dispatch */
+  FGBI_BACKEND_CUDA = 3    /* NVIDIA GPU */
+} fgbi_backend;
+
+/* Minimum, maximum and default of a parameter. Any of the out pointers may
+ * be NULL. Returns FGBI_E_PARAM_UNKNOWN for an unknown parameter. */
+FGBI_API fgbi_status fgbi_param_bounds(fgbi_param param, int64_t* min_value, int64_t* max_value,
+                                       int64_t* default_value);
+/* "FGBI_P_BLOCK_SIZE" for FGBI_P_BLOCK_SIZE; NULL for an unknown parameter. */
+FGBI_API const char* fgbi_param_name(fgbi_param param);
+
+/* ---- statistics -------------------------------------------------------- */
+typedef enum fgbi_stat {
+  FGBI_S_EPOCHS = 1,           /* sender: epochs produced; receiver: committed */
+  FGBI_S_BYTES_IN = 2,         /* sender: dirty page bytes; receiver: stream bytes */
+  FGBI_S_BYTES_OUT = 3,        /* sender: stream bytes; receiver: replica bytes written */
+  FGBI_S_PAGES = 4,            /* sender: dirty pages added; receiver: pages updated */
+  FGBI_S_PAGES_FULL = 5,       /* pages sent whole */
+  FGBI_S_PAGES_PARTIAL = 6,    /* pages sent as changed blocks */
+  FGBI_S_PAGES_UNCHANGED = 7,  /* dirty pages with no changed block */
+  FGBI_S_BLOCKS_SCANNED = 8,   /* blocks hashed (sender) */
+  FGBI_S_BLOCKS_CHANGED = 9,   /* blocks sent (sender) or written (receiver) */
+  FGBI_S_EPOCHS_REJECTED = 10, /* receiver: epochs refused with a stream error */
+  FGBI_S_MEMORY_BYTES = 11     /* bytes of state this context holds */
+} fgbi_stat;
+
+/* "FGBI_S_PAGES" for FGBI_S_PAGES; NULL for an unknown statistic. */
+FGBI_API const char* fgbi_stat_name(fgbi_stat stat);
+#define FGBI_STAT_FIRST 1
+#define FGBI_STAT_LAST 11
+
+/* ---- sender ------------------------------------------------------------ */
+typedef struct fgbi_sender fgbi_sender;
+
+/* Write callback for fgbi_sender_end_epoch_cb: called with consecutive
+ * pieces of the epoch; return 0 to continue, nonzero to abort. */
+typedef int (*fgbi_write_fn)(void* user, const void* data, size_t size);
+
+FGBI_API fgbi_status fgbi_sender_create(fgbi_sender** out);
+FGBI_API void fgbi_sender_free(fgbi_sender* sender);
+/* Parameters may be set until the first fgbi_sender_begin_epoch(). */
+FGBI_API fgbi_status fgbi_sender_set_parameter(fgbi_sender* sender, fgbi_param param,
+                                               int64_t value);
+FGBI_API fgbi_status fgbi_sender_get_parameter(const fgbi_sender* sender, fgbi_param param,
+                                               int64_t* value);
+/* Starts the next epoch (numbered from 1); *epoch may be NULL. */
+FGBI_API fgbi_status fgbi_sender_begin_epoch(fgbi_sender* sender, uint64_t* epoch);
+/* Adds n dirty pages: pfns[i] with its content at pages[i] (page-size bytes,
+ * readable until the epoch ends). Pages are checked one by one; with
+ * per_page_status non-NULL each page's status is stored there and the call
+ * returns the first error, having accepted every page whose status is
+ * FGBI_OK. With per_page_status NULL the batch is all or nothing. */
+FGBI_API fgbi_status fgbi_sender_add_pages(fgbi_sender* sender, const uint64_t* pfns,
+                                           const void* const* pages, size_t n,
+                                           fgbi_status* per_page_status);
+/* Worst-case stream size of an epoch of n dirty pages (0 on bad arguments). */
+FGBI_API size_t fgbi_sender_epoch_bound(const fgbi_sender* sender, size_t n_pages);
+/* Ends the epoch and writes its stream into dst. On FGBI_E_DST_TOO_SMALL the
+ * epoch stays open: call again with a larger buffer (*written = size needed). */
+FGBI_API fgbi_status fgbi_sender_end_epoch(fgbi_sender* sender, void* dst, size_t capacity,
+                                           size_t* written);
+/* Ends the epoch and hands its stream to write() in order. If write() fails
+ * the epoch is lost to the receiver: follow with fgbi_sender_rewind(). */
+FGBI_API fgbi_status fgbi_sender_end_epoch_cb(fgbi_sender* sender, fgbi_write_fn write, void* user);
+/* The receiver holds epoch `committed` (e.g. it rejected later epochs, or a
+ * connection was lost). Every page sent after that epoch is marked unknown so
+ * it travels whole next time, and the next epoch is numbered committed + 1.
+ * The pages to add again are listed by fgbi_sender_pending_pages(). */
+FGBI_API fgbi_status fgbi_sender_rewind(fgbi_sender* sender, uint64_t committed);
+/* Pfns that must be added to the next epoch after a rewind (ascending):
+ * copies up to capacity of them into pfns and stores the total in *count. */
+FGBI_API fgbi_status fgbi_sender_pending_pages(const fgbi_sender* sender, uint64_t* pfns,
+                                               size_t capacity, size_t* count);
+FGBI_API fgbi_status fgbi_sender_get_stat(const fgbi_sender* sender, fgbi_stat stat,
+                                          uint64_t* value);
+
+/* ---- receiver ---------------------------------------------------------- */
+typedef struct fgbi_receiver fgbi_receiver;
+
+FGBI_API fgbi_status fgbi_receiver_create(fgbi_receiver** out);
+FGBI_API void fgbi_receiver_free(fgbi_receiver* receiver);
+/* Parameters may be set until replica memory is attached. */
+FGBI_API fgbi_status fgbi_receiver_set_parameter(fgbi_receiver* receiver, fgbi_param param,
+                                                 int64_t value);
+FGBI_API fgbi_status fgbi_receiver_get_parameter(const fgbi_receiver* receiver, fgbi_param param,
+                                                 int64_t* value);
+/* Replica memory supplied by the caller: at least tracked_pages * page_size
+ * bytes, written only when an epoch commits. */
+FGBI_API fgbi_status fgbi_receiver_attach_memory(fgbi_receiver* receiver, void* memory,
+                                                 size_t size);
+/* Replica memory in a file that the receiver maps shared (created and sized
+ * to tracked_pages * page_size if needed; existing content is kept). */
+FGBI_API fgbi_status fgbi_receiver_map_file(fgbi_receiver* receiver, const char* path);
+/* The replica memory (read only for the caller). */
+FGBI_API fgbi_status fgbi_receiver_replica(const fgbi_receiver* receiver, const void** memory,
+                                           size_t* size);
+/* Declares that the replica already holds epoch `committed` (e.g. restored
+ * from a file); the next epoch accepted is committed + 1. */
+FGBI_API fgbi_status fgbi_receiver_set_committed_epoch(fgbi_receiver* receiver, uint64_t committed);
+/* Feeds stream bytes, in pieces of any size. Each epoch is committed as soon
+ * as it has fully arrived and verified. On a stream error the epoch in
+ * progress is discarded (replica untouched) and the error is returned; the
+ * receiver then refuses input (FGBI_E_STREAM_FAILED) until reset. */
+FGBI_API fgbi_status fgbi_receiver_feed(fgbi_receiver* receiver, const void* data, size_t size);
+/* Declares the end of the stream: FGBI_E_TRUNCATED if an epoch was cut. */
+FGBI_API fgbi_status fgbi_receiver_end_stream(fgbi_receiver* receiver);
+/* Discards any partial epoch and clears a stream error; the next byte must
+ * start an epoch header. The replica and committed epoch are unchanged. */
+FGBI_API fgbi_status fgbi_receiver_reset_stream(fgbi_receiver* receiver);
+/* The last committed epoch (0 = none yet). */
+FGBI_API fgbi_status fgbi_receiver_committed_epoch(const fgbi_receiver* receiver, uint64_t* epoch);
+FGBI_API fgbi_status fgbi_receiver_get_stat(const fgbi_receiver* receiver, fgbi_stat stat,
+                                            uint64_t* value);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FGBI_H */

@@ -1,0 +1,106 @@
+// Wire format v1: layouts, constants and the pure encode/decode of the
+// fixed-size parts (epoch header, segment header, record header, trailer).
+// docs/wire-format.md is the specification; this file follows it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "fgbi.h"
+
+namespace fgbi::wire {
+
+inline constexpr uint32_t kEpochMagic = 0x49424746;    // "FGBI"
+inline constexpr uint32_t kSegmentMagic = 0x53424746;  // "FGBS"
+inline constexpr uint32_t kTrailerMagic = 0x54424746;  // "FGBT"
+inline constexpr uint16_t kVersion = FGBI_WIRE_VERSION;
+
+inline constexpr size_t kHeaderBytes = 64;
+inline constexpr size_t kSegmentHeaderBytes = 24;
+inline constexpr size_t kRecordHeaderBytes = 16;
+inline constexpr size_t kTrailerBytes = 32;
+// The trailer's checksum covers its first 24 bytes.
+inline constexpr size_t kTrailerChecksummedBytes = 24;
+
+// Epoch header flags. Any other bit set is rejected.
+inline constexpr uint32_t kFlagDigest = 1u << 0;
+inline constexpr uint32_t kKnownFlags = kFlagDigest;
+
+// Record kinds. Kinds below 0x80 are mandatory: a receiver that does not
+// know one rejects the epoch. Kinds from 0x80 are optional and skipped.
+enum RecordKind : uint8_t {
+  kRecordFullPage = 0x01,   // payload: the whole page
+  kRecordBlocks = 0x02,     // payload: changed-block bitmap, then those blocks
+  kRecordCleanList = 0x03,  // pages dirtied but unchanged (for the digest)
+};
+inline constexpr uint8_t kFirstOptionalKind = 0x80;
+
+// The sender closes a segment after this many dirty pages. Receivers accept
+// any segment size within the epoch limits.
+inline constexpr size_t kSegmentPages = 256;
+
+struct EpochHeader {
+  uint16_t version = kVersion;
+  uint32_t flags = 0;
+  uint8_t page_shift = 12;
+  uint8_t block_shift = 6;
+  uint64_t epoch = 0;
+  uint64_t tracked_pages = 0;
+  uint32_t segment_count = 0;
+  uint32_t record_count = 0;
+  uint64_t body_bytes = 0;  // segment headers + records
+};
+
+struct SegmentHeader {
+  uint32_t record_count = 0;
+  uint64_t records_bytes = 0;
+  uint64_t records_checksum = 0;  // XXH3-64 of the segment's records
+};
+
+struct RecordHeader {
+  uint8_t kind = 0;
+  uint8_t flags = 0;
+  uint16_t reserved = 0;
+  uint32_t payload_bytes = 0;
+  uint64_t pfn = 0;
+};
+
+struct Trailer {
+  uint32_t record_count = 0;
+  uint64_t epoch = 0;
+  uint64_t digest = 0;
+  uint64_t checksum = 0;  // XXH3-64 of header, segment headers, trailer[0..24)
+};
+
+// Encoders write exactly the fixed size; the header's own checksum is filled in.
+void encode_header(const EpochHeader& h, uint8_t out[kHeaderBytes]);
+void encode_segment_header(const SegmentHeader& s, uint8_t out[kSegmentHeaderBytes]);
+void encode_record_header(const RecordHeader& r, uint8_t out[kRecordHeaderBytes]);
+// Writes everything but the checksum field (bytes 24..32), which the caller
+// fills once the epoch checksum is known.
+void encode_trailer_prefix(const Trailer& t, uint8_t out[kTrailerBytes]);
+
+// Decoders check magic, version, reserved fields and self-checksums and
+// return FGBI_OK or the precise stream error; semantic limits are the
+// receiver's job.
+fgbi_status decode_header(const uint8_t in[kHeaderBytes], EpochHeader* h);
+fgbi_status decode_segment_header(const uint8_t in[kSegmentHeaderBytes], SegmentHeader* s);
+fgbi_status decode_record_header(const uint8_t in[kRecordHeaderBytes], RecordHeader* r);
+fgbi_status decode_trailer(const uint8_t in[kTrailerBytes], Trailer* t);
+
+// Bytes of a kRecordBlocks bitmap for this block size.
+constexpr size_t bitmap_bytes(uint32_t page_size, uint32_t block_size) {
+  return page_size / block_size / 8;
+}
+
+// A kRecordBlocks bitmap: bit b (byte b / 8, bit b % 8) marks block b.
+// Converts between the wire bytes and 64-bit words (bit b of word b / 64).
+void store_bitmap(const uint64_t* words, size_t bytes, uint8_t* out);
+void load_bitmap(const uint8_t* in, size_t bytes, uint64_t* words, size_t n_words);
+
+// One end-to-end digest entry: the page's pfn and the XXH3-64 of its full new
+// content. The epoch digest is XXH3-64 of all entries, in record order.
+inline constexpr size_t kDigestEntryBytes = 16;
+void encode_digest_entry(uint64_t pfn, uint64_t page_hash, uint8_t out[kDigestEntryBytes]);
+
+}  // namespace fgbi::wire

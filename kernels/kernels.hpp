@@ -1,0 +1,63 @@
+// The kernel dispatch interface: pure functions over batches of pages.
+//
+// Kernels know nothing of contexts, sockets, files or the wire format. A
+// backend (scalar, SIMD, CUDA) fills one KernelTable; the engine asks
+// find_kernels() for a table and never names a backend's functions itself.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace fgbi::kernels {
+
+inline constexpr uint32_t kPageSize = 4096;
+inline constexpr uint32_t kMaxBlocksPerPage = kPageSize / 32;
+inline constexpr uint32_t kBitmapWords = kMaxBlocksPerPage / 64;
+
+// Bit b of a page's bitmap (word b / 64, bit b % 64) stands for block b.
+using PageBitmap = uint64_t[kBitmapWords];
+
+// Block identification for `count` pages at once.
+struct IdentifyBatch {
+  size_t count = 0;
+  uint32_t block_size = 64;
+  // Kept bits of every block hash: ~0 normally; tests narrow it to force
+  // collisions.
+  uint64_t hash_mask = ~0ull;
+  const uint8_t* const* pages = nullptr;  // count pointers to kPageSize bytes
+  // count pointers to kPageSize / block_size hashes each: on entry the
+  // hashes of the content the receiver holds, on return those of pages[i].
+  uint64_t* const* hashes = nullptr;
+  // count flags: nonzero when hashes[i] is valid on entry; a page whose flag
+  // is zero reports every block as changed.
+  const uint8_t* known = nullptr;
+  uint64_t* changed = nullptr;  // out: count * kBitmapWords, changed blocks
+  uint64_t* zero = nullptr;     // out (optional): count * kBitmapWords, all-zero blocks
+};
+
+struct KernelTable {
+  const char* name;
+  // out[i] = FGBH64 of block i of data (n_blocks * block_size bytes), masked.
+  void (*hash_blocks)(const uint8_t* data, size_t n_blocks, uint32_t block_size, uint64_t hash_mask,
+                      uint64_t* out);
+  void (*identify)(const IdentifyBatch& batch);
+  // Copies the blocks of `page` whose bit is set, in ascending order, to out.
+  void (*gather_blocks)(const uint8_t* page, const uint64_t* bitmap, uint32_t block_size,
+                        uint8_t* out);
+  // Writes consecutive blocks from `in` to the blocks of `page` whose bit is set.
+  void (*scatter_blocks)(uint8_t* page, const uint64_t* bitmap, uint32_t block_size,
+                         const uint8_t* in);
+};
+
+// Backend identifiers match fgbi_backend in fgbi.h.
+enum class Backend : int { kAuto = 0, kScalar = 1, kSimd = 2, kCuda = 3 };
+
+// The kernels of `backend`, or nullptr when it is not compiled in or has no
+// device. kAuto picks the fastest available.
+const KernelTable* find_kernels(Backend backend);
+
+// Each backend's table (nullptr when not available); used by find_kernels
+// and by tests that compare backends.
+const KernelTable* scalar_kernels();
+
+}  // namespace fgbi::kernels

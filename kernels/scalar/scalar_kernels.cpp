@@ -1,0 +1,71 @@
+// Portable reference kernels: the definition every other backend is tested
+// against. Plain loops over the FGBH64 reference; no intrinsics.
+#include <cstring>
+
+#include "block_hash.hpp"
+#include "kernels.hpp"
+
+namespace fgbi::kernels {
+namespace {
+
+void hash_blocks(const uint8_t* data, size_t n_blocks, uint32_t block_size, uint64_t hash_mask,
+                 uint64_t* out) {
+  for (size_t b = 0; b < n_blocks; ++b)
+    out[b] = block_hash_reference(data + b * block_size, block_size) & hash_mask;
+}
+
+bool block_is_zero(const uint8_t* block, uint32_t block_size) {
+  uint64_t any = 0;
+  for (uint32_t i = 0; i < block_size; i += 8) any |= load_le64(block + i);
+  return any == 0;
+}
+
+void identify(const IdentifyBatch& batch) {
+  const uint32_t blocks = kPageSize / batch.block_size;
+  for (size_t p = 0; p < batch.count; ++p) {
+    const uint8_t* page = batch.pages[p];
+    uint64_t* hashes = batch.hashes[p];
+    const bool known = batch.known[p] != 0;
+    uint64_t* changed = batch.changed + p * kBitmapWords;
+    uint64_t* zero = batch.zero ? batch.zero + p * kBitmapWords : nullptr;
+    for (uint32_t w = 0; w < kBitmapWords; ++w) {
+      changed[w] = 0;
+      if (zero) zero[w] = 0;
+    }
+    for (uint32_t b = 0; b < blocks; ++b) {
+      const uint8_t* block = page + b * batch.block_size;
+      const uint64_t h = block_hash_reference(block, batch.block_size) & batch.hash_mask;
+      if (!known || h != hashes[b]) changed[b / 64] |= 1ull << (b % 64);
+      if (zero && block_is_zero(block, batch.block_size)) zero[b / 64] |= 1ull << (b % 64);
+      hashes[b] = h;
+    }
+  }
+}
+
+void gather_blocks(const uint8_t* page, const uint64_t* bitmap, uint32_t block_size, uint8_t* out) {
+  for (uint32_t w = 0; w < kBitmapWords; ++w) {
+    for (uint64_t bits = bitmap[w]; bits != 0; bits &= bits - 1) {
+      const uint32_t b = w * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
+      std::memcpy(out, page + b * block_size, block_size);
+      out += block_size;
+    }
+  }
+}
+
+void scatter_blocks(uint8_t* page, const uint64_t* bitmap, uint32_t block_size, const uint8_t* in) {
+  for (uint32_t w = 0; w < kBitmapWords; ++w) {
+    for (uint64_t bits = bitmap[w]; bits != 0; bits &= bits - 1) {
+      const uint32_t b = w * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
+      std::memcpy(page + b * block_size, in, block_size);
+      in += block_size;
+    }
+  }
+}
+
+constexpr KernelTable kScalar = {"scalar", hash_blocks, identify, gather_blocks, scatter_blocks};
+
+}  // namespace
+
+const KernelTable* scalar_kernels() { return &kScalar; }
+
+}  // namespace fgbi::kernels
