@@ -1,0 +1,65 @@
+// Test support: a sender and a receiver wired together through the public C
+// ABI, with a primary memory the tests mutate and a replica to compare.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "fgbi.h"
+
+namespace fgbi::test {
+
+struct SenderFree {
+  void operator()(fgbi_sender* s) const { fgbi_sender_free(s); }
+};
+struct ReceiverFree {
+  void operator()(fgbi_receiver* r) const { fgbi_receiver_free(r); }
+};
+using SenderPtr = std::unique_ptr<fgbi_sender, SenderFree>;
+using ReceiverPtr = std::unique_ptr<fgbi_receiver, ReceiverFree>;
+
+struct PairOptions {
+  uint64_t pages = 256;
+  int64_t block_size = 64;
+  int64_t threads = 1;
+  int64_t receiver_threads = 1;
+  bool digest = true;
+  int64_t hash_bits = 64;  // FGBI_P_TEST_HASH_BITS
+};
+
+inline constexpr size_t kPage = 4096;
+
+class Pair {
+ public:
+  explicit Pair(const PairOptions& options = {});
+
+  const PairOptions& options() const { return options_; }
+  uint8_t* page(uint64_t pfn) { return primary_.data() + pfn * kPage; }
+  std::vector<uint8_t>& primary() { return primary_; }
+  const std::vector<uint8_t>& replica() const { return replica_; }
+  fgbi_sender* sender() { return sender_.get(); }
+  fgbi_receiver* receiver() { return receiver_.get(); }
+
+  // Runs one sender epoch over the pfns (their current primary content) and
+  // returns its stream. Fails the test on any sender error.
+  std::vector<uint8_t> encode(const std::vector<uint64_t>& pfns);
+  // Feeds the stream in pieces of `piece` bytes; returns the first error.
+  fgbi_status feed(const std::vector<uint8_t>& stream, size_t piece = SIZE_MAX);
+  // encode + feed, expecting success.
+  void replicate(const std::vector<uint64_t>& pfns, size_t piece = SIZE_MAX);
+  uint64_t committed() const;
+  bool replica_matches_primary() const { return replica_ == primary_; }
+
+ private:
+  PairOptions options_;
+  std::vector<uint8_t> primary_;
+  std::vector<uint8_t> replica_;
+  SenderPtr sender_;
+  ReceiverPtr receiver_;
+};
+
+// Every pfn in [0, pages).
+std::vector<uint64_t> all_pages(uint64_t pages);
+
+}  // namespace fgbi::test
