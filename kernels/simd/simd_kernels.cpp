@@ -4,7 +4,9 @@
 // SCALAR or EMU128, SSSE3, SSE4, AVX2, AVX3); the HWY_ONCE part at the end
 // exports those functions and fills the KernelTable, whose entries call the
 // best target the CPU supports (HWY_DYNAMIC_DISPATCH, resolved per call, so
-// tests can switch targets with hwy::SetSupportedTargetsForTest).
+// tests can switch targets with hwy::SetSupportedTargetsForTest). Highway's
+// SCALAR target and the scalable ones (SVE, RVV) forward to the scalar
+// reference kernels.
 //
 // Block hashing (FGBH64, block_hash.hpp) with N 64-bit lanes per vector:
 //  - one vector holds N consecutive words; each lane's term is
@@ -37,9 +39,10 @@
 HWY_BEFORE_NAMESPACE();
 namespace fgbi::kernels::HWY_NAMESPACE {
 
-#if HWY_TARGET == HWY_SCALAR
+#if HWY_TARGET == HWY_SCALAR || HWY_HAVE_SCALABLE
 // Highway's scalar target has one-lane vectors and lacks the lane shuffles
-// used below; the reference kernels compute exactly what it would.
+// used below, and the group layout needs a compile-time lane count (SVE and
+// RVV vectors have none): there the reference kernels do the work.
 const KernelTable* TargetTable() { return scalar_kernels(); }
 #else
 namespace {
@@ -55,7 +58,6 @@ static_assert(kLanes >= 2 && kLanes <= 8 && (kLanes & (kLanes - 1)) == 0);
 // How a group of kLanes blocks of kWords words maps onto vectors.
 template <size_t kWords>
 struct GroupLayout {
-  static constexpr size_t kBlockBytes = kWords * 8;
   // The tree's inputs ("leaves"): one block each when a block fills one or
   // more vectors, else one vector holding kLanes / kWords whole blocks.
   static constexpr size_t kLeaves = std::min(kWords, kLanes);
@@ -409,7 +411,7 @@ constexpr KernelTable kTargetTable = {"simd",        HashBlocks,   Identify,    
 }  // namespace
 
 const KernelTable* TargetTable() { return &kTargetTable; }
-#endif  // HWY_TARGET == HWY_SCALAR
+#endif  // HWY_TARGET == HWY_SCALAR || HWY_HAVE_SCALABLE
 
 const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
 
