@@ -155,9 +155,11 @@ fgbi_status Receiver::on_segment_header() {
       st != FGBI_OK)
     return st;
   const wire::SegmentHeader& s = segment_;
+  const uint64_t body_left = header_.body_bytes - body_seen_;  // body_seen_ <= body_bytes
   if (s.record_count == 0 || s.record_count > header_.record_count - records_seen_ ||
       s.records_bytes < uint64_t{s.record_count} * wire::kRecordHeaderBytes ||
-      s.records_bytes > header_.body_bytes - body_seen_ - wire::kSegmentHeaderBytes)
+      body_left < wire::kSegmentHeaderBytes ||
+      s.records_bytes > body_left - wire::kSegmentHeaderBytes)
     return FGBI_E_BAD_SEGMENT;
   segment_offsets_.push_back(offset);
   body_seen_ += wire::kSegmentHeaderBytes + s.records_bytes;
