@@ -140,6 +140,8 @@ fgbi_status Receiver::on_header() {
       h.body_bytes < uint64_t{h.segment_count} * wire::kSegmentHeaderBytes +
                          uint64_t{h.record_count} * wire::kRecordHeaderBytes)
     return FGBI_E_BAD_SEGMENT;
+  // Bounded by FGBI_P_MAX_EPOCH_BYTES above; untouched capacity costs nothing.
+  epoch_.reserve(wire::kHeaderBytes + h.body_bytes + wire::kTrailerBytes);
   if (h.segment_count == 0) {
     if (h.body_bytes != 0) return FGBI_E_BAD_SEGMENT;
     expect(Phase::kTrailer, wire::kTrailerBytes);
