@@ -12,6 +12,10 @@
 #include <benchmark/benchmark.h>
 #include <hwy/targets.h>
 #include <xxhash.h>
+// XXH3_64bits_dispatch picks libxxhash's best x86 code path (AVX2/AVX-512)
+// at run time; XXH3_64bits, which the engine calls, is the baseline build.
+#define XXH_DISPATCH_DISABLE_REPLACE
+#include <xxh_x86dispatch.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -92,6 +96,16 @@ void bm_xxh3_page(benchmark::State& state) {
   for (auto _ : state) {
     uint64_t acc = 0;
     for (size_t p = 0; p < kPages; ++p) acc += XXH3_64bits(ws.page(p), kPageSize);
+    benchmark::DoNotOptimize(acc);
+  }
+  set_bytes(state, kBytes);
+}
+
+void bm_xxh3_dispatch_page(benchmark::State& state) {
+  auto& ws = working_set();
+  for (auto _ : state) {
+    uint64_t acc = 0;
+    for (size_t p = 0; p < kPages; ++p) acc += XXH3_64bits_dispatch(ws.page(p), kPageSize);
     benchmark::DoNotOptimize(acc);
   }
   set_bytes(state, kBytes);
@@ -306,6 +320,9 @@ class RatioReporter : public benchmark::ConsoleReporter {
     for (const char* bs : {"32", "128", "256"})
       ratio(std::string("identify/simd/bs:") + bs, "xxh3/page",
             std::string("identify (simd, ") + bs + " B) / XXH3-64 whole page");
+    ratio("identify/simd/bs:64", "xxh3_dispatch/page",
+          "identify (simd, 64 B) / XXH3-64 whole page, best ISA");
+    ratio("xxh3_dispatch/page", "xxh3/page", "XXH3-64 page: best ISA / baseline build");
     ratio("identify/scalar/bs:64", "xxh3/page", "identify (scalar, 64 B) / XXH3-64 whole page");
     ratio("identify+zero/simd/bs:64", "xxh3/page", "identify+zero (simd, 64 B) / XXH3 page");
     ratio("hash_blocks/simd/bs:64", "xxh3/block64", "hash_blocks (simd, 64 B) / XXH3 per block");
@@ -348,6 +365,7 @@ void register_all() {
   };
   add("memcpy/page", bm_memcpy_pages);
   add("xxh3/page", bm_xxh3_page);
+  add("xxh3_dispatch/page", bm_xxh3_dispatch_page);
   add("xxh3/block64", bm_xxh3_block);
   const std::pair<const char*, const KernelTable*> backends[] = {{"scalar", scalar_kernels()},
                                                                  {"simd", simd_kernels()}};
