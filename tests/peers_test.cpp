@@ -112,7 +112,7 @@ Bytes xbzrle_encode(const Bytes& old_page, const Bytes& fresh, bool* overflow = 
   std::memcpy(cached.bytes, old_page.data(), kPage);
   ByteDiff diff;
   page_diff_kernels().diff_bytes(cached.bytes, fresh.data(), &diff);
-  Bytes out(xbzrle::kMaxEncodedBytes);
+  Bytes out(xbzrle::kMaxEncodedBytes + xbzrle::kEncodeSlack);
   const size_t n = xbzrle::encode_runs(diff, fresh.data(), out.data());
   if (overflow) *overflow = n == xbzrle::kOverflow;
   out.resize(n == xbzrle::kOverflow ? 0 : n);

@@ -175,7 +175,7 @@ void BM_Decode(benchmark::State& state, PeerKind kind, Density density) {
 void BM_XbzrleKernel(benchmark::State& state, const PageDiffKernels* kernels, Density density) {
   const Dataset& data = dataset(density);
   Memory cache = data.base;
-  std::vector<uint8_t> out(xbzrle::kMaxEncodedBytes);
+  std::vector<uint8_t> out(xbzrle::kMaxEncodedBytes + xbzrle::kEncodeSlack);
   size_t wire = 0;
   bool edited = true;
   for (auto _ : state) {

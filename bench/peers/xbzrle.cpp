@@ -6,17 +6,14 @@
 namespace fgbi::peers::xbzrle {
 namespace {
 
-// Run lengths are at most 4096: one or two ULEB128 bytes, written without
-// the general encoder's loop.
-inline size_t uleb_size(size_t v) { return v < 0x80 ? 1 : 2; }
+// Run lengths are at most 4096: one or two ULEB128 bytes. Both bytes are
+// always stored (the next write covers a spare one), which keeps this
+// branch-free.
 inline size_t put_uleb(uint8_t* p, size_t v) {
-  if (v < 0x80) {
-    p[0] = static_cast<uint8_t>(v);
-    return 1;
-  }
-  p[0] = static_cast<uint8_t>(v | 0x80);
+  const size_t two = v >= 0x80;
+  p[0] = static_cast<uint8_t>(v | (two << 7));
   p[1] = static_cast<uint8_t>(v >> 7);
-  return 2;
+  return 1 + two;
 }
 // Reads a one- or two-byte ULEB128 from [p, p + avail); 0 when cut or longer.
 inline size_t get_uleb(const uint8_t* p, size_t avail, size_t* v) {
@@ -30,36 +27,52 @@ inline size_t get_uleb(const uint8_t* p, size_t avail, size_t* v) {
   return 2;
 }
 
-// The first changed byte at or after pos; the chunk summary skips unchanged
-// chunks in one step, which is what keeps sparse pages cheap.
-inline size_t next_changed(const ByteDiff& diff, size_t pos) {
-  if (pos >= kPeerPageSize) return kPeerPageSize;
-  size_t chunk = pos / 64;
-  const uint64_t here = diff.changed[chunk] & (~uint64_t{0} << (pos % 64));
-  if (here != 0) return chunk * 64 + static_cast<size_t>(std::countr_zero(here));
-  // Chunks after this one (2 << 63 wraps to 0, leaving no later chunks).
-  const uint64_t later = diff.changed_chunks & ~((uint64_t{2} << chunk) - 1);
-  if (later == 0) return kPeerPageSize;
-  chunk = static_cast<size_t>(std::countr_zero(later));
-  return chunk * 64 + static_cast<size_t>(std::countr_zero(diff.changed[chunk]));
-}
-
 }  // namespace
 
 size_t encode_runs(const ByteDiff& diff, const uint8_t* fresh, uint8_t* out) {
-  size_t pos = 0, d = 0;
-  for (;;) {
-    const size_t start = next_changed(diff, pos);
-    if (start == kPeerPageSize) return d;
-    const size_t end = next_clear_bit(diff.changed, kChunksPerPage, start);
-    const size_t zrun = start - pos, nzrun = end - start;
-    if (d + uleb_size(zrun) + uleb_size(nzrun) + nzrun > kMaxEncodedBytes) return kOverflow;
-    d += put_uleb(out + d, zrun);
+  constexpr size_t kShortRun = kEncodeSlack;
+  size_t d = 0, zrun_start = 0, nzrun_start = 0;
+  bool overflow = false;
+  // Appends the pair for the nonzero run [nzrun_start, end).
+  auto emit = [&](size_t end) {
+    const size_t nzrun = end - nzrun_start;
+    d += put_uleb(out + d, nzrun_start - zrun_start);
     d += put_uleb(out + d, nzrun);
-    std::memcpy(out + d, fresh + start, nzrun);
+    if (d + nzrun > kMaxEncodedBytes) {
+      overflow = true;
+      return;
+    }
+    // Most runs are short: one fixed-size move, its excess overwritten by
+    // what follows or left in the slack.
+    if (nzrun <= kShortRun && nzrun_start + kShortRun <= kPeerPageSize)
+      std::memcpy(out + d, fresh + nzrun_start, kShortRun);
+    else
+      std::memcpy(out + d, fresh + nzrun_start, nzrun);
     d += nzrun;
-    pos = end;
+    zrun_start = end;
+  };
+  // Run boundaries are where a bit differs from the one before it. Only
+  // changed words, and the word after each (where a run may end), have any.
+  bool in_run = false;
+  uint64_t words = diff.changed_chunks | diff.changed_chunks << 1;
+  while (words != 0 && !overflow) {
+    const size_t w = static_cast<size_t>(std::countr_zero(words));
+    words &= words - 1;
+    const uint64_t bits = diff.changed[w];
+    const uint64_t before = w == 0 ? 0 : diff.changed[w - 1] >> 63;
+    uint64_t boundaries = bits ^ (bits << 1 | before);
+    while (boundaries != 0) {
+      const size_t at = w * 64 + static_cast<size_t>(std::countr_zero(boundaries));
+      boundaries &= boundaries - 1;
+      if (in_run)
+        emit(at);
+      else
+        nzrun_start = at;
+      in_run = !in_run;
+    }
   }
+  if (in_run && !overflow) emit(kPeerPageSize);  // a run reaching the page's end
+  return overflow ? kOverflow : d;
 }
 
 bool decode_page(std::span<const uint8_t> in, uint8_t* page) {

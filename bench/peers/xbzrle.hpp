@@ -22,10 +22,14 @@
 namespace fgbi::peers::xbzrle {
 
 inline constexpr size_t kMaxEncodedBytes = kPeerPageSize;
+// The encoder writes up to this many bytes past the encoding's end (short
+// runs are copied with one fixed-size move).
+inline constexpr size_t kEncodeSlack = 32;
 inline constexpr size_t kOverflow = SIZE_MAX;
 
-// Encodes the runs that `diff` marks in `fresh` into out (kMaxEncodedBytes
-// free). Returns the size, 0 for an unchanged page, or kOverflow.
+// Encodes the runs that `diff` marks in `fresh` into out (kMaxEncodedBytes +
+// kEncodeSlack bytes free). Returns the size, 0 for an unchanged page, or
+// kOverflow.
 size_t encode_runs(const ByteDiff& diff, const uint8_t* fresh, uint8_t* out);
 
 // Applies one page's encoding (exactly `in`) to page. False when it is

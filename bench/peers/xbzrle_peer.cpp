@@ -29,7 +29,9 @@ class XbzrleEncoder final : public PeerEncoder {
         kernels_(page_diff_kernels()) {}
 
  private:
-  size_t payload_bound() const override { return kDeltaHeaderBytes + xbzrle::kMaxEncodedBytes; }
+  size_t payload_bound() const override {
+    return kDeltaHeaderBytes + xbzrle::kMaxEncodedBytes + xbzrle::kEncodeSlack;
+  }
   void begin_epoch() override { ++epoch_; }
 
   size_t encode_payload(const DirtyPage& page, uint8_t* out) override {
