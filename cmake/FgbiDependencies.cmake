@@ -2,6 +2,8 @@
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 find_package(Threads REQUIRED)
+# Google Highway (libhwy-dev): SIMD kernels with runtime target dispatch.
+find_package(hwy 1.0 REQUIRED CONFIG)
 if(FGBI_BUILD_CLI)
   find_package(CLI11 2.1 REQUIRED CONFIG)
 endif()
