@@ -185,6 +185,29 @@ TEST(XbzrleFormat, OverflowStartsOneBytePastThePageSize) {
   EXPECT_TRUE(overflow);
 }
 
+TEST(XbzrleFormat, EncoderNeverWritesPastItsSlack) {
+  // A long run then alternating bytes: the lead run's length moves the
+  // overflow to every position within a 64-byte chunk, including those with
+  // many runs still to come in the chunk.
+  constexpr size_t kLimit = xbzrle::kMaxEncodedBytes + xbzrle::kEncodeSlack;
+  constexpr uint8_t kGuard = 0xCC;
+  const Bytes old_page(kPage, 0);
+  for (size_t lead = 1; lead <= 192; ++lead) {
+    Bytes fresh = old_page;
+    std::fill(fresh.begin(), fresh.begin() + static_cast<ptrdiff_t>(lead), 0x01);
+    for (size_t i = lead + 1; i < kPage; i += 2) fresh[i] = 0x02;
+    PageBuf cached;
+    std::memcpy(cached.bytes, old_page.data(), kPage);
+    ByteDiff diff;
+    page_diff_kernels().diff_bytes(cached.bytes, fresh.data(), &diff);
+    Bytes out(kLimit + 256, kGuard);
+    EXPECT_EQ(xbzrle::kOverflow, xbzrle::encode_runs(diff, fresh.data(), out.data()));
+    const bool guard_intact =
+        std::all_of(out.begin() + kLimit, out.end(), [](uint8_t b) { return b == kGuard; });
+    ASSERT_TRUE(guard_intact) << "lead run " << lead;
+  }
+}
+
 TEST(XbzrleFormat, RandomPagesRoundTrip) {
   Rng rng(11);
   Bytes old_page(kPage), fresh(kPage);

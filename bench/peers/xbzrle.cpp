@@ -34,6 +34,7 @@ size_t encode_runs(const ByteDiff& diff, const uint8_t* fresh, uint8_t* out) {
   size_t d = 0, zrun_start = 0, nzrun_start = 0;
   bool overflow = false;
   // Appends the pair for the nonzero run [nzrun_start, end).
+  // The length stores reach at most 4 bytes past an in-bounds encoding.
   auto emit = [&](size_t end) {
     const size_t nzrun = end - nzrun_start;
     d += put_uleb(out + d, nzrun_start - zrun_start);
@@ -61,7 +62,8 @@ size_t encode_runs(const ByteDiff& diff, const uint8_t* fresh, uint8_t* out) {
     const uint64_t bits = diff.changed[w];
     const uint64_t before = w == 0 ? 0 : diff.changed[w - 1] >> 63;
     uint64_t boundaries = bits ^ (bits << 1 | before);
-    while (boundaries != 0) {
+    // Stop at an overflow: each further run would store past the slack.
+    while (boundaries != 0 && !overflow) {
       const size_t at = w * 64 + static_cast<size_t>(std::countr_zero(boundaries));
       boundaries &= boundaries - 1;
       if (in_run)
