@@ -5,8 +5,7 @@
 namespace fgbi::peers {
 
 PageSlots::PageSlots(size_t count)
-    : memory_(static_cast<uint8_t*>(std::aligned_alloc(kPeerPageSize, count * kPeerPageSize))),
-      count_(count) {
+    : memory_(static_cast<uint8_t*>(std::aligned_alloc(kPeerPageSize, count * kPeerPageSize))) {
   if (!memory_) throw std::bad_alloc();
 }
 

@@ -19,14 +19,12 @@ class PageSlots {
  public:
   explicit PageSlots(size_t count);
   uint8_t* operator[](size_t slot) { return memory_.get() + slot * kPeerPageSize; }
-  size_t count() const { return count_; }
 
  private:
   struct Free {
     void operator()(uint8_t* p) const { std::free(p); }
   };
   std::unique_ptr<uint8_t, Free> memory_;
-  size_t count_;
 };
 
 // Xen xc_compression's cache: fully associative, least recently used page
