@@ -22,8 +22,3 @@ endif()
 if(FGBI_BUILD_BENCH)
   find_package(benchmark REQUIRED)
 endif()
-if(FGBI_BUILD_CLI OR FGBI_BUILD_BENCH)
-  # The LZ4 and zstd peers the bench compares against (bench/peers).
-  pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
-  pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
-endif()
