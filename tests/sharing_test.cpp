@@ -502,3 +502,108 @@ TEST_F(References, XorDeltaAppliesToTheCommittedBlock) {
 
 }  // namespace
 }  // namespace fgbi::test
+
+namespace fgbi::test {
+namespace {
+
+// --- XOR_PAGES records -----------------------------------------------------
+
+// The XOR_PAGES record of a one-segment stream, as (pfn, delta) pairs.
+std::vector<std::pair<uint64_t, std::vector<uint8_t>>> xor_entries(const EditableEpoch& e) {
+  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> out;
+  const auto& recs = e.segments.at(0).records;
+  for (size_t pos = 0; pos < recs.size();) {
+    wire::RecordHeader rh;
+    EXPECT_EQ(wire::decode_record_header(recs.data() + pos, &rh), FGBI_OK);
+    const uint8_t* p = recs.data() + pos + wire::kRecordHeaderBytes;
+    const uint8_t* end = p + rh.payload_bytes;
+    if (rh.kind == wire::kRecordXorPages) {
+      uint64_t pfn = rh.pfn;
+      while (p < end) {
+        uint64_t zz = 0, len = 0;
+        EXPECT_TRUE(load_uleb128(&p, end, &zz) && load_uleb128(&p, end, &len));
+        pfn += static_cast<uint64_t>(zigzag_decode(zz));
+        out.emplace_back(pfn, std::vector<uint8_t>(p, p + len));
+        p += len;
+      }
+    }
+    pos += wire::kRecordHeaderBytes + rh.payload_bytes;
+  }
+  return out;
+}
+
+TEST(XorPages, DeltaIsTheCanonicalDeltaOfTheWholePage) {
+  // Built from the changed blocks alone, it must equal the delta of the
+  // whole page against the receiver's copy.
+  for (int64_t block : {32, 64, 256}) {
+    PairOptions opt;
+    opt.pages = 64;
+    opt.block_size = block;
+    opt.sharing = 0;
+    opt.codecs = FGBI_CODEC_XOR;
+    Pair pair(opt);
+    bench::Rng rng(static_cast<uint64_t>(block));
+    fill(pair, rng);
+    pair.replicate(all_pages(opt.pages));
+    std::vector<uint64_t> dirty;
+    for (uint64_t p = 0; p < opt.pages; p += 3) {
+      for (int e = 0; e < 1 + static_cast<int>(rng.below(12)); ++e)
+        pair.page(p)[rng.below(kPage)] ^= static_cast<uint8_t>(1 + rng.below(255));
+      dirty.push_back(p);
+    }
+    std::reverse(dirty.begin(), dirty.end());  // pfn gaps of both signs
+    const std::vector<uint8_t> before = pair.replica();
+    const auto stream = pair.encode(dirty);
+    const auto entries = xor_entries(EditableEpoch::parse(stream));
+    ASSERT_EQ(entries.size(), dirty.size()) << "block " << block;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const uint64_t pfn = entries[i].first;
+      EXPECT_EQ(pfn, dirty[i]);
+      std::vector<uint8_t> whole(kernels::xor_rle_bound(kPage));
+      whole.resize(kernels::scalar_kernels()->xor_rle_encode(
+          pair.page(pfn), before.data() + pfn * kPage, kPage, whole.data(), whole.size()));
+      EXPECT_EQ(entries[i].second, whole) << "pfn " << pfn << ", block " << block;
+    }
+    ASSERT_EQ(pair.feed(stream), FGBI_OK);
+    EXPECT_TRUE(pair.replica_matches_primary());
+  }
+}
+
+TEST_F(References, XorPagesRecordsAreValidated) {
+  auto xor_record = [](uint64_t first, const std::vector<uint8_t>& payload) {
+    std::vector<uint8_t> rec(wire::kRecordHeaderBytes + payload.size());
+    wire::RecordHeader rh;
+    rh.kind = wire::kRecordXorPages;
+    rh.payload_bytes = static_cast<uint32_t>(payload.size());
+    rh.pfn = first;
+    wire::encode_record_header(rh, rec.data());
+    std::copy(payload.begin(), payload.end(), rec.begin() + wire::kRecordHeaderBytes);
+    return rec;
+  };
+  // Page 2 byte 100 and page 5 (gap +3) bytes 0..1 flipped.
+  const auto good = xor_record(2, {0, 3, 100, 1, 0xFF, 6, 4, 0, 2, 0x0F, 0xF0});
+  ASSERT_EQ(feed_without_digest(epoch_of({good})), FGBI_OK);
+  EXPECT_EQ(replica_[2 * kPage + 100], committed_[2 * kPage + 100] ^ 0xFF);
+  EXPECT_EQ(replica_[5 * kPage + 0], committed_[5 * kPage + 0] ^ 0x0F);
+  EXPECT_EQ(replica_[5 * kPage + 1], committed_[5 * kPage + 1] ^ 0xF0);
+  EXPECT_EQ(std::memcmp(replica_.data() + 6 * kPage, committed_.data() + 6 * kPage, kPage), 0);
+
+  auto expect = [&](const std::vector<uint8_t>& record, fgbi_status expected) {
+    EXPECT_EQ(feed_without_digest(epoch_of({record})), expected);
+    EXPECT_TRUE(replica_ == committed_);
+  };
+  expect(xor_record(2, {}), FGBI_E_BAD_RECORD);                           // empty
+  expect(xor_record(2, {0, 3, 100, 1}), FGBI_E_BAD_RECORD);               // cut delta
+  expect(xor_record(2, {0, 3, 0xFF, 0x1F, 1}), FGBI_E_BAD_PAYLOAD);       // runs off the page
+  expect(xor_record(2, {12, 3, 100, 1, 0xFF}), FGBI_E_PFN_OUT_OF_RANGE);  // 2 + 6 = 8
+  expect(xor_record(2, {5, 3, 100, 1, 0xFF}), FGBI_E_PFN_OUT_OF_RANGE);   // 2 - 3 < 0
+  expect(xor_record(2, {0, 3, 100, 1, 0xFF, 0, 3, 1, 1, 1}), FGBI_E_DUPLICATE_PFN);
+  // An in-epoch reference cannot name a page an XOR delta writes.
+  const auto ref =
+      coded_record(6, 1, {wire::BlockOp::kRefEpoch}, {{2, 1, hash64(committed_block(2, 1))}}, {});
+  EXPECT_EQ(feed_without_digest(epoch_of({xor_record(2, {0, 3, 100, 1, 0xFF}), ref})),
+            FGBI_E_BAD_REFERENCE);
+}
+
+}  // namespace
+}  // namespace fgbi::test
