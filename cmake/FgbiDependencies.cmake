@@ -10,6 +10,8 @@ option(FGBI_WITH_XEN "Build the Xen dirty-page adapter when libxen-dev is found"
 if(FGBI_WITH_XEN)
   pkg_check_modules(XEN IMPORTED_TARGET xencontrol xenforeignmemory xenguest)
 endif()
+# Google Highway (libhwy-dev): SIMD kernels with runtime target dispatch.
+find_package(hwy 1.0 REQUIRED CONFIG)
 if(FGBI_BUILD_CLI)
   find_package(CLI11 2.1 REQUIRED CONFIG)
 endif()

@@ -25,12 +25,17 @@ class ByteBuffer {
     return p;
   }
   void append(const void* src, size_t n) { std::memcpy(append(n), src, n); }
+  // Makes room for n bytes in total. Large buffers come from fresh mappings,
+  // so reserving address space costs no memory until it is written.
+  void reserve(size_t n) {
+    if (n > capacity_) grow(n);
+  }
   size_t capacity() const { return capacity_; }
 
  private:
   void grow(size_t needed) {
     size_t cap = capacity_ ? capacity_ * 2 : 4096;
-    while (cap < needed) cap *= 2;
+    if (cap < needed) cap = needed;
     auto fresh = std::make_unique_for_overwrite<uint8_t[]>(cap);
     if (size_ != 0) std::memcpy(fresh.get(), data_.get(), size_);
     data_ = std::move(fresh);

@@ -140,6 +140,8 @@ fgbi_status Receiver::on_header() {
       h.body_bytes < uint64_t{h.segment_count} * wire::kSegmentHeaderBytes +
                          uint64_t{h.record_count} * wire::kRecordHeaderBytes)
     return FGBI_E_BAD_SEGMENT;
+  // Bounded by FGBI_P_MAX_EPOCH_BYTES above; untouched capacity costs nothing.
+  epoch_.reserve(wire::kHeaderBytes + h.body_bytes + wire::kTrailerBytes);
   if (h.segment_count == 0) {
     if (h.body_bytes != 0) return FGBI_E_BAD_SEGMENT;
     expect(Phase::kTrailer, wire::kTrailerBytes);
@@ -155,9 +157,11 @@ fgbi_status Receiver::on_segment_header() {
       st != FGBI_OK)
     return st;
   const wire::SegmentHeader& s = segment_;
+  const uint64_t body_left = header_.body_bytes - body_seen_;  // body_seen_ <= body_bytes
   if (s.record_count == 0 || s.record_count > header_.record_count - records_seen_ ||
       s.records_bytes < uint64_t{s.record_count} * wire::kRecordHeaderBytes ||
-      s.records_bytes > header_.body_bytes - body_seen_ - wire::kSegmentHeaderBytes)
+      body_left < wire::kSegmentHeaderBytes ||
+      s.records_bytes > body_left - wire::kSegmentHeaderBytes)
     return FGBI_E_BAD_SEGMENT;
   segment_offsets_.push_back(offset);
   body_seen_ += wire::kSegmentHeaderBytes + s.records_bytes;

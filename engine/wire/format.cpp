@@ -9,6 +9,8 @@ namespace fgbi::wire {
 namespace {
 // The header checksum covers bytes 0..56; it sits in the last 8 bytes.
 constexpr size_t kHeaderChecksumOffset = 56;
+// The segment header checksum covers bytes 0..24.
+constexpr size_t kSegmentChecksumOffset = 24;
 }  // namespace
 
 void encode_header(const EpochHeader& h, uint8_t out[kHeaderBytes]) {
@@ -53,10 +55,13 @@ void encode_segment_header(const SegmentHeader& s, uint8_t out[kSegmentHeaderByt
   store_le<uint32_t>(out + 4, s.record_count);
   store_le<uint64_t>(out + 8, s.records_bytes);
   store_le<uint64_t>(out + 16, s.records_checksum);
+  store_le<uint64_t>(out + kSegmentChecksumOffset, xxh3(out, kSegmentChecksumOffset));
 }
 
 fgbi_status decode_segment_header(const uint8_t in[kSegmentHeaderBytes], SegmentHeader* s) {
   if (load_le<uint32_t>(in) != kSegmentMagic) return FGBI_E_BAD_SEGMENT;
+  if (load_le<uint64_t>(in + kSegmentChecksumOffset) != xxh3(in, kSegmentChecksumOffset))
+    return FGBI_E_SEGMENT_CHECKSUM;
   s->record_count = load_le<uint32_t>(in + 4);
   s->records_bytes = load_le<uint64_t>(in + 8);
   s->records_checksum = load_le<uint64_t>(in + 16);

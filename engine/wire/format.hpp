@@ -16,7 +16,7 @@ inline constexpr uint32_t kTrailerMagic = 0x54424746;  // "FGBT"
 inline constexpr uint16_t kVersion = FGBI_WIRE_VERSION;
 
 inline constexpr size_t kHeaderBytes = 64;
-inline constexpr size_t kSegmentHeaderBytes = 24;
+inline constexpr size_t kSegmentHeaderBytes = 32;
 inline constexpr size_t kRecordHeaderBytes = 16;
 inline constexpr size_t kTrailerBytes = 32;
 // The trailer's checksum covers its first 24 bytes.
@@ -55,6 +55,8 @@ struct SegmentHeader {
   uint32_t record_count = 0;
   uint64_t records_bytes = 0;
   uint64_t records_checksum = 0;  // XXH3-64 of the segment's records
+  // On the wire the header ends with XXH3-64 of its own first 24 bytes, so a
+  // corrupted length is caught before the receiver waits for bytes.
 };
 
 struct RecordHeader {

@@ -1,0 +1,306 @@
+// Invariant 2 (DESIGN.md §6): a cut, truncated, corrupted, replayed or
+// out-of-order stream never changes the replica beyond the last committed
+// epoch; the receiver returns a precise error and never crashes or hangs.
+// Invariant 3: untrusted counts and lengths never drive work past limits.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "common/bytes.hpp"
+#include "support/replication.hpp"
+#include "support/stream_editor.hpp"
+#include "workload.hpp"
+
+namespace fgbi::test {
+namespace {
+
+class MalformedStream : public ::testing::Test {
+ protected:
+  void SetUp() override { init({}); }
+
+  void init(PairOptions opt) {
+    opt.pages = 40;
+    pair_ = std::make_unique<Pair>(opt);
+    bench::Rng rng(2024);
+    for (auto& b : pair_->primary()) b = static_cast<uint8_t>(rng.next());
+    pair_->replicate(all_pages(opt.pages));
+    // Epoch 2: a rewritten page (full record), sparse edits (block records)
+    // and an unchanged dirty page (clean list).
+    for (size_t i = 0; i < kPage; ++i) pair_->page(7)[i] = static_cast<uint8_t>(rng.next());
+    pair_->page(3)[10] ^= 1;
+    pair_->page(3)[3000] ^= 1;
+    pair_->page(20)[64] ^= 0x80;
+    committed_replica_ = pair_->replica();
+    epoch2_ = pair_->encode({3, 7, 20, 21});
+  }
+
+  // Feeds a bad stream and checks the error and that nothing changed.
+  void expect_rejected(const std::vector<uint8_t>& stream, fgbi_status expected,
+                       size_t piece = SIZE_MAX) {
+    EXPECT_EQ(pair_->feed(stream, piece), expected) << fgbi_error_name(expected);
+    expect_untouched();
+    EXPECT_EQ(fgbi_receiver_feed(pair_->receiver(), stream.data(), 1), FGBI_E_STREAM_FAILED);
+    ASSERT_EQ(fgbi_receiver_reset_stream(pair_->receiver()), FGBI_OK);
+  }
+  void expect_untouched() {
+    EXPECT_EQ(pair_->committed(), 1u);
+    EXPECT_TRUE(pair_->replica() == committed_replica_) << "replica changed";
+  }
+  // After any rejection the genuine epoch still commits.
+  void expect_recovers() {
+    ASSERT_EQ(pair_->feed(epoch2_), FGBI_OK);
+    EXPECT_EQ(pair_->committed(), 2u);
+    EXPECT_TRUE(pair_->replica_matches_primary());
+  }
+  EditableEpoch editable() const { return EditableEpoch::parse(epoch2_); }
+
+  std::unique_ptr<Pair> pair_;
+  std::vector<uint8_t> committed_replica_;
+  std::vector<uint8_t> epoch2_;
+};
+
+TEST_F(MalformedStream, TheEpochUnderTestHasEveryRecordKind) {
+  const EditableEpoch e = editable();
+  ASSERT_EQ(e.segments.size(), 1u);
+  EXPECT_EQ(e.header.record_count, 4u);  // full, 2 x blocks, clean list
+  std::vector<uint8_t> kinds;
+  for (size_t i = 0; i < 4; ++i)
+    kinds.push_back(e.segments[0].records[EditableEpoch::record_offset(e.segments[0], i)]);
+  EXPECT_EQ(kinds, (std::vector<uint8_t>{wire::kRecordBlocks, wire::kRecordFullPage,
+                                         wire::kRecordBlocks, wire::kRecordCleanList}));
+  expect_recovers();
+}
+
+TEST_F(MalformedStream, TruncatedAtEveryOffset) {
+  for (size_t cut = 1; cut < epoch2_.size(); ++cut) {
+    const std::vector<uint8_t> prefix(epoch2_.begin(), epoch2_.begin() + cut);
+    ASSERT_EQ(pair_->feed(prefix), FGBI_OK) << "cut " << cut;
+    ASSERT_EQ(fgbi_receiver_end_stream(pair_->receiver()), FGBI_E_TRUNCATED) << "cut " << cut;
+    expect_untouched();
+    ASSERT_EQ(fgbi_receiver_reset_stream(pair_->receiver()), FGBI_OK);
+  }
+  EXPECT_EQ(fgbi_receiver_end_stream(pair_->receiver()), FGBI_OK);  // at a boundary
+  uint64_t rejected = 0;
+  ASSERT_EQ(fgbi_receiver_get_stat(pair_->receiver(), FGBI_S_EPOCHS_REJECTED, &rejected), FGBI_OK);
+  EXPECT_EQ(rejected, epoch2_.size() - 1);
+  expect_recovers();
+}
+
+TEST_F(MalformedStream, EverySingleBitFlipIsRejected) {
+  bench::Rng rng(77);
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::vector<uint8_t> bad = epoch2_;
+    const size_t bit = rng.below(bad.size() * 8);
+    bad[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+    const size_t piece = 1 + rng.below(700);
+    const fgbi_status st = pair_->feed(bad, piece);
+    ASSERT_NE(st, FGBI_OK) << "flip of bit " << bit << " accepted";
+    expect_untouched();
+    ASSERT_EQ(fgbi_receiver_reset_stream(pair_->receiver()), FGBI_OK);
+  }
+  expect_recovers();
+}
+
+TEST_F(MalformedStream, WrongMagicAndVersion) {
+  std::vector<uint8_t> bad = epoch2_;
+  bad[0] = 'X';
+  expect_rejected(bad, FGBI_E_BAD_MAGIC);
+  bad = epoch2_;
+  bad[4] = 2;
+  expect_rejected(bad, FGBI_E_BAD_VERSION);
+  bad = epoch2_;
+  bad[6] = 65;  // header length
+  expect_rejected(bad, FGBI_E_BAD_VERSION);
+  expect_recovers();
+}
+
+TEST_F(MalformedStream, OversizedCountsAreRefusedBeforeAnyWork) {
+  EditableEpoch e = editable();
+  e.header.record_count = 0xFFFFFFFFu;
+  expect_rejected(e.serialize(), FGBI_E_LIMIT_EXCEEDED);
+
+  {
+    // A correctly sealed header that claims a terabyte body.
+    std::vector<uint8_t> bad = epoch2_;
+    wire::EpochHeader h;
+    ASSERT_EQ(wire::decode_header(bad.data(), &h), FGBI_OK);
+    h.body_bytes = uint64_t{1} << 40;
+    wire::encode_header(h, bad.data());
+    expect_rejected(bad, FGBI_E_LIMIT_EXCEEDED);
+  }
+
+  e = editable();
+  e.header.segment_count = 1000;  // more segments than records
+  expect_rejected(e.serialize(), FGBI_E_BAD_SEGMENT);
+
+  e = editable();
+  e.segments[0].header.record_count = 1000000;  // more than the epoch declares
+  expect_rejected(e.serialize(), FGBI_E_BAD_SEGMENT);
+
+  e = editable();
+  e.segments[0].header.record_count = 0;
+  expect_rejected(e.serialize(), FGBI_E_BAD_SEGMENT);
+
+  e = editable();
+  e.segments[0].header.record_count = 3;  // one record left over in the bytes
+  expect_rejected(e.serialize(), FGBI_E_BAD_RECORD);
+  expect_recovers();
+}
+
+TEST_F(MalformedStream, EpochLargerThanTheReceiverLimit) {
+  // A receiver limited to 1 MiB refuses an epoch of 300 full pages (~1.2 MiB)
+  // as soon as the header arrives, without buffering it.
+  Pair big({.pages = 300});
+  fgbi_receiver* r = nullptr;
+  ASSERT_EQ(fgbi_receiver_create(&r), FGBI_OK);
+  ReceiverPtr receiver(r);
+  ASSERT_EQ(fgbi_receiver_set_parameter(r, FGBI_P_TRACKED_PAGES, 300), FGBI_OK);
+  ASSERT_EQ(fgbi_receiver_set_parameter(r, FGBI_P_MAX_EPOCH_BYTES, 1 << 20), FGBI_OK);
+  std::vector<uint8_t> mem(300 * kPage, 0xAA);
+  ASSERT_EQ(fgbi_receiver_attach_memory(r, mem.data(), mem.size()), FGBI_OK);
+  const auto stream = big.encode(all_pages(300));
+  EXPECT_EQ(fgbi_receiver_feed(r, stream.data(), stream.size()), FGBI_E_LIMIT_EXCEEDED);
+  EXPECT_EQ(mem, std::vector<uint8_t>(300 * kPage, 0xAA));
+  uint64_t held = 0;
+  ASSERT_EQ(fgbi_receiver_get_stat(r, FGBI_S_MEMORY_BYTES, &held), FGBI_OK);
+  EXPECT_LT(held, 64u * 1024) << "the receiver buffered an epoch it should have refused";
+}
+
+TEST_F(MalformedStream, PfnOutOfRangeAndDuplicates) {
+  EditableEpoch e = editable();
+  auto& recs = e.segments[0].records;
+  store_le<uint64_t>(recs.data() + EditableEpoch::record_offset(e.segments[0], 0) + 8, 40);
+  expect_rejected(e.serialize(), FGBI_E_PFN_OUT_OF_RANGE);
+
+  e = editable();
+  // Second record (page 7, full) renamed to page 3, which the first record has.
+  store_le<uint64_t>(
+      e.segments[0].records.data() + EditableEpoch::record_offset(e.segments[0], 1) + 8, 3);
+  expect_rejected(e.serialize(), FGBI_E_DUPLICATE_PFN);
+
+  e = editable();
+  // The clean list's first pfn beyond the tracked pages.
+  store_le<uint64_t>(
+      e.segments[0].records.data() + EditableEpoch::record_offset(e.segments[0], 3) + 8,
+      1ull << 60);
+  expect_rejected(e.serialize(), FGBI_E_PFN_OUT_OF_RANGE);
+  expect_recovers();
+}
+
+TEST_F(MalformedStream, BadRecordShapes) {
+  EditableEpoch e = editable();
+  const size_t full = EditableEpoch::record_offset(e.segments[0], 1);
+  const size_t blocks = EditableEpoch::record_offset(e.segments[0], 0);
+
+  e.segments[0].records[blocks + wire::kRecordHeaderBytes] ^= 0x04;  // bitmap vs length
+  expect_rejected(e.serialize(), FGBI_E_BAD_RECORD);
+
+  e = editable();
+  e.segments[0].records[blocks + 1] = 1;  // record flags are reserved
+  expect_rejected(e.serialize(), FGBI_E_BAD_RECORD);
+
+  e = editable();
+  // A full-page record one byte short: shrink the payload and its length.
+  auto& recs = e.segments[0].records;
+  store_le<uint32_t>(recs.data() + full + 4, 4095);
+  recs.erase(recs.begin() + static_cast<long>(full + wire::kRecordHeaderBytes));
+  expect_rejected(e.serialize(), FGBI_E_BAD_RECORD);
+
+  e = editable();
+  store_le<uint32_t>(e.segments[0].records.data() + full + 4, 0x7FFFFFFF);  // past the segment
+  expect_rejected(e.serialize(), FGBI_E_BAD_RECORD);
+
+  e = editable();
+  e.segments[0].records[full] = 0x7E;  // unknown mandatory kind
+  expect_rejected(e.serialize(), FGBI_E_UNKNOWN_RECORD);
+  expect_recovers();
+}
+
+TEST_F(MalformedStream, UnknownOptionalRecordsAreSkipped) {
+  EditableEpoch e = editable();
+  uint8_t rec[wire::kRecordHeaderBytes + 5];
+  wire::RecordHeader rh;
+  rh.kind = 0x90;
+  rh.payload_bytes = 5;
+  rh.pfn = 12345678;  // meaningless for an optional record
+  wire::encode_record_header(rh, rec);
+  std::memcpy(rec + wire::kRecordHeaderBytes, "hello", 5);
+  auto& recs = e.segments[0].records;
+  recs.insert(recs.begin(), rec, rec + sizeof rec);
+  e.segments[0].header.record_count += 1;
+  e.header.record_count += 1;
+  e.trailer.record_count += 1;
+  ASSERT_EQ(pair_->feed(e.serialize()), FGBI_OK);
+  EXPECT_TRUE(pair_->replica_matches_primary());
+}
+
+TEST_F(MalformedStream, ReplayedAndOutOfOrderEpochs) {
+  const auto epoch3 = [&] {
+    pair_->page(9)[9] ^= 9;
+    return pair_->encode({9});
+  }();
+  const auto epoch4 = [&] {
+    pair_->page(11)[11] ^= 11;
+    return pair_->encode({11});
+  }();
+  expect_rejected(epoch3, FGBI_E_EPOCH_GAP);  // epoch 3 before 2
+  expect_rejected(epoch4, FGBI_E_EPOCH_GAP);
+  ASSERT_EQ(pair_->feed(epoch2_), FGBI_OK);
+  EXPECT_EQ(pair_->feed(epoch2_), FGBI_E_EPOCH_REPLAYED);
+  ASSERT_EQ(fgbi_receiver_reset_stream(pair_->receiver()), FGBI_OK);
+  ASSERT_EQ(pair_->feed(epoch3), FGBI_OK);
+  ASSERT_EQ(pair_->feed(epoch4), FGBI_OK);
+  EXPECT_EQ(pair_->committed(), 4u);
+  EXPECT_TRUE(pair_->replica_matches_primary());
+}
+
+TEST_F(MalformedStream, SealedContentChangeIsCaughtByTheDigest) {
+  EditableEpoch e = editable();
+  const size_t full = EditableEpoch::record_offset(e.segments[0], 1);
+  e.segments[0].records[full + wire::kRecordHeaderBytes + 100] ^= 1;
+  const auto bad = e.serialize();  // every checksum valid
+  expect_rejected(bad, FGBI_E_DIGEST_MISMATCH);
+  expect_recovers();
+}
+
+TEST_F(MalformedStream, WithoutTheDigestASealedChangeGoesThrough) {
+  // The control for the test above: the digest is what catches it.
+  PairOptions opt;
+  opt.digest = false;
+  init(opt);
+  EditableEpoch e = editable();
+  const size_t full = EditableEpoch::record_offset(e.segments[0], 1);
+  e.segments[0].records[full + wire::kRecordHeaderBytes + 100] ^= 1;
+  EXPECT_EQ(pair_->feed(e.serialize()), FGBI_OK);
+  EXPECT_FALSE(pair_->replica_matches_primary());
+}
+
+TEST_F(MalformedStream, DigestRequiredAndGeometryMismatch) {
+  Pair no_digest({.pages = 40, .digest = false});
+  const auto stream = no_digest.encode({1});
+  expect_rejected(stream, FGBI_E_DIGEST_REQUIRED);
+  Pair other_block({.pages = 40, .block_size = 128});
+  expect_rejected(other_block.encode({1}), FGBI_E_GEOMETRY_MISMATCH);
+  Pair other_size({.pages = 41});
+  expect_rejected(other_size.encode({1}), FGBI_E_GEOMETRY_MISMATCH);
+  expect_recovers();
+}
+
+TEST_F(MalformedStream, GarbageNeverHangsOrCrashes) {
+  bench::Rng rng(5);
+  for (int trial = 0; trial < 500; ++trial) {
+    std::vector<uint8_t> junk(1 + rng.below(3000));
+    for (auto& b : junk) b = static_cast<uint8_t>(rng.next());
+    if (trial % 2) std::memcpy(junk.data(), "FGBI", std::min<size_t>(4, junk.size()));
+    const fgbi_status st = pair_->feed(junk, 1 + rng.below(64));
+    if (st == FGBI_OK) {
+      EXPECT_EQ(fgbi_receiver_end_stream(pair_->receiver()), FGBI_E_TRUNCATED);
+    }
+    expect_untouched();
+    ASSERT_EQ(fgbi_receiver_reset_stream(pair_->receiver()), FGBI_OK);
+  }
+  expect_recovers();
+}
+
+}  // namespace
+}  // namespace fgbi::test

@@ -1,0 +1,152 @@
+// Wire format v1: fixed-size parts round-trip, reject what they must, and
+// the canonical byte layout is little-endian as docs/wire-format.md says.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "common/bytes.hpp"
+#include "wire/format.hpp"
+
+namespace fgbi::wire {
+namespace {
+
+EpochHeader sample_header() {
+  EpochHeader h;
+  h.flags = kFlagDigest;
+  h.page_shift = 12;
+  h.block_shift = 6;
+  h.epoch = 0x0102030405060708ull;
+  h.tracked_pages = 1 << 20;
+  h.segment_count = 3;
+  h.record_count = 700;
+  h.body_bytes = 123456;
+  return h;
+}
+
+TEST(WireFormat, HeaderRoundTripsAndIsLittleEndian) {
+  uint8_t buf[kHeaderBytes];
+  encode_header(sample_header(), buf);
+  EXPECT_EQ(std::memcmp(buf, "FGBI", 4), 0);
+  EXPECT_EQ(buf[4], 1);  // version, LE
+  EXPECT_EQ(buf[5], 0);
+  EXPECT_EQ(buf[16], 0x08);  // epoch, LE
+  EXPECT_EQ(buf[23], 0x01);
+  EpochHeader out;
+  ASSERT_EQ(decode_header(buf, &out), FGBI_OK);
+  EXPECT_EQ(out.epoch, sample_header().epoch);
+  EXPECT_EQ(out.tracked_pages, sample_header().tracked_pages);
+  EXPECT_EQ(out.segment_count, 3u);
+  EXPECT_EQ(out.record_count, 700u);
+  EXPECT_EQ(out.body_bytes, 123456u);
+  EXPECT_EQ(out.flags, kFlagDigest);
+}
+
+TEST(WireFormat, HeaderRejectsMagicVersionChecksumFlagsReserved) {
+  uint8_t good[kHeaderBytes];
+  encode_header(sample_header(), good);
+  EpochHeader out;
+  uint8_t buf[kHeaderBytes];
+
+  std::memcpy(buf, good, sizeof buf);
+  buf[0] = 'X';
+  EXPECT_EQ(decode_header(buf, &out), FGBI_E_BAD_MAGIC);
+
+  std::memcpy(buf, good, sizeof buf);
+  buf[4] = 2;
+  EXPECT_EQ(decode_header(buf, &out), FGBI_E_BAD_VERSION);
+
+  for (size_t byte = 8; byte < 56; ++byte) {  // any field change breaks the checksum
+    std::memcpy(buf, good, sizeof buf);
+    buf[byte] ^= 0x10;
+    EXPECT_EQ(decode_header(buf, &out), FGBI_E_HEADER_CHECKSUM) << "byte " << byte;
+  }
+
+  EpochHeader h = sample_header();
+  h.flags = 0x80;  // unknown flag, correctly checksummed
+  encode_header(h, buf);
+  EXPECT_EQ(decode_header(buf, &out), FGBI_E_UNSUPPORTED_FLAGS);
+}
+
+TEST(WireFormat, SegmentRecordTrailerRoundTrip) {
+  SegmentHeader s{5, 999, 0xABCDEF};
+  uint8_t sb[kSegmentHeaderBytes];
+  encode_segment_header(s, sb);
+  SegmentHeader s2;
+  ASSERT_EQ(decode_segment_header(sb, &s2), FGBI_OK);
+  EXPECT_EQ(s2.record_count, 5u);
+  EXPECT_EQ(s2.records_bytes, 999u);
+  EXPECT_EQ(s2.records_checksum, 0xABCDEFu);
+  for (size_t byte = 4; byte < kSegmentHeaderBytes; ++byte) {
+    uint8_t bad[kSegmentHeaderBytes];
+    std::memcpy(bad, sb, sizeof bad);
+    bad[byte] ^= 0x40;
+    EXPECT_EQ(decode_segment_header(bad, &s2), FGBI_E_SEGMENT_CHECKSUM) << "byte " << byte;
+  }
+  sb[1] ^= 1;
+  EXPECT_EQ(decode_segment_header(sb, &s2), FGBI_E_BAD_SEGMENT);
+
+  RecordHeader r;
+  r.kind = kRecordBlocks;
+  r.payload_bytes = 66;
+  r.pfn = 77;
+  uint8_t rb[kRecordHeaderBytes];
+  encode_record_header(r, rb);
+  RecordHeader r2;
+  ASSERT_EQ(decode_record_header(rb, &r2), FGBI_OK);
+  EXPECT_EQ(r2.kind, kRecordBlocks);
+  EXPECT_EQ(r2.payload_bytes, 66u);
+  EXPECT_EQ(r2.pfn, 77u);
+  rb[2] = 1;  // reserved
+  EXPECT_EQ(decode_record_header(rb, &r2), FGBI_E_BAD_RECORD);
+
+  Trailer t{9, 10, 11, 0};
+  uint8_t tb[kTrailerBytes];
+  encode_trailer_prefix(t, tb);
+  Trailer t2;
+  ASSERT_EQ(decode_trailer(tb, &t2), FGBI_OK);
+  EXPECT_EQ(t2.record_count, 9u);
+  EXPECT_EQ(t2.epoch, 10u);
+  EXPECT_EQ(t2.digest, 11u);
+  tb[3] = 0;
+  EXPECT_EQ(decode_trailer(tb, &t2), FGBI_E_BAD_TRAILER);
+}
+
+TEST(WireFormat, BitmapBytesAreLittleEndianBitOrder) {
+  uint64_t words[2] = {0x8000000000000001ull, 0x2ull};
+  uint8_t bytes[16];
+  store_bitmap(words, 16, bytes);
+  EXPECT_EQ(bytes[0], 0x01);  // block 0
+  EXPECT_EQ(bytes[7], 0x80);  // block 63
+  EXPECT_EQ(bytes[8], 0x02);  // block 65
+  uint64_t back[2];
+  load_bitmap(bytes, 16, back, 2);
+  EXPECT_EQ(back[0], words[0]);
+  EXPECT_EQ(back[1], words[1]);
+  EXPECT_EQ(bitmap_bytes(4096, 32), 16u);
+  EXPECT_EQ(bitmap_bytes(4096, 256), 2u);
+}
+
+TEST(WireFormat, Uleb128RoundTripAndRejectsOverlongOrCut) {
+  uint8_t buf[16];
+  for (uint64_t v : {0ull, 1ull, 127ull, 128ull, 300ull, (1ull << 35) + 7, ~0ull}) {
+    const size_t n = store_uleb128(buf, v);
+    uint64_t out = 0;
+    EXPECT_EQ(load_uleb128(buf, buf + n, &out), n);
+    EXPECT_EQ(out, v);
+    if (n > 1) {
+      EXPECT_EQ(load_uleb128(buf, buf + n - 1, &out), 0u) << "cut value accepted";
+    }
+  }
+  uint8_t too_big[10];
+  std::memset(too_big, 0xFF, 9);
+  too_big[9] = 0x02;  // bit 64 set
+  uint64_t out;
+  EXPECT_EQ(load_uleb128(too_big, too_big + 10, &out), 0u);
+  uint8_t too_long[11];
+  std::memset(too_long, 0x80, 10);
+  too_long[10] = 0;
+  EXPECT_EQ(load_uleb128(too_long, too_long + 11, &out), 0u);
+}
+
+}  // namespace
+}  // namespace fgbi::wire
