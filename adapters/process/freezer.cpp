@@ -187,18 +187,18 @@ std::unique_ptr<Freezer> make_freezer(pid_t pid, StopMethod method, std::string&
                                       std::string& error) {
   if (method == StopMethod::kNone) return std::make_unique<NoFreezer>();
   if (method == StopMethod::kSignal) return std::make_unique<SignalFreezer>(pid);
-  // Probe ptrace once: seize and detach the main thread.
-  if (::ptrace(PTRACE_SEIZE, pid, nullptr, nullptr) == 0) {
-    ::ptrace(PTRACE_DETACH, pid, nullptr, nullptr);
-    return std::make_unique<PtraceFreezer>(pid);
+  // Probe ptrace with one full stop and release.
+  auto probe = std::make_unique<PtraceFreezer>(pid);
+  std::string why;
+  if (probe->freeze(why)) {
+    probe->thaw();
+    return probe;
   }
-  const std::string why = std::strerror(errno);
   if (method == StopMethod::kPtrace) {
-    error = "cannot ptrace process " + std::to_string(pid) + ": " + why +
-            " (try stop=signal or stop=none)";
+    error = why + " (try stop=signal or stop=none)";
     return nullptr;
   }
-  note = "ptrace not permitted (" + why + "), stopping with SIGSTOP instead";
+  note = "ptrace unavailable (" + why + "), stopping with SIGSTOP instead";
   return std::make_unique<SignalFreezer>(pid);
 }
 

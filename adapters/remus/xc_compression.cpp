@@ -283,12 +283,12 @@ int xc_compression_add_page(xc_interface*, comp_ctx* ctx, char* page, unsigned l
 
 int xc_compression_compress_pages(xc_interface*, comp_ctx* ctx, char* compbuf,
                                   unsigned long compbuf_size, unsigned long* compbuf_len) {
-  if (compbuf_len) *compbuf_len = 0;
   if (ctx == nullptr) return fail(0, "NULL context");
   if (ctx->emitted == ctx->count) {
     xc_compression_reset_pagebuf(nullptr, ctx);
-    return 0;
+    return 0;  // like Xen's, leaves *compbuf_len alone
   }
+  if (compbuf_len) *compbuf_len = 0;
   if (compbuf == nullptr) return fail(-1, "NULL compression buffer");
   try {
     if (!encode_pending(*ctx)) return -1;

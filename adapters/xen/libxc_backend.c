@@ -3,6 +3,7 @@
 #include "libxc_backend.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -10,11 +11,13 @@
 #include <xenctrl.h>
 #include <xenforeignmemory.h>
 #include <xenguest.h>
+#include <xentoollog.h>
 
 /* A guest asked to suspend that has not done so within this time is an error. */
 #define SUSPEND_TIMEOUT_NS (5LL * 1000 * 1000 * 1000)
 
 struct fgbi_xen {
+  xentoollog_logger_stdiostream* logger; /* quiet: failures are reported by the caller */
   xc_interface* xch;
   xenforeignmemory_handle* fmem;
   uint32_t domid;
@@ -44,12 +47,13 @@ fgbi_xen* fgbi_xen_open(uint32_t domid, enum fgbi_xen_stop stop, const char** fa
   x->domid = domid;
   x->stop = stop;
   x->bitmap.ubuf = (void*)-1; /* as DECLARE_HYPERCALL_BUFFER: no bounce */
-  x->xch = xc_interface_open(NULL, NULL, 0);
+  x->logger = xtl_createlogger_stdiostream(stderr, XTL_CRITICAL, 0);
+  x->xch = xc_interface_open((xentoollog_logger*)x->logger, (xentoollog_logger*)x->logger, 0);
   if (!x->xch) {
     *failed_call = "xc_interface_open";
     goto fail;
   }
-  x->fmem = xenforeignmemory_open(NULL, 0);
+  x->fmem = xenforeignmemory_open((xentoollog_logger*)x->logger, 0);
   if (!x->fmem) {
     *failed_call = "xenforeignmemory_open";
     goto fail;
@@ -76,6 +80,7 @@ void fgbi_xen_close(fgbi_xen* x) {
   if (x->bitmap.hbuf) xc__hypercall_buffer_free_pages(x->xch, &x->bitmap, x->bitmap_pages);
   if (x->fmem) xenforeignmemory_close(x->fmem);
   if (x->xch) xc_interface_close(x->xch);
+  xtl_logger_destroy((xentoollog_logger*)x->logger);
   free(x);
   errno = saved;
 }
