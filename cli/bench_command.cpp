@@ -7,8 +7,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -27,6 +29,11 @@ struct BenchOptions {
   int64_t threads = 1;
   bool no_digest = false;
   bool json = false;
+  int64_t sharing = FGBI_SHARE_ZERO | FGBI_SHARE_EPOCH | FGBI_SHARE_REPLICA;
+  int64_t codecs = FGBI_CODEC_XOR | FGBI_CODEC_LZ4 | FGBI_CODEC_ZLIB | FGBI_CODEC_ZSTD;
+  double link_gbps = 1.0;
+  int64_t cache_mib = 64;
+  int64_t index_mib = 16;
   size_t feed_bytes = 64 * 1024;
 };
 
@@ -85,6 +92,13 @@ class Replication {
       check(fgbi_sender_set_parameter(s, param, value), "fgbi_sender_set_parameter");
       check(fgbi_receiver_set_parameter(r, param, value), "fgbi_receiver_set_parameter");
     }
+    for (auto [param, value] :
+         {std::pair{FGBI_P_SHARING, opt.sharing},
+          {FGBI_P_CODECS, opt.codecs},
+          {FGBI_P_LINK_MBPS, std::max<int64_t>(1, static_cast<int64_t>(opt.link_gbps * 1000))},
+          {FGBI_P_CACHE_BYTES, opt.cache_mib << 20},
+          {FGBI_P_INDEX_BYTES, opt.index_mib << 20}})
+      check(fgbi_sender_set_parameter(s, param, value), "fgbi_sender_set_parameter");
     check(fgbi_receiver_attach_memory(r, replica_.data(), replica_.size()),
           "fgbi_receiver_attach_memory");
     feed_bytes_ = opt.feed_bytes;
@@ -270,6 +284,33 @@ int run_bench(const BenchOptions& opt) {
   }
 }
 
+// "all", "none" or a comma list of names -> the OR of their flags.
+int64_t parse_flags(const std::string& text, const std::map<std::string, int64_t>& names) {
+  if (text == "none") return 0;
+  int64_t flags = 0;
+  for (const auto& [name, flag] : names)
+    if (text == "all") flags |= flag;
+  std::stringstream list(text);
+  for (std::string item; std::getline(list, item, ',');)
+    if (auto it = names.find(item); it != names.end()) flags |= it->second;
+  return flags;
+}
+
+struct FlagListValidator : CLI::Validator {
+  explicit FlagListValidator(const std::map<std::string, int64_t>& names) {
+    std::string allowed = "all, none";
+    for (const auto& [name, flag] : names) allowed += ", " + name;
+    name_ = "FLAGS";
+    func_ = [names, allowed](std::string& text) -> std::string {
+      if (text == "all" || text == "none") return {};
+      std::stringstream list(text);
+      for (std::string item; std::getline(list, item, ',');)
+        if (!names.contains(item)) return "'" + item + "' is not one of " + allowed;
+      return {};
+    };
+  }
+};
+
 }  // namespace
 
 void add_bench_command(CLI::App& app, int& exit_code) {
@@ -306,6 +347,35 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
   cmd->add_flag("--no-digest", opt->no_digest, "Turn the end-to-end digest off");
+  const std::map<std::string, int64_t> share_names{
+      {"zero", FGBI_SHARE_ZERO}, {"epoch", FGBI_SHARE_EPOCH}, {"replica", FGBI_SHARE_REPLICA}};
+  cmd->add_option_function<std::string>(
+         "--sharing",
+         [opt, share_names](const std::string& v) { opt->sharing = parse_flags(v, share_names); },
+         "Block sharing: 'all', 'none' or a comma list of zero,epoch,replica")
+      ->default_str("all")
+      ->check(FlagListValidator(share_names));
+  const std::map<std::string, int64_t> codec_names{{"xor", FGBI_CODEC_XOR},
+                                                   {"lz4", FGBI_CODEC_LZ4},
+                                                   {"zlib", FGBI_CODEC_ZLIB},
+                                                   {"zstd", FGBI_CODEC_ZSTD}};
+  cmd->add_option_function<std::string>(
+         "--codecs",
+         [opt, codec_names](const std::string& v) { opt->codecs = parse_flags(v, codec_names); },
+         "Encodings the cost model may pick besides raw: 'all', 'none' or a comma list of "
+         "xor,lz4,zlib,zstd")
+      ->default_str("all")
+      ->check(FlagListValidator(codec_names));
+  cmd->add_option("--link-gbps", opt->link_gbps,
+                  "Link bandwidth the cost model assumes, Gbit/s (1 = the paper's testbed)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 10000.0));
+  cmd->add_option("--cache-mib", opt->cache_mib, "Sender page cache for XOR deltas, MiB")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 20));
+  cmd->add_option("--index-mib", opt->index_mib, "Sender index of replica blocks, MiB")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 20));
   cmd->add_option("--feed-bytes", opt->feed_bytes, "Bytes per receiver feed call")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1} << 30));

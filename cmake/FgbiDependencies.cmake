@@ -1,6 +1,9 @@
 # Third-party libraries, all from Debian packages; nothing is downloaded.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+find_package(ZLIB REQUIRED)
 find_package(Threads REQUIRED)
 # Trace compression (adapters/trace): zstd and LZ4 per epoch chunk.
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
@@ -12,6 +15,12 @@ if(FGBI_WITH_XEN)
 endif()
 # Google Highway (libhwy-dev): SIMD kernels with runtime target dispatch.
 find_package(hwy 1.0 REQUIRED CONFIG)
+
+# What libfgbi links privately, as build targets, as pkg-config modules (for
+# fgbi.pc) and as plain library names (for static consumers of the package).
+set(FGBI_LIBRARY_DEPS PkgConfig::XXHASH PkgConfig::LZ4 PkgConfig::ZSTD ZLIB::ZLIB hwy::hwy)
+set(FGBI_PC_REQUIRES_PRIVATE "libxxhash liblz4 libzstd zlib libhwy")
+set(FGBI_STATIC_LINK_NAMES xxhash lz4 zstd z hwy)
 if(FGBI_BUILD_CLI)
   find_package(CLI11 2.1 REQUIRED CONFIG)
 endif()

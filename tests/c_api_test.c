@@ -66,7 +66,7 @@ int main(void) {
   CHECK(fgbi_sender_begin_epoch(sender, &epoch) == FGBI_OK && epoch == 1);
   CHECK(fgbi_sender_add_pages(sender, pfns, pages, PAGES, NULL) == FGBI_OK);
   CHECK(fgbi_sender_end_epoch(sender, stream, bound, &written) == FGBI_OK);
-  CHECK(written > PAGES * PAGE && written <= bound);
+  CHECK(written > 0 && written <= bound);
   /* Fed one byte at a time. */
   for (i = 0; i < written; ++i) CHECK(fgbi_receiver_feed(receiver, stream + i, 1) == FGBI_OK);
   CHECK(fgbi_receiver_committed_epoch(receiver, &epoch) == FGBI_OK && epoch == 1);

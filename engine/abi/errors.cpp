@@ -56,6 +56,10 @@ constexpr ErrorInfo kErrors[] = {
      "an earlier stream error stopped the receiver; reset the stream first"},
     {FGBI_E_DIGEST_REQUIRED, "FGBI_E_DIGEST_REQUIRED",
      "the receiver requires an end-to-end digest and the epoch carries none"},
+    {FGBI_E_BAD_REFERENCE, "FGBI_E_BAD_REFERENCE",
+     "a shared-block reference points at content that is not what the sender expects"},
+    {FGBI_E_BAD_PAYLOAD, "FGBI_E_BAD_PAYLOAD",
+     "compressed or XOR-delta block data does not decode to the declared size"},
     {FGBI_E_INTERNAL, "FGBI_E_INTERNAL", "internal error (a bug in fgbi)"},
 };
 
@@ -78,6 +82,22 @@ constexpr const char* kStatNames[] = {
     "FGBI_S_BLOCKS_CHANGED",
     "FGBI_S_EPOCHS_REJECTED",
     "FGBI_S_MEMORY_BYTES",
+    "FGBI_S_BLOCKS_ZERO",
+    "FGBI_S_BLOCKS_SHARED_EPOCH",
+    "FGBI_S_BLOCKS_SHARED_REPLICA",
+    "FGBI_S_CACHE_HITS",
+    "FGBI_S_CACHE_MISSES",
+    "FGBI_S_PAGES_CODED",
+    "FGBI_S_CHOSEN_RAW",
+    "FGBI_S_CHOSEN_XOR",
+    "FGBI_S_CHOSEN_LZ4",
+    "FGBI_S_CHOSEN_ZLIB",
+    "FGBI_S_CHOSEN_ZSTD",
+    "FGBI_S_BYTES_RAW",
+    "FGBI_S_BYTES_XOR",
+    "FGBI_S_BYTES_LZ4",
+    "FGBI_S_BYTES_ZLIB",
+    "FGBI_S_BYTES_ZSTD",
 };
 static_assert(sizeof kStatNames / sizeof kStatNames[0] == FGBI_STAT_LAST + 1);
 

@@ -1,6 +1,7 @@
 // Storage helpers for the engine's large and hot buffers.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -31,6 +32,18 @@ class ByteBuffer {
     if (n > capacity_) grow(n);
   }
   size_t capacity() const { return capacity_; }
+  // Empties the buffer, giving memory back when it has far more room than
+  // its last use needed (after an unusually large epoch such as the
+  // initial synchronisation), while a steady load keeps its allocation.
+  void clear_and_trim() {
+    constexpr size_t kKeep = 64 * 1024;
+    const size_t wanted = std::max(size_, kKeep);
+    size_ = 0;
+    if (capacity_ > 4 * wanted) {
+      data_ = std::make_unique_for_overwrite<uint8_t[]>(wanted);
+      capacity_ = wanted;
+    }
+  }
 
  private:
   void grow(size_t needed) {

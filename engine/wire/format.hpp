@@ -32,6 +32,7 @@ enum RecordKind : uint8_t {
   kRecordFullPage = 0x01,   // payload: the whole page
   kRecordBlocks = 0x02,     // payload: changed-block bitmap, then those blocks
   kRecordCleanList = 0x03,  // pages dirtied but unchanged (for the digest)
+  kRecordCodedPage = 0x04,  // changed blocks shared or encoded (coded_page.hpp)
 };
 inline constexpr uint8_t kFirstOptionalKind = 0x80;
 
