@@ -238,7 +238,13 @@ comp_ctx* xc_compression_create_context(xc_interface*, unsigned long p2m_size) {
     ctx->block_shift = static_cast<uint8_t>(std::countr_zero(static_cast<uint64_t>(kBlockSize)));
     for (auto [param, value] : {std::pair{FGBI_P_TRACKED_PAGES, static_cast<int64_t>(p2m_size)},
                                 {FGBI_P_BLOCK_SIZE, kBlockSize},
-                                {FGBI_P_DIGEST, int64_t{0}}}) {
+                                {FGBI_P_DIGEST, int64_t{0}},
+                                // Shared blocks reference other pages and coded
+                                // pages need the receiver's decoder; the old
+                                // API decodes each page alone, into its own
+                                // old content, so pages travel as changed blocks.
+                                {FGBI_P_SHARING, int64_t{0}},
+                                {FGBI_P_CODECS, int64_t{0}}}) {
       if (fgbi_status st = fgbi_sender_set_parameter(s, param, value); st != FGBI_OK) {
         fail(0, std::string("fgbi_sender_set_parameter: ") + fgbi_error_name(st));
         return nullptr;
