@@ -9,12 +9,14 @@
 //   dump ADDR BYTES PATH  writes [ADDR, ADDR+BYTES) of its memory to PATH -> "ok"
 //   map PAGES           maps and fills a new anonymous region         -> "ok ADDR"
 //   unmap ADDR PAGES    unmaps a region                               -> "ok"
+//   mapfile PATH PAGES  maps a file privately and writably, untouched -> "ok ADDR"
 //   spin PAGES          starts two threads: one writes round numbers
 //                       1, 2, ... into the first 8 bytes of buffer
 //                       pages 0..PAGES-1 in order, the other scribbles
 //                       over the rest of the buffer                 -> "ok"
 //   still               stops them                                    -> "ok ROUNDS"
 //   exit                exits at once with status 0 (no reply)
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -101,6 +103,18 @@ int main(int argc, char** argv) {
       uint8_t* p = map(pages * kPage);
       fill(p, pages * kPage, reinterpret_cast<uintptr_t>(p));
       std::cout << "ok " << reinterpret_cast<uintptr_t>(p) << std::endl;
+    } else if (cmd == "mapfile") {
+      std::string path;
+      size_t pages = 0;
+      in >> path >> pages;
+      const int fd = open(path.c_str(), O_RDWR);
+      void* p = fd < 0 ? MAP_FAILED
+                       : mmap(nullptr, pages * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+      if (fd >= 0) close(fd);
+      if (p == MAP_FAILED)
+        std::cout << "error" << std::endl;
+      else
+        std::cout << "ok " << reinterpret_cast<uintptr_t>(p) << std::endl;
     } else if (cmd == "unmap") {
       uintptr_t addr = 0;
       size_t pages = 0;

@@ -237,6 +237,7 @@ constexpr uint64_t kMaxPages = 16384;
 struct Mode {
   StopMethod stop;
   DirtyMethod dirty;
+  ReadMethod read;
 };
 
 class ProcessCaptureTest : public ::testing::TestWithParam<Mode> {};
@@ -252,6 +253,7 @@ TEST_P(ProcessCaptureTest, EveryEpochReproducesTheProgramsMemory) {
   po.pid = prog.pid();
   po.stop = mode.stop;
   po.dirty = mode.dirty;
+  po.read = mode.read;
   po.max_pages = kMaxPages;
   std::string skip;
   auto src = open_or_skip(po, skip);
@@ -260,6 +262,7 @@ TEST_P(ProcessCaptureTest, EveryEpochReproducesTheProgramsMemory) {
   ASSERT_NE(src, nullptr) << skip;
   EXPECT_EQ(src->dirty_method(), mode.dirty);
   EXPECT_EQ(src->stop_method(), mode.stop);
+  EXPECT_EQ(src->read_method(), mode.read);
   EngineReplica rep(src->tracked_pages());
   Epoch e;
   std::string error;
@@ -319,17 +322,18 @@ TEST_P(ProcessCaptureTest, EveryEpochReproducesTheProgramsMemory) {
   EXPECT_EQ(src->unreadable_pages(), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, ProcessCaptureTest,
-                         ::testing::Values(Mode{StopMethod::kPtrace, DirtyMethod::kCompare},
-                                           Mode{StopMethod::kSignal, DirtyMethod::kCompare},
-                                           Mode{StopMethod::kNone, DirtyMethod::kCompare},
-                                           Mode{StopMethod::kPtrace, DirtyMethod::kSoftDirty},
-                                           Mode{StopMethod::kSignal, DirtyMethod::kSoftDirty}),
-                         [](const auto& info) {
-                           return std::string(stop_method_name(info.param.stop)) + "_" +
-                                  (info.param.dirty == DirtyMethod::kCompare ? "compare"
-                                                                             : "softdirty");
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Modes, ProcessCaptureTest,
+    ::testing::Values(Mode{StopMethod::kPtrace, DirtyMethod::kCompare, ReadMethod::kVm},
+                      Mode{StopMethod::kSignal, DirtyMethod::kCompare, ReadMethod::kMem},
+                      Mode{StopMethod::kNone, DirtyMethod::kCompare, ReadMethod::kVm},
+                      Mode{StopMethod::kPtrace, DirtyMethod::kSoftDirty, ReadMethod::kMem},
+                      Mode{StopMethod::kSignal, DirtyMethod::kSoftDirty, ReadMethod::kVm}),
+    [](const auto& info) {
+      return std::string(stop_method_name(info.param.stop)) + "_" +
+             (info.param.dirty == DirtyMethod::kCompare ? "compare" : "softdirty") + "_" +
+             read_method_name(info.param.read);
+    });
 
 class ConsistencyTest : public ::testing::TestWithParam<StopMethod> {};
 
@@ -382,6 +386,54 @@ INSTANTIATE_TEST_SUITE_P(Stops, ConsistencyTest,
                          ::testing::Values(StopMethod::kPtrace, StopMethod::kSignal),
                          [](const auto& info) {
                            return std::string(stop_method_name(info.param));
+                         });
+
+class UnreadableTest : public ::testing::TestWithParam<ReadMethod> {};
+
+// Pages of a private file mapping beyond the end of the file cannot be read
+// (the process itself would get SIGBUS): they are shipped as zeros and
+// counted, and the rest of the epoch is intact.
+TEST_P(UnreadableTest, UnreadablePagesBecomeZerosAndAreCounted) {
+  const std::string path =
+      std::filesystem::temp_directory_path() / ("fgbi-mapfile-" + std::to_string(::getpid()));
+  {
+    std::ofstream f(path, std::ios::binary);
+    const std::vector<char> data(8 * kPageSize, 'f');
+    f.write(data.data(), static_cast<std::streamsize>(data.size()));
+  }
+  Mutator prog(1);
+  std::istringstream reply(prog.command("mapfile " + path + " 8"));
+  std::string ok;
+  uint64_t region = 0;
+  reply >> ok >> region;
+  ASSERT_EQ(ok, "ok");
+  std::filesystem::resize_file(path, kPageSize);  // pages 1..7 now lie past the end
+  ProcessOptions po;
+  po.pid = prog.pid();
+  po.stop = StopMethod::kSignal;
+  po.read = GetParam();
+  po.max_pages = kMaxPages;
+  std::string error;
+  auto src = ProcessSource::open(po, error);
+  ASSERT_NE(src, nullptr) << error;
+  Epoch e;
+  ASSERT_EQ(src->next(e, error), Next::kEpoch) << error;
+  EXPECT_EQ(src->unreadable_pages(), 7u);
+  EngineReplica rep(src->tracked_pages());
+  rep.apply(e);
+  const std::vector<uint8_t> first(kPageSize, 'f'), zeros(kPageSize, 0);
+  EXPECT_EQ(std::memcmp(rep.page(*src->pfn_of(region)), first.data(), kPageSize), 0);
+  EXPECT_EQ(std::memcmp(rep.page(*src->pfn_of(region + 5 * kPageSize)), zeros.data(), kPageSize),
+            0);
+  EXPECT_EQ(differing_pages(*src, rep, prog.address(), prog.dump(prog.address(), prog.bytes())),
+            0u);
+  std::remove(path.c_str());
+}
+
+INSTANTIATE_TEST_SUITE_P(Reads, UnreadableTest,
+                         ::testing::Values(ReadMethod::kVm, ReadMethod::kMem),
+                         [](const auto& info) {
+                           return std::string(read_method_name(info.param));
                          });
 
 TEST(ProcessSourceTest, SoftDirtyDetectionIsReportedClearly) {

@@ -48,6 +48,15 @@ std::vector<VirtualRange> captured_ranges(const std::vector<Mapping>& maps) {
 
 }  // namespace
 
+const char* read_method_name(ReadMethod method) {
+  switch (method) {
+    case ReadMethod::kAuto: return "auto";
+    case ReadMethod::kVm: return "vm";
+    case ReadMethod::kMem: return "mem";
+  }
+  return "?";
+}
+
 const char* dirty_method_name(DirtyMethod method) {
   switch (method) {
     case DirtyMethod::kAuto: return "auto";
@@ -117,13 +126,9 @@ std::unique_ptr<ProcessSource> ProcessSource::open(const ProcessOptions& options
   }
 
   std::unique_ptr<ProcessSource> s(new ProcessSource(options, max_pages));
-  s->mem_ = UniqueFd(::open(proc_path(pid, "mem").c_str(), O_RDONLY | O_CLOEXEC));
-  if (!s->mem_) {
-    error = errno_message("cannot open", proc_path(pid, "mem")) +
-            " (reading another process's memory needs ptrace access: the same user with "
-            "Yama ptrace_scope 0, or CAP_SYS_PTRACE)";
-    return nullptr;
-  }
+  if (!s->choose_reader(options.read, ranges.front().start, error)) return nullptr;
+  std::vector<uint64_t> fresh;
+  if (!s->pfns_.update(ranges, fresh, error)) return nullptr;
   std::string note;
   s->freezer_ = make_freezer(pid, options.stop, note, error);
   if (!s->freezer_) return nullptr;
@@ -182,11 +187,52 @@ std::string ProcessSource::description() const {
          std::to_string(pfns_.range_count()) + " mappings, at most " +
          std::to_string(pfns_.max_pages()) + " tracked; dirty pages by " +
          (dirty_ == DirtyMethod::kSoftDirty ? "soft-dirty bits" : "content comparison") +
-         "; stopped by " + stop_method_name(freezer_->method()) + " while copying" + notes_;
+         "; stopped by " + stop_method_name(freezer_->method()) + " while copying; read with " +
+         (read_ == ReadMethod::kVm ? "process_vm_readv" : "/proc/PID/mem") + notes_;
+}
+
+bool ProcessSource::choose_reader(ReadMethod method, uint64_t probe_address, std::string& error) {
+  const std::string access_hint =
+      " (reading another process's memory needs ptrace access: the same user with Yama "
+      "ptrace_scope 0, or CAP_SYS_PTRACE)";
+  if (method != ReadMethod::kMem) {
+    uint8_t byte;
+    iovec local{&byte, 1}, remote{reinterpret_cast<void*>(probe_address), 1};
+    if (::process_vm_readv(pid_, &local, 1, &remote, 1, 0) == 1) {
+      read_ = ReadMethod::kVm;
+      return true;
+    }
+    if (method == ReadMethod::kVm) {
+      error = "process_vm_readv on process " + std::to_string(pid_) + ": " + std::strerror(errno) +
+              access_hint;
+      return false;
+    }
+    notes_ += std::string("; process_vm_readv unavailable (") + std::strerror(errno) + ")";
+  }
+  mem_ = UniqueFd(::open(proc_path(pid_, "mem").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!mem_) {
+    error = errno_message("cannot open", proc_path(pid_, "mem")) + access_hint;
+    return false;
+  }
+  read_ = ReadMethod::kMem;
+  return true;
+}
+
+long long ProcessSource::read_remote(const iovec* local, size_t n, uint64_t address, size_t bytes) {
+  ssize_t got;
+  if (read_ == ReadMethod::kVm) {
+    iovec remote{reinterpret_cast<void*>(address), bytes};
+    got = ::process_vm_readv(pid_, local, n, &remote, 1, 0);
+  } else {
+    got = ::preadv(mem_.get(), local, static_cast<int>(n), static_cast<off_t>(address));
+  }
+  // EFAULT/EIO: the first page is unreadable (nothing read).
+  if (got < 0 && (errno == EFAULT || errno == EIO)) return 0;
+  return got;
 }
 
 bool ProcessSource::read_into_copies(const std::vector<PageRef>& pages, std::string& error) {
-  // One preadv per run of consecutive addresses, straight into the copies.
+  // One read per run of consecutive addresses, straight into the copies.
   std::vector<iovec> iov;
   for (size_t i = 0; i < pages.size();) {
     size_t n = 1;
@@ -195,24 +241,22 @@ bool ProcessSource::read_into_copies(const std::vector<PageRef>& pages, std::str
       ++n;
     iov.resize(n);
     for (size_t k = 0; k < n; ++k) iov[k] = {copy_of(pages[i + k].pfn), kPageSize};
-    ssize_t got =
-        ::preadv(mem_.get(), iov.data(), static_cast<int>(n), static_cast<off_t>(pages[i].address));
-    if (got < 0 && errno != EIO && errno != EFAULT) {
-      error = errno_message("cannot read", proc_path(pid_, "mem"));
+    const long long got = read_remote(iov.data(), n, pages[i].address, n * kPageSize);
+    if (got < 0) {
+      error = std::string("cannot read its memory: ") + std::strerror(errno);
       return false;
     }
-    size_t whole = got > 0 ? static_cast<size_t>(got) / kPageSize : 0;
+    const size_t whole = static_cast<size_t>(got) / kPageSize;
     stats_.bytes_read += whole * kPageSize;
     // Pages after a failed one are retried alone; those that still fail (an
     // unreadable special mapping, or memory unmapped since maps was read)
     // are shipped as zeros.
     for (size_t k = whole; k < n; ++k) {
-      uint8_t* dst = copy_of(pages[i + k].pfn);
-      const long long r = pread_full(mem_.get(), dst, kPageSize, pages[i + k].address);
+      const long long r = read_remote(&iov[k], 1, pages[i + k].address, kPageSize);
       if (r == static_cast<long long>(kPageSize)) {
         stats_.bytes_read += kPageSize;
       } else {
-        std::memset(dst, 0, kPageSize);
+        std::memset(iov[k].iov_base, 0, kPageSize);
         ++unreadable_;
       }
     }
@@ -227,9 +271,10 @@ bool ProcessSource::compare_range(size_t range, std::string& error) {
   for (size_t first = 0; first < pfns.size(); first += kChunkPages) {
     const size_t n = std::min(kChunkPages, pfns.size() - first);
     const uint64_t address = r.start + first * kPageSize;
-    const long long got = pread_full(mem_.get(), chunk_.data(), n * kPageSize, address);
-    if (got < 0 && errno != EIO && errno != EFAULT) {
-      error = errno_message("cannot read", proc_path(pid_, "mem"));
+    const iovec local{chunk_.data(), n * kPageSize};
+    const long long got = read_remote(&local, 1, address, n * kPageSize);
+    if (got < 0) {
+      error = std::string("cannot read its memory: ") + std::strerror(errno);
       return false;
     }
     if (got != static_cast<long long>(n * kPageSize)) {
@@ -369,9 +414,10 @@ std::unique_ptr<DirtySource> open_process_source(const SourceSpec& spec, SpecOpt
     return nullptr;
   }
   po.pid = static_cast<pid_t>(pid);
-  std::string stop, dirty;
+  std::string stop, dirty, read;
   if (!options.get_choice("stop", "auto", {"auto", "ptrace", "signal", "none"}, stop, error) ||
       !options.get_choice("dirty", "auto", {"auto", "soft-dirty", "compare"}, dirty, error) ||
+      !options.get_choice("read", "auto", {"auto", "vm", "mem"}, read, error) ||
       !options.get_uint("max-pages", 0, 0, kMaxTrackedPages, po.max_pages, error) ||
       !options.all_used(error))
     return nullptr;
@@ -382,6 +428,7 @@ std::unique_ptr<DirtySource> open_process_source(const SourceSpec& spec, SpecOpt
   po.dirty = dirty == "soft-dirty" ? DirtyMethod::kSoftDirty
              : dirty == "compare"  ? DirtyMethod::kCompare
                                    : DirtyMethod::kAuto;
+  po.read = read == "vm" ? ReadMethod::kVm : read == "mem" ? ReadMethod::kMem : ReadMethod::kAuto;
   return ProcessSource::open(po, error);
 }
 

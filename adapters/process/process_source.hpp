@@ -2,9 +2,9 @@
 //
 // Every epoch the source (optionally) stops the process (freezer.hpp),
 // reads /proc/PID/maps, maps the captured virtual pages into a stable pfn
-// space (pfn_map.hpp), finds the dirty pages and copies them from
-// /proc/PID/mem, then lets the process run. Dirty pages are found with the
-// kernel's soft-dirty bits (/proc/PID/clear_refs "4" and bit 55 of
+// space (pfn_map.hpp), finds the dirty pages and copies them out of the
+// process (process_vm_readv, or /proc/PID/mem), then lets it run. Dirty
+// pages are found with the kernel's soft-dirty bits (/proc/PID/clear_refs "4" and bit 55 of
 // /proc/PID/pagemap) where they work, else by comparing every page with the
 // copy taken at the previous epoch. Epoch 1 carries every captured page.
 //
@@ -13,6 +13,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <cstdint>
 #include <memory>
@@ -35,11 +36,16 @@ namespace fgbi::adapters::process {
 
 enum class DirtyMethod { kAuto, kSoftDirty, kCompare };
 const char* dirty_method_name(DirtyMethod method);
+// How memory is copied: process_vm_readv (one copy, faster) or pread on
+// /proc/PID/mem (a bounce through a kernel page). Same permission for both.
+enum class ReadMethod { kAuto, kVm, kMem };
+const char* read_method_name(ReadMethod method);
 
 struct ProcessOptions {
   pid_t pid = 0;
   StopMethod stop = StopMethod::kAuto;
   DirtyMethod dirty = DirtyMethod::kAuto;
+  ReadMethod read = ReadMethod::kAuto;
   uint64_t max_pages = 0;  // 0: the pages mapped at open, plus a quarter, plus 64 MiB
 };
 
@@ -58,6 +64,7 @@ class ProcessSource final : public DirtySource {
 
   DirtyMethod dirty_method() const { return dirty_; }
   StopMethod stop_method() const { return freezer_->method(); }
+  ReadMethod read_method() const { return read_; }
   // The pfn now holding the page at this virtual address of the process.
   std::optional<uint64_t> pfn_of(uint64_t address) const { return pfns_.pfn_of(address); }
   // Pages that could not be read (shipped as zeros), over all epochs.
@@ -69,6 +76,10 @@ class ProcessSource final : public DirtySource {
     uint64_t pfn;
   };
   ProcessSource(const ProcessOptions& options, uint64_t max_pages);
+  bool choose_reader(ReadMethod method, uint64_t probe_address, std::string& error);
+  // Reads `bytes` at `address` of the process into `local`: the bytes read
+  // (fewer when a page is unreadable), or -1 with errno on a hard failure.
+  long long read_remote(const iovec* local, size_t n, uint64_t address, size_t bytes);
   bool capture(std::string& message, bool& exited);
   bool read_into_copies(const std::vector<PageRef>& pages, std::string& error);
   bool compare_range(size_t range, std::string& error);
@@ -80,6 +91,7 @@ class ProcessSource final : public DirtySource {
   UniqueFd mem_, pagemap_, clear_refs_;
   std::unique_ptr<Freezer> freezer_;
   DirtyMethod dirty_ = DirtyMethod::kCompare;
+  ReadMethod read_ = ReadMethod::kMem;
   std::string notes_;
   PfnMap pfns_;
   PfnSet fresh_;
