@@ -28,7 +28,7 @@
 //   interval=MS     start an epoch every MS milliseconds (all kinds; default
 //                   0 for trace/images, 100 for pid and xen)
 //   pid:  stop=auto|ptrace|signal|none   dirty=auto|soft-dirty|compare
-//         max-pages=N
+//         read=auto|vm|mem   max-pages=N
 //   xen:  suspend=shutdown|pause
 // e.g. "pid:4242,interval=50,epochs=100,stop=signal".
 #pragma once

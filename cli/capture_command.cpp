@@ -17,6 +17,7 @@ struct CaptureOptions {
   uint64_t max_pages = 0;
   std::string stop = "auto";
   std::string dirty = "auto";
+  std::string read = "auto";
   RecordOptions record;
 };
 
@@ -28,6 +29,7 @@ int run_capture(CaptureOptions& opt) {
   r.source += ",epochs=" + std::to_string(opt.epochs);
   r.source += ",stop=" + opt.stop;
   r.source += ",dirty=" + opt.dirty;
+  r.source += ",read=" + opt.read;
   if (opt.max_pages) r.source += ",max-pages=" + std::to_string(opt.max_pages);
   r.expected_epochs = opt.epochs;
   return record_trace(r);
@@ -58,6 +60,10 @@ void add_capture_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--dirty", opt->dirty, "How to find dirty pages")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "soft-dirty", "compare"}));
+  cmd->add_option("--read", opt->read,
+                  "How to copy memory: process_vm_readv (vm), /proc/PID/mem (mem), or auto")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "vm", "mem"}));
   cmd->add_option("--max-pages", opt->max_pages,
                   "Tracked pages, bounding the pfn space (default: mapped pages + 25% + 16384)");
   cmd->add_option("--codec", opt->record.codec, "Chunk compression: zstd, lz4 or none")
