@@ -35,8 +35,8 @@ class PacedSource final : public DirtySource {
       return Next::kEnd;
     }
     if (produced_ > 0 && interval_.count() > 0) {
-      // A fixed cadence; an epoch that overran its slot delays the next one
-      // instead of being followed by a burst.
+      // Starts at least `interval` apart: an epoch that overran is followed
+      // at once, not by a burst of catch-up epochs.
       const auto due = last_start_ + interval_;
       if (Clock::now() < due) std::this_thread::sleep_until(due);
     }

@@ -43,6 +43,8 @@
 namespace fgbi::adapters {
 
 inline constexpr size_t kPageSize = 4096;
+// The engine's bound on tracked pages (FGBI_P_TRACKED_PAGES).
+inline constexpr uint64_t kMaxTrackedPages = uint64_t{1} << 32;
 
 // One epoch of dirty pages. pages[i] holds the kPageSize bytes of pfns[i];
 // both stay valid until the next call to next() or the source is destroyed.

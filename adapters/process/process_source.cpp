@@ -23,7 +23,6 @@ using Clock = std::chrono::steady_clock;
 constexpr uint64_t kSoftDirtyBit = uint64_t{1} << 55;
 // Pages compared (or pagemap entries read) per read call.
 constexpr size_t kChunkPages = 256;
-constexpr uint64_t kMaxTrackedPages = uint64_t{1} << 32;
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -382,7 +381,7 @@ Next ProcessSource::next(Epoch& epoch, std::string& message) {
   freezer_->thaw();
   stats_.stopped_seconds += freezer_->method() == StopMethod::kNone ? 0 : seconds_since(stopped_at);
   if (!ok) {
-    if (exited) {
+    if (exited || !process_alive(pid_)) {  // it may die even while stopped (SIGKILL)
       message =
           "process " + std::to_string(pid_) + " exited after " + std::to_string(epoch_) + " epochs";
       return Next::kEnd;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 
+#include "source.hpp"
 #include "trace/codec.hpp"
 
 namespace fgbi::adapters::trace {
@@ -34,8 +35,6 @@ inline constexpr size_t kFooterBytes = 32;
 inline constexpr uint32_t kPageSize = 4096;
 inline constexpr uint32_t kMaxChunkPages = 1024;
 inline constexpr uint32_t kMaxDescriptionBytes = 4096;
-// The engine's own bound on tracked pages (FGBI_P_TRACKED_PAGES).
-inline constexpr uint64_t kMaxTrackedPages = uint64_t{1} << 32;
 
 struct FileHeader {
   uint32_t page_size = kPageSize;
