@@ -51,6 +51,9 @@ std::string XenSource::description() const {
 
 bool XenSource::copy_batch(const uint64_t* pfns, size_t n, std::string& error) {
   errs_.assign(n, 0);
+  // Grown per batch, not for every candidate at once: an HVM guest's p2m
+  // spans MMIO holes that Xen will not map.
+  pages_.resize((pfns_.size() + n) * kPageSize);
   const uint8_t* base = hv_->map_pages(pfns, n, errs_.data(), error);
   if (base == nullptr) {
     error = "cannot map " + std::to_string(n) + " pages from pfn " + std::to_string(pfns[0]) +
@@ -87,7 +90,6 @@ bool XenSource::collect(std::string& error) {
     dirty_pfns(bitmap, hv_->p2m_pages(), candidates_);
   }
   pfns_.clear();
-  pages_.resize(candidates_.size() * kPageSize);
   for (size_t first = 0; first < candidates_.size(); first += kMaxMapBatch) {
     const size_t n = std::min(kMaxMapBatch, candidates_.size() - first);
     if (!copy_batch(candidates_.data() + first, n, error)) return false;
