@@ -248,12 +248,13 @@ int record_trace(const RecordOptions& opt) {
     j.end_object();
     j.finish();
   } else {
+    const std::string codec =
+        opt.codec == "zstd" ? opt.codec + " level " + std::to_string(opt.level) : opt.codec;
     std::printf(
-        "recorded %llu epochs, %llu dirty pages (%.1f MiB) into %s: %.1f MiB (%s%s, %.2fx "
+        "recorded %llu epochs, %llu dirty pages (%.1f MiB) into %s: %.1f MiB (%s, %.2fx "
         "smaller)\n",
         static_cast<unsigned long long>(epochs), static_cast<unsigned long long>(writer->pages()),
-        mib(dirty_bytes), opt.output.c_str(), mib(writer->file_bytes()), opt.codec.c_str(),
-        opt.codec == "zstd" ? (" level " + std::to_string(opt.level)).c_str() : "",
+        mib(dirty_bytes), opt.output.c_str(), mib(writer->file_bytes()), codec.c_str(),
         writer->file_bytes() ? static_cast<double>(dirty_bytes) / writer->file_bytes() : 0.0);
     std::printf(
         "capture: %.3f s in the source, %.1f MB read at %.0f MB/s, %.1f epochs/s; "
@@ -301,17 +302,19 @@ void add_trace_command(CLI::App& app, int& exit_code) {
   record->add_flag("--json", rec->json, "Print the figures as one JSON object");
   record->callback([rec, &exit_code] { exit_code = record_trace(*rec); });
 
-  auto path = std::make_shared<std::string>();
-  auto flags = std::make_shared<std::pair<bool, bool>>(false, false);  // verify, json
+  struct InfoOptions {
+    std::string path;
+    bool verify = false, json = false;
+  };
+  auto inf = std::make_shared<InfoOptions>();
   CLI::App* info = trace->add_subcommand(
       "info",
       "Describe a trace: geometry, source, epochs and dirty pages; --verify also reads "
       "every epoch and checks its checksums.");
-  info->add_option("file", *path, "Trace file")->required();
-  info->add_flag("--verify", flags->first, "Read and check every epoch");
-  info->add_flag("--json", flags->second, "Print one JSON object");
-  info->callback(
-      [path, flags, &exit_code] { exit_code = run_info(*path, flags->first, flags->second); });
+  info->add_option("file", inf->path, "Trace file")->required();
+  info->add_flag("--verify", inf->verify, "Read and check every epoch");
+  info->add_flag("--json", inf->json, "Print one JSON object");
+  info->callback([inf, &exit_code] { exit_code = run_info(inf->path, inf->verify, inf->json); });
 }
 
 }  // namespace fgbi::cli
