@@ -193,11 +193,9 @@ fgbi_status Receiver::parse_clean_list(uint64_t first, const uint8_t* p, const u
   add_entry(e);
   while (p < end) {
     uint64_t gap;
-    const size_t used = load_uleb128(p, end, &gap);
-    if (used == 0 || gap == 0) return FGBI_E_BAD_RECORD;
+    if (!load_uleb128(&p, end, &gap) || gap == 0) return FGBI_E_BAD_RECORD;
     if (gap >= config_.tracked_pages - e.pfn) return FGBI_E_PFN_OUT_OF_RANGE;
     e.pfn += gap;
-    p += used;
     if (fgbi_status st = check_pfn(e.pfn); st != FGBI_OK) return st;
     add_entry(e);
   }

@@ -236,9 +236,9 @@ void Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
       plain_full ? page_size : bitmap_bytes + size_t{n_changed} * block_size;
 
   uint8_t* cached = known ? cache_.find(page.pfn) : nullptr;
-  if (known && cache_.enabled()) {
-    ++(cached ? seg.counters.cache_hits : seg.counters.cache_misses);
-    if (!cached) seg.cache_inserts.push_back(dirty_index);
+  if (cache_.enabled()) {
+    if (known) ++(cached ? seg.counters.cache_hits : seg.counters.cache_misses);
+    if (!cached) seg.cache_inserts.push_back(dirty_index);  // what the receiver will hold
   }
 
   // Full (unmasked) hashes identify content for sharing; with narrowed
@@ -376,6 +376,23 @@ void Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   }
 }
 
+// Index slots and cached blocks are far apart in memory and miss the CPU
+// cache: start loading those of a whole batch before its pages need them.
+void Sender::prefetch_batch(size_t first, size_t count, const uint8_t* known,
+                            const uint64_t* changed, uint64_t* const* hashes) const {
+  const bool use_index = index_.enabled() && config_.hash_mask() == ~0ull;
+  for (size_t j = 0; j < count; ++j) {
+    const uint8_t* cached = known[j] ? cache_.peek(dirty_[first + j].pfn) : nullptr;
+    for (uint32_t w = 0; w < kernels::kBitmapWords; ++w) {
+      for (uint64_t bits = changed[j * kernels::kBitmapWords + w]; bits; bits &= bits - 1) {
+        const uint32_t b = w * 64 + static_cast<uint32_t>(std::countr_zero(bits));
+        if (use_index) index_.prefetch(hashes[j][b]);
+        if (cached) __builtin_prefetch(cached + size_t{b} * config_.block_size);
+      }
+    }
+  }
+}
+
 void Sender::encode_segment(size_t index, Worker& w) {
   Segment& seg = segments_[index];
   seg.bytes.clear();
@@ -421,13 +438,7 @@ void Sender::encode_segment(size_t index, Worker& w) {
     batch.changed = changed;
     batch.zero = need_zero ? zero : nullptr;
     kernels_->identify(batch);
-    if (index_.enabled() && config_.hash_mask() == ~0ull) {
-      // Index lookups miss the cache: start them all before the pages need them.
-      for (size_t j = 0; j < count; ++j)
-        for (uint32_t w_i = 0; w_i < kernels::kBitmapWords; ++w_i)
-          for (uint64_t bits = changed[j * kernels::kBitmapWords + w_i]; bits; bits &= bits - 1)
-            index_.prefetch(hash_ptrs[j][w_i * 64 + std::countr_zero(bits)]);
-    }
+    if (coding()) prefetch_batch(first, count, known, changed, hash_ptrs);
 
     for (size_t j = 0; j < count; ++j) {
       const DirtyPage& d = dirty_[first + j];

@@ -80,6 +80,8 @@ class Sender {
   fgbi_status check_page(uint64_t pfn, const void* page) const;
   void encode_epoch();
   void encode_segment(size_t index, Worker& worker);
+  void prefetch_batch(size_t first, size_t count, const uint8_t* known, const uint64_t* changed,
+                      uint64_t* const* hashes) const;
   void encode_page(Segment& seg, Worker& worker, CostModel::Local& costs, uint32_t dirty_index,
                    bool known, const uint64_t* changed, const uint64_t* zero,
                    const uint64_t* hashes);
