@@ -4,7 +4,9 @@
 #include <string>
 
 #include "bench_command.hpp"
+#include "capture_command.hpp"
 #include "fgbi.h"
+#include "trace_command.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -15,6 +17,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   fgbi::cli::add_bench_command(app, exit_code);
+  fgbi::cli::add_trace_command(app, exit_code);
+  fgbi::cli::add_capture_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

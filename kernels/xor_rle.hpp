@@ -29,21 +29,14 @@
 #include <cstdint>
 #include <initializer_list>
 
+#include "uleb128.hpp"
+
 namespace fgbi::kernels {
 
 inline constexpr size_t kXorRleMinZeroRun = 3;
 
 // Returned by encoders when the delta would not fit the output capacity.
 inline constexpr size_t kXorRleTooLarge = ~size_t{0};
-
-inline constexpr size_t uleb128_size(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
 
 // Worst-case delta size for `size` input bytes. The first pair's header
 // costs at most 2 * uleb128_size(size); every later pair skips >= 3 zero
@@ -52,40 +45,6 @@ inline constexpr size_t uleb128_size(uint64_t v) {
 // literal bytes).
 inline constexpr size_t xor_rle_bound(size_t size) {
   return size + 2 * uleb128_size(size) + size / 16384;
-}
-
-inline size_t store_uleb128(uint8_t* out, uint64_t v) {
-  size_t n = 0;
-  while (v >= 0x80) {
-    out[n++] = static_cast<uint8_t>(v | 0x80);
-    v >>= 7;
-  }
-  out[n++] = static_cast<uint8_t>(v);
-  return n;
-}
-
-// Reads a canonical ULEB128 from [*p, end) into *v and advances *p; false
-// when it is cut off, longer than 10 bytes, overflows 64 bits or carries a
-// redundant trailing zero group.
-inline bool load_uleb128(const uint8_t** p, const uint8_t* end, uint64_t* v) {
-  if (*p < end && **p < 0x80) {  // the common one-byte case
-    *v = *(*p)++;
-    return true;
-  }
-  uint64_t result = 0;
-  for (unsigned i = 0; i < 10 && *p + i < end; ++i) {
-    const uint8_t byte = (*p)[i];
-    const uint64_t bits = byte & 0x7F;
-    if (i == 9 && bits > 1) return false;
-    result |= bits << (7 * i);
-    if ((byte & 0x80) == 0) {
-      if (i > 0 && byte == 0) return false;
-      *p += i + 1;
-      *v = result;
-      return true;
-    }
-  }
-  return false;
 }
 
 // Walks the pairs of a delta for `size` data bytes, calling

@@ -260,7 +260,7 @@ TEST(Api, ReceiverMapsAFileThatHoldsTheReplica) {
 }
 
 TEST(Api, StatisticsAddUp) {
-  Pair pair({.pages = 64});
+  Pair pair(plain_options({.pages = 64}));
   fill_random(pair, 5);
   const auto first = pair.encode(all_pages(64));
   ASSERT_EQ(pair.feed(first), FGBI_OK);

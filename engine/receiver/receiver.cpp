@@ -193,11 +193,9 @@ fgbi_status Receiver::parse_clean_list(uint64_t first, const uint8_t* p, const u
   add_entry(e);
   while (p < end) {
     uint64_t gap;
-    const size_t used = load_uleb128(p, end, &gap);
-    if (used == 0 || gap == 0) return FGBI_E_BAD_RECORD;
+    if (!load_uleb128(&p, end, &gap) || gap == 0) return FGBI_E_BAD_RECORD;
     if (gap >= config_.tracked_pages - e.pfn) return FGBI_E_PFN_OUT_OF_RANGE;
     e.pfn += gap;
-    p += used;
     if (fgbi_status st = check_pfn(e.pfn); st != FGBI_OK) return st;
     add_entry(e);
   }
@@ -301,6 +299,41 @@ fgbi_status Receiver::decode_coded_page(uint64_t pfn, const uint8_t* payload, si
   return FGBI_OK;
 }
 
+fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size) {
+  const uint8_t* const base = epoch_.data();
+  const uint8_t* p = base + offset;
+  const uint8_t* const end = p + size;
+  if (p == end) return FGBI_E_BAD_RECORD;
+  uint64_t pfn = first;
+  while (p < end) {
+    uint64_t zigzag, length;
+    if (!load_uleb128(&p, end, &zigzag) || !load_uleb128(&p, end, &length))
+      return FGBI_E_BAD_RECORD;
+    const int64_t gap = zigzag_decode(zigzag);
+    const uint64_t magnitude =
+        gap < 0 ? 0 - static_cast<uint64_t>(gap) : static_cast<uint64_t>(gap);
+    if (gap < 0 ? magnitude > pfn
+                : magnitude >= config_.tracked_pages - std::min(pfn, config_.tracked_pages))
+      return FGBI_E_PFN_OUT_OF_RANGE;
+    pfn = gap < 0 ? pfn - magnitude : pfn + magnitude;
+    if (length == 0 || length > static_cast<uint64_t>(end - p)) return FGBI_E_BAD_RECORD;
+    if (fgbi_status st = check_pfn(pfn); st != FGBI_OK) return st;
+    size_t changes = 0;
+    if (!kernels::xor_rle_walk(p, length, config_.page_size,
+                               [&](size_t, const uint8_t*, size_t n) { changes += n; }))
+      return FGBI_E_BAD_PAYLOAD;
+    Entry e{};
+    e.pfn = pfn;
+    e.kind = wire::kRecordXorPages;
+    e.offset = static_cast<size_t>(p - base);
+    e.delta_bytes = static_cast<uint32_t>(length);
+    e.xor_bytes = static_cast<uint32_t>(changes);
+    add_entry(e);
+    p += length;
+  }
+  return FGBI_OK;
+}
+
 fgbi_status Receiver::on_records() {
   const size_t begin = epoch_.size() - segment_.records_bytes;
   const uint8_t* base = epoch_.data();
@@ -344,6 +377,7 @@ fgbi_status Receiver::on_records() {
         st = parse_clean_list(rh.pfn, payload, payload + rh.payload_bytes);
         break;
       case wire::kRecordCodedPage: st = decode_coded_page(rh.pfn, payload, rh.payload_bytes); break;
+      case wire::kRecordXorPages: st = parse_xor_pages(rh.pfn, pos, rh.payload_bytes); break;
       default:
         if (rh.kind < wire::kFirstOptionalKind) return FGBI_E_UNKNOWN_RECORD;
         break;  // optional: skipped
@@ -387,6 +421,10 @@ uint64_t Receiver::compute_digest() {
         page_hashes_[i] = xxh3(entry_data(e), page_size);
       } else if (e.kind == wire::kRecordCleanList) {
         page_hashes_[i] = xxh3(current, page_size);
+      } else if (e.kind == wire::kRecordXorPages) {
+        std::memcpy(scratch, current, page_size);
+        kernels_->xor_rle_decode(entry_data(e), e.delta_bytes, scratch, page_size);
+        page_hashes_[i] = xxh3(scratch, page_size);
       } else {
         std::memcpy(scratch, current, page_size);
         kernels_->scatter_blocks(scratch, e.bitmap, config_.block_size, entry_data(e));
@@ -411,6 +449,8 @@ void Receiver::apply() {
       uint8_t* page = replica_.data() + e.pfn * page_size;
       if (e.kind == wire::kRecordFullPage)
         std::memcpy(page, entry_data(e), page_size);
+      else if (e.kind == wire::kRecordXorPages)
+        kernels_->xor_rle_decode(entry_data(e), e.delta_bytes, page, page_size);
       else if (e.kind != wire::kRecordCleanList)
         kernels_->scatter_blocks(page, e.bitmap, config_.block_size, entry_data(e));
     }
@@ -418,10 +458,10 @@ void Receiver::apply() {
   for (const Entry& e : entries_) {
     pages_full_ += e.kind == wire::kRecordFullPage;
     pages_partial_ += e.kind == wire::kRecordBlocks;
-    pages_coded_ += e.kind == wire::kRecordCodedPage;
+    pages_coded_ += e.kind == wire::kRecordCodedPage || e.kind == wire::kRecordXorPages;
     pages_unchanged_ += e.kind == wire::kRecordCleanList;
     blocks_written_ += e.blocks;
-    bytes_out_ += uint64_t{e.blocks} * config_.block_size;
+    bytes_out_ += uint64_t{e.blocks} * config_.block_size + e.xor_bytes;
   }
   totals_.blocks_zero += epoch_counts_.blocks_zero;
   totals_.blocks_shared_epoch += epoch_counts_.blocks_shared_epoch;

@@ -40,12 +40,15 @@ class Receiver {
 
   // A page the epoch updates or vouches for. The new content of the blocks
   // set in `bitmap` lies consecutively at `offset` in epoch_ (full-page and
-  // block records) or in staged_ (coded records, decoded on arrival).
+  // block records) or in staged_ (coded records, decoded on arrival). For an
+  // XOR_PAGES entry, offset is its delta in epoch_ and bitmap is empty.
   struct Entry {
     uint64_t pfn;
     size_t offset;
     uint64_t bitmap[kernels::kBitmapWords];
-    uint32_t blocks;  // bits set in bitmap
+    uint32_t blocks;       // bits set in bitmap
+    uint32_t delta_bytes;  // XOR_PAGES: the delta's size
+    uint32_t xor_bytes;    // XOR_PAGES: bytes the delta changes
     uint8_t kind;
     bool staged;
   };
@@ -63,6 +66,7 @@ class Receiver {
   fgbi_status check_pfn(uint64_t pfn) const;
   void add_entry(const Entry& entry);
   fgbi_status decode_coded_page(uint64_t pfn, const uint8_t* payload, size_t size);
+  fgbi_status parse_xor_pages(uint64_t first, size_t offset, size_t size);
   fgbi_status resolve_reference(const wire::BlockRef& ref, bool in_epoch, const uint8_t** source);
   const uint8_t* entry_data(const Entry& e) const {
     return (e.staged ? staged_.data() : epoch_.data()) + e.offset;

@@ -39,7 +39,9 @@ void CostModel::learn(const CostSamples& s, bool adaptive) {
     const double in = static_cast<double>(s.in_bytes[c]);
     e.ratio += kRatioWeight * (std::min(1.0, static_cast<double>(s.out_bytes[c]) / in) - e.ratio);
     if (adaptive && s.timed_bytes[c] != 0) {
-      const double measured = s.ns[c] / static_cast<double>(s.timed_bytes[c]);
+      // One noisy epoch (a loaded machine) moves the estimate at most 2x.
+      const double measured = std::clamp(s.ns[c] / static_cast<double>(s.timed_bytes[c]),
+                                         e.ns_per_byte / 2, e.ns_per_byte * 2);
       e.ns_per_byte += kSpeedWeight * (measured - e.ns_per_byte);
     }
   }

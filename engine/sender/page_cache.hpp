@@ -5,8 +5,8 @@
 // FGBI_P_CACHE_BYTES / 4 KiB slots with CLOCK (second-chance) replacement:
 // a hit sets a slot's reference bit; inserting sweeps the hand past
 // referenced slots, clearing their bits, and takes the first unreferenced
-// one. Pages enter on their second send (a page sent once is often never
-// dirtied again; a page dirtied twice is in the working set).
+// one, so pages that are dirtied again survive a scan of pages sent once.
+// Every page the sender sends enters (or is refreshed).
 //
 // Threads: lookups and in-place refreshes of different pages may run in
 // parallel (each page has its own slot); insert() is serial.
@@ -32,6 +32,12 @@ class PageCache {
     if (slot == 0) return nullptr;
     referenced_[slot - 1] = 1;
     return data_.data() + size_t{slot - 1} * page_size_;
+  }
+  // The cached content of pfn without marking it referenced (for prefetching).
+  const uint8_t* peek(uint64_t pfn) const {
+    if (!enabled()) return nullptr;
+    const uint32_t slot = slot_of_[pfn];
+    return slot == 0 ? nullptr : data_.data() + size_t{slot - 1} * page_size_;
   }
   // Stores a copy of page as pfn's content, evicting by CLOCK if needed.
   void insert(uint64_t pfn, const uint8_t* page);

@@ -19,6 +19,8 @@ constexpr size_t kIdentifyBatch = 16;
 // cost model keeps learning ratios (and, timed, speeds) of codecs it is not
 // choosing at the moment.
 constexpr uint32_t kExplorePeriod = 32;
+// No codec takes this long on one page unless its thread was preempted.
+constexpr double kPreemptedNs = 200'000;
 // Slots of the per-thread table of blocks sent earlier in the segment.
 constexpr size_t kDupSlots = 4096;
 
@@ -52,6 +54,8 @@ struct Sender::Worker {
   alignas(64) uint8_t xor_out[kernels::kPageSize];
   alignas(64) uint8_t packed[kernels::kPageSize];
   alignas(64) uint8_t candidate[kernels::kPageSize];
+  alignas(64) uint8_t xor_page[kernels::kPageSize];
+  uint8_t run_delta[kernels::xor_rle_bound(kernels::kPageSize)];
 
   const DupSlot* find_dup(uint64_t hash) const {
     const DupSlot& s = dup[hash % kDupSlots];
@@ -222,7 +226,56 @@ bool Sender::replica_holds(const ContentIndex::Entry& e, uint64_t hash) const {
          hashes_[e.pfn * config_.blocks_per_page() + e.block] == hash;
 }
 
-void Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint32_t dirty_index,
+// The page-level XOR-RLE delta (kernels/xor_rle.hpp) of `page` against
+// `old`, built from the changed blocks only: unchanged blocks are known to
+// be equal and are never read. Each run of adjacent changed blocks is
+// encoded on its own and its first zero run re-anchored to the end of the
+// previous literal; runs are at least a block apart, so the result is the
+// canonical delta of the whole page. Returns its size, or
+// kernels::kXorRleTooLarge when it would exceed capacity.
+size_t Sender::xor_page_delta(const uint8_t* page, const uint8_t* old, const uint64_t* changed,
+                              uint8_t* out, size_t capacity, Worker& w) const {
+  const uint32_t block_size = config_.block_size;
+  const uint32_t blocks = config_.blocks_per_page();
+  size_t used = 0, literal_end = 0;
+  for (uint32_t b = 0; b < blocks;) {
+    if (!bit(changed, b)) {
+      ++b;
+      continue;
+    }
+    uint32_t e = b + 1;
+    while (e < blocks && bit(changed, e)) ++e;
+    const size_t start = size_t{b} * block_size, length = size_t{e - b} * block_size;
+    b = e;
+    const size_t n = kernels_->xor_rle_encode(page + start, old + start, length, w.run_delta,
+                                              sizeof w.run_delta);
+    if (n == 0) continue;  // the receiver already has these bytes
+    const uint8_t* p = w.run_delta;
+    const uint8_t* const end = w.run_delta + n;
+    uint64_t zero_run = 0, literal = 0;
+    load_uleb128(&p, end, &zero_run);
+    const uint64_t anchored = zero_run + start - literal_end;
+    if (used + uleb128_size(anchored) + static_cast<size_t>(end - p) > capacity)
+      return kernels::kXorRleTooLarge;
+    used += store_uleb128(out + used, anchored);
+    std::memcpy(out + used, p, static_cast<size_t>(end - p));
+    used += static_cast<size_t>(end - p);
+    // Find where this run's last literal ends, in page coordinates.
+    size_t offset = start + zero_run;
+    for (;;) {
+      load_uleb128(&p, end, &literal);
+      offset += literal;
+      p += literal;
+      if (p == end) break;
+      load_uleb128(&p, end, &zero_run);
+      offset += zero_run;
+    }
+    literal_end = offset;
+  }
+  return used;
+}
+
+bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint32_t dirty_index,
                          bool known, const uint64_t* changed, const uint64_t* zero,
                          const uint64_t* hashes) {
   const DirtyPage& page = dirty_[dirty_index];
@@ -231,14 +284,14 @@ void Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   const uint32_t blocks = config_.blocks_per_page();
   const size_t bitmap_bytes = wire::bitmap_bytes(page_size, block_size);
   const uint32_t n_changed = popcount(changed);
-  const bool plain_full = !known || bitmap_bytes + size_t{n_changed} * block_size >= page_size;
-  const size_t plain_payload =
-      plain_full ? page_size : bitmap_bytes + size_t{n_changed} * block_size;
+  const size_t changed_bytes = size_t{n_changed} * block_size;
+  const bool plain_full = !known || bitmap_bytes + changed_bytes >= page_size;
+  const size_t plain_payload = plain_full ? page_size : bitmap_bytes + changed_bytes;
 
   uint8_t* cached = known ? cache_.find(page.pfn) : nullptr;
-  if (known && cache_.enabled()) {
-    ++(cached ? seg.counters.cache_hits : seg.counters.cache_misses);
-    if (!cached) seg.cache_inserts.push_back(dirty_index);
+  if (cache_.enabled()) {
+    if (known) ++(cached ? seg.counters.cache_hits : seg.counters.cache_misses);
+    if (!cached) seg.cache_inserts.push_back(dirty_index);  // what the receiver will hold
   }
 
   // Full (unmasked) hashes identify content for sharing; with narrowed
@@ -279,43 +332,78 @@ void Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
     }
     ops[n_ops++] = op;
   }
+  const bool all_literal = n_literal == n_changed;
+  const bool explore = ++w.coded_pages % kExplorePeriod == 0;
+  auto timed = [&](codec::Codec c, size_t in_bytes, auto&& run) {
+    if (!explore) return run();
+    const auto t0 = std::chrono::steady_clock::now();
+    const size_t out = run();
+    const double ns =
+        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+    // A call on at most a page that took this long was preempted: no sample.
+    if (ns < kPreemptedNs) {
+      seg.samples.ns[static_cast<size_t>(c)] += ns;
+      seg.samples.timed_bytes[static_cast<size_t>(c)] += in_bytes;
+    }
+    return out;
+  };
+  auto sample = [&](codec::Codec c, size_t in, size_t out) {
+    seg.samples.in_bytes[static_cast<size_t>(c)] += in;
+    seg.samples.out_bytes[static_cast<size_t>(c)] += out;
+  };
 
-  // Choose how the literal blocks travel.
-  const size_t literal_bytes = size_t{n_literal} * block_size;
-  codec::Codec best = codec::Codec::kRaw;
-  const uint8_t* best_data = w.literal;
-  size_t best_size = literal_bytes;
-  if (n_literal != 0) {
-    kernels_->gather_blocks(page.data, literal_bitmap, block_size, w.literal);
-    double best_cost = costs.cost(codec::Codec::kRaw, literal_bytes, literal_bytes);
-    const bool explore = ++w.coded_pages % kExplorePeriod == 0;
-    auto consider = [&](codec::Codec c, const uint8_t* data, size_t size) {
-      const double cost = costs.cost(c, literal_bytes, size);
-      if (size < literal_bytes && cost < best_cost) {
-        best = c;
-        best_data = data;
-        best_size = size;
+  // Candidates, compared by wire bytes and encode time at the link's speed.
+  enum class Form { kPlain, kXorPage, kCoded } form = Form::kPlain;
+  double best_cost = static_cast<double>(wire::kRecordHeaderBytes + plain_payload) *
+                     costs.cost(codec::Codec::kRaw, 0, 1);
+
+  // An XOR delta of the whole page against the receiver's copy, in the
+  // segment's XOR_PAGES record (a few bytes of framing, no bitmap).
+  size_t xor_page_size = 0;
+  if (cached && (config_.codecs & FGBI_CODEC_XOR)) {
+    xor_page_size = timed(codec::Codec::kXor, changed_bytes, [&] {
+      return xor_page_delta(page.data, cached, changed, w.xor_page, page_size - 1, w);
+    });
+    if (xor_page_size != kernels::kXorRleTooLarge) {
+      sample(codec::Codec::kXor, changed_bytes, xor_page_size);
+      const size_t framing = 2 * kMaxUleb128Bytes / 4;  // pfn delta and length, typically
+      const double cost = costs.cost(codec::Codec::kXor, changed_bytes, xor_page_size + framing);
+      if (cost < best_cost) {
+        form = Form::kXorPage;
         best_cost = cost;
       }
-    };
-    auto timed = [&](codec::Codec c, auto&& run) {
-      if (!explore) return run();
-      const auto t0 = std::chrono::steady_clock::now();
-      const size_t out = run();
-      seg.samples.ns[static_cast<size_t>(c)] +=
-          std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
-      seg.samples.timed_bytes[static_cast<size_t>(c)] += literal_bytes;
-      return out;
-    };
-    if (cached) {  // the receiver's copy, for an XOR delta
+    }
+  }
+
+  // A coded record: shared blocks as ops, literal blocks raw or encoded.
+  const size_t literal_bytes = size_t{n_literal} * block_size;
+  uint8_t prefix[1 + 16 + 32 + kernels::kMaxBlocksPerPage * wire::kMaxRefBytes];
+  const size_t prefix_bytes = wire::write_coded_prefix(codec::Codec::kRaw, changed, bitmap_bytes,
+                                                       ops, n_changed, refs, n_refs, prefix);
+  const double coded_framing = static_cast<double>(wire::kRecordHeaderBytes + prefix_bytes) *
+                               costs.cost(codec::Codec::kRaw, 0, 1);
+  codec::Codec section = codec::Codec::kRaw;
+  const uint8_t* section_data = w.literal;
+  size_t section_size = literal_bytes;
+  auto consider = [&](codec::Codec c, const uint8_t* data, size_t size) {
+    const double cost = coded_framing + costs.cost(c, literal_bytes, size);
+    if (size <= literal_bytes && cost < best_cost) {
+      form = Form::kCoded;
+      best_cost = cost;
+      section = c;
+      section_data = data;
+      section_size = size;
+    }
+  };
+  if (n_literal != 0) kernels_->gather_blocks(page.data, literal_bitmap, block_size, w.literal);
+  if (!all_literal) consider(codec::Codec::kRaw, w.literal, literal_bytes);
+  if (n_literal != 0) {
+    if (cached && !all_literal && (config_.codecs & FGBI_CODEC_XOR)) {
+      // Shared blocks plus an XOR delta of the literal ones.
       kernels_->gather_blocks(cached, literal_bitmap, block_size, w.previous);
-      const size_t size = timed(codec::Codec::kXor, [&] {
-        return kernels_->xor_rle_encode(w.literal, w.previous, literal_bytes, w.xor_out,
-                                        literal_bytes - 1);
-      });
+      const size_t size =
+          kernels_->xor_rle_encode(w.literal, w.previous, literal_bytes, w.xor_out, literal_bytes);
       if (size != kernels::kXorRleTooLarge) consider(codec::Codec::kXor, w.xor_out, size);
-      seg.samples.in_bytes[1] += literal_bytes;
-      seg.samples.out_bytes[1] += size == kernels::kXorRleTooLarge ? literal_bytes : size;
     }
     constexpr std::pair<uint32_t, codec::Codec> kGeneral[] = {
         {FGBI_CODEC_LZ4, codec::Codec::kLz4},
@@ -323,49 +411,62 @@ void Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
         {FGBI_CODEC_ZLIB, codec::Codec::kZlib}};
     for (const auto& [flag, c] : kGeneral) {
       if (!(config_.codecs & flag)) continue;
-      if (!explore && costs.predicted(c, literal_bytes) >= best_cost) continue;
-      uint8_t* out = best_data == w.packed ? w.candidate : w.packed;
-      const size_t size = timed(c, [&] {
+      if (!explore && coded_framing + costs.predicted(c, literal_bytes) >= best_cost) continue;
+      uint8_t* out = section_data == w.packed ? w.candidate : w.packed;
+      const size_t size = timed(c, literal_bytes, [&] {
         return w.compressor.compress(c, w.literal, literal_bytes, out, literal_bytes - 1);
       });
       const size_t observed = size == 0 ? literal_bytes : size;
       costs.observe_ratio(c, literal_bytes, observed);
-      seg.samples.in_bytes[static_cast<size_t>(c)] += literal_bytes;
-      seg.samples.out_bytes[static_cast<size_t>(c)] += observed;
+      sample(c, literal_bytes, observed);
       if (size != 0) consider(c, out, size);
     }
   }
 
-  // A coded record only when it beats the plain one on the wire.
-  uint8_t prefix[1 + 16 + 32 + kernels::kMaxBlocksPerPage * wire::kMaxRefBytes];
-  const size_t prefix_bytes =
-      wire::write_coded_prefix(best, changed, bitmap_bytes, ops, n_changed, refs, n_refs, prefix);
-  const bool all_literal = n_literal == n_changed;
-  if (!(all_literal && best == codec::Codec::kRaw) && prefix_bytes + best_size < plain_payload) {
+  // Emit, and note which blocks the receiver will hold. Later pages of the
+  // segment may reference blocks written by plain and coded records; later
+  // epochs may reference any of them in the replica.
+  uint64_t epoch_sources[kernels::kBitmapWords] = {};
+  uint64_t replica_sources[kernels::kBitmapWords];
+  for (uint32_t i = 0; i < kernels::kBitmapWords; ++i)
+    replica_sources[i] = changed[i] & ~(zero ? zero[i] : 0);
+  if (form == Form::kXorPage) {
+    const int64_t gap = seg.xor_pages_count == 0 ? 0
+                                                 : static_cast<int64_t>(page.pfn) -
+                                                       static_cast<int64_t>(seg.xor_last_pfn);
+    if (seg.xor_pages_count++ == 0) seg.xor_first_pfn = page.pfn;
+    seg.xor_last_pfn = page.pfn;
+    uint8_t head[2 * kMaxUleb128Bytes];
+    size_t n = store_uleb128(head, zigzag_encode(gap));
+    n += store_uleb128(head + n, xor_page_size);
+    seg.xor_pages.append(head, n);
+    seg.xor_pages.append(w.xor_page, xor_page_size);
+    ++seg.counters.pages_coded;
+    seg.counters.blocks_changed += n_changed;
+    ++seg.counters.chosen[static_cast<size_t>(codec::Codec::kXor)];
+    seg.counters.codec_bytes[static_cast<size_t>(codec::Codec::kXor)] += xor_page_size;
+  } else if (form == Form::kCoded) {
+    prefix[0] = static_cast<uint8_t>(section);
     uint8_t* payload;
-    append_record(seg, wire::kRecordCodedPage, page.pfn, prefix_bytes + best_size, &payload);
+    append_record(seg, wire::kRecordCodedPage, page.pfn, prefix_bytes + section_size, &payload);
     std::memcpy(payload, prefix, prefix_bytes);
-    std::memcpy(payload + prefix_bytes, best_data, best_size);
+    std::memcpy(payload + prefix_bytes, section_data, section_size);
     ++seg.counters.pages_coded;
     seg.counters.blocks_changed += n_changed;
     seg.counters.blocks_zero += n_zero;
     seg.counters.blocks_shared_epoch += n_epoch;
     seg.counters.blocks_shared_replica += n_replica;
-    ++seg.counters.chosen[static_cast<size_t>(best)];
-    seg.counters.codec_bytes[static_cast<size_t>(best)] += best_size;
+    ++seg.counters.chosen[static_cast<size_t>(section)];
+    seg.counters.codec_bytes[static_cast<size_t>(section)] += section_size;
+    std::memcpy(epoch_sources, changed, sizeof epoch_sources);
   } else {
     emit_plain(seg, page, plain_full, changed, n_changed);
-    // Every changed block now travels as bytes (zero blocks aside).
-    for (uint32_t w_i = 0; w_i < kernels::kBitmapWords; ++w_i)
-      literal_bitmap[w_i] = changed[w_i] & ~(zero ? zero[w_i] : 0);
+    std::memcpy(epoch_sources, changed, sizeof epoch_sources);
   }
-
-  // The receiver now holds these blocks: later pages of the segment may
-  // reference them, and later epochs may reference them in the replica.
   for (uint32_t b = 0; b < blocks; ++b) {
-    if (!bit(literal_bitmap, b)) continue;
+    if (!bit(replica_sources, b) || (form == Form::kCoded && !bit(literal_bitmap, b))) continue;
     const uint64_t h = full_hashes[b];
-    if (config_.sharing & FGBI_SHARE_EPOCH)
+    if ((config_.sharing & FGBI_SHARE_EPOCH) && bit(epoch_sources, b))
       w.add_dup(h, page.pfn, b, page.data + size_t{b} * block_size);
     if (index_.enabled()) seg.index_inserts.push_back({h, page.pfn, b});
   }
@@ -374,6 +475,24 @@ void Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
     kernels_->gather_blocks(page.data, changed, block_size, w.packed);
     kernels_->scatter_blocks(cached, changed, block_size, w.packed);
   }
+  return form == Form::kXorPage;
+}
+
+// Index slots and cached blocks are far apart in memory and miss the CPU
+// cache: start loading those of a whole batch before its pages need them.
+void Sender::prefetch_batch(size_t first, size_t count, const uint8_t* known,
+                            const uint64_t* changed, uint64_t* const* hashes) const {
+  const bool use_index = index_.enabled() && config_.hash_mask() == ~0ull;
+  for (size_t j = 0; j < count; ++j) {
+    const uint8_t* cached = known[j] ? cache_.peek(dirty_[first + j].pfn) : nullptr;
+    for (uint32_t w = 0; w < kernels::kBitmapWords; ++w) {
+      for (uint64_t bits = changed[j * kernels::kBitmapWords + w]; bits; bits &= bits - 1) {
+        const uint32_t b = w * 64 + static_cast<uint32_t>(std::countr_zero(bits));
+        if (use_index) index_.prefetch(hashes[j][b]);
+        if (cached) __builtin_prefetch(cached + size_t{b} * config_.block_size);
+      }
+    }
+  }
 }
 
 void Sender::encode_segment(size_t index, Worker& w) {
@@ -381,6 +500,9 @@ void Sender::encode_segment(size_t index, Worker& w) {
   seg.bytes.clear();
   seg.digest_entries.clear();
   seg.clean.clear();
+  seg.xor_pages.clear();
+  seg.xor_digest_entries.clear();
+  seg.xor_pages_count = 0;
   seg.index_inserts.clear();
   seg.cache_inserts.clear();
   seg.records = 0;
@@ -421,13 +543,7 @@ void Sender::encode_segment(size_t index, Worker& w) {
     batch.changed = changed;
     batch.zero = need_zero ? zero : nullptr;
     kernels_->identify(batch);
-    if (index_.enabled() && config_.hash_mask() == ~0ull) {
-      // Index lookups miss the cache: start them all before the pages need them.
-      for (size_t j = 0; j < count; ++j)
-        for (uint32_t w_i = 0; w_i < kernels::kBitmapWords; ++w_i)
-          for (uint64_t bits = changed[j * kernels::kBitmapWords + w_i]; bits; bits &= bits - 1)
-            index_.prefetch(hash_ptrs[j][w_i * 64 + std::countr_zero(bits)]);
-    }
+    if (coding()) prefetch_batch(first, count, known, changed, hash_ptrs);
 
     for (size_t j = 0; j < count; ++j) {
       const DirtyPage& d = dirty_[first + j];
@@ -440,19 +556,31 @@ void Sender::encode_segment(size_t index, Worker& w) {
         if (config_.digest) seg.clean.emplace_back(d.pfn, xxh3(d.data, page_size));
         continue;
       }
+      bool in_xor_pages = false;
       if (coding()) {
-        encode_page(seg, w, costs, static_cast<uint32_t>(first + j), known[j], bitmap,
-                    need_zero ? zero + j * kernels::kBitmapWords : nullptr, hash_ptrs[j]);
+        in_xor_pages =
+            encode_page(seg, w, costs, static_cast<uint32_t>(first + j), known[j], bitmap,
+                        need_zero ? zero + j * kernels::kBitmapWords : nullptr, hash_ptrs[j]);
       } else {
         const bool full = !known[j] || wire::bitmap_bytes(page_size, config_.block_size) +
                                                size_t{n_changed} * config_.block_size >=
                                            page_size;
         emit_plain(seg, d, full, bitmap, n_changed);
       }
+      // Digest entries follow record order; XOR_PAGES comes after the
+      // segment's other page records.
+      ByteBuffer& entries = in_xor_pages ? seg.xor_digest_entries : seg.digest_entries;
       if (config_.digest)
         wire::encode_digest_entry(d.pfn, xxh3(d.data, page_size),
-                                  seg.digest_entries.append(wire::kDigestEntryBytes));
+                                  entries.append(wire::kDigestEntryBytes));
     }
+  }
+
+  if (seg.xor_pages_count != 0) {
+    uint8_t* payload;
+    append_record(seg, wire::kRecordXorPages, seg.xor_first_pfn, seg.xor_pages.size(), &payload);
+    std::memcpy(payload, seg.xor_pages.data(), seg.xor_pages.size());
+    seg.digest_entries.append(seg.xor_digest_entries.data(), seg.xor_digest_entries.size());
   }
 
   if (!seg.clean.empty()) {

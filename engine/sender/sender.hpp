@@ -68,6 +68,10 @@ class Sender {
     std::vector<std::pair<uint64_t, uint64_t>> clean;  // (pfn, page hash)
     std::vector<IndexInsert> index_inserts;            // blocks the receiver will hold
     std::vector<uint32_t> cache_inserts;               // dirty_ indices to cache
+    ByteBuffer xor_pages;                              // entries of the segment's XOR_PAGES record
+    ByteBuffer xor_digest_entries;                     // their digest entries
+    uint32_t xor_pages_count = 0;
+    uint64_t xor_first_pfn = 0, xor_last_pfn = 0;
     uint32_t records = 0;
     Counters counters;
     CostSamples samples;
@@ -80,10 +84,15 @@ class Sender {
   fgbi_status check_page(uint64_t pfn, const void* page) const;
   void encode_epoch();
   void encode_segment(size_t index, Worker& worker);
-  void encode_page(Segment& seg, Worker& worker, CostModel::Local& costs, uint32_t dirty_index,
+  void prefetch_batch(size_t first, size_t count, const uint8_t* known, const uint64_t* changed,
+                      uint64_t* const* hashes) const;
+  // Returns true when the page went into the segment's XOR_PAGES record.
+  bool encode_page(Segment& seg, Worker& worker, CostModel::Local& costs, uint32_t dirty_index,
                    bool known, const uint64_t* changed, const uint64_t* zero,
                    const uint64_t* hashes);
   bool replica_holds(const ContentIndex::Entry& e, uint64_t hash) const;
+  size_t xor_page_delta(const uint8_t* page, const uint8_t* old, const uint64_t* changed,
+                        uint8_t* out, size_t capacity, Worker& worker) const;
   void append_record(Segment& seg, uint8_t kind, uint64_t pfn, size_t payload_bytes,
                      uint8_t** payload);
   void emit_plain(Segment& seg, const DirtyPage& page, bool full, const uint64_t* changed,

@@ -37,9 +37,7 @@ fgbi_status parse_coded_page(const uint8_t* payload, size_t size, uint32_t page_
     if (op == BlockOp::kLiteral) ++out->literal_blocks;
     if (op != BlockOp::kRefEpoch && op != BlockOp::kRefReplica) continue;
     BlockRef ref;
-    const size_t used = load_uleb128(p, end, &ref.pfn);
-    if (used == 0 || static_cast<size_t>(end - p) < used + 9) return FGBI_E_BAD_RECORD;
-    p += used;
+    if (!load_uleb128(&p, end, &ref.pfn) || end - p < 9) return FGBI_E_BAD_RECORD;
     ref.block = *p++;
     if (ref.block >= blocks) return FGBI_E_BAD_RECORD;
     ref.hash = load_le<uint64_t>(p);
