@@ -25,9 +25,10 @@
 // bytes. Consequently every zero_run after the first pair is >= 3.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <initializer_list>
+#include <cstring>
 
 #include "uleb128.hpp"
 
@@ -47,27 +48,163 @@ inline constexpr size_t xor_rle_bound(size_t size) {
   return size + 2 * uleb128_size(size) + size / 16384;
 }
 
+// Bits of a 64-byte word that belong to literals, given its difference
+// bits (bit i set where byte i of x is nonzero) and those of the words
+// before and after it (zero outside the data). A zero byte joins a literal
+// when it lies in a gap of at most two zero bytes with nonzero bytes on
+// both sides: it has a nonzero byte 1 or 2 before it and 1 or 2 after it,
+// and not zero bytes on both sides (that gap would be >= 3 long).
+inline constexpr uint64_t xor_rle_literal_bits(uint64_t before, uint64_t word, uint64_t after) {
+  static_assert(kXorRleMinZeroRun == 3, "the masks below assume gaps of at most 2 join");
+  const uint64_t back1 = word << 1 | before >> 63, back2 = word << 2 | before >> 62;
+  const uint64_t ahead1 = word >> 1 | after << 63, ahead2 = word >> 2 | after << 62;
+  return word | ((back1 | back2) & (ahead1 | ahead2) & (back1 | ahead1));
+}
+
+// out[i] = a[i] ^ b[i] for i < n, with sizeof(Word) <= n <= 2 * sizeof(Word),
+// touching no other byte (out may be a): a word at each end, both loaded
+// before either is stored.
+template <class Word>
+inline void xor_rle_xor_ends(uint8_t* out, const uint8_t* a, const uint8_t* b, size_t n) {
+  constexpr size_t kBytes = sizeof(Word);
+  Word head_a, head_b, tail_a, tail_b;
+  std::memcpy(&head_a, a, kBytes);
+  std::memcpy(&head_b, b, kBytes);
+  std::memcpy(&tail_a, a + n - kBytes, kBytes);
+  std::memcpy(&tail_b, b + n - kBytes, kBytes);
+  const Word head = static_cast<Word>(head_a ^ head_b), tail = static_cast<Word>(tail_a ^ tail_b);
+  std::memcpy(out, &head, kBytes);
+  std::memcpy(out + n - kBytes, &tail, kBytes);
+}
+
+// The same for any n <= 16: no length loop, no byte loop.
+inline void xor_rle_xor_small(uint8_t* out, const uint8_t* a, const uint8_t* b, size_t n) {
+  if (n >= 8) return xor_rle_xor_ends<uint64_t>(out, a, b, n);
+  if (n >= 4) return xor_rle_xor_ends<uint32_t>(out, a, b, n);
+  if (n >= 2) return xor_rle_xor_ends<uint16_t>(out, a, b, n);
+  if (n == 1) out[0] = a[0] ^ b[0];
+}
+
+// Calls emit(start, end) for each literal [start, end) of the canonical
+// encoding of `size` bytes, in order, from diff_word(k): the difference bits
+// of bytes [64k, 64k + 64), clear past size. Stops and returns false when
+// emit does. Words are taken 64 at a time into a bitmap with a summary bit
+// per nonzero word; only those words, and a word after each (where a
+// literal may end), are examined: per literal the cost is a few bit
+// operations. Always inlined so that backends' lambdas (compiled for a SIMD
+// target) inline into it.
+template <class DiffWord, class Emit>
+[[gnu::always_inline]] inline bool xor_rle_for_each_literal(size_t size, DiffWord&& diff_word,
+                                                            Emit&& emit) {
+  constexpr size_t kChunkWords = 64;
+  // diff[0]: the word before the chunk; diff[1 + k]: chunk word k; after
+  // the chunk's n words, the word that follows it.
+  uint64_t diff[kChunkWords + 2];
+  diff[0] = 0;
+  const size_t words = size / 64 + (size % 64 != 0);
+  bool in_literal = false;
+  size_t start = 0;
+  for (size_t first = 0; first < words; first += kChunkWords) {
+    const size_t n = words - first < kChunkWords ? words - first : kChunkWords;
+    uint64_t nonzero = 0;
+    for (size_t k = 0; k < n; ++k) {
+      diff[1 + k] = diff_word(first + k);
+      nonzero |= uint64_t{diff[1 + k] != 0} << k;
+    }
+    diff[1 + n] = first + n < words ? diff_word(first + n) : 0;
+    // A word with no difference holds a literal boundary only at bit 0,
+    // when a literal runs into it; a literal can reach past the chunk
+    // only then too.
+    const uint64_t in_chunk = n == kChunkWords ? ~uint64_t{0} : (uint64_t{1} << n) - 1;
+    uint64_t todo = (nonzero | nonzero << 1 | uint64_t{in_literal}) & in_chunk;
+    while (todo != 0) {
+      const size_t k = static_cast<size_t>(std::countr_zero(todo));
+      todo &= todo - 1;
+      const uint64_t literal = xor_rle_literal_bits(diff[k], diff[1 + k], diff[2 + k]);
+      // Set where a literal starts or ends; they alternate.
+      uint64_t edges = literal ^ (literal << 1 | uint64_t{in_literal});
+      const size_t base = (first + k) * 64;
+      if (in_literal && edges != 0) {
+        if (!emit(start, base + static_cast<size_t>(std::countr_zero(edges)))) return false;
+        edges &= edges - 1;
+        in_literal = false;
+      }
+      while (edges != 0) {
+        start = base + static_cast<size_t>(std::countr_zero(edges));
+        edges &= edges - 1;
+        if (edges == 0) {
+          in_literal = true;
+          break;
+        }
+        if (!emit(start, base + static_cast<size_t>(std::countr_zero(edges)))) return false;
+        edges &= edges - 1;
+      }
+    }
+    diff[0] = diff[n];
+  }
+  return !in_literal || emit(start, size);
+}
+
+// The encoder shared by the backends, which supply diff_word (as above)
+// and xor_literal(out, start, length, room): store x[start, start + length)
+// at out, where `room` >= length bytes may be written and may be read at
+// current + start and previous + start (the excess is overwritten by what
+// follows or lies past the delta's end). Returns the delta's size, or
+// kXorRleTooLarge when it would exceed capacity.
+template <class DiffWord, class XorLiteral>
+[[gnu::always_inline]] inline size_t xor_rle_encode_with(size_t size, uint8_t* out, size_t capacity,
+                                                         DiffWord&& diff_word,
+                                                         XorLiteral&& xor_literal) {
+  size_t used = 0, offset = 0;
+  const bool fits = xor_rle_for_each_literal(size, diff_word, [&](size_t start, size_t end) {
+    const size_t zero_run = start - offset, length = end - start;
+    const bool short_pair = (zero_run | length) < 0x80;  // one byte each
+    const size_t header = short_pair ? 2 : uleb128_size(zero_run) + uleb128_size(length);
+    if (header + length > capacity - used) return false;
+    if (short_pair) {
+      out[used] = static_cast<uint8_t>(zero_run);
+      out[used + 1] = static_cast<uint8_t>(length);
+    } else {
+      store_uleb128(out + used + store_uleb128(out + used, zero_run), length);
+    }
+    used += header;
+    const size_t out_room = capacity - used, in_room = size - start;
+    xor_literal(out + used, start, length, out_room < in_room ? out_room : in_room);
+    used += length;
+    offset = end;
+    return true;
+  });
+  return fits ? used : kXorRleTooLarge;
+}
+
 // Walks the pairs of a delta for `size` data bytes, calling
 // apply(offset, literal, length) for each literal. The first pass only
-// validates, so a malformed delta leaves the data untouched. Backends
-// differ only in how they XOR a literal into the data.
+// validates, so a malformed delta leaves the data untouched; the second
+// trusts what the first checked. Backends differ only in how they XOR a
+// literal into the data (always inlined, as above).
 template <class ApplyLiteral>
-bool xor_rle_walk(const uint8_t* in, size_t in_size, size_t size, ApplyLiteral&& apply) {
+[[gnu::always_inline]] inline bool xor_rle_walk(const uint8_t* in, size_t in_size, size_t size,
+                                                ApplyLiteral&& apply) {
   const uint8_t* const end = in + in_size;
-  for (const bool validating : {true, false}) {
-    const uint8_t* p = in;
-    uint64_t offset = 0;
-    while (p < end) {
-      uint64_t zero_run, length;
-      if (!load_uleb128(&p, end, &zero_run) || !load_uleb128(&p, end, &length)) return false;
-      if (length == 0 || zero_run > size - offset || length > size - offset - zero_run ||
-          length > static_cast<size_t>(end - p))
-        return false;
-      offset += zero_run;
-      if (!validating) apply(static_cast<size_t>(offset), p, static_cast<size_t>(length));
-      offset += length;
-      p += length;
-    }
+  const uint8_t* p = in;
+  for (uint64_t offset = 0; p < end;) {
+    uint64_t zero_run, length;
+    if (!load_uleb128(&p, end, &zero_run) || !load_uleb128(&p, end, &length)) return false;
+    if (length == 0 || zero_run > size - offset || length > size - offset - zero_run ||
+        length > static_cast<size_t>(end - p))
+      return false;
+    offset += zero_run + length;
+    p += length;
+  }
+  p = in;
+  for (size_t offset = 0; p < end;) {
+    uint64_t zero_run = 0, length = 0;
+    load_uleb128(&p, end, &zero_run);
+    load_uleb128(&p, end, &length);
+    offset += static_cast<size_t>(zero_run);
+    apply(offset, p, static_cast<size_t>(length));
+    offset += static_cast<size_t>(length);
+    p += length;
   }
   return true;
 }

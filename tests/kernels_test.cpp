@@ -1,6 +1,7 @@
 // Kernel backends against the scalar reference: every SIMD function, every
 // compiled Highway target, every block size, unaligned pointers; plus the
-// XOR-RLE delta format (round trip, canonical bytes, bounds, rejection).
+// XOR-RLE delta format for both backends against a byte-by-byte reference
+// encoder (canonical bytes, exact capacities, round trip, bounds, rejection).
 #include <gtest/gtest.h>
 #include <hwy/tests/hwy_gtest.h>
 
@@ -213,12 +214,41 @@ TEST_P(SimdVsScalar, GatherAndScatter) {
 
 // ---------------------------------------------------------------- XOR-RLE
 
+// The canonical delta, byte by byte, straight from the rules in xor_rle.hpp
+// (the backends use a bitmap walk instead): a literal starts at a nonzero
+// byte of x and runs while fewer than 3 zero bytes follow before the next
+// nonzero one; a zero run reaching the end ends it.
+std::vector<uint8_t> reference_xor_rle(const uint8_t* current, const uint8_t* previous,
+                                       size_t size) {
+  const auto differs = [&](size_t i) { return current[i] != previous[i]; };
+  std::vector<uint8_t> delta;
+  auto put_uleb128 = [&](uint64_t v) {
+    for (; v >= 0x80; v >>= 7) delta.push_back(static_cast<uint8_t>(v | 0x80));
+    delta.push_back(static_cast<uint8_t>(v));
+  };
+  size_t offset = 0;
+  for (size_t start = 0; start < size; ++start) {
+    if (!differs(start)) continue;
+    size_t end = start + 1;  // one past the last nonzero byte so far
+    for (size_t next = end; next < size && next - end < kXorRleMinZeroRun; ++next)
+      if (differs(next)) end = next + 1;
+    put_uleb128(start - offset);
+    put_uleb128(end - start);
+    for (size_t i = start; i < end; ++i) delta.push_back(current[i] ^ previous[i]);
+    offset = end;
+    start = end - 1;
+  }
+  return delta;
+}
+
+using XorRleCase = std::pair<std::vector<uint8_t>, std::vector<uint8_t>>;  // current, previous
+
 // Pairs (current, previous) whose differences have the shapes the encoder
-// must split or merge: none, all, sparse bytes, gaps of 1..4 equal bytes,
-// differences at both ends, random densities.
-std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> xor_rle_cases(
-    std::mt19937_64& rng) {
-  std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> cases;
+// must split or merge: none, all, sparse bytes, gaps of 1..4 equal bytes
+// (also across 64-byte words), runs crossing words, differences at both
+// ends and right at the end, edits like a guest's, random densities.
+std::vector<XorRleCase> xor_rle_cases(std::mt19937_64& rng) {
+  std::vector<XorRleCase> cases;
   auto add = [&](size_t size, auto&& differs) {
     std::vector<uint8_t> previous(size), current(size);
     fill_random(previous.data(), size, rng);
@@ -226,42 +256,110 @@ std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> xor_rle_cases
       current[i] = differs(i) ? static_cast<uint8_t>(previous[i] ^ (1 + rng() % 255)) : previous[i];
     cases.emplace_back(std::move(current), std::move(previous));
   };
-  for (size_t size : {0, 1, 2, 3, 5, 63, 64, 65, 127, 200, 4095, 4096, 20000}) {
+  for (size_t size : {0, 1, 2, 3, 5, 32, 63, 64, 65, 96, 127, 128, 200, 4095, 4096, 20000}) {
     add(size, [](size_t) { return false; });
     add(size, [](size_t) { return true; });
     add(size, [&](size_t i) { return i == 0 || i + 1 == size; });
-    for (size_t gap = 1; gap <= 4; ++gap) add(size, [gap](size_t i) { return i % (gap + 1) == 0; });
+    add(size, [&](size_t i) { return i + 1 == size; });
+    add(size, [&](size_t i) { return i + 3 >= size; });
+    for (size_t gap = 1; gap <= 4; ++gap) {
+      add(size, [gap](size_t i) { return i % (gap + 1) == 0; });
+      // One gap of `gap` equal bytes in each word, ending at its last byte,
+      // straddling its end or starting the next word.
+      for (size_t end_in_word : {63, 64, 65})
+        add(size, [=](size_t i) {
+          const size_t at = (i + 64 - end_in_word % 64) % 64;  // 0 where a gap ends
+          return at == 0 || at == 63 - gap;
+        });
+    }
     add(size, [](size_t i) { return i % 64 == 63 || i % 64 == 0; });
-    for (double density : {0.001, 0.05, 0.5, 0.95}) {
+    add(size, [](size_t i) { return i % 64 >= 60 || i % 64 < 5; });  // runs across words
+    add(size, [](size_t i) { return i % 128 < 70; });                // literals longer than a word
+    for (size_t edits : {1, 2, 16, 64}) {  // edits of 1..31 bytes at random places
+      std::vector<bool> edited(size, false);
+      for (size_t e = 0; e < edits && size > 0; ++e) {
+        const size_t length = 1 + rng() % 31, at = rng() % size;
+        for (size_t i = at; i < std::min(size, at + length); ++i) edited[i] = true;
+      }
+      add(size, [&](size_t i) { return edited[i]; });
+    }
+    for (double density : {0.001, 0.05, 0.25, 0.5, 0.95}) {
       std::bernoulli_distribution d(density);
       add(size, [&](size_t) { return d(rng); });
     }
   }
-  // One long literal past the two-byte ULEB128 range (>= 16384 bytes).
+  // One long literal past the two-byte ULEB128 range (>= 16384 bytes), and
+  // zero runs that long.
   add(70000, [](size_t i) { return i >= 10 && i < 69990; });
+  add(70000, [](size_t i) { return i == 5 || i == 30000 || i == 69999; });
   return cases;
 }
 
-void check_round_trip(const KernelTable& kernels, const std::vector<uint8_t>& current,
-                      const std::vector<uint8_t>& previous) {
-  const size_t size = current.size();
-  std::vector<uint8_t> delta(xor_rle_bound(size));
-  const size_t n =
-      kernels.xor_rle_encode(current.data(), previous.data(), size, delta.data(), delta.size());
-  ASSERT_NE(n, kXorRleTooLarge) << kernels.name << " size " << size;
+// The backend's delta must be the reference's bytes, fit a buffer of exactly
+// that size (and not one byte less) and decode back to current. Every
+// buffer is allocated at its exact size, so sanitizers catch any access
+// past an end.
+void check_xor_rle(const KernelTable& kernels, const uint8_t* current_bytes,
+                   const uint8_t* previous_bytes, size_t size) {
+  const std::vector<uint8_t> current(current_bytes, current_bytes + size);
+  const std::vector<uint8_t> previous(previous_bytes, previous_bytes + size);
+  const std::vector<uint8_t> expected = reference_xor_rle(current.data(), previous.data(), size);
+  const size_t n = expected.size();
   ASSERT_LE(n, xor_rle_bound(size));
+
+  std::vector<uint8_t> roomy(xor_rle_bound(size) + 64);
+  ASSERT_EQ(
+      kernels.xor_rle_encode(current.data(), previous.data(), size, roomy.data(), roomy.size()), n)
+      << kernels.name << " size " << size;
+  ASSERT_TRUE(std::equal(expected.begin(), expected.end(), roomy.begin()))
+      << kernels.name << " size " << size;
+
+  std::vector<uint8_t> exact(n);
+  ASSERT_EQ(kernels.xor_rle_encode(current.data(), previous.data(), size, exact.data(), n), n)
+      << kernels.name << " size " << size;
+  ASSERT_EQ(exact, expected) << kernels.name << " size " << size;
+  if (n > 0) {
+    // Too small by one byte: refused, and nothing written past the end.
+    std::vector<uint8_t> short_by_one(n - 1);
+    EXPECT_EQ(
+        kernels.xor_rle_encode(current.data(), previous.data(), size, short_by_one.data(), n - 1),
+        kXorRleTooLarge)
+        << kernels.name << " size " << size;
+  }
+
   std::vector<uint8_t> data = previous;
-  ASSERT_TRUE(kernels.xor_rle_decode(delta.data(), n, data.data(), size));
+  ASSERT_TRUE(kernels.xor_rle_decode(exact.data(), n, data.data(), size)) << kernels.name;
   ASSERT_EQ(data, current) << kernels.name << " size " << size;
 }
 
-TEST(XorRleScalar, RoundTrip) {
-  std::mt19937_64 rng(7);
-  for (const auto& [current, previous] : xor_rle_cases(rng))
-    check_round_trip(*scalar_kernels(), current, previous);
+void check_xor_rle_cases(const KernelTable& kernels, std::mt19937_64& rng) {
+  for (const auto& [current, previous] : xor_rle_cases(rng)) {
+    check_xor_rle(kernels, current.data(), previous.data(), current.size());
+    if (::testing::Test::HasFailure()) return;
+  }
 }
 
-TEST(XorRleScalar, DocumentedEncoding) {
+// Every pattern of differences in 12 consecutive bytes, placed across a
+// 64-byte word boundary and at the very end of the data: all gap lengths
+// and literal ends the bitmap walk must get right.
+void check_every_small_pattern(const KernelTable& kernels) {
+  constexpr size_t kWidth = 12;
+  struct Placement {
+    size_t size, at;
+  } const placements[] = {{128, 58}, {100, 100 - kWidth}, {64, 64 - kWidth}, {12, 0}};
+  for (const Placement& place : placements) {
+    std::vector<uint8_t> previous(place.size, 0x5C);
+    for (uint32_t pattern = 0; pattern < (1u << kWidth); ++pattern) {
+      std::vector<uint8_t> current = previous;
+      for (size_t i = 0; i < kWidth; ++i)
+        if ((pattern >> i) & 1) current[place.at + i] ^= static_cast<uint8_t>(0x11 * (i + 1));
+      check_xor_rle(kernels, current.data(), previous.data(), place.size);
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
+}
+
+TEST(XorRleReference, DocumentedEncoding) {
   // x = 00 00 05 00 00 07 00 00 00 09: the two-zero gap stays inside the
   // literal; the three-zero gap ends it; trailing bytes are not coded.
   const std::vector<uint8_t> previous(12, 0xF0);
@@ -269,12 +367,23 @@ TEST(XorRleScalar, DocumentedEncoding) {
   current[2] ^= 0x05;
   current[5] ^= 0x07;
   current[9] ^= 0x09;
-  uint8_t delta[32];
-  const size_t n =
-      scalar_kernels()->xor_rle_encode(current.data(), previous.data(), 12, delta, sizeof delta);
   const std::vector<uint8_t> expected = {2, 4, 0x05, 0, 0, 0x07, 3, 1, 0x09};
-  EXPECT_EQ(std::vector<uint8_t>(delta, delta + n), expected);
+  EXPECT_EQ(reference_xor_rle(current.data(), previous.data(), 12), expected);
+  for (const KernelTable* kernels : {scalar_kernels(), simd_kernels()}) {
+    uint8_t delta[32];
+    const size_t n =
+        kernels->xor_rle_encode(current.data(), previous.data(), 12, delta, sizeof delta);
+    EXPECT_EQ(std::vector<uint8_t>(delta, delta + std::min(n, sizeof delta)), expected)
+        << kernels->name;
+  }
 }
+
+TEST(XorRleScalar, MatchesReference) {
+  std::mt19937_64 rng(7);
+  check_xor_rle_cases(*scalar_kernels(), rng);
+}
+
+TEST(XorRleScalar, EverySmallPattern) { check_every_small_pattern(*scalar_kernels()); }
 
 TEST(XorRleScalar, BoundHoldsForWorstCases) {
   // The densest header pattern is one differing byte per four.
@@ -331,32 +440,31 @@ class SimdXorRle : public hwy::TestWithParamTarget {
 };
 HWY_TARGET_INSTANTIATE_TEST_SUITE_P(SimdXorRle);
 
-TEST_P(SimdXorRle, SameBytesAsScalar) {
+TEST_P(SimdXorRle, MatchesReference) { check_xor_rle_cases(*simd_kernels(), rng_); }
+
+TEST_P(SimdXorRle, EverySmallPattern) { check_every_small_pattern(*simd_kernels()); }
+
+TEST_P(SimdXorRle, SameBytesAsScalarUnaligned) {
   for (const auto& [current, previous] : xor_rle_cases(rng_)) {
     const size_t size = current.size();
-    for (size_t misalign : {0, 3}) {
-      UnalignedBuffer cur(size, misalign), prev(size, 2 * misalign + 1);
-      if (size) {
-        std::memcpy(cur.data(), current.data(), size);
-        std::memcpy(prev.data(), previous.data(), size);
-      }
-      std::vector<uint8_t> expected(xor_rle_bound(size)), actual(xor_rle_bound(size));
-      const size_t n = scalar_kernels()->xor_rle_encode(cur.data(), prev.data(), size,
-                                                        expected.data(), expected.size());
-      const size_t m = simd_kernels()->xor_rle_encode(cur.data(), prev.data(), size, actual.data(),
-                                                      actual.size());
-      ASSERT_EQ(m, n) << "size " << size;
-      ASSERT_TRUE(std::equal(actual.begin(), actual.begin() + n, expected.begin()));
-      // Capacity: the exact length fits, one byte less does not.
-      if (n > 0) {
-        EXPECT_EQ(simd_kernels()->xor_rle_encode(cur.data(), prev.data(), size, actual.data(), n),
-                  n);
-        EXPECT_EQ(
-            simd_kernels()->xor_rle_encode(cur.data(), prev.data(), size, actual.data(), n - 1),
-            kXorRleTooLarge);
-      }
+    UnalignedBuffer cur(size, 3), prev(size, 7);
+    if (size) {
+      std::memcpy(cur.data(), current.data(), size);
+      std::memcpy(prev.data(), previous.data(), size);
     }
-    check_round_trip(*simd_kernels(), current, previous);
+    std::vector<uint8_t> expected(xor_rle_bound(size)), actual(xor_rle_bound(size));
+    const size_t n = scalar_kernels()->xor_rle_encode(cur.data(), prev.data(), size,
+                                                      expected.data(), expected.size());
+    const size_t m =
+        simd_kernels()->xor_rle_encode(cur.data(), prev.data(), size, actual.data(), actual.size());
+    ASSERT_EQ(m, n) << "size " << size;
+    ASSERT_TRUE(
+        std::equal(actual.begin(), actual.begin() + static_cast<ptrdiff_t>(n), expected.begin()));
+    // Decoding into unaligned data, from an unaligned delta.
+    UnalignedBuffer delta(n, 5);
+    if (n) std::memcpy(delta.data(), actual.data(), n);
+    ASSERT_TRUE(simd_kernels()->xor_rle_decode(delta.data(), n, prev.data(), size));
+    ASSERT_TRUE(size == 0 || std::memcmp(prev.data(), current.data(), size) == 0) << size;
   }
 }
 

@@ -1,5 +1,7 @@
 // Portable reference kernels: the definition every other backend is tested
-// against. Plain loops over the FGBH64 reference; no intrinsics.
+// against. Plain loops over the FGBH64 reference; no intrinsics. XOR-RLE
+// uses the shared encoder (xor_rle.hpp) with 8-byte words; tests check it
+// against a byte-by-byte encoder written from the format's rules.
 #include <cstring>
 
 #include "block_hash.hpp"
@@ -62,42 +64,62 @@ void scatter_blocks(uint8_t* page, const uint64_t* bitmap, uint32_t block_size, 
   }
 }
 
-// Length of the literal starting at the nonzero byte x[start]: it runs to
-// the last nonzero byte before kXorRleMinZeroRun zero bytes or the end.
-size_t literal_length(const uint8_t* current, const uint8_t* previous, size_t size, size_t start) {
-  size_t end = start + 1;
-  while (end < size) {
-    size_t zeros = 0;
-    while (end + zeros < size && zeros < kXorRleMinZeroRun &&
-           current[end + zeros] == previous[end + zeros])
-      ++zeros;
-    if (zeros == kXorRleMinZeroRun || end + zeros == size) break;
-    end += zeros + 1;  // a short zero run and the nonzero byte after it
-  }
-  return end - start;
+// One bit per byte of x (bit k for byte k), set where the byte is nonzero.
+uint64_t nonzero_byte_bits(uint64_t x) {
+  constexpr uint64_t kLow7 = 0x7F7F7F7F7F7F7F7Full;
+  // Bit 7 of each byte: set when its low 7 bits carry or its own bit 7 is.
+  const uint64_t high = (((x & kLow7) + kLow7) | x) & ~kLow7;
+  // Moves bit 8k + 7 to bit 56 + k: each byte of the constant shifts one
+  // byte's flag there, and no two products land on the same bit.
+  return ((high >> 7) * 0x0102040810204080ull) >> 56;
+}
+
+// Bit i set where byte 64k + i of current and previous differ (clear past size).
+uint64_t diff_word(const uint8_t* current, const uint8_t* previous, size_t size, size_t k) {
+  const size_t at = k * 64, n = size - at < 64 ? size - at : 64;
+  uint64_t bits = 0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    bits |= nonzero_byte_bits(load_le64(current + at + i) ^ load_le64(previous + at + i)) << i;
+  for (; i < n; ++i) bits |= uint64_t{current[at + i] != previous[at + i]} << i;
+  return bits;
+}
+
+uint64_t load_word(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+void store_word(uint8_t* p, uint64_t v) { std::memcpy(p, &v, 8); }
+
+// out[i] = a[i] ^ b[i] for i < n, touching no other byte (out may be a):
+// 8-byte words, the last one ending at n and loaded before any store.
+void xor_exact(uint8_t* out, const uint8_t* a, const uint8_t* b, size_t n) {
+  if (n <= 16) return xor_rle_xor_small(out, a, b, n);
+  const uint64_t last = load_word(a + n - 8) ^ load_word(b + n - 8);
+  for (size_t i = 0; i + 8 < n; i += 8) store_word(out + i, load_word(a + i) ^ load_word(b + i));
+  store_word(out + n - 8, last);
 }
 
 size_t xor_rle_encode(const uint8_t* current, const uint8_t* previous, size_t size, uint8_t* out,
                       size_t capacity) {
-  size_t used = 0, offset = 0;
-  for (;;) {
-    size_t start = offset;
-    while (start < size && current[start] == previous[start]) ++start;
-    if (start == size) return used;
-    const size_t length = literal_length(current, previous, size, start);
-    if (uleb128_size(start - offset) + uleb128_size(length) + length > capacity - used)
-      return kXorRleTooLarge;
-    used += store_uleb128(out + used, start - offset);
-    used += store_uleb128(out + used, length);
-    for (size_t i = start; i < start + length; ++i) out[used++] = current[i] ^ previous[i];
-    offset = start + length;
-  }
+  return xor_rle_encode_with(
+      size, out, capacity, [=](size_t k) { return diff_word(current, previous, size, k); },
+      [=](uint8_t* to, size_t start, size_t length, size_t room) {
+        // Short literals, the common case, take two words when room allows.
+        if (length <= 16 && room >= 16) {
+          for (size_t i = 0; i < 16; i += 8)
+            store_word(to + i, load_word(current + start + i) ^ load_word(previous + start + i));
+        } else {
+          xor_exact(to, current + start, previous + start, length);
+        }
+      });
 }
 
 bool xor_rle_decode(const uint8_t* delta, size_t delta_size, uint8_t* data, size_t size) {
   return xor_rle_walk(delta, delta_size, size,
                       [data](size_t offset, const uint8_t* literal, size_t length) {
-                        for (size_t i = 0; i < length; ++i) data[offset + i] ^= literal[i];
+                        xor_exact(data + offset, data + offset, literal, length);
                       });
 }
 

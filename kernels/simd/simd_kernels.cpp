@@ -232,18 +232,6 @@ void CopyBlocksT(Page* page, const uint64_t* bitmap, Packed* packed) {
   }
 }
 
-// out[i] = a[i] ^ b[i] for i < n. `room` (>= n) bytes may be read at a and
-// b and written at out: short literals then take one vector, and the bytes
-// written past n are overwritten later or lie past the delta's end.
-HWY_INLINE void XorBytes(uint8_t* out, const uint8_t* a, const uint8_t* b, size_t n, size_t room) {
-  const hn::CappedTag<uint8_t, 64> d8;
-  const size_t lanes = hn::Lanes(d8);
-  size_t i = 0;
-  for (; i < n && i + lanes <= room; i += lanes)
-    hn::StoreU(hn::Xor(hn::LoadU(d8, a + i), hn::LoadU(d8, b + i)), d8, out + i);
-  for (; i < n; ++i) out[i] = a[i] ^ b[i];
-}
-
 // Bit i set where current[i] != previous[i], for 64 bytes.
 HWY_INLINE uint64_t DiffBits64(const uint8_t* current, const uint8_t* previous) {
   const hn::CappedTag<uint8_t, 64> d8;
@@ -257,100 +245,47 @@ HWY_INLINE uint64_t DiffBits64(const uint8_t* current, const uint8_t* previous) 
   return diff;
 }
 
-// Finds the runs of the canonical XOR-RLE encoding from 64-byte masks of
-// differing bytes, computed on demand. Positions only move forward, so two
-// cached words (the current one and its successor) serve every lookup.
-class DiffScanner {
- public:
-  DiffScanner(const uint8_t* current, const uint8_t* previous, size_t size)
-      : current_(current), previous_(previous), size_(size) {}
+// The difference bits of bytes [64k, 64k + 64) of current and previous
+// (size bytes each), clear past size.
+HWY_INLINE uint64_t DiffWord(const uint8_t* current, const uint8_t* previous, size_t size,
+                             size_t k) {
+  const size_t offset = k * 64;
+  if (size - offset >= 64) return DiffBits64(current + offset, previous + offset);
+  uint8_t current_tail[64] = {}, previous_tail[64] = {};
+  std::memcpy(current_tail, current + offset, size - offset);
+  std::memcpy(previous_tail, previous + offset, size - offset);
+  return DiffBits64(current_tail, previous_tail);
+}
 
-  // First differing byte at or after pos, or size.
-  size_t NextDiff(size_t pos) {
-    size_t k = pos / 64;
-    uint64_t bits = Word(k) & (~0ull << (pos % 64));
-    while (bits == 0) {
-      if (++k * 64 >= size_) return size_;
-      bits = Word(k);
-    }
-    return std::min(size_, k * 64 + static_cast<size_t>(std::countr_zero(bits)));
+// out[i] = a[i] ^ b[i] for i < n, touching no other byte (out may be a):
+// whole vectors, the last one ending at n and loaded before any store, or
+// two overlapping pieces. Exact, so a decoder's next literal never reads
+// data a wider store is still writing.
+HWY_INLINE void XorExact(uint8_t* out, const uint8_t* a, const uint8_t* b, size_t n) {
+  const hn::CappedTag<uint8_t, 64> d;
+  const size_t lanes = hn::Lanes(d);
+  if (n >= lanes) {
+    const auto last = hn::Xor(hn::LoadU(d, a + n - lanes), hn::LoadU(d, b + n - lanes));
+    for (size_t i = 0; i + lanes < n; i += lanes)
+      hn::StoreU(hn::Xor(hn::LoadU(d, a + i), hn::LoadU(d, b + i)), d, out + i);
+    hn::StoreU(last, d, out + n - lanes);
+    return;
   }
-
-  // End of the literal starting at the differing byte `start`: the first
-  // position after it where kXorRleMinZeroRun equal bytes begin (bytes past
-  // the end count as equal).
-  size_t LiteralEnd(size_t start) {
-    static_assert(kXorRleMinZeroRun == 3);
-    const size_t pos = start + 1;
-    size_t k = pos / 64;
-    uint64_t bits = ZeroRuns(k) & (~0ull << (pos % 64));
-    while (bits == 0) bits = ZeroRuns(++k);
-    return k * 64 + static_cast<size_t>(std::countr_zero(bits));
-  }
-
- private:
-  // Bit i set where bytes 64k+i .. 64k+i+2 are all equal.
-  uint64_t ZeroRuns(size_t k) {
-    const uint64_t same = ~Word(k), next = ~Word(k + 1);
-    return same & ((same >> 1) | (next << 63)) & ((same >> 2) | (next << 62));
-  }
-
-  uint64_t Word(size_t k) {
-    Cached& c = cache_[k & 1];
-    if (c.index != k) {
-      c.index = k;
-      c.bits = Compute(k);
-    }
-    return c.bits;
-  }
-
-  uint64_t Compute(size_t k) const {
-    const size_t offset = k * 64;
-    if (offset >= size_) return 0;
-    if (size_ - offset >= 64) return DiffBits64(current_ + offset, previous_ + offset);
-    uint8_t current[64] = {}, previous[64] = {};
-    std::memcpy(current, current_ + offset, size_ - offset);
-    std::memcpy(previous, previous_ + offset, size_ - offset);
-    return DiffBits64(current, previous);
-  }
-
-  struct Cached {
-    size_t index = ~size_t{0};
-    uint64_t bits = 0;
+  // Narrower vectors only where they are narrower than d.
+  const auto xor_ends = [&](auto dn) HWY_ATTR {
+    const size_t piece = hn::Lanes(dn);
+    const auto head = hn::Xor(hn::LoadU(dn, a), hn::LoadU(dn, b));
+    const auto tail = hn::Xor(hn::LoadU(dn, a + n - piece), hn::LoadU(dn, b + n - piece));
+    hn::StoreU(head, dn, out);
+    hn::StoreU(tail, dn, out + n - piece);
   };
-  const uint8_t* current_;
-  const uint8_t* previous_;
-  size_t size_;
-  Cached cache_[2];
-};
-
-// Applies one literal of a delta ending at delta_end to `size` data bytes.
-struct XorLiteral {
-  uint8_t* data;
-  size_t size;
-  const uint8_t* delta_end;
-  void operator()(size_t offset, const uint8_t* literal, size_t length) const {
-    const hn::CappedTag<uint8_t, 64> d8;
-    uint8_t* p = data + offset;
-    size_t i = 0;
-    for (; i + hn::Lanes(d8) <= length; i += hn::Lanes(d8))
-      hn::StoreU(hn::Xor(hn::LoadU(d8, p + i), hn::LoadU(d8, literal + i)), d8, p + i);
-    // The tail in 16-byte steps, the last one masked: literal bytes past
-    // the end read as zero, so the data bytes after the literal are
-    // rewritten unchanged. Small steps keep a short literal from touching
-    // a cache line it does not need.
-    const hn::CappedTag<uint8_t, 16> d16;
-    const size_t lanes = hn::Lanes(d16);
-    const size_t data_room = size - offset;
-    const size_t literal_room = static_cast<size_t>(delta_end - literal);
-    for (; i < length && i + lanes <= data_room && i + lanes <= literal_room; i += lanes) {
-      const auto bytes =
-          hn::IfThenElseZero(hn::FirstN(d16, length - i), hn::LoadU(d16, literal + i));
-      hn::StoreU(hn::Xor(hn::LoadU(d16, p + i), bytes), d16, p + i);
-    }
-    for (; i < length; ++i) p[i] ^= literal[i];
-  }
-};
+  if (n >= 32)
+    xor_ends(hn::CappedTag<uint8_t, 32>());
+  else if (n > 16)
+    xor_ends(hn::CappedTag<uint8_t, 16>());
+  else
+    xor_rle_xor_small(out, a, b, n);
+}
 
 // The per-target kernels, as a table.
 
@@ -384,25 +319,24 @@ void ScatterBlocks(uint8_t* page, const uint64_t* bitmap, uint32_t block_size, c
 
 size_t XorRleEncode(const uint8_t* current, const uint8_t* previous, size_t size, uint8_t* out,
                     size_t capacity) {
-  DiffScanner scanner(current, previous, size);
-  size_t used = 0, offset = 0;
-  for (;;) {
-    const size_t start = scanner.NextDiff(offset);
-    if (start == size) return used;
-    const size_t length = scanner.LiteralEnd(start) - start;
-    if (uleb128_size(start - offset) + uleb128_size(length) + length > capacity - used)
-      return kXorRleTooLarge;
-    used += store_uleb128(out + used, start - offset);
-    used += store_uleb128(out + used, length);
-    XorBytes(out + used, current + start, previous + start, length,
-             std::min(size - start, capacity - used));
-    used += length;
-    offset = start + length;
-  }
+  return xor_rle_encode_with(
+      size, out, capacity, [=](size_t k) HWY_ATTR { return DiffWord(current, previous, size, k); },
+      [=](uint8_t* to, size_t start, size_t length, size_t room) HWY_ATTR {
+        // Most literals are short: one vector, its excess overwritten by
+        // the next pair or left past the delta's end.
+        const hn::CappedTag<uint8_t, 64> d;
+        const size_t lanes = hn::Lanes(d);
+        if (length <= lanes && room >= lanes)
+          hn::StoreU(hn::Xor(hn::LoadU(d, current + start), hn::LoadU(d, previous + start)), d, to);
+        else
+          XorExact(to, current + start, previous + start, length);
+      });
 }
 
 bool XorRleDecode(const uint8_t* delta, size_t delta_size, uint8_t* data, size_t size) {
-  return xor_rle_walk(delta, delta_size, size, XorLiteral{data, size, delta + delta_size});
+  return xor_rle_walk(delta, delta_size, size,
+                      [data](size_t offset, const uint8_t* literal, size_t length)
+                          HWY_ATTR { XorExact(data + offset, data + offset, literal, length); });
 }
 
 constexpr KernelTable kTargetTable = {"simd",        HashBlocks,   Identify,    GatherBlocks,
