@@ -85,25 +85,44 @@ inline void xor_rle_xor_small(uint8_t* out, const uint8_t* a, const uint8_t* b, 
   if (n == 1) out[0] = a[0] ^ b[0];
 }
 
+// Appends the positions of the set bits of `bits`, plus `base`, at out and
+// returns the new end. Four are stored per step whether they exist or not
+// (up to 3 stores past the end; the caller leaves room), so words with few
+// bits take one step and one well-predicted branch.
+inline uint16_t* xor_rle_append_bits(uint16_t* out, uint64_t bits, size_t base) {
+  uint16_t* const end = out + std::popcount(bits);
+  for (;; out += 4) {
+    for (size_t i = 0; i < 4; ++i) {
+      out[i] = static_cast<uint16_t>(base + static_cast<size_t>(std::countr_zero(bits)));
+      bits &= bits - 1;
+    }
+    if (bits == 0) return end;
+  }
+}
+
 // Calls emit(start, end) for each literal [start, end) of the canonical
 // encoding of `size` bytes, in order, from diff_word(k): the difference bits
 // of bytes [64k, 64k + 64), clear past size. Stops and returns false when
-// emit does. Words are taken 64 at a time into a bitmap with a summary bit
-// per nonzero word; only those words, and a word after each (where a
-// literal may end), are examined: per literal the cost is a few bit
-// operations. Always inlined so that backends' lambdas (compiled for a SIMD
-// target) inline into it.
+// emit does. Per chunk of up to 64 words: the difference bitmap, then the
+// literal bits and edge bits of every word in plain loops over arrays (which
+// the compiler vectorizes), then the edge positions of the words that can
+// hold any, then the pairs: the emitting loop has no data-dependent branch.
+// Always inlined so that backends' lambdas (compiled for a SIMD target)
+// inline into it and the loops are vectorized for that target.
 template <class DiffWord, class Emit>
 [[gnu::always_inline]] inline bool xor_rle_for_each_literal(size_t size, DiffWord&& diff_word,
                                                             Emit&& emit) {
   constexpr size_t kChunkWords = 64;
-  // diff[0]: the word before the chunk; diff[1 + k]: chunk word k; after
-  // the chunk's n words, the word that follows it.
-  uint64_t diff[kChunkWords + 2];
+  // diff[1 + k] and literal[1 + k] belong to chunk word k; diff[0] and
+  // literal[0] to the word before the chunk, diff[1 + n] to the word after.
+  uint64_t diff[kChunkWords + 2], literal[kChunkWords + 1], edge_bits[kChunkWords];
+  // Literal starts and ends, alternating, relative to the chunk: at most
+  // one per byte, plus room for xor_rle_append_bits.
+  uint16_t edges[kChunkWords * 64 + 4];
   diff[0] = 0;
+  literal[0] = 0;
   const size_t words = size / 64 + (size % 64 != 0);
-  bool in_literal = false;
-  size_t start = 0;
+  size_t open_start = 0;  // of a literal running past the previous chunk
   for (size_t first = 0; first < words; first += kChunkWords) {
     const size_t n = words - first < kChunkWords ? words - first : kChunkWords;
     uint64_t nonzero = 0;
@@ -112,37 +131,34 @@ template <class DiffWord, class Emit>
       nonzero |= uint64_t{diff[1 + k] != 0} << k;
     }
     diff[1 + n] = first + n < words ? diff_word(first + n) : 0;
-    // A word with no difference holds a literal boundary only at bit 0,
-    // when a literal runs into it; a literal can reach past the chunk
-    // only then too.
+    for (size_t k = 0; k < n; ++k)
+      literal[1 + k] = xor_rle_literal_bits(diff[k], diff[1 + k], diff[2 + k]);
+    // Set where a literal starts or ends; they alternate.
+    for (size_t k = 0; k < n; ++k)
+      edge_bits[k] = literal[1 + k] ^ (literal[1 + k] << 1 | literal[k] >> 63);
+    // Edges lie only in words with a difference and in the word after each
+    // (where a literal may end), the chunk's first word included.
+    const bool open_at_start = literal[0] >> 63;
     const uint64_t in_chunk = n == kChunkWords ? ~uint64_t{0} : (uint64_t{1} << n) - 1;
-    uint64_t todo = (nonzero | nonzero << 1 | uint64_t{in_literal}) & in_chunk;
-    while (todo != 0) {
+    uint16_t* edges_end = edges;
+    for (uint64_t todo = (nonzero | nonzero << 1 | uint64_t{open_at_start}) & in_chunk; todo != 0;
+         todo &= todo - 1) {
       const size_t k = static_cast<size_t>(std::countr_zero(todo));
-      todo &= todo - 1;
-      const uint64_t literal = xor_rle_literal_bits(diff[k], diff[1 + k], diff[2 + k]);
-      // Set where a literal starts or ends; they alternate.
-      uint64_t edges = literal ^ (literal << 1 | uint64_t{in_literal});
-      const size_t base = (first + k) * 64;
-      if (in_literal && edges != 0) {
-        if (!emit(start, base + static_cast<size_t>(std::countr_zero(edges)))) return false;
-        edges &= edges - 1;
-        in_literal = false;
-      }
-      while (edges != 0) {
-        start = base + static_cast<size_t>(std::countr_zero(edges));
-        edges &= edges - 1;
-        if (edges == 0) {
-          in_literal = true;
-          break;
-        }
-        if (!emit(start, base + static_cast<size_t>(std::countr_zero(edges)))) return false;
-        edges &= edges - 1;
-      }
+      edges_end = xor_rle_append_bits(edges_end, edge_bits[k], k * 64);
     }
+    const size_t base = first * 64, count = static_cast<size_t>(edges_end - edges);
+    size_t i = 0;
+    if (open_at_start && count != 0) {  // the literal open at the chunk's start ends first
+      if (!emit(open_start, base + edges[0])) return false;
+      i = 1;
+    }
+    for (; i + 1 < count; i += 2)
+      if (!emit(base + edges[i], base + edges[i + 1])) return false;
+    if (i < count) open_start = base + edges[i];
     diff[0] = diff[n];
+    literal[0] = literal[n];
   }
-  return !in_literal || emit(start, size);
+  return (literal[0] >> 63) == 0 || emit(open_start, size);
 }
 
 // The encoder shared by the backends, which supply diff_word (as above)
@@ -156,24 +172,25 @@ template <class DiffWord, class XorLiteral>
                                                          DiffWord&& diff_word,
                                                          XorLiteral&& xor_literal) {
   size_t used = 0, offset = 0;
-  const bool fits = xor_rle_for_each_literal(size, diff_word, [&](size_t start, size_t end) {
-    const size_t zero_run = start - offset, length = end - start;
-    const bool short_pair = (zero_run | length) < 0x80;  // one byte each
-    const size_t header = short_pair ? 2 : uleb128_size(zero_run) + uleb128_size(length);
-    if (header + length > capacity - used) return false;
-    if (short_pair) {
-      out[used] = static_cast<uint8_t>(zero_run);
-      out[used + 1] = static_cast<uint8_t>(length);
-    } else {
-      store_uleb128(out + used + store_uleb128(out + used, zero_run), length);
-    }
-    used += header;
-    const size_t out_room = capacity - used, in_room = size - start;
-    xor_literal(out + used, start, length, out_room < in_room ? out_room : in_room);
-    used += length;
-    offset = end;
-    return true;
-  });
+  const bool fits = xor_rle_for_each_literal(
+      size, diff_word, [&](size_t start, size_t end) __attribute__((always_inline)) {
+        const size_t zero_run = start - offset, length = end - start;
+        const bool short_pair = (zero_run | length) < 0x80;  // one byte each
+        const size_t header = short_pair ? 2 : uleb128_size(zero_run) + uleb128_size(length);
+        if (header + length > capacity - used) return false;
+        if (short_pair) {
+          out[used] = static_cast<uint8_t>(zero_run);
+          out[used + 1] = static_cast<uint8_t>(length);
+        } else {
+          store_uleb128(out + used + store_uleb128(out + used, zero_run), length);
+        }
+        used += header;
+        const size_t out_room = capacity - used, in_room = size - start;
+        xor_literal(out + used, start, length, out_room < in_room ? out_room : in_room);
+        used += length;
+        offset = end;
+        return true;
+      });
   return fits ? used : kXorRleTooLarge;
 }
 
