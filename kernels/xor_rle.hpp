@@ -104,7 +104,7 @@ inline uint16_t* xor_rle_append_bits(uint16_t* out, uint64_t bits, size_t base) 
 // encoding of `size` bytes, in order, from diff_word(k): the difference bits
 // of bytes [64k, 64k + 64), clear past size. Stops and returns false when
 // emit does. Per chunk of up to 64 words: the difference bitmap, then the
-// literal bits and edge bits of every word in plain loops over arrays (which
+// literal bits and edge bits of the words in plain loops over arrays (which
 // the compiler vectorizes), then the edge positions of the words that can
 // hold any, then the pairs: the emitting loop has no data-dependent branch.
 // Always inlined so that backends' lambdas (compiled for a SIMD target)
@@ -119,6 +119,17 @@ template <class DiffWord, class Emit>
   // Literal starts and ends, alternating, relative to the chunk: at most
   // one per byte, plus room for xor_rle_append_bits.
   uint16_t edges[kChunkWords * 64 + 4];
+  if (size <= 64) {  // one word (a sender's sparse edit): no chunk
+    const uint64_t literal_bits = xor_rle_literal_bits(0, size == 0 ? 0 : diff_word(0), 0);
+    for (uint64_t bits = literal_bits ^ literal_bits << 1; bits != 0;) {
+      const size_t start = static_cast<size_t>(std::countr_zero(bits));
+      bits &= bits - 1;
+      const size_t end = bits == 0 ? size : static_cast<size_t>(std::countr_zero(bits));
+      bits &= bits - 1;
+      if (!emit(start, end)) return false;
+    }
+    return true;
+  }
   diff[0] = 0;
   literal[0] = 0;
   const size_t words = size / 64 + (size % 64 != 0);
@@ -131,19 +142,24 @@ template <class DiffWord, class Emit>
       nonzero |= uint64_t{diff[1 + k] != 0} << k;
     }
     diff[1 + n] = first + n < words ? diff_word(first + n) : 0;
-    for (size_t k = 0; k < n; ++k)
-      literal[1 + k] = xor_rle_literal_bits(diff[k], diff[1 + k], diff[2 + k]);
-    // Set where a literal starts or ends; they alternate.
-    for (size_t k = 0; k < n; ++k)
-      edge_bits[k] = literal[1 + k] ^ (literal[1 + k] << 1 | literal[k] >> 63);
     // Edges lie only in words with a difference and in the word after each
-    // (where a literal may end), the chunk's first word included.
+    // (where a literal may end), the chunk's first word included. A word
+    // without a difference has no literal bits, so only the span from the
+    // first to the last of those words needs computing.
     const bool open_at_start = literal[0] >> 63;
     const uint64_t in_chunk = n == kChunkWords ? ~uint64_t{0} : (uint64_t{1} << n) - 1;
+    const uint64_t todo = (nonzero | nonzero << 1 | uint64_t{open_at_start}) & in_chunk;
+    const size_t lo = todo == 0 ? 0 : static_cast<size_t>(std::countr_zero(todo));
+    const size_t hi = todo == 0 ? 0 : 64 - static_cast<size_t>(std::countl_zero(todo));
+    if (lo > 0) literal[lo] = 0;
+    for (size_t k = lo; k < hi; ++k)
+      literal[1 + k] = xor_rle_literal_bits(diff[k], diff[1 + k], diff[2 + k]);
+    // Set where a literal starts or ends; they alternate.
+    for (size_t k = lo; k < hi; ++k)
+      edge_bits[k] = literal[1 + k] ^ (literal[1 + k] << 1 | literal[k] >> 63);
     uint16_t* edges_end = edges;
-    for (uint64_t todo = (nonzero | nonzero << 1 | uint64_t{open_at_start}) & in_chunk; todo != 0;
-         todo &= todo - 1) {
-      const size_t k = static_cast<size_t>(std::countr_zero(todo));
+    for (uint64_t rest = todo; rest != 0; rest &= rest - 1) {
+      const size_t k = static_cast<size_t>(std::countr_zero(rest));
       edges_end = xor_rle_append_bits(edges_end, edge_bits[k], k * 64);
     }
     const size_t base = first * 64, count = static_cast<size_t>(edges_end - edges);
@@ -156,7 +172,7 @@ template <class DiffWord, class Emit>
       if (!emit(base + edges[i], base + edges[i + 1])) return false;
     if (i < count) open_start = base + edges[i];
     diff[0] = diff[n];
-    literal[0] = literal[n];
+    literal[0] = hi == n ? literal[n] : 0;
   }
   return (literal[0] >> 63) == 0 || emit(open_start, size);
 }

@@ -340,13 +340,15 @@ void check_xor_rle_cases(const KernelTable& kernels, std::mt19937_64& rng) {
 }
 
 // Every pattern of differences in 12 consecutive bytes, placed across a
-// 64-byte word boundary and at the very end of the data: all gap lengths
-// and literal ends the bitmap walk must get right.
+// 64-byte word boundary, across the encoders' 4 KiB chunk boundary and at
+// the very end of the data: all gap lengths and literal ends the bitmap walk
+// must get right, on its one-word and its chunked path.
 void check_every_small_pattern(const KernelTable& kernels) {
   constexpr size_t kWidth = 12;
   struct Placement {
     size_t size, at;
-  } const placements[] = {{128, 58}, {100, 100 - kWidth}, {64, 64 - kWidth}, {12, 0}};
+  } const placements[] = {{12, 0},     {64, 64 - kWidth}, {100, 100 - kWidth}, {128, 58},
+                          {4096, 250}, {4096, 4084},      {4160, 4090}};
   for (const Placement& place : placements) {
     std::vector<uint8_t> previous(place.size, 0x5C);
     for (uint32_t pattern = 0; pattern < (1u << kWidth); ++pattern) {
