@@ -339,21 +339,21 @@ void check_xor_rle_cases(const KernelTable& kernels, std::mt19937_64& rng) {
   }
 }
 
-// Every pattern of differences in 12 consecutive bytes, placed across a
-// 64-byte word boundary, across the encoders' 4 KiB chunk boundary and at
-// the very end of the data: all gap lengths and literal ends the bitmap walk
-// must get right, on its one-word and its chunked path.
+// Every pattern of differences in 12 consecutive bytes placed across a
+// 64-byte word boundary and at the very end of short data, and in 8 bytes
+// around the encoders' 4 KiB chunk boundary and at the end of a page: all
+// gap lengths and literal ends the bitmap walk must get right, on its
+// one-word and its chunked path.
 void check_every_small_pattern(const KernelTable& kernels) {
-  constexpr size_t kWidth = 12;
   struct Placement {
-    size_t size, at;
-  } const placements[] = {{12, 0},     {64, 64 - kWidth}, {100, 100 - kWidth}, {128, 58},
-                          {4096, 250}, {4096, 4084},      {4160, 4090}};
+    size_t size, at, width;
+  } const placements[] = {{12, 0, 12},   {64, 52, 12},    {100, 88, 12},
+                          {128, 58, 12}, {4096, 4088, 8}, {4160, 4092, 8}};
   for (const Placement& place : placements) {
     std::vector<uint8_t> previous(place.size, 0x5C);
-    for (uint32_t pattern = 0; pattern < (1u << kWidth); ++pattern) {
+    for (uint32_t pattern = 0; pattern < (1u << place.width); ++pattern) {
       std::vector<uint8_t> current = previous;
-      for (size_t i = 0; i < kWidth; ++i)
+      for (size_t i = 0; i < place.width; ++i)
         if ((pattern >> i) & 1) current[place.at + i] ^= static_cast<uint8_t>(0x11 * (i + 1));
       check_xor_rle(kernels, current.data(), previous.data(), place.size);
       if (::testing::Test::HasFailure()) return;
