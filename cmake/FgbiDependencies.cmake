@@ -2,6 +2,8 @@
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 find_package(Threads REQUIRED)
+# libcrypto (libssl-dev): HMAC-SHA256 and randomness for the replication session.
+find_package(OpenSSL 3.0 REQUIRED COMPONENTS Crypto)
 if(FGBI_BUILD_CLI)
   find_package(CLI11 2.1 REQUIRED CONFIG)
 endif()
