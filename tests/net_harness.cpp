@@ -356,6 +356,8 @@ void Proxy::loop() {
     if (fds[1].revents & POLLIN) {
       const int fd = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
       if (fd >= 0) {
+        const int one = 1;  // small frames (acks) must not wait for Nagle
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         close_pair();  // a reconnecting primary replaces the old pair
         const int up_fd = connect_loopback(target_);
         if (up_fd < 0) {

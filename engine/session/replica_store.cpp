@@ -269,13 +269,15 @@ fgbi_status ReplicaStore::recover() {
                              std::to_string(meta_.geometry.page_size) + " bytes, " +
                              std::to_string(meta_.geometry.block_size) + "-byte blocks");
     meta_ = m;
+    // A digest is kept until the next commit: it tells whether the replica
+    // was used (e.g. the VM ran on it after failover) since.
     if (meta_.has_digest && replica_digest() != meta_.digest) {
       log_->warning("replica " + path_ + " changed since " + meta_path_ +
                     " was written; the next primary will resynchronise it fully");
       meta_.stream = {};
       meta_.committed = 0;
+      meta_.has_digest = false;
     }
-    meta_.has_digest = false;
   } else if (errno != ENOENT) {
     return io_error("cannot open " + meta_path_);
   }
@@ -307,6 +309,7 @@ fgbi_status ReplicaStore::recover() {
           meta_.stream = j.stream;
           meta_.committed = j.epoch;
           meta_.state = ReplicaState::kReceiving;
+          meta_.has_digest = false;
           ++replays_;
           log_->info("completed epoch " + std::to_string(j.epoch) + " from journal " +
                      journal_path_);
