@@ -5,6 +5,7 @@
 
 #include "bench_command.hpp"
 #include "fgbi.h"
+#include "replication_commands.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -15,6 +16,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   fgbi::cli::add_bench_command(app, exit_code);
+  fgbi::cli::add_send_command(app, exit_code);
+  fgbi::cli::add_recv_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -2,8 +2,12 @@
 
 #include <openssl/crypto.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 namespace fgbi::session {
 namespace {
@@ -16,6 +20,39 @@ std::string describe(const Geometry& g) {
 int64_t ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count();
 }
+
+// Sends a heartbeat every interval from its own thread, so that the primary
+// hears the backup even while a large epoch is being committed.
+class Heartbeat {
+ public:
+  Heartbeat(Connection& c, std::chrono::milliseconds every, int64_t io_timeout_ms,
+            const StopSignal* stop, const SessionStats& stats)
+      : thread_([&c, every, io_timeout_ms, stop, &stats, this] {
+          std::unique_lock lock(mutex_);
+          while (!wake_.wait_for(lock, every, [this] { return done_; })) {
+            lock.unlock();
+            const fgbi_status st =
+                c.send(FrameType::kHeartbeat, encode_u64(stats.get(FGBI_SS_COMMITTED_EPOCH)),
+                       after_ms(io_timeout_ms), stop);
+            lock.lock();
+            if (st != FGBI_OK) return;  // the serving loop sees the broken connection
+          }
+        }) {}
+  ~Heartbeat() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -207,7 +244,6 @@ fgbi_status Backup::on_epoch_end(Connection& c) {
   stats_.add(FGBI_SS_EPOCHS);
   stats_.add(FGBI_SS_EPOCH_BYTES, end.bytes);
   stats_.set(FGBI_SS_COMMITTED_EPOCH, end.epoch);
-  last_sent_ = Clock::now();
   return c.send(FrameType::kAck, encode(ack), io_deadline(), &stop_);
 }
 
@@ -228,12 +264,10 @@ fgbi_status Backup::on_frame(Connection& c, bool* end) {
       epoch_bytes_ += c.payload().size();
       return store_.append(c.payload());
     case FrameType::kEpochEnd: return on_epoch_end(c);
-    case FrameType::kHeartbeat:
-      return decode_u64(c.payload(), &value);
+    case FrameType::kHeartbeat: return decode_u64(c.payload(), &value);
     case FrameType::kVerify: {
       if (decode_u64(c.payload(), &value) != FGBI_OK || store_.in_epoch()) return FGBI_E_PROTOCOL;
       VerifyReply reply{value, store_.metadata().committed, store_.replica_digest()};
-      last_sent_ = Clock::now();
       return c.send(FrameType::kVerifyReply, encode(reply), io_deadline(), &stop_);
     }
     case FrameType::kBye:
@@ -252,10 +286,20 @@ fgbi_status Backup::on_frame(Connection& c, bool* end) {
 }
 
 Backup::End Backup::serve(Connection& c, const std::string& peer, Clock::time_point* last_heard) {
+  End end;
+  {
+    Heartbeat heartbeat(c, std::chrono::milliseconds(config_.heartbeat_ms), config_.io_timeout_ms,
+                        &stop_, stats_);
+    end = serve_frames(c, peer, last_heard);
+    shutdown(c.fd(), SHUT_RDWR);  // the session is over: no more heartbeats either
+  }
+  return end;
+}
+
+Backup::End Backup::serve_frames(Connection& c, const std::string& peer,
+                                 Clock::time_point* last_heard) {
   const auto io = std::chrono::milliseconds(config_.io_timeout_ms);
   const auto failover = std::chrono::milliseconds(config_.failover_ms);
-  const auto heartbeat = std::chrono::milliseconds(config_.heartbeat_ms);
-  last_sent_ = Clock::now();
   auto lost = [&](fgbi_status st, const std::string& text) {
     discard_epoch();
     log_.error(st, "primary " + peer + ": " + text + "; the replica stays at epoch " +
@@ -263,7 +307,7 @@ Backup::End Backup::serve(Connection& c, const std::string& peer, Clock::time_po
     return End::kLost;
   };
   for (;;) {
-    const auto wake = std::min({*last_heard + io, *last_heard + failover, last_sent_ + heartbeat});
+    const auto wake = *last_heard + std::min(io, failover);
     fgbi_status waited = FGBI_OK;
     if (stop_.raised())
       waited = FGBI_E_STOPPED;
@@ -323,18 +367,6 @@ Backup::End Backup::serve(Connection& c, const std::string& peer, Clock::time_po
     if (now >= *last_heard + io)
       return lost(FGBI_E_TIMEOUT,
                   "silent for " + std::to_string(ms_between(*last_heard, now)) + " ms");
-    if (now >= last_sent_ + heartbeat) {
-      last_sent_ = now;
-      if (fgbi_status st = c.send(FrameType::kHeartbeat, encode_u64(store_.metadata().committed),
-                                  io_deadline(), &stop_);
-          st != FGBI_OK) {
-        if (st == FGBI_E_STOPPED) {
-          discard_epoch();
-          return End::kStopped;
-        }
-        return lost(st, "cannot send a heartbeat");
-      }
-    }
   }
 }
 

@@ -43,6 +43,7 @@ class Backup {
 
   fgbi_status handshake(Connection& c, const std::string& peer);
   End serve(Connection& c, const std::string& peer, Clock::time_point* last_heard);
+  End serve_frames(Connection& c, const std::string& peer, Clock::time_point* last_heard);
   // Handles one frame; sets *end when the session is over.
   fgbi_status on_frame(Connection& c, bool* end);
   fgbi_status on_epoch_end(Connection& c);
@@ -69,7 +70,6 @@ class Backup {
   StreamId stream_{};
   uint32_t epoch_frames_ = 0;
   uint64_t epoch_bytes_ = 0;
-  Clock::time_point last_sent_;
 };
 
 }  // namespace fgbi::session

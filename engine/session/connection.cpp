@@ -52,6 +52,7 @@ int frame_iov(OutFrame& frame, iovec iov[3]) {
 
 fgbi_status Connection::send(FrameType type, std::span<const uint8_t> payload, Deadline deadline,
                              const StopSignal* stop) {
+  std::lock_guard lock(send_mutex_);
   OutFrame frame;
   writer_.build(type, payload, &frame);
   iovec iov[3];

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <span>
 #include <vector>
 
@@ -35,7 +36,8 @@ class Connection {
   void build(FrameType type, std::span<const uint8_t> payload, OutFrame* out) {
     writer_.build(type, payload, out);
   }
-  // Builds and writes a whole frame before the deadline.
+  // Builds and writes a whole frame before the deadline; safe to call from
+  // two threads (frames are never interleaved).
   fgbi_status send(FrameType type, std::span<const uint8_t> payload, Deadline deadline,
                    const StopSignal* stop);
 
@@ -48,6 +50,7 @@ class Connection {
   SessionKeys keys_;
   FrameReader reader_;
   FrameWriter writer_;
+  std::mutex send_mutex_;
   std::vector<uint8_t> rx_;
   size_t rx_pos_ = 0, rx_end_ = 0;
   uint64_t bytes_read_ = 0, bytes_written_ = 0;
