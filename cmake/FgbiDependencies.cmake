@@ -13,3 +13,15 @@ endif()
 if(FGBI_BUILD_BENCH)
   find_package(benchmark REQUIRED)
 endif()
+
+# libFuzzer targets (tests/fuzz): clang only. The whole build is compiled
+# with coverage instrumentation (-fsanitize=fuzzer-no-link); combine with
+# FGBI_SANITIZE=address,undefined for a useful run.
+option(FGBI_BUILD_FUZZERS "Build the libFuzzer targets and their ctest runs (needs clang)" OFF)
+if(FGBI_BUILD_FUZZERS)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "FGBI_BUILD_FUZZERS needs clang, e.g. -DCMAKE_C_COMPILER=clang-14 "
+                        "-DCMAKE_CXX_COMPILER=clang++-14")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()

@@ -330,7 +330,7 @@ void FrameWriter::build(FrameType type, std::span<const uint8_t> payload, OutFra
   if (key_) mac_frame(*key_, sequence_++, out->header, payload, &out->mac);
 }
 
-FrameReader::FrameReader() : buffer_(kFrameHeaderBytes + kMaxDataPayload + kMacBytes) {}
+FrameReader::FrameReader() : buffer_(kFrameHeaderBytes + kMacBytes) {}
 
 fgbi_status FrameReader::check_header() {
   const uint8_t type = buffer_[0];
@@ -340,6 +340,7 @@ fgbi_status FrameReader::check_header() {
   if (length > limit) return FGBI_E_PROTOCOL;
   payload_bytes_ = length;
   needed_ = kFrameHeaderBytes + length + (key_ ? kMacBytes : 0);
+  if (buffer_.size() < needed_) buffer_.resize(needed_);  // grows to the largest frame seen
   header_done_ = true;
   return FGBI_OK;
 }

@@ -174,7 +174,7 @@ class FrameWriter {
 };
 
 // Parses the incoming byte stream into frames, in pieces of any size, with
-// memory bounded by the largest frame. Once keyed, every frame must carry a
+// memory bounded by the largest frame allowed. Once keyed, every frame must carry a
 // valid MAC over its sequence number, header and payload.
 class FrameReader {
  public:
