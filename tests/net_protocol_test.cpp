@@ -266,7 +266,8 @@ TEST(NetHandshake, ProofsAndKeysDependOnEverything) {
   SessionKeys k1, k2;
   ASSERT_TRUE(derive_session_keys(psk, n1, n2, &k1));
   ASSERT_TRUE(derive_session_keys(psk, n2, n1, &k2));
-  const auto msg = bytes_of("frame");
+  const std::string frame = "frame";
+  const auto msg = bytes_of(frame);
   EXPECT_NE(k1.primary_to_backup.of(msg), k1.backup_to_primary.of(msg));
   EXPECT_NE(k1.primary_to_backup.of(msg), k2.primary_to_backup.of(msg));
 }

@@ -266,20 +266,21 @@ TEST(NetSession, StallingPeersTimeOut) {
   const auto t0 = Clock::now();
   EXPECT_EQ(p.connect(ntohs(a.sin_port)), FGBI_E_TIMEOUT) << p.last_error();
   EXPECT_LT(Clock::now() - t0, 2s);
+  // The timed-out connection is still queued: take it off first.
+  close(accept(mute, nullptr, nullptr));
   // One that answers garbage.
   std::thread garbage_backup([&] {
     const int fd = accept(mute, nullptr, nullptr);
     char buf[256];
     [[maybe_unused]] ssize_t n = recv(fd, buf, sizeof buf, 0);
-    const char junk[] = "\x02\x00\x00\x00\x80\x00\x00\x00this is not a Welcome";
-    n = send(fd, junk, sizeof junk, MSG_NOSIGNAL);
+    std::vector<uint8_t> junk = {2, 0, 0, 0, 128, 0, 0, 0};  // a Welcome of the right size...
+    junk.resize(8 + 128, 'x');                               // ...that is not one
+    n = send(fd, junk.data(), junk.size(), MSG_NOSIGNAL);
     closed_by_peer(fd, 2s);
     close(fd);
   });
-  // The first (timed-out) connection is still queued: accept drains it first.
-  const int first = accept(mute, nullptr, nullptr);
-  close(first);
-  EXPECT_NE(p.connect(ntohs(a.sin_port)), FGBI_OK);
+  EXPECT_EQ(p.connect(ntohs(a.sin_port)), FGBI_E_PROTOCOL) << p.last_error();
+  EXPECT_NE(p.last_error().find("malformed Welcome"), std::string::npos) << p.last_error();
   garbage_backup.join();
   close(mute);
 }
