@@ -36,6 +36,60 @@ uint64_t Rng::below(uint64_t n) { return n == 0 ? 0 : next() % n; }
 
 double Rng::unit() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
+namespace {
+
+WorkloadModel make_preset(const char* name, uint64_t dirty, uint64_t working_set, double edits,
+                          uint32_t edit_bytes, double zero, double unchanged, double rewrite,
+                          double copy) {
+  WorkloadModel m;
+  m.name = name;
+  m.dirty_pages = dirty;
+  m.working_set_pages = working_set;
+  m.edits_per_page = edits;
+  m.edit_bytes = edit_bytes;
+  m.zero_edit_share = zero;
+  m.unchanged_share = unchanged;
+  m.rewrite_share = rewrite;
+  m.copy_share = copy;
+  return m;
+}
+
+// Dirty pages are per 50 ms epoch; docs/workloads.md explains each model.
+const std::vector<WorkloadModel>& presets() {
+  static const std::vector<WorkloadModel> all = [] {
+    std::vector<WorkloadModel> v = {
+        //          name      dirty  set    edits bytes zero  same  new   copy
+        make_preset("idle", 100, 2048, 1.5, 4, 0.0, 0.4, 0.0, 0.0),
+        make_preset("web", 600, 16384, 3, 24, 0.1, 0.1, 0.05, 0.05),
+        make_preset("hpc", 1500, 4096, 24, 48, 0.0, 0.02, 0.1, 0.0),
+        make_preset("db", 2000, 32768, 2, 32, 0.05, 0.05, 0.1, 0.05),
+        make_preset("random", 4096, 65536, 1, 1, 0.0, 0.0, 1.0, 0.0),
+        make_preset("sparse", 4096, 65536, 1.5, 4, 0.0, 0.0, 0.0, 0.0),
+        make_preset("dense", 4096, 65536, 64, 16, 0.0, 0.0, 0.0, 0.0),
+    };
+    v[5].max_edits = 2;  // sparse: at most two changed 64-byte blocks a page
+    v[5].edits_in_one_block = true;
+    v[6].max_edits = 64;  // dense: 64 edits of ~16 bytes, about 25 % of the bytes
+    v[6].edits_per_page = 1e9;
+    return v;
+  }();
+  return all;
+}
+
+}  // namespace
+
+const WorkloadModel* find_preset(const std::string& name) {
+  for (const auto& m : presets())
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+std::vector<std::string> preset_names() {
+  std::vector<std::string> names;
+  for (const auto& m : presets()) names.push_back(m.name);
+  return names;
+}
+
 std::string validate(const WorkloadModel& m) {
   if (m.tracked_pages == 0) return "tracked pages must be at least 1";
   if (m.working_set_pages == 0 || m.working_set_pages > m.tracked_pages)
@@ -44,8 +98,12 @@ std::string validate(const WorkloadModel& m) {
   if (!(m.edits_per_page >= 1)) return "edits per page must be at least 1";
   if (m.edit_bytes == 0 || m.edit_bytes > SyntheticWorkload::kPageSize / 2)
     return "edit bytes must be between 1 and 2048";
-  for (double share : {m.zero_edit_share, m.unchanged_share, m.initial_zero_share})
+  for (double share :
+       {m.zero_edit_share, m.unchanged_share, m.rewrite_share, m.copy_share, m.initial_zero_share})
     if (!(share >= 0 && share <= 1)) return "shares must be between 0 and 1";
+  if (m.unchanged_share + m.rewrite_share + m.copy_share > 1)
+    return "unchanged, rewrite and copy shares add up to more than 1";
+  if (m.edits_in_one_block && m.edit_bytes > 32) return "edits in one block must be <= 32 bytes";
   return {};
 }
 
@@ -76,17 +134,23 @@ SyntheticWorkload::SyntheticWorkload(const WorkloadModel& model)
 }
 
 void SyntheticWorkload::edit_page(uint8_t* page) {
-  // 1 + geometric number of edits with the configured mean.
+  // 1 + geometric number of edits with the configured mean, capped.
   const double p_more = 1.0 - 1.0 / model_.edits_per_page;
+  uint32_t edits = 0;
   do {
     if (rng_.unit() < model_.zero_edit_share) {
       std::memset(page + rng_.below(kPageSize / 64) * 64, 0, 64);
     } else {
       const uint32_t len = 1 + static_cast<uint32_t>(rng_.below(2 * model_.edit_bytes - 1));
-      const uint32_t at = static_cast<uint32_t>(rng_.below(kPageSize - len + 1));
+      uint32_t at;
+      if (model_.edits_in_one_block)
+        at = static_cast<uint32_t>(rng_.below(kPageSize / 64) * 64 + rng_.below(64 - len + 1));
+      else
+        at = static_cast<uint32_t>(rng_.below(kPageSize - len + 1));
       for (uint32_t i = 0; i < len; ++i) page[at + i] ^= static_cast<uint8_t>(1 + rng_.below(255));
     }
-  } while (rng_.unit() < p_more);
+    ++edits;
+  } while ((model_.max_edits == 0 || edits < model_.max_edits) && rng_.unit() < p_more);
 }
 
 const std::vector<uint64_t>& SyntheticWorkload::next_epoch() {
@@ -101,7 +165,21 @@ const std::vector<uint64_t>& SyntheticWorkload::next_epoch() {
   std::sort(dirty_.begin(), dirty_.end());
   for (uint64_t pfn : dirty_) {
     chosen_[pfn] = 0;
-    if (rng_.unit() >= model_.unchanged_share) edit_page(memory_.get() + pfn * kPageSize);
+    uint8_t* page = memory_.get() + pfn * kPageSize;
+    const double kind = rng_.unit();
+    if (kind < model_.unchanged_share) continue;
+    if (kind < model_.unchanged_share + model_.rewrite_share) {
+      for (uint32_t i = 0; i < kPageSize; i += 8) {
+        const uint64_t word = rng_.next();
+        std::memcpy(page + i, &word, 8);
+      }
+    } else if (kind < model_.unchanged_share + model_.rewrite_share + model_.copy_share) {
+      // A moved or duplicated page: another page's content, lightly edited.
+      std::memmove(page, memory_.get() + rng_.below(model_.tracked_pages) * kPageSize, kPageSize);
+      page[rng_.below(kPageSize)] ^= 0x5A;
+    } else {
+      edit_page(page);
+    }
   }
   return dirty_;
 }

@@ -11,16 +11,26 @@
 namespace fgbi::bench {
 
 struct WorkloadModel {
+  std::string name = "custom";
   uint64_t tracked_pages = 65536;      // 256 MiB of 4 KiB pages
   uint64_t dirty_pages = 4096;         // pages dirtied per epoch
   uint64_t working_set_pages = 16384;  // dirty pages are drawn from the first this many
-  double edits_per_page = 4;           // mean edits per dirty page (1 + geometric)
+  double edits_per_page = 4;           // mean edits per edited page (1 + geometric)
+  uint32_t max_edits = 0;              // cap on edits per page (0 = none)
   uint32_t edit_bytes = 16;            // mean bytes per edit (1 .. 2 * mean - 1)
+  bool edits_in_one_block = false;     // each edit stays inside one 64-byte block
   double zero_edit_share = 0.1;        // edits that zero a whole 64-byte block
   double unchanged_share = 0.05;       // dirty pages rewritten with identical content
+  double rewrite_share = 0;            // dirty pages overwritten with fresh random data
+  double copy_share = 0;               // dirty pages overwritten with a copy of another page
   double initial_zero_share = 0.3;     // pages that start all zero
   uint64_t seed = 1;
 };
+
+// The built-in workloads (docs/workloads.md), by name; nullptr if unknown.
+const WorkloadModel* find_preset(const std::string& name);
+// Their names, in the order reports list them.
+std::vector<std::string> preset_names();
 
 // xoshiro256** seeded from splitmix64: fast, reproducible on every host.
 class Rng {

@@ -1,273 +1,283 @@
-// `fgbi-engine bench`: a synthetic workload replicated sender -> receiver in
-// one process through the public C ABI, with throughput, wire bytes and a
-// final replica == primary check.
+// `fgbi-engine bench`: the evaluation tool. Replicates built-in workloads
+// through fgbi (in the configurations asked for) and the peer schemes, on
+// the same pages in the same run, and reports throughput, wire bytes,
+// modelled type II downtime and replica checks as text, JSON or HTML.
 #include "bench_command.hpp"
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <cstring>
+#include <map>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "evaluation.hpp"
 #include "fgbi.h"
 #include "json.hpp"
 #include "progress.hpp"
-#include "workload.hpp"
+#include "report_html.hpp"
+#include "schemes.hpp"
 
 namespace fgbi::cli {
 namespace {
 
 struct BenchOptions {
-  bench::WorkloadModel model;
-  uint32_t epochs = 20;
+  std::vector<std::string> workloads = {"web"};
+  std::vector<std::string> schemes = {"all"};
+  // Overrides applied to every selected workload model.
+  std::optional<uint64_t> pages, dirty, working_set, seed;
+  std::optional<double> edits, zero_share, unchanged_share;
+  std::optional<uint32_t> edit_bytes;
+  uint32_t epochs = 50;
   int64_t block_size = 64;
   int64_t threads = 1;
+  std::string backend = "auto";
   bool no_digest = false;
+  int64_t sharing = FGBI_SHARE_ZERO | FGBI_SHARE_EPOCH | FGBI_SHARE_REPLICA;
+  int64_t codecs = FGBI_CODEC_XOR | FGBI_CODEC_LZ4 | FGBI_CODEC_ZLIB | FGBI_CODEC_ZSTD;
+  double link_gbps = 1.0;
+  int64_t cache_mib = 64;
+  int64_t index_mib = 16;
+  int64_t xc_cache_mib = 32;
   bool json = false;
-  size_t feed_bytes = 64 * 1024;
+  std::string report;
 };
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
+// "all", "none" or a comma list of names -> the OR of their flags.
+int64_t parse_flags(const std::string& text, const std::map<std::string, int64_t>& names) {
+  int64_t flags = 0;
+  for (const auto& [name, flag] : names)
+    if (text == "all") flags |= flag;
+  std::stringstream list(text);
+  for (std::string item; std::getline(list, item, ',');)
+    if (auto it = names.find(item); it != names.end()) flags |= it->second;
+  return flags;
 }
 
-struct SenderDeleter {
-  void operator()(fgbi_sender* s) const { fgbi_sender_free(s); }
-};
-struct ReceiverDeleter {
-  void operator()(fgbi_receiver* r) const { fgbi_receiver_free(r); }
-};
-
-// Thrown (inside the CLI only) when an fgbi call fails.
-struct CallFailed {
-  std::string what;
-};
-
-void check(fgbi_status st, const char* call) {
-  if (st != FGBI_OK)
-    throw CallFailed{std::string(call) + ": " + fgbi_error_name(st) + " (" +
-                     fgbi_error_message(st) + ")"};
+// Accepts "all", "none" (when allowed) or a comma list of known names.
+CLI::Validator name_list(std::vector<std::string> names, bool allow_none) {
+  std::string allowed = allow_none ? "all, none" : "all";
+  for (const auto& n : names) allowed += ", " + n;
+  return CLI::Validator(
+      [names, allowed, allow_none](std::string& text) -> std::string {
+        if (text == "all" || (allow_none && text == "none")) return {};
+        std::stringstream list(text);
+        for (std::string item; std::getline(list, item, ',');)
+          if (std::find(names.begin(), names.end(), item) == names.end())
+            return "'" + item + "' is not one of: " + allowed;
+        return {};
+      },
+      "LIST");
 }
 
-// Totals over a set of epochs.
-struct Phase {
-  uint64_t epochs = 0, pages = 0, dirty_bytes = 0, wire_bytes = 0;
-  double encode_s = 0, apply_s = 0;
-  double encode_gbps() const { return encode_s > 0 ? dirty_bytes / encode_s / 1e9 : 0; }
-  double apply_gbps() const { return apply_s > 0 ? dirty_bytes / apply_s / 1e9 : 0; }
-  double pages_per_s() const { return encode_s > 0 ? pages / encode_s : 0; }
-  double wire_ratio() const {
-    return dirty_bytes ? static_cast<double>(wire_bytes) / dirty_bytes : 0;
+std::vector<std::string> split(const std::string& text, const std::vector<std::string>& all) {
+  if (text == "all") return all;
+  std::vector<std::string> out;
+  std::stringstream list(text);
+  for (std::string item; std::getline(list, item, ',');) out.push_back(item);
+  return out;
+}
+
+bench::WorkloadModel model_for(const std::string& name, const BenchOptions& o) {
+  bench::WorkloadModel m = *bench::find_preset(name);
+  if (o.pages) m.tracked_pages = *o.pages;
+  if (o.working_set) m.working_set_pages = *o.working_set;
+  m.working_set_pages = std::min(m.working_set_pages, m.tracked_pages);
+  if (o.dirty) m.dirty_pages = *o.dirty;
+  m.dirty_pages = std::min(m.dirty_pages, m.working_set_pages);
+  if (o.edits) m.edits_per_page = *o.edits;
+  if (o.edit_bytes) m.edit_bytes = *o.edit_bytes;
+  if (o.zero_share) m.zero_edit_share = *o.zero_share;
+  if (o.unchanged_share) m.unchanged_share = *o.unchanged_share;
+  if (o.seed) m.seed = *o.seed;
+  return m;
+}
+
+SchemeConfig scheme_config(const BenchOptions& o, uint64_t tracked_pages) {
+  SchemeConfig c;
+  c.fgbi.tracked_pages = tracked_pages;
+  c.fgbi.block_size = o.block_size;
+  c.fgbi.threads = o.threads;
+  c.fgbi.digest = !o.no_digest;
+  c.fgbi.sharing = o.sharing;
+  c.fgbi.codecs = o.codecs;
+  c.fgbi.link_mbps = std::max<int64_t>(1, static_cast<int64_t>(o.link_gbps * 1000));
+  c.fgbi.cache_bytes = o.cache_mib << 20;
+  c.fgbi.index_bytes = o.index_mib << 20;
+  c.backend = o.backend;
+  c.xbzrle_cache_bytes = o.cache_mib << 20;
+  c.xc_cache_bytes = o.xc_cache_mib << 20;
+  return c;
+}
+
+void print_text(const bench::WorkloadResult& r, const BenchOptions& o) {
+  const auto& m = r.model;
+  std::printf(
+      "\nworkload %s: %llu tracked pages (%.0f MiB), %llu dirty pages/epoch from %llu, "
+      "%u epochs + initial sync, link %.3g Gbit/s\n",
+      m.name.c_str(), static_cast<unsigned long long>(m.tracked_pages),
+      m.tracked_pages * 4096 / 1048576.0, static_cast<unsigned long long>(m.dirty_pages),
+      static_cast<unsigned long long>(m.working_set_pages), o.epochs, o.link_gbps);
+  std::printf("  %-12s %9s %9s %9s %10s %8s %17s %7s\n", "scheme", "enc GB/s", "GB/s/core",
+              "dec GB/s", "wire MiB", "of raw", "downtime ms p50/99", "replica");
+  for (const auto& s : r.schemes) {
+    const auto& f = s.steady;
+    std::printf("  %-12s %9.2f %9.2f %9.2f %10.2f %8.4f %8.2f / %-7.2f %7s\n", s.name.c_str(),
+                f.encode_gbps(), f.encode_gbps_per_core(), f.decode_gbps(),
+                f.wire_bytes / 1048576.0, f.wire_ratio(), f.downtime_ms_percentile(50),
+                f.downtime_ms_percentile(99), s.replica_matches ? "ok" : "DIFFERS");
   }
-};
-
-class Replication {
- public:
-  explicit Replication(const BenchOptions& opt)
-      : workload_(opt.model),
-        replica_(opt.model.tracked_pages * bench::SyntheticWorkload::kPageSize) {
-    fgbi_sender* s = nullptr;
-    check(fgbi_sender_create(&s), "fgbi_sender_create");
-    sender_.reset(s);
-    fgbi_receiver* r = nullptr;
-    check(fgbi_receiver_create(&r), "fgbi_receiver_create");
-    receiver_.reset(r);
-    const int64_t pages = static_cast<int64_t>(opt.model.tracked_pages);
-    for (auto [param, value] : {std::pair{FGBI_P_TRACKED_PAGES, pages},
-                                {FGBI_P_BLOCK_SIZE, opt.block_size},
-                                {FGBI_P_THREADS, opt.threads},
-                                {FGBI_P_DIGEST, int64_t{opt.no_digest ? 0 : 1}}}) {
-      check(fgbi_sender_set_parameter(s, param, value), "fgbi_sender_set_parameter");
-      check(fgbi_receiver_set_parameter(r, param, value), "fgbi_receiver_set_parameter");
-    }
-    check(fgbi_receiver_attach_memory(r, replica_.data(), replica_.size()),
-          "fgbi_receiver_attach_memory");
-    feed_bytes_ = opt.feed_bytes;
+  for (const auto& s : r.schemes) {
+    std::map<std::string, uint64_t> c(s.counters.begin(), s.counters.end());
+    if (!c.contains("FGBI_S_PAGES_CODED")) continue;
+    std::printf(
+        "  %s: coded pages %llu (raw %llu, xor %llu, lz4 %llu, zstd %llu, zlib %llu); "
+        "blocks zero %llu, shared in-epoch %llu, shared replica %llu; cache hits %llu, "
+        "misses %llu; sender memory %.0f B/tracked page\n",
+        s.name.c_str(), static_cast<unsigned long long>(c["FGBI_S_PAGES_CODED"]),
+        static_cast<unsigned long long>(c["FGBI_S_CHOSEN_RAW"]),
+        static_cast<unsigned long long>(c["FGBI_S_CHOSEN_XOR"]),
+        static_cast<unsigned long long>(c["FGBI_S_CHOSEN_LZ4"]),
+        static_cast<unsigned long long>(c["FGBI_S_CHOSEN_ZSTD"]),
+        static_cast<unsigned long long>(c["FGBI_S_CHOSEN_ZLIB"]),
+        static_cast<unsigned long long>(c["FGBI_S_BLOCKS_ZERO"]),
+        static_cast<unsigned long long>(c["FGBI_S_BLOCKS_SHARED_EPOCH"]),
+        static_cast<unsigned long long>(c["FGBI_S_BLOCKS_SHARED_REPLICA"]),
+        static_cast<unsigned long long>(c["FGBI_S_CACHE_HITS"]),
+        static_cast<unsigned long long>(c["FGBI_S_CACHE_MISSES"]),
+        static_cast<double>(c["FGBI_S_MEMORY_BYTES"]) / m.tracked_pages);
   }
+}
 
-  bench::SyntheticWorkload& workload() { return workload_; }
-
-  // Replicates one epoch of the given dirty pfns and adds it to `phase`.
-  void epoch(const std::vector<uint64_t>& pfns, Phase& phase) {
-    pages_.resize(pfns.size());
-    for (size_t i = 0; i < pfns.size(); ++i) pages_[i] = workload_.page(pfns[i]);
-    const size_t bound = fgbi_sender_epoch_bound(sender_.get(), pfns.size());
-    if (stream_.size() < bound) stream_.resize(bound);
-
-    const auto t0 = Clock::now();
-    size_t written = 0;
-    check(fgbi_sender_begin_epoch(sender_.get(), nullptr), "fgbi_sender_begin_epoch");
-    check(fgbi_sender_add_pages(sender_.get(), pfns.data(), pages_.data(), pfns.size(), nullptr),
-          "fgbi_sender_add_pages");
-    check(fgbi_sender_end_epoch(sender_.get(), stream_.data(), stream_.size(), &written),
-          "fgbi_sender_end_epoch");
-    phase.encode_s += seconds_since(t0);
-
-    const auto t1 = Clock::now();
-    for (size_t off = 0; off < written; off += feed_bytes_)
-      check(fgbi_receiver_feed(receiver_.get(), stream_.data() + off,
-                               std::min(feed_bytes_, written - off)),
-            "fgbi_receiver_feed");
-    phase.apply_s += seconds_since(t1);
-
-    ++phase.epochs;
-    phase.pages += pfns.size();
-    phase.dirty_bytes += pfns.size() * bench::SyntheticWorkload::kPageSize;
-    phase.wire_bytes += written;
-  }
-
-  uint64_t committed() const {
-    uint64_t e = 0;
-    check(fgbi_receiver_committed_epoch(receiver_.get(), &e), "fgbi_receiver_committed_epoch");
-    return e;
-  }
-  bool replica_matches() const {
-    return std::memcmp(replica_.data(), workload_.page(0), replica_.size()) == 0;
-  }
-  uint64_t sender_stat(fgbi_stat stat) const {
-    uint64_t v = 0;
-    check(fgbi_sender_get_stat(sender_.get(), stat, &v), "fgbi_sender_get_stat");
-    return v;
-  }
-  // Statistics that do not apply to a sender are absent.
-  std::optional<uint64_t> try_sender_stat(fgbi_stat stat) const {
-    uint64_t v = 0;
-    if (fgbi_sender_get_stat(sender_.get(), stat, &v) != FGBI_OK) return std::nullopt;
-    return v;
-  }
-
- private:
-  bench::SyntheticWorkload workload_;
-  std::vector<uint8_t> replica_;
-  std::unique_ptr<fgbi_sender, SenderDeleter> sender_;
-  std::unique_ptr<fgbi_receiver, ReceiverDeleter> receiver_;
-  std::vector<const void*> pages_;
-  std::vector<uint8_t> stream_;
-  size_t feed_bytes_ = 0;
-};
-
-void print_phase_json(JsonWriter& j, const char* key, const Phase& p) {
+void phase_json(JsonWriter& j, const char* key, const bench::PhaseFigures& f) {
   j.begin_object(key);
-  j.field("epochs", p.epochs);
-  j.field("pages", p.pages);
-  j.field("dirty_bytes", p.dirty_bytes);
-  j.field("wire_bytes", p.wire_bytes);
-  j.field("wire_ratio", p.wire_ratio());
-  j.field("encode_seconds", p.encode_s);
-  j.field("encode_gbps", p.encode_gbps());
-  j.field("encode_pages_per_second", p.pages_per_s());
-  j.field("apply_seconds", p.apply_s);
-  j.field("apply_gbps", p.apply_gbps());
+  j.field("epochs", f.epochs);
+  j.field("pages", f.pages);
+  j.field("dirty_bytes", f.dirty_bytes);
+  j.field("wire_bytes", f.wire_bytes);
+  j.field("wire_ratio", f.wire_ratio());
+  j.field("encode_seconds", f.encode_wall_s);
+  j.field("encode_cpu_seconds", f.encode_cpu_s);
+  j.field("encode_gbps", f.encode_gbps());
+  j.field("encode_gbps_per_core", f.encode_gbps_per_core());
+  j.field("cpu_seconds_per_gb", f.cpu_s_per_gb());
+  j.field("decode_seconds", f.decode_wall_s);
+  j.field("decode_gbps", f.decode_gbps());
+  j.field("downtime_ms_median", f.downtime_ms_percentile(50));
+  j.field("downtime_ms_p99", f.downtime_ms_percentile(99));
   j.end_object();
 }
 
-void print_phase_text(const char* name, const Phase& p) {
-  std::printf(
-      "%-13s %6llu epochs %9llu pages  encode %7.2f GB/s %11.0f pages/s  apply %7.2f GB/s\n", name,
-      static_cast<unsigned long long>(p.epochs), static_cast<unsigned long long>(p.pages),
-      p.encode_gbps(), p.pages_per_s(), p.apply_gbps());
-  std::printf("%-13s wire %.1f MiB for %.1f MiB of dirty pages (%.4f of raw, %.1fx smaller)\n", "",
-              p.wire_bytes / 1048576.0, p.dirty_bytes / 1048576.0, p.wire_ratio(),
-              p.wire_bytes ? static_cast<double>(p.dirty_bytes) / p.wire_bytes : 0.0);
+void print_json(const std::vector<bench::WorkloadResult>& results, const BenchOptions& o) {
+  JsonWriter j(stdout);
+  j.begin_object();
+  j.field("tool", "fgbi-engine bench");
+  j.field("version", fgbi_version_string());
+  j.begin_object("config");
+  j.field("epochs", uint64_t{o.epochs});
+  j.field("block_size", static_cast<uint64_t>(o.block_size));
+  j.field("threads", static_cast<uint64_t>(o.threads));
+  j.field("backend", o.backend);
+  j.field("digest", !o.no_digest);
+  j.field("sharing", static_cast<uint64_t>(o.sharing));
+  j.field("codecs", static_cast<uint64_t>(o.codecs));
+  j.field("link_gbps", o.link_gbps);
+  j.field("cache_mib", static_cast<uint64_t>(o.cache_mib));
+  j.field("index_mib", static_cast<uint64_t>(o.index_mib));
+  j.end_object();
+  j.begin_array("workloads");
+  for (const auto& r : results) {
+    const auto& m = r.model;
+    j.begin_object();
+    j.field("name", m.name);
+    j.begin_object("model");
+    j.field("tracked_pages", m.tracked_pages);
+    j.field("dirty_pages_per_epoch", m.dirty_pages);
+    j.field("working_set_pages", m.working_set_pages);
+    j.field("edits_per_page", m.edits_per_page);
+    j.field("max_edits", uint64_t{m.max_edits});
+    j.field("edit_bytes", uint64_t{m.edit_bytes});
+    j.field("zero_edit_share", m.zero_edit_share);
+    j.field("unchanged_share", m.unchanged_share);
+    j.field("rewrite_share", m.rewrite_share);
+    j.field("copy_share", m.copy_share);
+    j.field("seed", m.seed);
+    j.end_object();
+    j.begin_array("schemes");
+    for (const auto& s : r.schemes) {
+      j.begin_object();
+      j.field("name", s.name);
+      j.field("replica_matches_primary", s.replica_matches);
+      phase_json(j, "initial_sync", s.sync);
+      phase_json(j, "steady", s.steady);
+      j.begin_object("counters");
+      for (const auto& [k, v] : s.counters) j.field(k, v);
+      j.end_object();
+      j.end_object();
+    }
+    j.end_array();
+    j.end_object();
+  }
+  j.end_array();
+  j.end_object();
+  j.finish();
 }
 
-int run_bench(const BenchOptions& opt) {
-  if (std::string why = bench::validate(opt.model); !why.empty()) {
-    std::fprintf(stderr, "fgbi-engine bench: invalid workload: %s\n", why.c_str());
-    return 2;
+int run_bench(const BenchOptions& o) {
+  std::vector<std::string> workloads;
+  for (const auto& w : o.workloads) {
+    const auto names = split(w, bench::preset_names());
+    workloads.insert(workloads.end(), names.begin(), names.end());
   }
+  std::vector<std::string> scheme_names;
+  for (const auto& s : o.schemes) {
+    const auto names = split(s, all_scheme_names());
+    scheme_names.insert(scheme_names.end(), names.begin(), names.end());
+  }
+  std::vector<bench::WorkloadResult> results;
   try {
-    Replication rep(opt);
-    const auto& m = opt.model;
-    Progress progress("bench", opt.epochs + 1);
-
-    // Epoch 1 carries every tracked page: the initial synchronisation.
-    std::vector<uint64_t> all(m.tracked_pages);
-    for (uint64_t i = 0; i < m.tracked_pages; ++i) all[i] = i;
-    Phase sync, steady;
-    rep.epoch(all, sync);
-    progress.update(1);
-    for (uint32_t e = 0; e < opt.epochs; ++e) {
-      rep.epoch(rep.workload().next_epoch(), steady);
-      progress.update(e + 2);
-    }
-    progress.done();
-    const bool match = rep.replica_matches();
-    const uint64_t committed = rep.committed();
-
-    if (opt.json) {
-      JsonWriter j(stdout);
-      j.begin_object();
-      j.field("tool", "fgbi-engine bench");
-      j.field("version", fgbi_version_string());
-      j.begin_object("workload");
-      j.field("name", "default");
-      j.field("tracked_pages", m.tracked_pages);
-      j.field("dirty_pages_per_epoch", m.dirty_pages);
-      j.field("working_set_pages", m.working_set_pages);
-      j.field("edits_per_page", m.edits_per_page);
-      j.field("edit_bytes", uint64_t{m.edit_bytes});
-      j.field("zero_edit_share", m.zero_edit_share);
-      j.field("unchanged_share", m.unchanged_share);
-      j.field("initial_zero_share", m.initial_zero_share);
-      j.field("seed", m.seed);
-      j.end_object();
-      j.begin_object("config");
-      j.field("block_size", static_cast<uint64_t>(opt.block_size));
-      j.field("threads", static_cast<uint64_t>(opt.threads));
-      j.field("digest", !opt.no_digest);
-      j.end_object();
-      print_phase_json(j, "initial_sync", sync);
-      print_phase_json(j, "steady", steady);
-      j.begin_object("sender_stats");
-      for (int s = FGBI_STAT_FIRST; s <= FGBI_STAT_LAST; ++s) {
-        const auto stat = static_cast<fgbi_stat>(s);
-        if (auto v = rep.try_sender_stat(stat)) j.field(fgbi_stat_name(stat), *v);
+    for (const auto& name : workloads) {
+      const bench::WorkloadModel model = model_for(name, o);
+      if (std::string why = bench::validate(model); !why.empty()) {
+        std::fprintf(stderr, "fgbi-engine bench: workload %s: %s\n", name.c_str(), why.c_str());
+        return 2;
       }
-      j.end_object();
-      j.field("committed_epoch", committed);
-      j.field("replica_matches_primary", match);
-      j.end_object();
-      j.finish();
-    } else {
-      std::printf(
-          "fgbi-engine bench %s: %llu tracked pages (%.0f MiB), %llu dirty pages/epoch from a "
-          "working set of %llu, ~%.1f edits/page of ~%u bytes, block size %lld, threads %lld, "
-          "digest %s\n",
-          fgbi_version_string(), static_cast<unsigned long long>(m.tracked_pages),
-          m.tracked_pages * 4096 / 1048576.0, static_cast<unsigned long long>(m.dirty_pages),
-          static_cast<unsigned long long>(m.working_set_pages), m.edits_per_page, m.edit_bytes,
-          static_cast<long long>(opt.block_size), static_cast<long long>(opt.threads),
-          opt.no_digest ? "off" : "on");
-      print_phase_text("initial sync", sync);
-      print_phase_text("steady state", steady);
-      std::printf(
-          "blocks: %llu scanned, %llu sent; pages: %llu partial, %llu full, %llu unchanged\n",
-          static_cast<unsigned long long>(rep.sender_stat(FGBI_S_BLOCKS_SCANNED)),
-          static_cast<unsigned long long>(rep.sender_stat(FGBI_S_BLOCKS_CHANGED)),
-          static_cast<unsigned long long>(rep.sender_stat(FGBI_S_PAGES_PARTIAL)),
-          static_cast<unsigned long long>(rep.sender_stat(FGBI_S_PAGES_FULL)),
-          static_cast<unsigned long long>(rep.sender_stat(FGBI_S_PAGES_UNCHANGED)));
-      std::printf("replica == primary after epoch %llu: %s\n",
-                  static_cast<unsigned long long>(committed), match ? "yes" : "NO");
+      auto schemes = make_schemes(scheme_names, scheme_config(o, model.tracked_pages));
+      Progress progress("bench " + name, o.epochs + 1);
+      bench::RunOptions run;
+      run.epochs = o.epochs;
+      run.link_gbps = o.link_gbps;
+      run.progress = [&](uint32_t done, uint32_t) { progress.update(done); };
+      results.push_back(bench::run_workload(model, schemes, run));
+      progress.done();
+      if (!o.json) print_text(results.back(), o);
     }
-    if (!match) {
-      std::fprintf(stderr, "fgbi-engine bench: replica differs from primary\n");
-      return 1;
-    }
-    return 0;
-  } catch (const CallFailed& e) {
+  } catch (const bench::SchemeError& e) {
     std::fprintf(stderr, "fgbi-engine bench: %s\n", e.what.c_str());
     return 1;
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "fgbi-engine bench: out of memory for this workload\n");
+    std::fprintf(stderr, "fgbi-engine bench: out of memory (try fewer --pages or --schemes)\n");
     return 1;
   }
+  if (o.json) print_json(results, o);
+  if (!o.report.empty()) {
+    std::string error;
+    if (!write_html_report(o.report, results, o.link_gbps, &error)) {
+      std::fprintf(stderr, "fgbi-engine bench: cannot write report %s: %s\n", o.report.c_str(),
+                   error.c_str());
+      return 1;
+    }
+    if (!o.json) std::printf("\nreport written to %s\n", o.report.c_str());
+  }
+  for (const auto& r : results)
+    for (const auto& s : r.schemes)
+      if (!s.replica_matches) {
+        std::fprintf(stderr, "fgbi-engine bench: %s: %s replica differs from the primary\n",
+                     r.model.name.c_str(), s.name.c_str());
+        return 1;
+      }
+  return 0;
 }
 
 }  // namespace
@@ -276,40 +286,94 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   auto opt = std::make_shared<BenchOptions>();
   CLI::App* cmd = app.add_subcommand(
       "bench",
-      "Replicate a synthetic workload sender -> receiver in one process and report throughput, "
-      "wire bytes and a replica == primary check. Epoch 1 synchronises every tracked page; the "
-      "following epochs dirty pages as the workload model says (docs/workloads.md).");
-  auto& m = opt->model;
-  cmd->add_option("--pages", m.tracked_pages, "Tracked memory in 4 KiB pages")
-      ->capture_default_str()
-      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 26));
-  cmd->add_option("--dirty", m.dirty_pages, "Pages dirtied per epoch")->capture_default_str();
-  cmd->add_option("--working-set", m.working_set_pages, "Pages the dirty pages are drawn from")
-      ->capture_default_str();
-  cmd->add_option("--edits", m.edits_per_page, "Mean edits per dirty page (>= 1)")
-      ->capture_default_str();
-  cmd->add_option("--edit-bytes", m.edit_bytes, "Mean bytes changed per edit")
-      ->capture_default_str();
-  cmd->add_option("--zero-share", m.zero_edit_share, "Share of edits that zero a 64-byte block")
-      ->capture_default_str();
-  cmd->add_option("--unchanged-share", m.unchanged_share,
-                  "Share of dirty pages rewritten with identical content")
-      ->capture_default_str();
-  cmd->add_option("--seed", m.seed, "Workload random seed")->capture_default_str();
+      "Replicate built-in workloads through fgbi and the peer schemes (Remus full pages, Remus "
+      "xc_compression, XBZRLE, LZ4, zstd) on the same pages in the same run. Per scheme: encode "
+      "GB/s (wall and per core), decode GB/s, wire bytes, modelled type II downtime at the link "
+      "speed, and a replica == primary check (exit status 1 if any differs). Epoch 1 "
+      "synchronises every tracked page; the steady state is reported. Workloads and the "
+      "downtime model: docs/workloads.md.");
+  cmd->add_option(
+         "--workload", opt->workloads,
+         "Workloads to run: all or a comma list of " +
+             [] {
+               std::string s;
+               for (const auto& n : bench::preset_names()) s += (s.empty() ? "" : ",") + n;
+               return s;
+             }())
+      ->default_str("web")
+      ->delimiter(' ')
+      ->check(name_list(bench::preset_names(), false));
+  cmd->add_option(
+         "--schemes", opt->schemes,
+         "Schemes to compare: all or a comma list of " +
+             [] {
+               std::string s;
+               for (const auto& n : all_scheme_names()) s += (s.empty() ? "" : ",") + n;
+               return s;
+             }())
+      ->default_str("all")
+      ->delimiter(' ')
+      ->check(name_list(all_scheme_names(), false));
   cmd->add_option("--epochs", opt->epochs, "Epochs after the initial synchronisation")
       ->capture_default_str()
-      ->check(CLI::Range(0u, 1000000u));
-  cmd->add_option("--block-size", opt->block_size, "Block size in bytes: 32, 64, 128 or 256")
+      ->check(CLI::Range(1u, 1000000u));
+  cmd->add_option("--pages", opt->pages, "Override: tracked memory in 4 KiB pages")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 26));
+  cmd->add_option("--dirty", opt->dirty, "Override: pages dirtied per epoch");
+  cmd->add_option("--working-set", opt->working_set, "Override: pages the dirty pages come from");
+  cmd->add_option("--edits", opt->edits, "Override: mean edits per edited page (>= 1)");
+  cmd->add_option("--edit-bytes", opt->edit_bytes, "Override: mean bytes per edit");
+  cmd->add_option("--zero-share", opt->zero_share, "Override: share of edits zeroing a block");
+  cmd->add_option("--unchanged-share", opt->unchanged_share,
+                  "Override: share of dirty pages rewritten identically");
+  cmd->add_option("--seed", opt->seed, "Override: workload random seed");
+  cmd->add_option("--block-size", opt->block_size, "fgbi block size: 32, 64, 128 or 256")
       ->capture_default_str()
       ->check(CLI::IsMember({32, 64, 128, 256}));
-  cmd->add_option("--threads", opt->threads, "Sender and receiver threads")
+  cmd->add_option("--threads", opt->threads, "fgbi sender and receiver threads")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
-  cmd->add_flag("--no-digest", opt->no_digest, "Turn the end-to-end digest off");
-  cmd->add_option("--feed-bytes", opt->feed_bytes, "Bytes per receiver feed call")
+  cmd->add_option("--backend", opt->backend,
+                  "fgbi kernel backend: auto, scalar, simd, cuda, or all (one row each)")
       ->capture_default_str()
-      ->check(CLI::Range(size_t{1}, size_t{1} << 30));
-  cmd->add_flag("--json", opt->json, "Print the figures as one JSON object");
+      ->check(CLI::IsMember({"auto", "scalar", "simd", "cuda", "all"}));
+  cmd->add_flag("--no-digest", opt->no_digest, "Turn fgbi's end-to-end digest off");
+  const std::map<std::string, int64_t> share_names{
+      {"zero", FGBI_SHARE_ZERO}, {"epoch", FGBI_SHARE_EPOCH}, {"replica", FGBI_SHARE_REPLICA}};
+  cmd->add_option_function<std::string>(
+         "--sharing",
+         [opt, share_names](const std::string& v) { opt->sharing = parse_flags(v, share_names); },
+         "fgbi block sharing: all, none or a comma list of zero,epoch,replica")
+      ->default_str("all")
+      ->check(name_list({"zero", "epoch", "replica"}, true));
+  const std::map<std::string, int64_t> codec_names{{"xor", FGBI_CODEC_XOR},
+                                                   {"lz4", FGBI_CODEC_LZ4},
+                                                   {"zlib", FGBI_CODEC_ZLIB},
+                                                   {"zstd", FGBI_CODEC_ZSTD}};
+  cmd->add_option_function<std::string>(
+         "--codecs",
+         [opt, codec_names](const std::string& v) { opt->codecs = parse_flags(v, codec_names); },
+         "fgbi encodings the cost model may pick besides raw: all, none or a comma list of "
+         "xor,lz4,zlib,zstd")
+      ->default_str("all")
+      ->check(name_list({"xor", "lz4", "zlib", "zstd"}, true));
+  cmd->add_option("--link-gbps", opt->link_gbps,
+                  "Link bandwidth for fgbi's cost model and the modelled downtime, Gbit/s")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 10000.0));
+  cmd->add_option("--cache-mib", opt->cache_mib,
+                  "Page cache for fgbi's XOR deltas and for XBZRLE, MiB (the same for both)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
+  cmd->add_option("--index-mib", opt->index_mib, "fgbi index of replica blocks, MiB")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
+  cmd->add_option("--xc-cache-mib", opt->xc_cache_mib, "Remus xc_compression page cache, MiB")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  cmd->add_flag("--json", opt->json, "Print the figures as one JSON object on stdout");
+  cmd->add_option("--report", opt->report,
+                  "Also write a self-contained HTML report with charts to this file");
   cmd->callback([opt, &exit_code] { exit_code = run_bench(*opt); });
 }
 

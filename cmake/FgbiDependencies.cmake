@@ -1,9 +1,21 @@
 # Third-party libraries, all from Debian packages; nothing is downloaded.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+find_package(ZLIB REQUIRED)
 find_package(Threads REQUIRED)
 # libcrypto (libssl-dev): HMAC-SHA256 and randomness for the replication session.
 find_package(OpenSSL 3.0 REQUIRED COMPONENTS Crypto)
+# Google Highway (libhwy-dev): SIMD kernels with runtime target dispatch.
+find_package(hwy 1.0 REQUIRED CONFIG)
+
+# What libfgbi links privately, as build targets, as pkg-config modules (for
+# fgbi.pc) and as plain library names (for static consumers of the package).
+set(FGBI_LIBRARY_DEPS PkgConfig::XXHASH PkgConfig::LZ4 PkgConfig::ZSTD ZLIB::ZLIB hwy::hwy
+                      OpenSSL::Crypto)
+set(FGBI_PC_REQUIRES_PRIVATE "libxxhash liblz4 libzstd zlib libhwy libcrypto")
+set(FGBI_STATIC_LINK_NAMES xxhash lz4 zstd z hwy crypto)
 if(FGBI_BUILD_CLI)
   find_package(CLI11 2.1 REQUIRED CONFIG)
 endif()

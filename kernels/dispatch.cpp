@@ -6,9 +6,14 @@ namespace fgbi::kernels {
 
 const KernelTable* find_kernels(Backend backend) {
   switch (backend) {
-    case Backend::kAuto:
+    case Backend::kAuto: {
+      // SIMD runs every target Highway supports (down to its scalar
+      // emulation), so it is the fastest CPU backend wherever it exists.
+      const KernelTable* simd = simd_kernels();
+      return simd != nullptr ? simd : scalar_kernels();
+    }
     case Backend::kScalar: return scalar_kernels();
-    case Backend::kSimd:
+    case Backend::kSimd: return simd_kernels();
     case Backend::kCuda: return nullptr;
   }
   return nullptr;

@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "xor_rle.hpp"
+
 namespace fgbi::kernels {
 
 inline constexpr uint32_t kPageSize = 4096;
@@ -47,6 +49,15 @@ struct KernelTable {
   // Writes consecutive blocks from `in` to the blocks of `page` whose bit is set.
   void (*scatter_blocks)(uint8_t* page, const uint64_t* bitmap, uint32_t block_size,
                          const uint8_t* in);
+  // XOR + zero-run delta of current against previous, `size` bytes each
+  // (format: xor_rle.hpp). Returns the delta's length, or kXorRleTooLarge
+  // when it would exceed `capacity` (out then holds garbage). A capacity of
+  // xor_rle_bound(size) always suffices.
+  size_t (*xor_rle_encode)(const uint8_t* current, const uint8_t* previous, size_t size,
+                           uint8_t* out, size_t capacity);
+  // Applies a delta to `size` bytes of data in place. Returns false, with
+  // data untouched, when the delta is malformed or does not fit `size`.
+  bool (*xor_rle_decode)(const uint8_t* delta, size_t delta_size, uint8_t* data, size_t size);
 };
 
 // Backend identifiers match fgbi_backend in fgbi.h.
@@ -59,5 +70,10 @@ const KernelTable* find_kernels(Backend backend);
 // Each backend's table (nullptr when not available); used by find_kernels
 // and by tests that compare backends.
 const KernelTable* scalar_kernels();
+const KernelTable* simd_kernels();
+
+// The Highway target simd_kernels() dispatches to on this CPU now, e.g.
+// "AVX3", "AVX2" or "SCALAR" (nullptr when the SIMD backend is unavailable).
+const char* simd_target_name();
 
 }  // namespace fgbi::kernels

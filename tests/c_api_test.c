@@ -66,7 +66,7 @@ int main(void) {
   CHECK(fgbi_sender_begin_epoch(sender, &epoch) == FGBI_OK && epoch == 1);
   CHECK(fgbi_sender_add_pages(sender, pfns, pages, PAGES, NULL) == FGBI_OK);
   CHECK(fgbi_sender_end_epoch(sender, stream, bound, &written) == FGBI_OK);
-  CHECK(written > PAGES * PAGE && written <= bound);
+  CHECK(written > 0 && written <= bound);
   /* Fed one byte at a time. */
   for (i = 0; i < written; ++i) CHECK(fgbi_receiver_feed(receiver, stream + i, 1) == FGBI_OK);
   CHECK(fgbi_receiver_committed_epoch(receiver, &epoch) == FGBI_OK && epoch == 1);
@@ -84,7 +84,8 @@ int main(void) {
   CHECK(fgbi_receiver_feed(receiver, stream, sink.size) == FGBI_OK);
   CHECK(fgbi_receiver_end_stream(receiver) == FGBI_OK);
   CHECK(memcmp(primary, replica, sizeof primary) == 0);
-  CHECK(fgbi_sender_get_stat(sender, FGBI_S_PAGES_PARTIAL, &value) == FGBI_OK && value == 1);
+  CHECK(fgbi_sender_get_stat(sender, FGBI_S_BLOCKS_CHANGED, &value) == FGBI_OK &&
+        value == PAGES * 64 + 1);
 
   /* Replaying it is refused with a precise error. */
   CHECK(fgbi_receiver_feed(receiver, stream, sink.size) == FGBI_E_EPOCH_REPLAYED);

@@ -126,26 +126,39 @@ TEST(WireFormat, BitmapBytesAreLittleEndianBitOrder) {
   EXPECT_EQ(bitmap_bytes(4096, 256), 2u);
 }
 
-TEST(WireFormat, Uleb128RoundTripAndRejectsOverlongOrCut) {
+TEST(WireFormat, Uleb128RoundTripAndRejectsOverlongCutOrNonCanonical) {
   uint8_t buf[16];
   for (uint64_t v : {0ull, 1ull, 127ull, 128ull, 300ull, (1ull << 35) + 7, ~0ull}) {
     const size_t n = store_uleb128(buf, v);
+    EXPECT_EQ(n, uleb128_size(v));
+    const uint8_t* p = buf;
     uint64_t out = 0;
-    EXPECT_EQ(load_uleb128(buf, buf + n, &out), n);
+    EXPECT_TRUE(load_uleb128(&p, buf + n, &out));
+    EXPECT_EQ(p, buf + n);
     EXPECT_EQ(out, v);
     if (n > 1) {
-      EXPECT_EQ(load_uleb128(buf, buf + n - 1, &out), 0u) << "cut value accepted";
+      p = buf;
+      EXPECT_FALSE(load_uleb128(&p, buf + n - 1, &out)) << "cut value accepted";
     }
   }
+  uint64_t out;
   uint8_t too_big[10];
   std::memset(too_big, 0xFF, 9);
   too_big[9] = 0x02;  // bit 64 set
-  uint64_t out;
-  EXPECT_EQ(load_uleb128(too_big, too_big + 10, &out), 0u);
+  const uint8_t* p = too_big;
+  EXPECT_FALSE(load_uleb128(&p, too_big + 10, &out));
   uint8_t too_long[11];
   std::memset(too_long, 0x80, 10);
   too_long[10] = 0;
-  EXPECT_EQ(load_uleb128(too_long, too_long + 11, &out), 0u);
+  p = too_long;
+  EXPECT_FALSE(load_uleb128(&p, too_long + 11, &out));
+  const uint8_t padded[2] = {0x81, 0x00};  // 1 with a redundant zero group
+  p = padded;
+  EXPECT_FALSE(load_uleb128(&p, padded + 2, &out));
+  for (int64_t v : {int64_t{0}, int64_t{-1}, int64_t{1}, int64_t{-1000000}, INT64_MAX, INT64_MIN})
+    EXPECT_EQ(zigzag_decode(zigzag_encode(v)), v);
+  EXPECT_EQ(zigzag_encode(-1), 1u);
+  EXPECT_EQ(zigzag_encode(1), 2u);
 }
 
 }  // namespace

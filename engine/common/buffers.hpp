@@ -1,6 +1,7 @@
 // Storage helpers for the engine's large and hot buffers.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -25,12 +26,29 @@ class ByteBuffer {
     return p;
   }
   void append(const void* src, size_t n) { std::memcpy(append(n), src, n); }
+  // Makes room for n bytes in total. Large buffers come from fresh mappings,
+  // so reserving address space costs no memory until it is written.
+  void reserve(size_t n) {
+    if (n > capacity_) grow(n);
+  }
   size_t capacity() const { return capacity_; }
+  // Empties the buffer, giving memory back when it has far more room than
+  // its last use needed (after an unusually large epoch such as the
+  // initial synchronisation), while a steady load keeps its allocation.
+  void clear_and_trim() {
+    constexpr size_t kKeep = 64 * 1024;
+    const size_t wanted = std::max(size_, kKeep);
+    size_ = 0;
+    if (capacity_ > 4 * wanted) {
+      data_ = std::make_unique_for_overwrite<uint8_t[]>(wanted);
+      capacity_ = wanted;
+    }
+  }
 
  private:
   void grow(size_t needed) {
     size_t cap = capacity_ ? capacity_ * 2 : 4096;
-    while (cap < needed) cap *= 2;
+    if (cap < needed) cap = needed;
     auto fresh = std::make_unique_for_overwrite<uint8_t[]>(cap);
     if (size_ != 0) std::memcpy(fresh.get(), data_.get(), size_);
     data_ = std::move(fresh);

@@ -14,6 +14,11 @@ struct ParamBounds {
   int64_t def;
 };
 
+enum class ParamSide { kBoth, kSender, kReceiver };
+
+// True when the parameter exists and configures contexts of that side.
+bool param_applies(fgbi_param param, ParamSide side);
+
 // nullptr for an unknown parameter.
 const ParamBounds* param_bounds(fgbi_param param);
 const char* param_name(fgbi_param param);
@@ -31,6 +36,12 @@ struct Config {
   bool digest = true;
   int backend = FGBI_BACKEND_AUTO;
   uint64_t max_epoch_bytes = 1ull << 30;
+  uint32_t sharing = FGBI_SHARE_ZERO | FGBI_SHARE_EPOCH | FGBI_SHARE_REPLICA;
+  uint32_t codecs = FGBI_CODEC_XOR | FGBI_CODEC_LZ4 | FGBI_CODEC_ZLIB | FGBI_CODEC_ZSTD;
+  uint64_t cache_bytes = 64ull << 20;
+  uint64_t index_bytes = 16ull << 20;
+  uint64_t link_mbps = 1000;
+  bool adaptive = true;
   uint32_t test_hash_bits = 64;
 
   uint32_t blocks_per_page() const { return page_size / block_size; }

@@ -20,20 +20,22 @@ class ThreadPool {
 
   unsigned threads() const { return static_cast<unsigned>(workers_.size()) + 1; }
 
-  // Runs fn(i) for every i in [0, n), spread over the pool; returns when all
-  // calls have finished. Indices are handed out in order, one at a time.
+  // Runs fn(i, worker) for every i in [0, n), spread over the pool; returns
+  // when all calls have finished. Indices are handed out in order, one at a
+  // time; worker (< threads()) names the thread, for per-thread scratch.
   // fn must not throw.
-  void parallel_for(size_t n, const std::function<void(size_t)>& fn);
+  using Job = std::function<void(size_t item, unsigned worker)>;
+  void parallel_for(size_t n, const Job& fn);
 
  private:
-  void worker_loop();
-  void run_items();
+  void worker_loop(unsigned worker);
+  void run_items(unsigned worker);
 
   std::vector<std::jthread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable done_;
-  const std::function<void(size_t)>* job_ = nullptr;
+  const Job* job_ = nullptr;
   size_t job_size_ = 0;
   size_t next_item_ = 0;
   size_t items_done_ = 0;

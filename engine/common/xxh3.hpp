@@ -1,9 +1,14 @@
 // XXH3-64, the checksum and digest function of the wire format, through
-// libxxhash. Xxh3Stream hashes data that arrives in pieces.
+// libxxhash. Xxh3Stream hashes data that arrives in pieces. On x86-64 the
+// library's runtime-dispatched entry points pick AVX2/AVX-512 code (the
+// plain ones are built for the SSE2 baseline); the bits are the same.
 #pragma once
 
 #define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
 #include <xxhash.h>
+#if defined(__x86_64__)
+#include <xxh_x86dispatch.h>  // maps XXH3_64bits* to the *_dispatch variants
+#endif
 
 #include <cstddef>
 #include <cstdint>

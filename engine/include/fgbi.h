@@ -95,6 +95,8 @@ enum fgbi_error {
   FGBI_E_TRUNCATED = 35,       /* stream ended inside an epoch */
   FGBI_E_STREAM_FAILED = 36,   /* an earlier stream error; reset first */
   FGBI_E_DIGEST_REQUIRED = 37, /* receiver requires a digest; epoch has none */
+  FGBI_E_BAD_REFERENCE = 38,   /* a shared-block reference is stale or invalid */
+  FGBI_E_BAD_PAYLOAD = 39,     /* compressed or delta data does not decode */
   FGBI_E_INTERNAL = 99
 };
 
@@ -112,10 +114,36 @@ typedef enum fgbi_param {
   FGBI_P_DIGEST = 5,          /* sender: 1 = end-to-end digest on (default);
                                  receiver: 1 = require a digest in every epoch  */
   FGBI_P_BACKEND = 6,         /* fgbi_backend value (sender)                    */
-  FGBI_P_MAX_EPOCH_BYTES = 7, /* receiver: largest epoch it accepts           */
+  FGBI_P_MAX_EPOCH_BYTES = 7, /* receiver: largest epoch it accepts, on the
+                                 wire and decoded                             */
+  FGBI_P_SHARING = 8,       /* sender: FGBI_SHARE_* bits (default all)        */
+  FGBI_P_CODECS = 9,        /* sender: FGBI_CODEC_* bits the cost model may
+                               choose from (default all)                      */
+  FGBI_P_CACHE_BYTES = 10,  /* sender: cache of sent pages for XOR deltas
+                               (default 64 MiB; 0 = none)                     */
+  FGBI_P_INDEX_BYTES = 11,  /* sender: index of the receiver's blocks for
+                               FGBI_SHARE_REPLICA (default 16 MiB)            */
+  FGBI_P_LINK_MBPS = 12,    /* sender: link bandwidth the cost model assumes,
+                               Mbit/s (default 1000)                          */
+  FGBI_P_ADAPTIVE = 13,     /* sender: 1 = the cost model learns codec speeds
+                               as it runs (default); 0 = fixed reference
+                               speeds, so the stream depends only on input    */
   FGBI_P_TEST_HASH_BITS = 100 /* TESTING ONLY: keep this many low bits of each
                                  block hash (64 = normal) to force collisions */
 } fgbi_param;
+
+/* FGBI_P_SHARING bits: how changed blocks may avoid carrying their bytes. */
+#define FGBI_SHARE_ZERO 1u    /* all-zero blocks travel as a flag            */
+#define FGBI_SHARE_EPOCH 2u   /* a block equal to one sent earlier in the
+                                 same epoch travels as a reference to it     */
+#define FGBI_SHARE_REPLICA 4u /* a block the receiver already holds anywhere
+                                 travels as a reference to that location     */
+
+/* FGBI_P_CODECS bits: encodings of a page's literal blocks besides raw. */
+#define FGBI_CODEC_XOR 1u  /* XOR + zero-run delta against the cached copy  */
+#define FGBI_CODEC_LZ4 2u
+#define FGBI_CODEC_ZLIB 4u /* raw DEFLATE, level 1                          */
+#define FGBI_CODEC_ZSTD 8u /* zstd, level 1                                 */
 
 typedef enum fgbi_backend {
   FGBI_BACKEND_AUTO = 0,   /* best available */
@@ -143,13 +171,29 @@ typedef enum fgbi_stat {
   FGBI_S_BLOCKS_SCANNED = 8,   /* blocks hashed (sender) */
   FGBI_S_BLOCKS_CHANGED = 9,   /* blocks sent (sender) or written (receiver) */
   FGBI_S_EPOCHS_REJECTED = 10, /* receiver: epochs refused with a stream error */
-  FGBI_S_MEMORY_BYTES = 11     /* bytes of state this context holds */
+  FGBI_S_MEMORY_BYTES = 11,    /* bytes of state this context holds */
+  FGBI_S_BLOCKS_ZERO = 12,     /* changed blocks sent as a zero flag */
+  FGBI_S_BLOCKS_SHARED_EPOCH = 13,   /* ... as a reference within the epoch */
+  FGBI_S_BLOCKS_SHARED_REPLICA = 14, /* ... as a reference to the replica */
+  FGBI_S_CACHE_HITS = 15,      /* sender: changed known pages found in the cache */
+  FGBI_S_CACHE_MISSES = 16,    /* sender: changed known pages not in the cache */
+  FGBI_S_PAGES_CODED = 17,     /* pages sent as coded records (sharing/codecs) */
+  FGBI_S_CHOSEN_RAW = 18,      /* sender: coded pages whose literal blocks went raw */
+  FGBI_S_CHOSEN_XOR = 19,      /* ... as an XOR delta */
+  FGBI_S_CHOSEN_LZ4 = 20,
+  FGBI_S_CHOSEN_ZLIB = 21,
+  FGBI_S_CHOSEN_ZSTD = 22,
+  FGBI_S_BYTES_RAW = 23,       /* sender: wire bytes of block data sent raw */
+  FGBI_S_BYTES_XOR = 24,       /* ... as XOR deltas */
+  FGBI_S_BYTES_LZ4 = 25,
+  FGBI_S_BYTES_ZLIB = 26,
+  FGBI_S_BYTES_ZSTD = 27
 } fgbi_stat;
 
 /* "FGBI_S_PAGES" for FGBI_S_PAGES; NULL for an unknown statistic. */
 FGBI_API const char* fgbi_stat_name(fgbi_stat stat);
 #define FGBI_STAT_FIRST 1
-#define FGBI_STAT_LAST 11
+#define FGBI_STAT_LAST 27
 
 /* ---- sender ------------------------------------------------------------ */
 typedef struct fgbi_sender fgbi_sender;
@@ -240,8 +284,8 @@ FGBI_API fgbi_status fgbi_receiver_get_stat(const fgbi_receiver* receiver, fgbi_
  * sent while the caller goes on (the VM resumes), and the backup's
  * acknowledgement of the commit can be awaited (Remus: release buffered
  * output only then). The backup's fgbi_backup drives a fgbi_receiver whose
- * replica lives in a file: it journals each epoch before applying it, keeps a
- * small metadata file next to the replica, and, after a configurable silence
+ * replica lives in a file: it journals the pages each epoch overwrites
+ * before applying it, keeps a small metadata file next to the replica, and, after a configurable silence
  * of the primary, declares failover and leaves the replica at the last
  * committed epoch. A primary that reconnects continues from the backup's
  * committed epoch when its state allows, otherwise resynchronises fully.
@@ -314,7 +358,7 @@ typedef enum fgbi_session_stat {
   FGBI_SS_LATENCY_NS = 13,      /* link: total time from begin_epoch to the epoch's ack */
   FGBI_SS_LATENCY_MAX_NS = 14,
   FGBI_SS_COMMITTED_EPOCH = 15, /* link: last acknowledged epoch; backup: replica's epoch */
-  FGBI_SS_JOURNAL_REPLAYS = 16, /* backup: epochs completed from the journal when opened */
+  FGBI_SS_ROLLBACKS = 16,       /* backup: interrupted applies undone from the journal at open */
   FGBI_SS_CLOSED = 17           /* backup: TCP connections accepted and closed again */
 } fgbi_session_stat;
 #define FGBI_SESSION_STAT_FIRST 1
@@ -417,8 +461,9 @@ FGBI_API fgbi_status fgbi_backup_get_parameter(const fgbi_backup* backup,
 FGBI_API fgbi_status fgbi_backup_set_key(fgbi_backup* backup, const void* key, size_t size);
 FGBI_API fgbi_status fgbi_backup_set_log(fgbi_backup* backup, fgbi_log_fn log, void* user);
 /* Maps the replica file (created if needed) and reads PATH.meta and
- * PATH.journal next to it: an epoch a crash interrupted is completed from
- * the journal, so the replica is at a committed epoch again. */
+ * PATH.journal next to it: an epoch whose apply a crash interrupted is
+ * undone from the journal, so the replica is at the committed epoch that
+ * PATH.meta names again. */
 FGBI_API fgbi_status fgbi_backup_open_replica(fgbi_backup* backup, const char* path);
 /* Listens on host:port (port 0: any free port). host NULL: 127.0.0.1
  * without a key, every interface with one. Without a key, an address other

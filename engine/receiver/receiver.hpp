@@ -5,14 +5,17 @@
 
 #include <cstdint>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
+#include "codec/compressor.hpp"
 #include "common/buffers.hpp"
 #include "common/params.hpp"
 #include "common/thread_pool.hpp"
 #include "fgbi.h"
 #include "kernels.hpp"
 #include "receiver/replica_memory.hpp"
+#include "wire/coded_page.hpp"
 #include "wire/format.hpp"
 
 namespace fgbi {
@@ -35,12 +38,23 @@ class Receiver {
   // What the bytes being collected are.
   enum class Phase { kHeader, kSegmentHeader, kRecords, kTrailer, kFailed };
 
-  // A page the epoch updates or vouches for; payload is an offset into epoch_.
+  // A page the epoch updates or vouches for. The new content of the blocks
+  // set in `bitmap` lies consecutively at `offset` in epoch_ (full-page and
+  // block records) or in staged_ (coded records, decoded on arrival). For an
+  // XOR_PAGES entry, offset is its delta in epoch_ and bitmap is empty.
   struct Entry {
     uint64_t pfn;
-    size_t payload;
+    size_t offset;
+    uint64_t bitmap[kernels::kBitmapWords];
+    uint32_t blocks;       // bits set in bitmap
+    uint32_t delta_bytes;  // XOR_PAGES: the delta's size
+    uint32_t xor_bytes;    // XOR_PAGES: bytes the delta changes
     uint8_t kind;
-    uint32_t blocks;  // blocks the record writes
+    bool staged;
+  };
+  // Counts of the epoch being received, added to the totals on commit.
+  struct EpochCounts {
+    uint64_t blocks_zero = 0, blocks_shared_epoch = 0, blocks_shared_replica = 0;
   };
 
   fgbi_status prepare();
@@ -49,8 +63,14 @@ class Receiver {
   fgbi_status on_segment_header();
   fgbi_status on_records();
   fgbi_status on_trailer();
-  fgbi_status add_entry(uint64_t pfn, uint8_t kind, size_t payload, uint32_t blocks);
-  const uint8_t* block_payload(const Entry& e, uint64_t* bitmap) const;
+  fgbi_status check_pfn(uint64_t pfn) const;
+  void add_entry(const Entry& entry);
+  fgbi_status decode_coded_page(uint64_t pfn, const uint8_t* payload, size_t size);
+  fgbi_status parse_xor_pages(uint64_t first, size_t offset, size_t size);
+  fgbi_status resolve_reference(const wire::BlockRef& ref, bool in_epoch, const uint8_t** source);
+  const uint8_t* entry_data(const Entry& e) const {
+    return (e.staged ? staged_.data() : epoch_.data()) + e.offset;
+  }
   fgbi_status parse_clean_list(uint64_t first, const uint8_t* p, const uint8_t* end);
   uint64_t compute_digest();
   void apply();
@@ -75,10 +95,19 @@ class Receiver {
   uint64_t body_seen_ = 0;
   std::vector<size_t> segment_offsets_;  // epoch_ offsets of segment headers
   std::vector<Entry> entries_;
+  // pfn -> entries_ index, built on the first in-epoch reference of an epoch.
+  std::unordered_map<uint64_t, uint32_t> entry_of_pfn_;
+  bool entry_map_live_ = false;
+  ByteBuffer staged_;  // decoded blocks of coded records
+  codec::Decompressor decompressor_;
+  wire::CodedPage coded_;  // parse scratch, reused
+  alignas(64) uint8_t literal_scratch_[kernels::kPageSize];
+  EpochCounts epoch_counts_;
   std::vector<uint64_t> page_hashes_;
 
   uint64_t epochs_ = 0, bytes_in_ = 0, bytes_out_ = 0, pages_full_ = 0, pages_partial_ = 0;
-  uint64_t pages_unchanged_ = 0, blocks_written_ = 0, rejected_ = 0;
+  uint64_t pages_unchanged_ = 0, pages_coded_ = 0, blocks_written_ = 0, rejected_ = 0;
+  EpochCounts totals_;
 };
 
 }  // namespace fgbi

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <bit>
+#include <chrono>
+#include <cstring>
 
 #include "common/bytes.hpp"
 #include "common/xxh3.hpp"
@@ -13,6 +15,14 @@ namespace {
 // Pages identified per kernel call: small enough that a page is still in
 // L1/L2 when it is encoded and digested right after.
 constexpr size_t kIdentifyBatch = 16;
+// Every this many coded pages a segment tries every enabled codec, so the
+// cost model keeps learning ratios (and, timed, speeds) of codecs it is not
+// choosing at the moment.
+constexpr uint32_t kExplorePeriod = 32;
+// No codec takes this long on one page unless its thread was preempted.
+constexpr double kPreemptedNs = 200'000;
+// Slots of the per-thread table of blocks sent earlier in the segment.
+constexpr size_t kDupSlots = 4096;
 
 uint32_t popcount(const uint64_t* bitmap) {
   uint32_t n = 0;
@@ -20,24 +30,71 @@ uint32_t popcount(const uint64_t* bitmap) {
   return n;
 }
 
+bool bit(const uint64_t* bitmap, uint32_t b) { return (bitmap[b / 64] >> (b % 64)) & 1; }
+void set_bit(uint64_t* bitmap, uint32_t b) { bitmap[b / 64] |= 1ull << (b % 64); }
+
 }  // namespace
+
+struct Sender::Worker {
+  // Blocks written by earlier pages of the current segment: hash -> where.
+  struct DupSlot {
+    uint64_t hash;
+    uint64_t generation;  // segment it belongs to; stale slots are ignored
+    uint64_t pfn;
+    const uint8_t* data;
+    uint32_t block;
+  };
+  codec::Compressor compressor;
+  std::vector<DupSlot> dup = std::vector<DupSlot>(kDupSlots);
+  uint64_t generation = 0;
+  uint32_t coded_pages = 0;
+  uint64_t full_hashes[kernels::kMaxBlocksPerPage];
+  alignas(64) uint8_t literal[kernels::kPageSize];
+  alignas(64) uint8_t previous[kernels::kPageSize];
+  alignas(64) uint8_t xor_out[kernels::kPageSize];
+  alignas(64) uint8_t packed[kernels::kPageSize];
+  alignas(64) uint8_t candidate[kernels::kPageSize];
+  alignas(64) uint8_t xor_page[kernels::kPageSize];
+  uint8_t run_delta[kernels::xor_rle_bound(kernels::kPageSize)];
+
+  const DupSlot* find_dup(uint64_t hash) const {
+    const DupSlot& s = dup[hash % kDupSlots];
+    return s.generation == generation && s.hash == hash ? &s : nullptr;
+  }
+  void add_dup(uint64_t hash, uint64_t pfn, uint32_t block, const uint8_t* data) {
+    dup[hash % kDupSlots] = DupSlot{hash, generation, pfn, data, block};
+  }
+};
+
+Sender::Sender() = default;
+Sender::~Sender() = default;
 
 void Sender::Counters::add(const Counters& o) {
   pages_full += o.pages_full;
   pages_partial += o.pages_partial;
   pages_unchanged += o.pages_unchanged;
+  pages_coded += o.pages_coded;
   blocks_scanned += o.blocks_scanned;
   blocks_changed += o.blocks_changed;
+  blocks_zero += o.blocks_zero;
+  blocks_shared_epoch += o.blocks_shared_epoch;
+  blocks_shared_replica += o.blocks_shared_replica;
+  cache_hits += o.cache_hits;
+  cache_misses += o.cache_misses;
+  for (int c = 0; c < codec::kCodecCount; ++c) {
+    chosen[c] += o.chosen[c];
+    codec_bytes[c] += o.codec_bytes[c];
+  }
 }
 
 fgbi_status Sender::set_parameter(fgbi_param param, int64_t value) {
-  if (param == FGBI_P_MAX_EPOCH_BYTES) return FGBI_E_PARAM_UNKNOWN;  // receiver only
+  if (!param_applies(param, ParamSide::kSender)) return FGBI_E_PARAM_UNKNOWN;
   if (stage_ != Stage::kConfiguring) return FGBI_E_WRONG_STAGE;
   return config_.set(param, value);
 }
 
 fgbi_status Sender::get_parameter(fgbi_param param, int64_t* value) const {
-  if (param == FGBI_P_MAX_EPOCH_BYTES) return FGBI_E_PARAM_UNKNOWN;
+  if (!param_applies(param, ParamSide::kSender)) return FGBI_E_PARAM_UNKNOWN;
   return config_.get(param, value);
 }
 
@@ -48,7 +105,14 @@ fgbi_status Sender::start() {
   if (!hashes_.allocate(pages * config_.blocks_per_page()) || !sent_epoch_.allocate(pages) ||
       !in_epoch_.allocate((pages + 63) / 64))
     return FGBI_E_NO_MEMORY;
+  const bool replica_sharing = (config_.sharing & FGBI_SHARE_REPLICA) != 0;
+  const bool xor_codec = (config_.codecs & FGBI_CODEC_XOR) != 0;
+  if (!index_.configure(replica_sharing ? config_.index_bytes : 0) ||
+      !cache_.configure(xor_codec ? config_.cache_bytes : 0, config_.page_size, pages))
+    return FGBI_E_NO_MEMORY;
+  cost_model_.set_link_mbps(config_.link_mbps);
   if (config_.threads > 1) pool_ = std::make_unique<ThreadPool>(config_.threads);
+  for (uint32_t t = 0; t < config_.threads; ++t) workers_.push_back(std::make_unique<Worker>());
   stage_ = Stage::kIdle;
   return FGBI_OK;
 }
@@ -99,10 +163,15 @@ fgbi_status Sender::add_pages(const uint64_t* pfns, const void* const* pages, si
   return first_error;
 }
 
+size_t Sender::segment_count() const {
+  return (dirty_.size() + wire::kSegmentPages - 1) / wire::kSegmentPages;
+}
+
 size_t Sender::epoch_bound(size_t n_pages) const {
   const size_t segments = (n_pages + wire::kSegmentPages - 1) / wire::kSegmentPages;
-  // Every page as a full-page record, plus one clean-list record per segment
-  // holding at most one ULEB128 gap per page.
+  // Every page as a full-page record (a coded record is only chosen when
+  // smaller), plus one clean-list record per segment holding at most one
+  // ULEB128 gap per page.
   const size_t per_page = wire::kRecordHeaderBytes + config_.page_size + kMaxUleb128Bytes;
   if (n_pages > (SIZE_MAX / 2) / per_page) return 0;
   return wire::kHeaderBytes + wire::kTrailerBytes +
@@ -121,26 +190,340 @@ void Sender::append_record(Segment& seg, uint8_t kind, uint64_t pfn, size_t payl
   ++seg.records;
 }
 
-void Sender::encode_segment(size_t index) {
-  Segment& seg = segments_[index];
-  seg.bytes.clear();
-  seg.digest_entries.clear();
-  seg.clean.clear();
-  seg.records = 0;
-  seg.counters = Counters{};
-  seg.bytes.append(wire::kSegmentHeaderBytes);  // filled in at the end
+void Sender::emit_plain(Segment& seg, const DirtyPage& page, bool full, const uint64_t* changed,
+                        uint32_t n_changed) {
+  const uint32_t page_size = config_.page_size;
+  uint8_t* payload;
+  if (full) {
+    append_record(seg, wire::kRecordFullPage, page.pfn, page_size, &payload);
+    std::memcpy(payload, page.data, page_size);
+    ++seg.counters.pages_full;
+    seg.counters.blocks_changed += config_.blocks_per_page();
+    seg.counters.codec_bytes[0] += page_size;
+    return;
+  }
+  const size_t bitmap_bytes = wire::bitmap_bytes(page_size, config_.block_size);
+  const size_t block_bytes = size_t{n_changed} * config_.block_size;
+  append_record(seg, wire::kRecordBlocks, page.pfn, bitmap_bytes + block_bytes, &payload);
+  wire::store_bitmap(changed, bitmap_bytes, payload);
+  kernels_->gather_blocks(page.data, changed, config_.block_size, payload + bitmap_bytes);
+  ++seg.counters.pages_partial;
+  seg.counters.blocks_changed += n_changed;
+  seg.counters.codec_bytes[0] += block_bytes;
+}
 
-  const size_t begin = index * wire::kSegmentPages;
-  const size_t end = std::min(dirty_.size(), begin + wire::kSegmentPages);
+// Whether the receiver's committed memory still holds `hash` where the
+// index says. Reads only state no thread changes during the epoch: pages of
+// the open epoch are never used as sources.
+bool Sender::replica_holds(const ContentIndex::Entry& e, uint64_t hash) const {
+  if (e.pfn >= config_.tracked_pages || (in_epoch_[e.pfn / 64] >> (e.pfn % 64)) & 1) return false;
+  const uint64_t sent = sent_epoch_[e.pfn];
+  if (sent == 0) return false;       // the receiver's copy is unknown
+  if (sent == e.epoch) return true;  // the page has not been sent since
+  // Sent again since: the block may still be the same, which the stored
+  // hash tells - unless hashes are narrowed for a collision test.
+  return config_.hash_mask() == ~0ull &&
+         hashes_[e.pfn * config_.blocks_per_page() + e.block] == hash;
+}
+
+// The page-level XOR-RLE delta (kernels/xor_rle.hpp) of `page` against
+// `old`, built from the changed blocks only: unchanged blocks are known to
+// be equal and are never read. Each run of adjacent changed blocks is
+// encoded on its own and its first zero run re-anchored to the end of the
+// previous literal; runs are at least a block apart, so the result is the
+// canonical delta of the whole page. Returns its size, or
+// kernels::kXorRleTooLarge when it would exceed capacity.
+size_t Sender::xor_page_delta(const uint8_t* page, const uint8_t* old, const uint64_t* changed,
+                              uint8_t* out, size_t capacity, Worker& w) const {
+  const uint32_t block_size = config_.block_size;
+  const uint32_t blocks = config_.blocks_per_page();
+  size_t used = 0, literal_end = 0;
+  for (uint32_t b = 0; b < blocks;) {
+    if (!bit(changed, b)) {
+      ++b;
+      continue;
+    }
+    uint32_t e = b + 1;
+    while (e < blocks && bit(changed, e)) ++e;
+    const size_t start = size_t{b} * block_size, length = size_t{e - b} * block_size;
+    b = e;
+    const size_t n = kernels_->xor_rle_encode(page + start, old + start, length, w.run_delta,
+                                              sizeof w.run_delta);
+    if (n == 0) continue;  // the receiver already has these bytes
+    const uint8_t* p = w.run_delta;
+    const uint8_t* const end = w.run_delta + n;
+    uint64_t zero_run = 0, literal = 0;
+    load_uleb128(&p, end, &zero_run);
+    const uint64_t anchored = zero_run + start - literal_end;
+    if (used + uleb128_size(anchored) + static_cast<size_t>(end - p) > capacity)
+      return kernels::kXorRleTooLarge;
+    used += store_uleb128(out + used, anchored);
+    std::memcpy(out + used, p, static_cast<size_t>(end - p));
+    used += static_cast<size_t>(end - p);
+    // Find where this run's last literal ends, in page coordinates.
+    size_t offset = start + zero_run;
+    for (;;) {
+      load_uleb128(&p, end, &literal);
+      offset += literal;
+      p += literal;
+      if (p == end) break;
+      load_uleb128(&p, end, &zero_run);
+      offset += zero_run;
+    }
+    literal_end = offset;
+  }
+  return used;
+}
+
+bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint32_t dirty_index,
+                         bool known, const uint64_t* changed, const uint64_t* zero,
+                         const uint64_t* hashes) {
+  const DirtyPage& page = dirty_[dirty_index];
   const uint32_t page_size = config_.page_size;
   const uint32_t block_size = config_.block_size;
   const uint32_t blocks = config_.blocks_per_page();
   const size_t bitmap_bytes = wire::bitmap_bytes(page_size, block_size);
+  const uint32_t n_changed = popcount(changed);
+  const size_t changed_bytes = size_t{n_changed} * block_size;
+  const bool plain_full = !known || bitmap_bytes + changed_bytes >= page_size;
+  const size_t plain_payload = plain_full ? page_size : bitmap_bytes + changed_bytes;
+
+  uint8_t* cached = known ? cache_.find(page.pfn) : nullptr;
+  if (cache_.enabled()) {
+    if (known) ++(cached ? seg.counters.cache_hits : seg.counters.cache_misses);
+    if (!cached) seg.cache_inserts.push_back(dirty_index);  // what the receiver will hold
+  }
+
+  // Full (unmasked) hashes identify content for sharing; with narrowed
+  // test hashes they must be computed apart from the stored ones.
+  const uint64_t* full_hashes = hashes;
+  if (config_.hash_mask() != ~0ull) {
+    kernels_->hash_blocks(page.data, blocks, block_size, ~0ull, w.full_hashes);
+    full_hashes = w.full_hashes;
+  }
+
+  // Decide each changed block's operation.
+  wire::BlockOp ops[kernels::kMaxBlocksPerPage];
+  wire::BlockRef refs[kernels::kMaxBlocksPerPage];
+  uint64_t literal_bitmap[kernels::kBitmapWords] = {};
+  uint32_t n_ops = 0, n_refs = 0, n_literal = 0, n_zero = 0, n_epoch = 0, n_replica = 0;
+  for (uint32_t b = 0; b < blocks; ++b) {
+    if (!bit(changed, b)) continue;
+    const uint8_t* block = page.data + size_t{b} * block_size;
+    const uint64_t h = full_hashes[b];
+    wire::BlockOp op = wire::BlockOp::kLiteral;
+    if ((config_.sharing & FGBI_SHARE_ZERO) && zero && bit(zero, b)) {
+      op = wire::BlockOp::kZero;
+      ++n_zero;
+    } else if (const Worker::DupSlot* d =
+                   (config_.sharing & FGBI_SHARE_EPOCH) ? w.find_dup(h) : nullptr;
+               d && std::memcmp(d->data, block, block_size) == 0) {
+      op = wire::BlockOp::kRefEpoch;
+      refs[n_refs++] = {d->pfn, static_cast<uint8_t>(d->block), h};
+      ++n_epoch;
+    } else if (const ContentIndex::Entry* e = index_.enabled() ? index_.find(h) : nullptr;
+               e && replica_holds(*e, h)) {
+      op = wire::BlockOp::kRefReplica;
+      refs[n_refs++] = {e->pfn, static_cast<uint8_t>(e->block), h};
+      ++n_replica;
+    } else {
+      set_bit(literal_bitmap, b);
+      ++n_literal;
+    }
+    ops[n_ops++] = op;
+  }
+  const bool all_literal = n_literal == n_changed;
+  const bool explore = ++w.coded_pages % kExplorePeriod == 0;
+  auto timed = [&](codec::Codec c, size_t in_bytes, auto&& run) {
+    if (!explore) return run();
+    const auto t0 = std::chrono::steady_clock::now();
+    const size_t out = run();
+    const double ns =
+        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+    // A call on at most a page that took this long was preempted: no sample.
+    if (ns < kPreemptedNs) {
+      seg.samples.ns[static_cast<size_t>(c)] += ns;
+      seg.samples.timed_bytes[static_cast<size_t>(c)] += in_bytes;
+    }
+    return out;
+  };
+  auto sample = [&](codec::Codec c, size_t in, size_t out) {
+    seg.samples.in_bytes[static_cast<size_t>(c)] += in;
+    seg.samples.out_bytes[static_cast<size_t>(c)] += out;
+  };
+
+  // Candidates, compared by wire bytes and encode time at the link's speed.
+  enum class Form { kPlain, kXorPage, kCoded } form = Form::kPlain;
+  double best_cost = static_cast<double>(wire::kRecordHeaderBytes + plain_payload) *
+                     costs.cost(codec::Codec::kRaw, 0, 1);
+
+  // An XOR delta of the whole page against the receiver's copy, in the
+  // segment's XOR_PAGES record (a few bytes of framing, no bitmap).
+  size_t xor_page_size = 0;
+  if (cached && (config_.codecs & FGBI_CODEC_XOR)) {
+    xor_page_size = timed(codec::Codec::kXor, changed_bytes, [&] {
+      return xor_page_delta(page.data, cached, changed, w.xor_page, page_size - 1, w);
+    });
+    if (xor_page_size != kernels::kXorRleTooLarge) {
+      sample(codec::Codec::kXor, changed_bytes, xor_page_size);
+      const size_t framing = 2 * kMaxUleb128Bytes / 4;  // pfn delta and length, typically
+      const double cost = costs.cost(codec::Codec::kXor, changed_bytes, xor_page_size + framing);
+      if (cost < best_cost) {
+        form = Form::kXorPage;
+        best_cost = cost;
+      }
+    }
+  }
+
+  // A coded record: shared blocks as ops, literal blocks raw or encoded.
+  const size_t literal_bytes = size_t{n_literal} * block_size;
+  uint8_t prefix[1 + 16 + 32 + kernels::kMaxBlocksPerPage * wire::kMaxRefBytes];
+  const size_t prefix_bytes = wire::write_coded_prefix(codec::Codec::kRaw, changed, bitmap_bytes,
+                                                       ops, n_changed, refs, n_refs, prefix);
+  const double coded_framing = static_cast<double>(wire::kRecordHeaderBytes + prefix_bytes) *
+                               costs.cost(codec::Codec::kRaw, 0, 1);
+  codec::Codec section = codec::Codec::kRaw;
+  const uint8_t* section_data = w.literal;
+  size_t section_size = literal_bytes;
+  auto consider = [&](codec::Codec c, const uint8_t* data, size_t size) {
+    const double cost = coded_framing + costs.cost(c, literal_bytes, size);
+    if (size <= literal_bytes && cost < best_cost) {
+      form = Form::kCoded;
+      best_cost = cost;
+      section = c;
+      section_data = data;
+      section_size = size;
+    }
+  };
+  if (n_literal != 0) kernels_->gather_blocks(page.data, literal_bitmap, block_size, w.literal);
+  if (!all_literal) consider(codec::Codec::kRaw, w.literal, literal_bytes);
+  if (n_literal != 0) {
+    if (cached && !all_literal && (config_.codecs & FGBI_CODEC_XOR)) {
+      // Shared blocks plus an XOR delta of the literal ones.
+      kernels_->gather_blocks(cached, literal_bitmap, block_size, w.previous);
+      const size_t size =
+          kernels_->xor_rle_encode(w.literal, w.previous, literal_bytes, w.xor_out, literal_bytes);
+      if (size != kernels::kXorRleTooLarge) consider(codec::Codec::kXor, w.xor_out, size);
+    }
+    constexpr std::pair<uint32_t, codec::Codec> kGeneral[] = {
+        {FGBI_CODEC_LZ4, codec::Codec::kLz4},
+        {FGBI_CODEC_ZSTD, codec::Codec::kZstd},
+        {FGBI_CODEC_ZLIB, codec::Codec::kZlib}};
+    for (const auto& [flag, c] : kGeneral) {
+      if (!(config_.codecs & flag)) continue;
+      if (!explore && coded_framing + costs.predicted(c, literal_bytes) >= best_cost) continue;
+      uint8_t* out = section_data == w.packed ? w.candidate : w.packed;
+      const size_t size = timed(c, literal_bytes, [&] {
+        return w.compressor.compress(c, w.literal, literal_bytes, out, literal_bytes - 1);
+      });
+      const size_t observed = size == 0 ? literal_bytes : size;
+      costs.observe_ratio(c, literal_bytes, observed);
+      sample(c, literal_bytes, observed);
+      if (size != 0) consider(c, out, size);
+    }
+  }
+
+  // Emit, and note which blocks the receiver will hold. Later pages of the
+  // segment may reference blocks written by plain and coded records; later
+  // epochs may reference any of them in the replica.
+  uint64_t epoch_sources[kernels::kBitmapWords] = {};
+  uint64_t replica_sources[kernels::kBitmapWords];
+  for (uint32_t i = 0; i < kernels::kBitmapWords; ++i)
+    replica_sources[i] = changed[i] & ~(zero ? zero[i] : 0);
+  if (form == Form::kXorPage) {
+    const int64_t gap = seg.xor_pages_count == 0 ? 0
+                                                 : static_cast<int64_t>(page.pfn) -
+                                                       static_cast<int64_t>(seg.xor_last_pfn);
+    if (seg.xor_pages_count++ == 0) seg.xor_first_pfn = page.pfn;
+    seg.xor_last_pfn = page.pfn;
+    uint8_t head[2 * kMaxUleb128Bytes];
+    size_t n = store_uleb128(head, zigzag_encode(gap));
+    n += store_uleb128(head + n, xor_page_size);
+    seg.xor_pages.append(head, n);
+    seg.xor_pages.append(w.xor_page, xor_page_size);
+    ++seg.counters.pages_coded;
+    seg.counters.blocks_changed += n_changed;
+    ++seg.counters.chosen[static_cast<size_t>(codec::Codec::kXor)];
+    seg.counters.codec_bytes[static_cast<size_t>(codec::Codec::kXor)] += xor_page_size;
+  } else if (form == Form::kCoded) {
+    prefix[0] = static_cast<uint8_t>(section);
+    uint8_t* payload;
+    append_record(seg, wire::kRecordCodedPage, page.pfn, prefix_bytes + section_size, &payload);
+    std::memcpy(payload, prefix, prefix_bytes);
+    std::memcpy(payload + prefix_bytes, section_data, section_size);
+    ++seg.counters.pages_coded;
+    seg.counters.blocks_changed += n_changed;
+    seg.counters.blocks_zero += n_zero;
+    seg.counters.blocks_shared_epoch += n_epoch;
+    seg.counters.blocks_shared_replica += n_replica;
+    ++seg.counters.chosen[static_cast<size_t>(section)];
+    seg.counters.codec_bytes[static_cast<size_t>(section)] += section_size;
+    std::memcpy(epoch_sources, changed, sizeof epoch_sources);
+  } else {
+    emit_plain(seg, page, plain_full, changed, n_changed);
+    std::memcpy(epoch_sources, changed, sizeof epoch_sources);
+  }
+  for (uint32_t b = 0; b < blocks; ++b) {
+    if (!bit(replica_sources, b) || (form == Form::kCoded && !bit(literal_bitmap, b))) continue;
+    const uint64_t h = full_hashes[b];
+    if ((config_.sharing & FGBI_SHARE_EPOCH) && bit(epoch_sources, b))
+      w.add_dup(h, page.pfn, b, page.data + size_t{b} * block_size);
+    if (index_.enabled()) seg.index_inserts.push_back({h, page.pfn, b});
+  }
+  // Only the changed blocks differ from the cached copy.
+  if (cached) {
+    kernels_->gather_blocks(page.data, changed, block_size, w.packed);
+    kernels_->scatter_blocks(cached, changed, block_size, w.packed);
+  }
+  return form == Form::kXorPage;
+}
+
+// Index slots and cached blocks are far apart in memory and miss the CPU
+// cache: start loading those of a whole batch before its pages need them.
+void Sender::prefetch_batch(size_t first, size_t count, const uint8_t* known,
+                            const uint64_t* changed, uint64_t* const* hashes) const {
+  const bool use_index = index_.enabled() && config_.hash_mask() == ~0ull;
+  for (size_t j = 0; j < count; ++j) {
+    const uint8_t* cached = known[j] ? cache_.peek(dirty_[first + j].pfn) : nullptr;
+    for (uint32_t w = 0; w < kernels::kBitmapWords; ++w) {
+      for (uint64_t bits = changed[j * kernels::kBitmapWords + w]; bits; bits &= bits - 1) {
+        const uint32_t b = w * 64 + static_cast<uint32_t>(std::countr_zero(bits));
+        if (use_index) index_.prefetch(hashes[j][b]);
+        if (cached) __builtin_prefetch(cached + size_t{b} * config_.block_size);
+      }
+    }
+  }
+}
+
+void Sender::encode_segment(size_t index, Worker& w) {
+  Segment& seg = segments_[index];
+  seg.bytes.clear();
+  seg.digest_entries.clear();
+  seg.clean.clear();
+  seg.xor_pages.clear();
+  seg.xor_digest_entries.clear();
+  seg.xor_pages_count = 0;
+  seg.index_inserts.clear();
+  seg.cache_inserts.clear();
+  seg.records = 0;
+  seg.counters = Counters{};
+  seg.samples = CostSamples{};
+  seg.bytes.append(wire::kSegmentHeaderBytes);  // filled in at the end
+  ++w.generation;                               // in-epoch references stay inside the segment
+  w.coded_pages = 0;
+  CostModel::Local costs(cost_model_);
+
+  const size_t begin = index * wire::kSegmentPages;
+  const size_t end = std::min(dirty_.size(), begin + wire::kSegmentPages);
+  const uint32_t page_size = config_.page_size;
+  const uint32_t blocks = config_.blocks_per_page();
+  const bool need_zero = coding() && (config_.sharing & FGBI_SHARE_ZERO);
 
   const uint8_t* page_ptrs[kIdentifyBatch];
   uint64_t* hash_ptrs[kIdentifyBatch];
   uint8_t known[kIdentifyBatch];
   uint64_t changed[kIdentifyBatch * kernels::kBitmapWords];
+  uint64_t zero[kIdentifyBatch * kernels::kBitmapWords];
 
   for (size_t first = begin; first < end; first += kIdentifyBatch) {
     const size_t count = std::min(kIdentifyBatch, end - first);
@@ -152,13 +535,15 @@ void Sender::encode_segment(size_t index) {
     }
     kernels::IdentifyBatch batch;
     batch.count = count;
-    batch.block_size = block_size;
+    batch.block_size = config_.block_size;
     batch.hash_mask = config_.hash_mask();
     batch.pages = page_ptrs;
     batch.hashes = hash_ptrs;
     batch.known = known;
     batch.changed = changed;
+    batch.zero = need_zero ? zero : nullptr;
     kernels_->identify(batch);
+    if (coding()) prefetch_batch(first, count, known, changed, hash_ptrs);
 
     for (size_t j = 0; j < count; ++j) {
       const DirtyPage& d = dirty_[first + j];
@@ -171,24 +556,31 @@ void Sender::encode_segment(size_t index) {
         if (config_.digest) seg.clean.emplace_back(d.pfn, xxh3(d.data, page_size));
         continue;
       }
-      uint8_t* payload;
-      const size_t blocks_payload = bitmap_bytes + size_t{n_changed} * block_size;
-      if (!known[j] || blocks_payload >= page_size) {
-        append_record(seg, wire::kRecordFullPage, d.pfn, page_size, &payload);
-        std::memcpy(payload, d.data, page_size);
-        ++seg.counters.pages_full;
-        seg.counters.blocks_changed += blocks;
+      bool in_xor_pages = false;
+      if (coding()) {
+        in_xor_pages =
+            encode_page(seg, w, costs, static_cast<uint32_t>(first + j), known[j], bitmap,
+                        need_zero ? zero + j * kernels::kBitmapWords : nullptr, hash_ptrs[j]);
       } else {
-        append_record(seg, wire::kRecordBlocks, d.pfn, blocks_payload, &payload);
-        wire::store_bitmap(bitmap, bitmap_bytes, payload);
-        kernels_->gather_blocks(d.data, bitmap, block_size, payload + bitmap_bytes);
-        ++seg.counters.pages_partial;
-        seg.counters.blocks_changed += n_changed;
+        const bool full = !known[j] || wire::bitmap_bytes(page_size, config_.block_size) +
+                                               size_t{n_changed} * config_.block_size >=
+                                           page_size;
+        emit_plain(seg, d, full, bitmap, n_changed);
       }
+      // Digest entries follow record order; XOR_PAGES comes after the
+      // segment's other page records.
+      ByteBuffer& entries = in_xor_pages ? seg.xor_digest_entries : seg.digest_entries;
       if (config_.digest)
         wire::encode_digest_entry(d.pfn, xxh3(d.data, page_size),
-                                  seg.digest_entries.append(wire::kDigestEntryBytes));
+                                  entries.append(wire::kDigestEntryBytes));
     }
+  }
+
+  if (seg.xor_pages_count != 0) {
+    uint8_t* payload;
+    append_record(seg, wire::kRecordXorPages, seg.xor_first_pfn, seg.xor_pages.size(), &payload);
+    std::memcpy(payload, seg.xor_pages.data(), seg.xor_pages.size());
+    seg.digest_entries.append(seg.xor_digest_entries.data(), seg.xor_digest_entries.size());
   }
 
   if (!seg.clean.empty()) {
@@ -214,12 +606,13 @@ void Sender::encode_segment(size_t index) {
 }
 
 void Sender::encode_epoch() {
-  const size_t n_segments = (dirty_.size() + wire::kSegmentPages - 1) / wire::kSegmentPages;
+  const size_t n_segments = segment_count();
   if (segments_.size() < n_segments) segments_.resize(n_segments);
   if (pool_)
-    pool_->parallel_for(n_segments, [this](size_t i) { encode_segment(i); });
+    pool_->parallel_for(n_segments,
+                        [this](size_t i, unsigned t) { encode_segment(i, *workers_[t]); });
   else
-    for (size_t i = 0; i < n_segments; ++i) encode_segment(i);
+    for (size_t i = 0; i < n_segments; ++i) encode_segment(i, *workers_[0]);
 
   wire::EpochHeader header;
   header.flags = config_.digest ? wire::kFlagDigest : 0;
@@ -229,15 +622,23 @@ void Sender::encode_epoch() {
   header.tracked_pages = config_.tracked_pages;
   Xxh3Stream digest_state;
   Counters epoch_counters;
+  CostSamples samples;
   for (size_t i = 0; i < n_segments; ++i) {
     const Segment& seg = segments_[i];
     epoch_counters.add(seg.counters);
+    samples.add(seg.samples);
     digest_state.update(seg.digest_entries.data(), seg.digest_entries.size());
+    // What the receiver will hold after this epoch, in epoch order so the
+    // outcome does not depend on the thread count.
+    for (const IndexInsert& ins : seg.index_inserts)
+      index_.insert(ins.hash, ins.pfn, ins.block, epoch_);
+    for (uint32_t d : seg.cache_inserts) cache_.insert(dirty_[d].pfn, dirty_[d].data);
     if (seg.records == 0) continue;  // nothing for the receiver
     ++header.segment_count;
     header.record_count += seg.records;
     header.body_bytes += seg.bytes.size();
   }
+  cost_model_.learn(samples, config_.adaptive);
 
   header_and_trailer_.clear();
   uint8_t* head = header_and_trailer_.append(wire::kHeaderBytes + wire::kTrailerBytes);
@@ -264,10 +665,9 @@ void Sender::encode_epoch() {
 }
 
 fgbi_status Sender::emit(fgbi_write_fn write, void* user) {
-  const size_t n_segments = (dirty_.size() + wire::kSegmentPages - 1) / wire::kSegmentPages;
   const uint8_t* head = header_and_trailer_.data();
   if (write(user, head, wire::kHeaderBytes) != 0) return FGBI_E_CALLBACK_FAILED;
-  for (size_t i = 0; i < n_segments; ++i) {
+  for (size_t i = 0; i < segment_count(); ++i) {
     const Segment& seg = segments_[i];
     if (seg.records != 0 && write(user, seg.bytes.data(), seg.bytes.size()) != 0)
       return FGBI_E_CALLBACK_FAILED;
@@ -279,6 +679,9 @@ fgbi_status Sender::emit(fgbi_write_fn write, void* user) {
 
 void Sender::finish_epoch() {
   for (const DirtyPage& d : dirty_) in_epoch_[d.pfn / 64] &= ~(1ull << (d.pfn % 64));
+  // Keep the memory of a typical epoch, not of the largest one seen.
+  segments_.resize(segment_count());
+  for (Segment& seg : segments_) seg.bytes.clear_and_trim();
   if (!pending_.empty())
     std::erase_if(pending_, [this](uint64_t pfn) { return sent_epoch_[pfn] != 0; });
   dirty_.clear();
@@ -322,11 +725,15 @@ fgbi_status Sender::rewind(uint64_t committed) {
   for (uint64_t pfn = 0; pfn < config_.tracked_pages; ++pfn) {
     if (sent_epoch_[pfn] > committed) {
       sent_epoch_[pfn] = 0;
+      cache_.invalidate(pfn);
       pending_.push_back(pfn);
     }
   }
   std::sort(pending_.begin(), pending_.end());
   pending_.erase(std::unique(pending_.begin(), pending_.end()), pending_.end());
+  // Epoch numbers after `committed` will be reused: entries made by the
+  // lost epochs must not look current then.
+  if (!index_.configure(index_.bytes())) return FGBI_E_NO_MEMORY;
   last_epoch_ = committed;
   return FGBI_OK;
 }
@@ -339,20 +746,41 @@ fgbi_status Sender::pending_pages(uint64_t* pfns, size_t capacity, size_t* count
 }
 
 fgbi_status Sender::get_stat(fgbi_stat stat, uint64_t* value) const {
+  const Counters& c = totals_;
   switch (stat) {
     case FGBI_S_EPOCHS: *value = epochs_; return FGBI_OK;
     case FGBI_S_BYTES_IN: *value = bytes_in_; return FGBI_OK;
     case FGBI_S_BYTES_OUT: *value = bytes_out_; return FGBI_OK;
     case FGBI_S_PAGES: *value = pages_; return FGBI_OK;
-    case FGBI_S_PAGES_FULL: *value = totals_.pages_full; return FGBI_OK;
-    case FGBI_S_PAGES_PARTIAL: *value = totals_.pages_partial; return FGBI_OK;
-    case FGBI_S_PAGES_UNCHANGED: *value = totals_.pages_unchanged; return FGBI_OK;
-    case FGBI_S_BLOCKS_SCANNED: *value = totals_.blocks_scanned; return FGBI_OK;
-    case FGBI_S_BLOCKS_CHANGED: *value = totals_.blocks_changed; return FGBI_OK;
+    case FGBI_S_PAGES_FULL: *value = c.pages_full; return FGBI_OK;
+    case FGBI_S_PAGES_PARTIAL: *value = c.pages_partial; return FGBI_OK;
+    case FGBI_S_PAGES_UNCHANGED: *value = c.pages_unchanged; return FGBI_OK;
+    case FGBI_S_BLOCKS_SCANNED: *value = c.blocks_scanned; return FGBI_OK;
+    case FGBI_S_BLOCKS_CHANGED: *value = c.blocks_changed; return FGBI_OK;
     case FGBI_S_EPOCHS_REJECTED: return FGBI_E_PARAM_UNKNOWN;  // receiver only
-    case FGBI_S_MEMORY_BYTES:
-      *value = hashes_.bytes() + sent_epoch_.bytes() + in_epoch_.bytes();
+    case FGBI_S_MEMORY_BYTES: {
+      size_t segment_bytes = 0;
+      for (const Segment& s : segments_) segment_bytes += s.bytes.capacity();
+      *value = hashes_.bytes() + sent_epoch_.bytes() + in_epoch_.bytes() + index_.bytes() +
+               cache_.bytes() + segment_bytes + workers_.size() * sizeof(Worker);
       return FGBI_OK;
+    }
+    case FGBI_S_BLOCKS_ZERO: *value = c.blocks_zero; return FGBI_OK;
+    case FGBI_S_BLOCKS_SHARED_EPOCH: *value = c.blocks_shared_epoch; return FGBI_OK;
+    case FGBI_S_BLOCKS_SHARED_REPLICA: *value = c.blocks_shared_replica; return FGBI_OK;
+    case FGBI_S_CACHE_HITS: *value = c.cache_hits; return FGBI_OK;
+    case FGBI_S_CACHE_MISSES: *value = c.cache_misses; return FGBI_OK;
+    case FGBI_S_PAGES_CODED: *value = c.pages_coded; return FGBI_OK;
+    case FGBI_S_CHOSEN_RAW:
+    case FGBI_S_CHOSEN_XOR:
+    case FGBI_S_CHOSEN_LZ4:
+    case FGBI_S_CHOSEN_ZLIB:
+    case FGBI_S_CHOSEN_ZSTD: *value = c.chosen[stat - FGBI_S_CHOSEN_RAW]; return FGBI_OK;
+    case FGBI_S_BYTES_RAW:
+    case FGBI_S_BYTES_XOR:
+    case FGBI_S_BYTES_LZ4:
+    case FGBI_S_BYTES_ZLIB:
+    case FGBI_S_BYTES_ZSTD: *value = c.codec_bytes[stat - FGBI_S_BYTES_RAW]; return FGBI_OK;
   }
   return FGBI_E_PARAM_UNKNOWN;
 }

@@ -1,21 +1,33 @@
 // The sender engine: turns each epoch's dirty pages into a wire-format v1
-// epoch carrying only the blocks the receiver does not hold yet.
+// epoch carrying only what the receiver does not hold yet - the changed
+// blocks, with zero and duplicate blocks shared and the rest encoded the
+// way the cost model expects to ship fastest.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "codec/compressor.hpp"
 #include "common/buffers.hpp"
 #include "common/params.hpp"
 #include "common/thread_pool.hpp"
 #include "fgbi.h"
 #include "kernels.hpp"
+#include "sender/content_index.hpp"
+#include "sender/cost_model.hpp"
+#include "sender/page_cache.hpp"
+#include "wire/coded_page.hpp"
 
 namespace fgbi {
 
 class Sender {
  public:
+  Sender();
+  ~Sender();
+  Sender(const Sender&) = delete;
+  Sender& operator=(const Sender&) = delete;
   fgbi_status set_parameter(fgbi_param param, int64_t value);
   fgbi_status get_parameter(fgbi_param param, int64_t* value) const;
   fgbi_status begin_epoch(uint64_t* epoch);
@@ -36,38 +48,73 @@ class Sender {
     const uint8_t* data;
   };
   struct Counters {
-    uint64_t pages_full = 0, pages_partial = 0, pages_unchanged = 0;
+    uint64_t pages_full = 0, pages_partial = 0, pages_unchanged = 0, pages_coded = 0;
     uint64_t blocks_scanned = 0, blocks_changed = 0;
+    uint64_t blocks_zero = 0, blocks_shared_epoch = 0, blocks_shared_replica = 0;
+    uint64_t cache_hits = 0, cache_misses = 0;
+    std::array<uint64_t, codec::kCodecCount> chosen{};       // coded pages per codec
+    std::array<uint64_t, codec::kCodecCount> codec_bytes{};  // block bytes per codec
     void add(const Counters& o);
+  };
+  struct IndexInsert {
+    uint64_t hash;
+    uint64_t pfn;
+    uint32_t block;
   };
   // One segment of the epoch being encoded; reused from epoch to epoch.
   struct Segment {
     ByteBuffer bytes;                                  // segment header + records
     ByteBuffer digest_entries;                         // end-to-end digest entries, in record order
     std::vector<std::pair<uint64_t, uint64_t>> clean;  // (pfn, page hash)
+    std::vector<IndexInsert> index_inserts;            // blocks the receiver will hold
+    std::vector<uint32_t> cache_inserts;               // dirty_ indices to cache
+    ByteBuffer xor_pages;                              // entries of the segment's XOR_PAGES record
+    ByteBuffer xor_digest_entries;                     // their digest entries
+    uint32_t xor_pages_count = 0;
+    uint64_t xor_first_pfn = 0, xor_last_pfn = 0;
     uint32_t records = 0;
     Counters counters;
+    CostSamples samples;
   };
+  // Per-thread scratch: compressor state and the in-epoch duplicate table.
+  struct Worker;
 
   fgbi_status start();
+  bool coding() const { return config_.sharing != 0 || config_.codecs != 0; }
   fgbi_status check_page(uint64_t pfn, const void* page) const;
   void encode_epoch();
-  void encode_segment(size_t index);
+  void encode_segment(size_t index, Worker& worker);
+  void prefetch_batch(size_t first, size_t count, const uint8_t* known, const uint64_t* changed,
+                      uint64_t* const* hashes) const;
+  // Returns true when the page went into the segment's XOR_PAGES record.
+  bool encode_page(Segment& seg, Worker& worker, CostModel::Local& costs, uint32_t dirty_index,
+                   bool known, const uint64_t* changed, const uint64_t* zero,
+                   const uint64_t* hashes);
+  bool replica_holds(const ContentIndex::Entry& e, uint64_t hash) const;
+  size_t xor_page_delta(const uint8_t* page, const uint8_t* old, const uint64_t* changed,
+                        uint8_t* out, size_t capacity, Worker& worker) const;
   void append_record(Segment& seg, uint8_t kind, uint64_t pfn, size_t payload_bytes,
                      uint8_t** payload);
+  void emit_plain(Segment& seg, const DirtyPage& page, bool full, const uint64_t* changed,
+                  uint32_t n_changed);
   fgbi_status emit(fgbi_write_fn write, void* user);
   void finish_epoch();
+  size_t segment_count() const;
 
   Config config_;
   Stage stage_ = Stage::kConfiguring;
   const kernels::KernelTable* kernels_ = nullptr;
   std::unique_ptr<ThreadPool> pool_;
+  std::vector<std::unique_ptr<Worker>> workers_;
 
   // Per tracked page: the block hashes of the receiver's copy, and the last
   // epoch that carried the page (0 = the receiver's copy is unknown).
   ZeroedArray<uint64_t> hashes_;
   ZeroedArray<uint64_t> sent_epoch_;
   ZeroedArray<uint64_t> in_epoch_;  // bitmap: added to the open epoch
+  ContentIndex index_;
+  PageCache cache_;
+  CostModel cost_model_;
 
   uint64_t epoch_ = 0;       // the open (or last) epoch
   uint64_t last_epoch_ = 0;  // the last epoch produced

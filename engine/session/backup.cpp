@@ -85,7 +85,7 @@ fgbi_status Backup::open_replica(const char* path) {
   if (store_.is_open()) return FGBI_E_WRONG_STAGE;
   const fgbi_status st = store_.open(path);
   stats_.set(FGBI_SS_COMMITTED_EPOCH, store_.metadata().committed);
-  stats_.set(FGBI_SS_JOURNAL_REPLAYS, store_.journal_replays());
+  stats_.set(FGBI_SS_ROLLBACKS, store_.rollbacks());
   return st;
 }
 

@@ -92,7 +92,7 @@ fgbi_status Link::set_key(const void* key, size_t size) {
 fgbi_status Link::get_stat(fgbi_session_stat stat, uint64_t* value) const {
   switch (stat) {
     case FGBI_SS_PEERS_REJECTED:
-    case FGBI_SS_JOURNAL_REPLAYS:
+    case FGBI_SS_ROLLBACKS:
     case FGBI_SS_CLOSED: return FGBI_E_PARAM_UNKNOWN;  // backup only
     default: break;
   }

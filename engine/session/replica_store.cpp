@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -205,9 +206,9 @@ fgbi_status write_file_atomically(const std::string& path, std::string_view cont
 void encode_journal_header(const JournalHeader& h, uint8_t out[kJournalHeaderBytes]) {
   store_le<uint64_t>(out, kJournalMagic);
   std::memcpy(out + 8, h.stream.data(), kStreamIdBytes);
-  store_le<uint64_t>(out + 24, h.base_epoch);
+  store_le<uint64_t>(out + 24, h.restores_to);
   store_le<uint64_t>(out + 32, h.epoch);
-  store_le<uint64_t>(out + 40, h.bytes);
+  store_le<uint64_t>(out + 40, h.pages);
   store_le<uint64_t>(out + 48, h.checksum);
   store_le<uint64_t>(out + 56, xxh3(out, 56));
 }
@@ -216,15 +217,22 @@ bool decode_journal_header(const uint8_t in[kJournalHeaderBytes], JournalHeader*
   if (load_le<uint64_t>(in) != kJournalMagic || load_le<uint64_t>(in + 56) != xxh3(in, 56))
     return false;
   std::memcpy(h->stream.data(), in + 8, kStreamIdBytes);
-  h->base_epoch = load_le<uint64_t>(in + 24);
+  h->restores_to = load_le<uint64_t>(in + 24);
   h->epoch = load_le<uint64_t>(in + 32);
-  h->bytes = load_le<uint64_t>(in + 40);
+  h->pages = load_le<uint64_t>(in + 40);
   h->checksum = load_le<uint64_t>(in + 48);
-  return h->epoch == h->base_epoch + 1;
+  return true;
 }
 
 fgbi_status ReplicaStore::io_error(const std::string& what) {
   return log_->error(FGBI_E_IO, what + ": " + std::strerror(errno));
+}
+
+uint8_t* ReplicaStore::replica_memory() const {
+  const void* memory = nullptr;
+  size_t size = 0;
+  fgbi_receiver_replica(receiver_, &memory, &size);
+  return static_cast<uint8_t*>(const_cast<void*>(memory));  // mapped writable by the receiver
 }
 
 fgbi_status ReplicaStore::open(const std::string& path) {
@@ -234,13 +242,17 @@ fgbi_status ReplicaStore::open(const std::string& path) {
   path_ = path;
   meta_path_ = path + ".meta";
   journal_path_ = path + ".journal";
-  int64_t page = 0, block = 0, pages = 0;
+  int64_t page = 0, block = 0, pages = 0, max_epoch = 0;
   fgbi_receiver_get_parameter(receiver_, FGBI_P_PAGE_SIZE, &page);
   fgbi_receiver_get_parameter(receiver_, FGBI_P_BLOCK_SIZE, &block);
   fgbi_receiver_get_parameter(receiver_, FGBI_P_TRACKED_PAGES, &pages);
+  fgbi_receiver_get_parameter(receiver_, FGBI_P_MAX_EPOCH_BYTES, &max_epoch);
+  page_size_ = static_cast<uint32_t>(page);
   meta_.geometry = {static_cast<uint32_t>(page), static_cast<uint32_t>(block),
                     static_cast<uint64_t>(pages)};
   meta_.replica_bytes = static_cast<uint64_t>(page) * static_cast<uint64_t>(pages);
+  pages_ =
+      std::make_unique<EpochPages>(static_cast<uint64_t>(pages), static_cast<uint64_t>(max_epoch));
   Fd journal(::open(journal_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (!journal.valid()) return io_error("cannot open journal " + journal_path_);
   journal_ = std::move(journal);
@@ -269,72 +281,68 @@ fgbi_status ReplicaStore::recover() {
                              std::to_string(meta_.geometry.page_size) + " bytes, " +
                              std::to_string(meta_.geometry.block_size) + "-byte blocks");
     meta_ = m;
-    // A digest is kept until the next commit: it tells whether the replica
-    // was used (e.g. the VM ran on it after failover) since.
-    if (meta_.has_digest && replica_digest() != meta_.digest) {
-      log_->warning("replica " + path_ + " changed since " + meta_path_ +
-                    " was written; the next primary will resynchronise it fully");
-      meta_.stream = {};
-      meta_.committed = 0;
-      meta_.has_digest = false;
-    }
   } else if (errno != ENOENT) {
     return io_error("cannot open " + meta_path_);
   }
 
-  // Journal: complete an epoch whose apply a crash may have interrupted.
+  // Journal: undo an epoch whose apply a crash interrupted. It applies
+  // only to the state the metadata names; once an epoch's metadata is
+  // written, its journal no longer matches.
   uint8_t raw[kJournalHeaderBytes];
   JournalHeader j;
   struct stat st {};
-  int64_t max_epoch = 0;
-  fgbi_receiver_get_parameter(receiver_, FGBI_P_MAX_EPOCH_BYTES, &max_epoch);
+  const uint64_t entry_bytes = 8 + uint64_t{page_size_};
   if (fstat(journal_.get(), &st) == 0 && static_cast<uint64_t>(st.st_size) >= kJournalHeaderBytes &&
       pread_all(journal_.get(), raw, sizeof raw, 0) == FGBI_OK && decode_journal_header(raw, &j) &&
-      j.bytes <= static_cast<uint64_t>(max_epoch) &&
-      static_cast<uint64_t>(st.st_size) >= kJournalHeaderBytes + j.bytes) {
-    const bool mine = j.stream == meta_.stream;
-    const bool already = mine && meta_.committed >= j.epoch;
-    const bool follows = j.base_epoch == 0 || (mine && meta_.committed == j.base_epoch);
-    if (!already && follows) {
-      std::vector<uint8_t> bytes(j.bytes);
-      if (pread_all(journal_.get(), bytes.data(), bytes.size(), kJournalHeaderBytes) != FGBI_OK)
-        return io_error("cannot read journal " + journal_path_);
-      if (xxh3(bytes.data(), bytes.size()) == j.checksum) {
-        fgbi_receiver_reset_stream(receiver_);
-        fgbi_receiver_set_committed_epoch(receiver_, j.base_epoch);
-        fgbi_status fed = fgbi_receiver_feed(receiver_, bytes.data(), bytes.size());
-        uint64_t committed = 0;
-        fgbi_receiver_committed_epoch(receiver_, &committed);
-        if (fed == FGBI_OK && committed == j.epoch) {
-          meta_.stream = j.stream;
-          meta_.committed = j.epoch;
-          meta_.state = ReplicaState::kReceiving;
-          meta_.has_digest = false;
-          ++replays_;
-          log_->info("completed epoch " + std::to_string(j.epoch) + " from journal " +
-                     journal_path_);
-        } else {
-          log_->warning("journal " + journal_path_ + " holds epoch " + std::to_string(j.epoch) +
-                        " that does not validate (" + fgbi_error_name(fed) +
-                        "); the replica stays at epoch " + std::to_string(meta_.committed));
-        }
+      j.stream == meta_.stream && j.restores_to == meta_.committed &&
+      j.pages <= meta_.geometry.tracked_pages &&
+      static_cast<uint64_t>(st.st_size) >= kJournalHeaderBytes + j.pages * entry_bytes) {
+    std::vector<uint8_t> entries(j.pages * entry_bytes);
+    if (pread_all(journal_.get(), entries.data(), entries.size(), kJournalHeaderBytes) != FGBI_OK)
+      return io_error("cannot read journal " + journal_path_);
+    bool valid = xxh3(entries.data(), entries.size()) == j.checksum;
+    for (uint64_t i = 0; valid && i < j.pages; ++i)
+      valid = load_le<uint64_t>(entries.data() + i * entry_bytes) < meta_.geometry.tracked_pages;
+    if (valid) {
+      uint8_t* memory = replica_memory();
+      for (uint64_t i = 0; i < j.pages; ++i) {
+        const uint8_t* e = entries.data() + i * entry_bytes;
+        std::memcpy(memory + load_le<uint64_t>(e) * page_size_, e + 8, page_size_);
       }
+      if (msync(memory, meta_.replica_bytes, MS_SYNC) != 0)
+        return io_error("cannot sync replica " + path_);
+      ++rollbacks_;
+      log_->warning("rolled back epoch " + std::to_string(j.epoch) + " (" +
+                    std::to_string(j.pages) + " pages from " + journal_path_ +
+                    "), which a crash interrupted; the replica is at epoch " +
+                    std::to_string(meta_.committed) + " again");
     }
+  }
+  if (fgbi_status s = invalidate_journal(); s != FGBI_OK) return s;
+
+  // A digest is kept until the next commit: it tells whether the replica
+  // was used (e.g. the VM ran on it after failover) since.
+  if (meta_.has_digest && replica_digest() != meta_.digest) {
+    log_->warning("replica " + path_ + " changed since " + meta_path_ +
+                  " was written; the next primary will resynchronise it fully");
+    meta_.stream = {};
+    meta_.committed = 0;
+    meta_.has_digest = false;
   }
   fgbi_receiver_reset_stream(receiver_);
   fgbi_receiver_set_committed_epoch(receiver_, meta_.committed);
-  // Invalidate the journal: its epoch is now in the metadata or discarded.
-  static constexpr uint8_t kZero[kJournalHeaderBytes] = {};
-  if (pwrite_all(journal_.get(), kZero, sizeof kZero, 0) != FGBI_OK)
-    return io_error("cannot write journal " + journal_path_);
   return write_metadata(true);
 }
 
+fgbi_status ReplicaStore::invalidate_journal() {
+  static constexpr uint8_t kZero[kJournalHeaderBytes] = {};
+  if (pwrite_all(journal_.get(), kZero, sizeof kZero, 0) != FGBI_OK)
+    return io_error("cannot write journal " + journal_path_);
+  return FGBI_OK;
+}
+
 uint64_t ReplicaStore::replica_digest() const {
-  const void* memory = nullptr;
-  size_t size = 0;
-  if (fgbi_receiver_replica(receiver_, &memory, &size) != FGBI_OK) return 0;
-  return xxh3(memory, size);
+  return xxh3(replica_memory(), meta_.replica_bytes);
 }
 
 fgbi_status ReplicaStore::write_metadata(bool sync) {
@@ -360,14 +368,9 @@ uint64_t ReplicaStore::next_epoch() const {
 
 fgbi_status ReplicaStore::begin_epoch(const StreamId& stream, uint64_t epoch) {
   if (in_epoch_) return FGBI_E_WRONG_STAGE;
-  static constexpr uint8_t kZero[kJournalHeaderBytes] = {};
-  if (pwrite_all(journal_.get(), kZero, sizeof kZero, 0) != FGBI_OK)
-    return io_error("cannot write journal " + journal_path_);
-  pending_ = JournalHeader{};
-  pending_.stream = stream;
-  pending_.base_epoch = epoch - 1;
-  pending_.epoch = epoch;
-  journal_sum_ = Xxh3Stream{};
+  epoch_stream_ = stream;
+  epoch_ = epoch;
+  pages_->reset();
   holding_ = false;
   in_epoch_ = true;
   return FGBI_OK;
@@ -377,23 +380,15 @@ fgbi_status ReplicaStore::feed(std::span<const uint8_t> bytes) {
   if (bytes.empty()) return FGBI_OK;
   if (fgbi_status st = fgbi_receiver_feed(receiver_, bytes.data(), bytes.size()); st != FGBI_OK)
     return st;
-  // An epoch that commits before the session's epoch ends would bypass the journal.
-  if (next_epoch() != pending_.epoch) return FGBI_E_PROTOCOL;
+  // An epoch that commits before the session's epoch ends would not be journaled.
+  if (next_epoch() != epoch_) return FGBI_E_PROTOCOL;
   return FGBI_OK;
 }
 
 fgbi_status ReplicaStore::append(std::span<const uint8_t> bytes) {
   if (!in_epoch_) return FGBI_E_WRONG_STAGE;
   if (bytes.empty()) return FGBI_OK;
-  int64_t max_epoch = 0;
-  fgbi_receiver_get_parameter(receiver_, FGBI_P_MAX_EPOCH_BYTES, &max_epoch);
-  if (pending_.bytes + bytes.size() > static_cast<uint64_t>(max_epoch))
-    return FGBI_E_LIMIT_EXCEEDED;
-  if (pwrite_all(journal_.get(), bytes.data(), bytes.size(),
-                 kJournalHeaderBytes + pending_.bytes) != FGBI_OK)
-    return io_error("cannot write journal " + journal_path_);
-  journal_sum_.update(bytes.data(), bytes.size());
-  pending_.bytes += bytes.size();
+  pages_->append(bytes);  // a malformed epoch is refused by the receiver, below or at commit
   if (holding_) {
     if (fgbi_status st = feed({&held_byte_, 1}); st != FGBI_OK) return st;
   }
@@ -403,27 +398,73 @@ fgbi_status ReplicaStore::append(std::span<const uint8_t> bytes) {
   return FGBI_OK;
 }
 
-fgbi_status ReplicaStore::commit(bool sync) {
-  if (!in_epoch_ || !holding_) return FGBI_E_PROTOCOL;
-  pending_.checksum = journal_sum_.digest();
+// Writes the current content of the pages into the journal, entries first
+// and the header last, so that only a complete journal is ever used.
+fgbi_status ReplicaStore::journal_pages(const std::vector<uint64_t>& pfns, bool sync) {
+  if (fgbi_status st = invalidate_journal(); st != FGBI_OK) return st;
+  const uint8_t* memory = replica_memory();
+  constexpr size_t kBatch = 256;  // entries per pwritev
+  std::vector<iovec> iov;
+  std::vector<uint8_t> pfn_bytes(kBatch * 8);
+  Xxh3Stream sum;
+  uint64_t offset = kJournalHeaderBytes;
+  for (size_t first = 0; first < pfns.size(); first += kBatch) {
+    const size_t n = std::min(kBatch, pfns.size() - first);
+    iov.clear();
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; ++i) {
+      uint8_t* le = pfn_bytes.data() + 8 * i;
+      store_le<uint64_t>(le, pfns[first + i]);
+      const uint8_t* page = memory + pfns[first + i] * page_size_;
+      iov.push_back({le, 8});
+      iov.push_back({const_cast<uint8_t*>(page), page_size_});
+      sum.update(le, 8);
+      sum.update(page, page_size_);
+      bytes += 8 + page_size_;
+    }
+    size_t done = 0;
+    while (done < bytes) {
+      const ssize_t w = pwritev(journal_.get(), iov.data(), static_cast<int>(iov.size()),
+                                static_cast<off_t>(offset + done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return io_error("cannot write journal " + journal_path_);
+      done += static_cast<size_t>(w);
+      const int left =
+          consume_iov(iov.data(), static_cast<int>(iov.size()), static_cast<size_t>(w));
+      iov.erase(iov.begin(), iov.begin() + left);
+    }
+    offset += bytes;
+  }
+  JournalHeader h;
+  h.stream = meta_.stream;
+  h.restores_to = meta_.committed;
+  h.epoch = epoch_;
+  h.pages = pfns.size();
+  h.checksum = sum.digest();
   uint8_t raw[kJournalHeaderBytes];
-  encode_journal_header(pending_, raw);
+  encode_journal_header(h, raw);
   if (pwrite_all(journal_.get(), raw, sizeof raw, 0) != FGBI_OK ||
       (sync && fdatasync(journal_.get()) != 0))
     return io_error("cannot write journal " + journal_path_);
+  return FGBI_OK;
+}
+
+fgbi_status ReplicaStore::commit(bool sync) {
+  if (!in_epoch_ || !holding_) return FGBI_E_PROTOCOL;
   holding_ = false;
-  if (fgbi_status st = fgbi_receiver_feed(receiver_, &held_byte_, 1); st != FGBI_OK) return st;
-  if (next_epoch() != pending_.epoch + 1) return FGBI_E_PROTOCOL;  // wire epoch not complete
-  in_epoch_ = false;
-  if (sync) {
-    const void* memory = nullptr;
-    size_t size = 0;
-    fgbi_receiver_replica(receiver_, &memory, &size);
-    if (msync(const_cast<void*>(memory), size, MS_SYNC) != 0)
-      return io_error("cannot sync replica " + path_);
+  if (!pages_->finish(&pfns_)) {
+    // Malformed: the receiver rejects it with the precise error, applying nothing.
+    const fgbi_status st = fgbi_receiver_feed(receiver_, &held_byte_, 1);
+    return st != FGBI_OK ? st : fgbi_status{FGBI_E_PROTOCOL};
   }
-  meta_.stream = pending_.stream;
-  meta_.committed = pending_.epoch;
+  if (fgbi_status st = journal_pages(pfns_, sync); st != FGBI_OK) return st;
+  if (fgbi_status st = fgbi_receiver_feed(receiver_, &held_byte_, 1); st != FGBI_OK) return st;
+  if (next_epoch() != epoch_ + 1) return FGBI_E_PROTOCOL;  // wire epoch not complete
+  in_epoch_ = false;
+  if (sync && msync(replica_memory(), meta_.replica_bytes, MS_SYNC) != 0)
+    return io_error("cannot sync replica " + path_);
+  meta_.stream = epoch_stream_;
+  meta_.committed = epoch_;
   meta_.state = ReplicaState::kReceiving;
   meta_.has_digest = false;
   return write_metadata(sync);
@@ -433,9 +474,6 @@ void ReplicaStore::abort_epoch() {
   if (!in_epoch_) return;
   in_epoch_ = false;
   holding_ = false;
-  static constexpr uint8_t kZero[kJournalHeaderBytes] = {};
-  if (pwrite_all(journal_.get(), kZero, sizeof kZero, 0) != FGBI_OK)
-    io_error("cannot write journal " + journal_path_);
   fgbi_receiver_reset_stream(receiver_);
 }
 
@@ -444,12 +482,9 @@ fgbi_status ReplicaStore::set_state(ReplicaState state, bool final) {
   meta_.state = state;
   meta_.has_digest = final;
   if (final) {
-    const void* memory = nullptr;
-    size_t size = 0;
-    fgbi_receiver_replica(receiver_, &memory, &size);
-    if (msync(const_cast<void*>(memory), size, MS_SYNC) != 0)
+    if (msync(replica_memory(), meta_.replica_bytes, MS_SYNC) != 0)
       return io_error("cannot sync replica " + path_);
-    meta_.digest = xxh3(memory, size);
+    meta_.digest = replica_digest();
   }
   return write_metadata(final);
 }

@@ -47,7 +47,7 @@ constexpr const char* kStatNames[] = {
     "FGBI_SS_LATENCY_NS",
     "FGBI_SS_LATENCY_MAX_NS",
     "FGBI_SS_COMMITTED_EPOCH",
-    "FGBI_SS_JOURNAL_REPLAYS",
+    "FGBI_SS_ROLLBACKS",
     "FGBI_SS_CLOSED",
 };
 static_assert(sizeof kStatNames / sizeof kStatNames[0] == FGBI_SESSION_STAT_LAST + 1);

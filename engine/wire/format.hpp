@@ -32,6 +32,8 @@ enum RecordKind : uint8_t {
   kRecordFullPage = 0x01,   // payload: the whole page
   kRecordBlocks = 0x02,     // payload: changed-block bitmap, then those blocks
   kRecordCleanList = 0x03,  // pages dirtied but unchanged (for the digest)
+  kRecordCodedPage = 0x04,  // changed blocks shared or encoded (coded_page.hpp)
+  kRecordXorPages = 0x05,   // pages as XOR deltas against the receiver's copy
 };
 inline constexpr uint8_t kFirstOptionalKind = 0x80;
 

@@ -62,7 +62,47 @@ void scatter_blocks(uint8_t* page, const uint64_t* bitmap, uint32_t block_size, 
   }
 }
 
-constexpr KernelTable kScalar = {"scalar", hash_blocks, identify, gather_blocks, scatter_blocks};
+// Length of the literal starting at the nonzero byte x[start]: it runs to
+// the last nonzero byte before kXorRleMinZeroRun zero bytes or the end.
+size_t literal_length(const uint8_t* current, const uint8_t* previous, size_t size, size_t start) {
+  size_t end = start + 1;
+  while (end < size) {
+    size_t zeros = 0;
+    while (end + zeros < size && zeros < kXorRleMinZeroRun &&
+           current[end + zeros] == previous[end + zeros])
+      ++zeros;
+    if (zeros == kXorRleMinZeroRun || end + zeros == size) break;
+    end += zeros + 1;  // a short zero run and the nonzero byte after it
+  }
+  return end - start;
+}
+
+size_t xor_rle_encode(const uint8_t* current, const uint8_t* previous, size_t size, uint8_t* out,
+                      size_t capacity) {
+  size_t used = 0, offset = 0;
+  for (;;) {
+    size_t start = offset;
+    while (start < size && current[start] == previous[start]) ++start;
+    if (start == size) return used;
+    const size_t length = literal_length(current, previous, size, start);
+    if (uleb128_size(start - offset) + uleb128_size(length) + length > capacity - used)
+      return kXorRleTooLarge;
+    used += store_uleb128(out + used, start - offset);
+    used += store_uleb128(out + used, length);
+    for (size_t i = start; i < start + length; ++i) out[used++] = current[i] ^ previous[i];
+    offset = start + length;
+  }
+}
+
+bool xor_rle_decode(const uint8_t* delta, size_t delta_size, uint8_t* data, size_t size) {
+  return xor_rle_walk(delta, delta_size, size,
+                      [data](size_t offset, const uint8_t* literal, size_t length) {
+                        for (size_t i = 0; i < length; ++i) data[offset + i] ^= literal[i];
+                      });
+}
+
+constexpr KernelTable kScalar = {"scalar",       hash_blocks,    identify,      gather_blocks,
+                                 scatter_blocks, xor_rle_encode, xor_rle_decode};
 
 }  // namespace
 

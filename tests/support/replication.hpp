@@ -26,7 +26,18 @@ struct PairOptions {
   int64_t receiver_threads = 1;
   bool digest = true;
   int64_t hash_bits = 64;  // FGBI_P_TEST_HASH_BITS
+  int64_t sharing = FGBI_SHARE_ZERO | FGBI_SHARE_EPOCH | FGBI_SHARE_REPLICA;
+  int64_t codecs = FGBI_CODEC_XOR | FGBI_CODEC_LZ4 | FGBI_CODEC_ZLIB | FGBI_CODEC_ZSTD;
+  int64_t cache_bytes = 64 << 20;
+  int64_t adaptive = 1;  // 0 makes the stream depend on the input alone
 };
+
+// Sharing and compression off: the plain records of wire format v1 only.
+inline PairOptions plain_options(PairOptions o = {}) {
+  o.sharing = 0;
+  o.codecs = 0;
+  return o;
+}
 
 inline constexpr size_t kPage = 4096;
 

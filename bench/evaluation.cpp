@@ -1,0 +1,177 @@
+#include "evaluation.hpp"
+
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+#include "fgbi.h"
+
+namespace fgbi::bench {
+namespace {
+
+constexpr size_t kFeedBytes = 64 * 1024;
+
+void check(fgbi_status st, const char* call) {
+  if (st != FGBI_OK)
+    throw SchemeError{std::string(call) + ": " + fgbi_error_name(st) + " (" +
+                      fgbi_error_message(st) + ")"};
+}
+
+// fgbi through its public C ABI: a sender and a receiver in this process.
+class FgbiScheme : public Scheme {
+ public:
+  explicit FgbiScheme(const FgbiSchemeOptions& o)
+      : name_(o.name), replica_(o.tracked_pages * SyntheticWorkload::kPageSize) {
+    fgbi_sender* s = nullptr;
+    fgbi_receiver* r = nullptr;
+    check(fgbi_sender_create(&s), "fgbi_sender_create");
+    sender_.reset(s);
+    check(fgbi_receiver_create(&r), "fgbi_receiver_create");
+    receiver_.reset(r);
+    const auto pages = static_cast<int64_t>(o.tracked_pages);
+    for (auto [param, value] : {std::pair{FGBI_P_TRACKED_PAGES, pages},
+                                {FGBI_P_BLOCK_SIZE, o.block_size},
+                                {FGBI_P_THREADS, o.threads},
+                                {FGBI_P_BACKEND, o.backend},
+                                {FGBI_P_DIGEST, int64_t{o.digest}}}) {
+      check(fgbi_sender_set_parameter(s, param, value), "fgbi_sender_set_parameter");
+      check(fgbi_receiver_set_parameter(r, param, value), "fgbi_receiver_set_parameter");
+    }
+    for (auto [param, value] : {std::pair{FGBI_P_SHARING, o.sharing},
+                                {FGBI_P_CODECS, o.codecs},
+                                {FGBI_P_LINK_MBPS, o.link_mbps},
+                                {FGBI_P_CACHE_BYTES, o.cache_bytes},
+                                {FGBI_P_INDEX_BYTES, o.index_bytes}})
+      check(fgbi_sender_set_parameter(s, param, value), "fgbi_sender_set_parameter");
+    check(fgbi_receiver_attach_memory(r, replica_.data(), replica_.size()),
+          "fgbi_receiver_attach_memory");
+  }
+
+  const std::string& name() const override { return name_; }
+
+  size_t encode(const DirtyEpoch& epoch) override {
+    const auto& pfns = *epoch.pfns;
+    const size_t bound = fgbi_sender_epoch_bound(sender_.get(), pfns.size());
+    if (stream_.size() < bound) stream_.resize(bound);
+    check(fgbi_sender_begin_epoch(sender_.get(), nullptr), "fgbi_sender_begin_epoch");
+    check(fgbi_sender_add_pages(sender_.get(), pfns.data(),
+                                reinterpret_cast<const void* const*>(epoch.pages.data()),
+                                pfns.size(), nullptr),
+          "fgbi_sender_add_pages");
+    check(fgbi_sender_end_epoch(sender_.get(), stream_.data(), stream_.size(), &written_),
+          "fgbi_sender_end_epoch");
+    return written_;
+  }
+
+  void decode() override {
+    for (size_t off = 0; off < written_; off += kFeedBytes)
+      check(fgbi_receiver_feed(receiver_.get(), stream_.data() + off,
+                               std::min(kFeedBytes, written_ - off)),
+            "fgbi_receiver_feed");
+  }
+
+  bool replica_matches(const uint8_t* primary, size_t bytes) const override {
+    return bytes == replica_.size() && std::memcmp(primary, replica_.data(), bytes) == 0;
+  }
+
+  Counters counters() const override {
+    Counters out;
+    for (int s = FGBI_STAT_FIRST; s <= FGBI_STAT_LAST; ++s) {
+      uint64_t v = 0;
+      if (fgbi_sender_get_stat(sender_.get(), static_cast<fgbi_stat>(s), &v) == FGBI_OK)
+        out.emplace_back(fgbi_stat_name(static_cast<fgbi_stat>(s)), v);
+    }
+    return out;
+  }
+
+ private:
+  struct SenderFree {
+    void operator()(fgbi_sender* s) const { fgbi_sender_free(s); }
+  };
+  struct ReceiverFree {
+    void operator()(fgbi_receiver* r) const { fgbi_receiver_free(r); }
+  };
+  std::string name_;
+  std::vector<uint8_t> replica_;
+  std::unique_ptr<fgbi_sender, SenderFree> sender_;
+  std::unique_ptr<fgbi_receiver, ReceiverFree> receiver_;
+  std::vector<uint8_t> stream_;
+  size_t written_ = 0;
+};
+
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+double wall_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+std::unique_ptr<Scheme> make_fgbi_scheme(const FgbiSchemeOptions& options) {
+  return std::make_unique<FgbiScheme>(options);
+}
+
+double PhaseFigures::downtime_ms_percentile(double p) const {
+  if (epoch_downtime_ms.empty()) return 0;
+  std::vector<double> sorted = epoch_downtime_ms;
+  std::sort(sorted.begin(), sorted.end());
+  const size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * sorted.size()));
+  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
+}
+
+WorkloadResult run_workload(const WorkloadModel& model,
+                            std::vector<std::unique_ptr<Scheme>>& schemes,
+                            const RunOptions& options) {
+  WorkloadResult result;
+  result.model = model;
+  result.schemes.resize(schemes.size());
+  for (size_t i = 0; i < schemes.size(); ++i) result.schemes[i].name = schemes[i]->name();
+
+  SyntheticWorkload workload(model);
+  std::vector<uint64_t> all(model.tracked_pages);
+  for (uint64_t i = 0; i < model.tracked_pages; ++i) all[i] = i;
+  const double link_bytes_per_s = options.link_gbps * 1e9 / 8;
+
+  const uint32_t total = options.epochs + 1;
+  for (uint32_t e = 0; e < total; ++e) {
+    DirtyEpoch epoch;
+    epoch.pfns = e == 0 ? &all : &workload.next_epoch();
+    epoch.pages.resize(epoch.pfns->size());
+    for (size_t i = 0; i < epoch.pages.size(); ++i)
+      epoch.pages[i] = workload.page((*epoch.pfns)[i]);
+    for (size_t i = 0; i < schemes.size(); ++i) {
+      PhaseFigures& f = e == 0 ? result.schemes[i].sync : result.schemes[i].steady;
+      const double cpu0 = process_cpu_seconds(), wall0 = wall_seconds();
+      const size_t wire = schemes[i]->encode(epoch);
+      const double wall1 = wall_seconds(), cpu1 = process_cpu_seconds();
+      schemes[i]->decode();
+      const double wall2 = wall_seconds();
+      ++f.epochs;
+      f.pages += epoch.pages.size();
+      f.dirty_bytes += epoch.pages.size() * SyntheticWorkload::kPageSize;
+      f.wire_bytes += wire;
+      f.encode_wall_s += wall1 - wall0;
+      f.encode_cpu_s += cpu1 - cpu0;
+      f.decode_wall_s += wall2 - wall1;
+      // Stop-and-copy: the epoch's state is captured and encoded, then it
+      // crosses the link; the primary waits for both (docs/workloads.md).
+      f.epoch_downtime_ms.push_back(1e3 * (wall1 - wall0 + wire / link_bytes_per_s));
+    }
+    if (options.progress) options.progress(e + 1, total);
+  }
+  for (size_t i = 0; i < schemes.size(); ++i) {
+    result.schemes[i].replica_matches =
+        schemes[i]->replica_matches(workload.page(0), workload.memory_bytes());
+    result.schemes[i].counters = schemes[i]->counters();
+  }
+  return result;
+}
+
+}  // namespace fgbi::bench

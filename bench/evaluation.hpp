@@ -1,0 +1,104 @@
+// The evaluation behind `fgbi-engine bench`: replicate one workload through
+// several schemes - fgbi in its configurations and the peers - on the same
+// dirty pages in the same run, timing each scheme's encode and decode and
+// checking every replica against the primary at the end.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "workload.hpp"
+
+namespace fgbi::bench {
+
+// The dirty pages of one epoch, as every scheme receives them.
+struct DirtyEpoch {
+  const std::vector<uint64_t>* pfns = nullptr;
+  std::vector<const uint8_t*> pages;  // 4 KiB each, stable until the next epoch
+};
+
+using Counters = std::vector<std::pair<std::string, uint64_t>>;
+
+class Scheme {
+ public:
+  virtual ~Scheme() = default;
+  virtual const std::string& name() const = 0;
+  // Encodes one epoch and returns its wire bytes. Timed by the runner.
+  virtual size_t encode(const DirtyEpoch& epoch) = 0;
+  // Applies the epoch just encoded to the scheme's replica. Timed.
+  virtual void decode() = 0;
+  virtual bool replica_matches(const uint8_t* primary, size_t bytes) const = 0;
+  // Scheme-specific statistics for the report (cost-model choices etc.).
+  virtual Counters counters() const { return {}; }
+};
+
+// Thrown by schemes when their library reports an error.
+struct SchemeError {
+  std::string what;
+};
+
+struct FgbiSchemeOptions {
+  std::string name = "fgbi";
+  uint64_t tracked_pages = 0;
+  int64_t block_size = 64;
+  int64_t threads = 1;
+  int64_t backend = 0;  // fgbi_backend
+  bool digest = true;
+  int64_t sharing = 7;
+  int64_t codecs = 15;
+  int64_t link_mbps = 1000;
+  int64_t cache_bytes = 64 << 20;
+  int64_t index_bytes = 16 << 20;
+};
+std::unique_ptr<Scheme> make_fgbi_scheme(const FgbiSchemeOptions& options);
+
+// Totals of one scheme over a phase (the initial sync or the steady state).
+struct PhaseFigures {
+  uint64_t epochs = 0, pages = 0, dirty_bytes = 0, wire_bytes = 0;
+  double encode_wall_s = 0, encode_cpu_s = 0, decode_wall_s = 0;
+  std::vector<double> epoch_downtime_ms;  // modelled type II downtime per epoch
+
+  double encode_gbps() const { return rate(encode_wall_s); }
+  double encode_gbps_per_core() const { return rate(encode_cpu_s); }
+  double decode_gbps() const { return rate(decode_wall_s); }
+  double cpu_s_per_gb() const { return dirty_bytes ? encode_cpu_s / (dirty_bytes / 1e9) : 0; }
+  double wire_ratio() const {
+    return dirty_bytes ? static_cast<double>(wire_bytes) / static_cast<double>(dirty_bytes) : 0;
+  }
+  double downtime_ms_percentile(double p) const;
+
+ private:
+  double rate(double s) const { return s > 0 ? static_cast<double>(dirty_bytes) / s / 1e9 : 0; }
+};
+
+struct SchemeResult {
+  std::string name;
+  PhaseFigures sync, steady;
+  bool replica_matches = false;
+  Counters counters;
+};
+
+struct WorkloadResult {
+  WorkloadModel model;
+  std::vector<SchemeResult> schemes;
+};
+
+struct RunOptions {
+  uint32_t epochs = 50;    // after the initial synchronisation
+  double link_gbps = 1.0;  // for the modelled downtime
+  // Called after every epoch with (epochs done, epochs in all).
+  std::function<void(uint32_t, uint32_t)> progress;
+};
+
+// Runs the workload through every scheme. Epoch 1 synchronises all tracked
+// pages; the following epochs are the steady state.
+WorkloadResult run_workload(const WorkloadModel& model,
+                            std::vector<std::unique_ptr<Scheme>>& schemes,
+                            const RunOptions& options);
+
+}  // namespace fgbi::bench

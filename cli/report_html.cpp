@@ -1,0 +1,122 @@
+#include "report_html.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include "fgbi.h"
+
+namespace fgbi::cli {
+namespace {
+
+std::string escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string number(double v, int precision = 3) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+  return buf;
+}
+
+// A horizontal bar chart of one figure per scheme.
+std::string bar_chart(const std::string& title, const std::string& unit,
+                      const std::vector<bench::SchemeResult>& schemes,
+                      const std::function<double(const bench::PhaseFigures&)>& value) {
+  constexpr int kLabel = 110, kWidth = 360, kRow = 22;
+  double max = 0;
+  for (const auto& s : schemes) max = std::max(max, value(s.steady));
+  std::ostringstream svg;
+  const int height = kRow * static_cast<int>(schemes.size()) + 28;
+  svg << "<figure><figcaption>" << escape(title) << "</figcaption><svg width=\""
+      << kLabel + kWidth + 90 << "\" height=\"" << height << "\" role=\"img\">";
+  int y = 4;
+  for (const auto& s : schemes) {
+    const double v = value(s.steady);
+    const int w = max > 0 ? static_cast<int>(kWidth * v / max) : 0;
+    const bool ours = s.name.rfind("fgbi", 0) == 0;
+    svg << "<text x=\"" << kLabel - 6 << "\" y=\"" << y + 15 << "\" text-anchor=\"end\">"
+        << escape(s.name) << "</text><rect x=\"" << kLabel << "\" y=\"" << y << "\" width=\""
+        << std::max(w, 1) << "\" height=\"" << kRow - 6 << "\" fill=\""
+        << (ours ? "#2b6cb0" : "#a0aec0") << "\"/><text x=\"" << kLabel + w + 6 << "\" y=\""
+        << y + 15 << "\">" << number(v) << " " << escape(unit) << "</text>";
+    y += kRow;
+  }
+  svg << "</svg></figure>";
+  return svg.str();
+}
+
+}  // namespace
+
+bool write_html_report(const std::string& path, const std::vector<bench::WorkloadResult>& results,
+                       double link_gbps, std::string* error) {
+  std::ostringstream html;
+  html << "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>fgbi-engine "
+          "bench</title><style>body{font:14px system-ui,sans-serif;margin:2em;max-width:1100px}"
+          "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #cbd5e0;"
+          "padding:3px 8px;text-align:right}th:first-child,td:first-child{text-align:left}"
+          "figure{display:inline-block;margin:0 2em 1em 0;vertical-align:top}"
+          "figcaption{font-weight:600;margin-bottom:4px}svg text{font-size:12px}"
+          ".bad{color:#c53030;font-weight:600}</style></head><body>";
+  html << "<h1>fgbi-engine bench</h1><p>fgbi " << fgbi_version_string()
+       << ". Steady-state figures (after the initial synchronisation). Downtime is modelled "
+          "type II downtime per epoch: encode time plus the epoch's wire bytes at "
+       << number(link_gbps) << " Gbit/s (docs/workloads.md). Blue: fgbi; grey: peers.</p>";
+  for (const auto& r : results) {
+    const auto& m = r.model;
+    html << "<h2>Workload " << escape(m.name) << "</h2><p>" << m.tracked_pages << " tracked pages, "
+         << m.dirty_pages << " dirty pages per epoch from a working set of " << m.working_set_pages
+         << ", " << r.schemes.front().steady.epochs << " epochs.</p>";
+    html << "<table><tr><th>scheme</th><th>encode GB/s</th><th>GB/s per core</th><th>decode "
+            "GB/s</th><th>CPU s per GB</th><th>wire MiB</th><th>of raw</th><th>downtime ms "
+            "p50</th><th>p99</th><th>replica</th></tr>";
+    for (const auto& s : r.schemes) {
+      const auto& f = s.steady;
+      html << "<tr><td>" << escape(s.name) << "</td><td>" << number(f.encode_gbps()) << "</td><td>"
+           << number(f.encode_gbps_per_core()) << "</td><td>" << number(f.decode_gbps())
+           << "</td><td>" << number(f.cpu_s_per_gb()) << "</td><td>"
+           << number(f.wire_bytes / 1048576.0, 4) << "</td><td>" << number(f.wire_ratio())
+           << "</td><td>" << number(f.downtime_ms_percentile(50)) << "</td><td>"
+           << number(f.downtime_ms_percentile(99)) << "</td><td"
+           << (s.replica_matches ? ">ok" : " class=\"bad\">DIFFERS") << "</td></tr>";
+    }
+    html << "</table>";
+    html << bar_chart("Wire bytes (share of raw dirty bytes)", "", r.schemes,
+                      [](const bench::PhaseFigures& f) { return f.wire_ratio(); });
+    html << bar_chart("Modelled type II downtime, median", "ms", r.schemes,
+                      [](const bench::PhaseFigures& f) { return f.downtime_ms_percentile(50); });
+    html << bar_chart("Encode throughput per core", "GB/s", r.schemes,
+                      [](const bench::PhaseFigures& f) { return f.encode_gbps_per_core(); });
+    html << bar_chart("Decode / apply throughput", "GB/s", r.schemes,
+                      [](const bench::PhaseFigures& f) { return f.decode_gbps(); });
+  }
+  html << "</body></html>\n";
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) {
+    *error = std::strerror(errno);
+    return false;
+  }
+  out << html.str();
+  out.close();
+  if (!out) {
+    *error = "write failed";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace fgbi::cli

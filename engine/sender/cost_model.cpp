@@ -1,0 +1,57 @@
+#include "sender/cost_model.hpp"
+
+#include <algorithm>
+
+namespace fgbi {
+namespace {
+
+// Reference estimates for 64-byte-block literal sections of a few hundred
+// bytes to 4 KiB on one core of the reference machine (docs/cost-model.md).
+constexpr CodecEstimates kReference = {{
+    {0.0, 1.0},    // raw: nothing to encode
+    {0.15, 0.3},   // xor: one pass comparing two buffers
+    {1.2, 0.6},    // lz4
+    {12.0, 0.45},  // zlib level 1
+    {4.0, 0.5},    // zstd level 1
+}};
+
+// Weight of new evidence in the running estimates.
+constexpr double kRatioWeight = 1.0 / 16;
+constexpr double kSpeedWeight = 1.0 / 4;
+
+}  // namespace
+
+void CostSamples::add(const CostSamples& o) {
+  for (int c = 0; c < codec::kCodecCount; ++c) {
+    ns[c] += o.ns[c];
+    timed_bytes[c] += o.timed_bytes[c];
+    in_bytes[c] += o.in_bytes[c];
+    out_bytes[c] += o.out_bytes[c];
+  }
+}
+
+CostModel::CostModel() : estimates_(kReference) {}
+
+void CostModel::learn(const CostSamples& s, bool adaptive) {
+  for (int c = 1; c < codec::kCodecCount; ++c) {
+    if (s.in_bytes[c] == 0) continue;
+    CodecEstimate& e = estimates_[c];
+    const double in = static_cast<double>(s.in_bytes[c]);
+    e.ratio += kRatioWeight * (std::min(1.0, static_cast<double>(s.out_bytes[c]) / in) - e.ratio);
+    if (adaptive && s.timed_bytes[c] != 0) {
+      // One noisy epoch (a loaded machine) moves the estimate at most 2x.
+      const double measured = std::clamp(s.ns[c] / static_cast<double>(s.timed_bytes[c]),
+                                         e.ns_per_byte / 2, e.ns_per_byte * 2);
+      e.ns_per_byte += kSpeedWeight * (measured - e.ns_per_byte);
+    }
+  }
+}
+
+void CostModel::Local::observe_ratio(codec::Codec c, uint64_t in, uint64_t out) {
+  if (in == 0) return;
+  CodecEstimate& e = est_[idx(c)];
+  const double r = std::min(1.0, static_cast<double>(out) / static_cast<double>(in));
+  e.ratio += kRatioWeight * (r - e.ratio);
+}
+
+}  // namespace fgbi

@@ -1,0 +1,441 @@
+// SIMD kernels: Google Highway with runtime dispatch.
+//
+// foreach_target.h compiles this file once per Highway target (on x86:
+// SCALAR or EMU128, SSSE3, SSE4, AVX2, AVX3); the HWY_ONCE part at the end
+// exports those functions and fills the KernelTable, whose entries call the
+// best target the CPU supports (HWY_DYNAMIC_DISPATCH, resolved per call, so
+// tests can switch targets with hwy::SetSupportedTargetsForTest).
+//
+// Block hashing (FGBH64, block_hash.hpp) with N 64-bit lanes per vector:
+//  - one vector holds N consecutive words; each lane's term is
+//    lo32(w ^ K) * hi32(w ^ K) + w: XOR, shift, MulEven (32x32->64), add;
+//  - the terms of N blocks reduce to one vector of N block sums through a
+//    pairwise-add tree (ConcatEven + ConcatOdd + Add per level); with AVX-512
+//    a 64-byte block is exactly one vector and 8 blocks take 7 tree nodes;
+//  - the N sums are finalized together (64-bit multiplies: native on
+//    AVX-512DQ, emulated with 32-bit ones elsewhere), compared with the N
+//    stored hashes at once, and the comparison mask is N bits of the
+//    changed-block bitmap.
+// Addition mod 2^64 is order-independent, so this grouping yields exactly
+// the bits of block_hash_reference().
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstring>
+#include <type_traits>
+
+#include "block_hash.hpp"
+#include "kernels.hpp"
+#include "xor_rle.hpp"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "simd/simd_kernels.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
+namespace fgbi::kernels::HWY_NAMESPACE {
+
+#if HWY_TARGET == HWY_SCALAR
+// Highway's scalar target has one-lane vectors and lacks the lane shuffles
+// used below; the reference kernels compute exactly what it would.
+const KernelTable* TargetTable() { return scalar_kernels(); }
+#else
+namespace {
+
+namespace hn = hwy::HWY_NAMESPACE;
+
+using D64 = hn::ScalableTag<uint64_t>;
+using V64 = hn::Vec<D64>;
+constexpr size_t kLanes = hn::MaxLanes(D64());
+// One comparison mask must fit a byte; page and block counts are multiples.
+static_assert(kLanes >= 2 && kLanes <= 8 && (kLanes & (kLanes - 1)) == 0);
+
+// How a group of kLanes blocks of kWords words maps onto vectors.
+template <size_t kWords>
+struct GroupLayout {
+  static constexpr size_t kBlockBytes = kWords * 8;
+  // The tree's inputs ("leaves"): one block each when a block fills one or
+  // more vectors, else one vector holding kLanes / kWords whole blocks.
+  static constexpr size_t kLeaves = std::min(kWords, kLanes);
+  static constexpr size_t kVectorsPerLeaf = kWords >= kLanes ? kWords / kLanes : 1;
+  // Key for lane l of vector v within a leaf: word (v * kLanes + l) mod kWords.
+  static constexpr auto kKeys = [] {
+    std::array<uint64_t, kVectorsPerLeaf * kLanes> keys{};
+    for (size_t i = 0; i < keys.size(); ++i) keys[i] = kBlockKeys[i % kWords];
+    return keys;
+  }();
+};
+
+HWY_INLINE V64 LoadWords(const uint8_t* p) {
+  // Byte loads then a cast: lanes are little-endian words on every target.
+  const hn::Repartition<uint8_t, D64> d8;
+  return hn::BitCast(D64(), hn::LoadU(d8, p));
+}
+
+HWY_INLINE V64 Terms(const uint8_t* p, V64 key) {
+  const hn::Repartition<uint32_t, D64> d32;
+  const V64 words = LoadWords(p);
+  const V64 keyed = hn::Xor(words, key);
+  const V64 product =
+      hn::MulEven(hn::BitCast(d32, keyed), hn::BitCast(d32, hn::ShiftRight<32>(keyed)));
+  return hn::Add(product, words);
+}
+
+template <size_t kWords>
+HWY_INLINE V64 Leaf(const uint8_t* group, size_t leaf) {
+  using L = GroupLayout<kWords>;
+  const D64 d;
+  const uint8_t* p = group + leaf * L::kVectorsPerLeaf * kLanes * 8;
+  V64 sum = Terms(p, hn::LoadU(d, L::kKeys.data()));
+  for (size_t v = 1; v < L::kVectorsPerLeaf; ++v)
+    sum = hn::Add(sum, Terms(p + v * kLanes * 8, hn::LoadU(d, L::kKeys.data() + v * kLanes)));
+  return sum;
+}
+
+// Sums adjacent lane pairs: lanes of `lo` into the lower half, of `hi` into
+// the upper half. Applied level by level to consecutive leaves, it leaves
+// block b's sum in lane b.
+template <size_t kCount, size_t kWords>
+HWY_INLINE V64 SumTree(const uint8_t* group, size_t first) {
+  if constexpr (kCount == 1) {
+    return Leaf<kWords>(group, first);
+  } else {
+    const D64 d;
+    const V64 lo = SumTree<kCount / 2, kWords>(group, first);
+    const V64 hi = SumTree<kCount / 2, kWords>(group, first + kCount / 2);
+    return hn::Add(hn::ConcatEven(d, hi, lo), hn::ConcatOdd(d, hi, lo));
+  }
+}
+
+HWY_INLINE V64 Finalize(V64 acc) {
+  const D64 d;
+  acc = hn::Xor(acc, hn::ShiftRight<33>(acc));
+  acc = hn::Mul(acc, hn::Set(d, 0xFF51AFD7ED558CCDull));
+  acc = hn::Xor(acc, hn::ShiftRight<33>(acc));
+  acc = hn::Mul(acc, hn::Set(d, 0xC4CEB9FE1A85EC53ull));
+  return hn::Xor(acc, hn::ShiftRight<33>(acc));
+}
+
+// Masked FGBH64 of the kLanes consecutive blocks at `group`, lane b = block b.
+template <size_t kWords>
+HWY_INLINE V64 HashGroup(const uint8_t* group, V64 mask) {
+  const V64 init = hn::Set(D64(), block_hash_init(kWords * 8));
+  const V64 sums = SumTree<GroupLayout<kWords>::kLeaves, kWords>(group, 0);
+  return hn::And(Finalize(hn::Add(sums, init)), mask);
+}
+
+HWY_INLINE uint64_t MaskBits(hn::Mask<D64> mask) {
+  uint8_t bits[8] = {};
+  hn::StoreMaskBits(D64(), mask, bits);
+  return bits[0];
+}
+
+template <size_t kWords>
+HWY_INLINE bool BlockIsZero(const uint8_t* block) {
+  const hn::CappedTag<uint64_t, kWords> d;
+  const hn::Repartition<uint8_t, decltype(d)> d8;
+  auto any = hn::Zero(d);
+  for (size_t i = 0; i < kWords; i += hn::Lanes(d))
+    any = hn::Or(any, hn::BitCast(d, hn::LoadU(d8, block + 8 * i)));
+  return hn::AllTrue(d, hn::Eq(any, hn::Zero(d)));
+}
+
+// Calls fn(std::integral_constant<size_t, words per block>).
+template <class Fn>
+HWY_INLINE void WithBlockWords(uint32_t block_size, Fn&& fn) {
+  switch (block_size) {
+    case 32: return fn(std::integral_constant<size_t, 4>());
+    case 64: return fn(std::integral_constant<size_t, 8>());
+    case 128: return fn(std::integral_constant<size_t, 16>());
+    case 256: return fn(std::integral_constant<size_t, 32>());
+    default: HWY_ABORT("fgbi simd kernels: unsupported block size %u", block_size);
+  }
+}
+
+template <size_t kWords>
+void HashBlocksT(const uint8_t* data, size_t n_blocks, uint64_t hash_mask, uint64_t* out) {
+  constexpr size_t kBlockBytes = kWords * 8;
+  const D64 d;
+  const V64 mask = hn::Set(d, hash_mask);
+  size_t b = 0;
+  for (; b + kLanes <= n_blocks; b += kLanes)
+    hn::StoreU(HashGroup<kWords>(data + b * kBlockBytes, mask), d, out + b);
+  for (; b < n_blocks; ++b)
+    out[b] = block_hash_reference(data + b * kBlockBytes, kBlockBytes) & hash_mask;
+}
+
+template <size_t kWords, bool kFindZero>
+void IdentifyT(const IdentifyBatch& batch) {
+  constexpr size_t kBlockBytes = kWords * 8;
+  constexpr size_t kBlocks = kPageSize / kBlockBytes;
+  static_assert(kBlocks % kLanes == 0 && 64 % kLanes == 0);
+  const D64 d;
+  const V64 mask = hn::Set(d, batch.hash_mask);
+  // Only blocks hashing like a zero block can be zero; those are checked.
+  static constexpr uint8_t kZeroBlock[kBlockBytes] = {};
+  const V64 zero_hash = hn::Set(d, block_hash_reference(kZeroBlock, kBlockBytes) & batch.hash_mask);
+  constexpr uint64_t kGroupBits = (1ull << kLanes) - 1;
+
+  for (size_t p = 0; p < batch.count; ++p) {
+    const uint8_t* page = batch.pages[p];
+    uint64_t* hashes = batch.hashes[p];
+    uint64_t changed[kBitmapWords] = {};
+    uint64_t zero[kBitmapWords] = {};
+    for (size_t b = 0; b < kBlocks; b += kLanes) {
+      const uint8_t* group = page + b * kBlockBytes;
+      const V64 h = HashGroup<kWords>(group, mask);
+      const uint64_t same = MaskBits(hn::Eq(h, hn::LoadU(d, hashes + b)));
+      hn::StoreU(h, d, hashes + b);
+      changed[b / 64] |= (~same & kGroupBits) << (b % 64);
+      if constexpr (kFindZero) {
+        for (uint64_t c = MaskBits(hn::Eq(h, zero_hash)); c != 0; c &= c - 1) {
+          const size_t block = b + static_cast<size_t>(std::countr_zero(c));
+          if (BlockIsZero<kWords>(page + block * kBlockBytes))
+            zero[block / 64] |= 1ull << (block % 64);
+        }
+      }
+    }
+    if (batch.known[p] == 0) {
+      for (size_t w = 0; w < kBitmapWords; ++w) changed[w] = 0;
+      for (size_t b = 0; b < kBlocks; ++b) changed[b / 64] |= 1ull << (b % 64);
+    }
+    std::memcpy(batch.changed + p * kBitmapWords, changed, sizeof changed);
+    if constexpr (kFindZero) std::memcpy(batch.zero + p * kBitmapWords, zero, sizeof zero);
+  }
+}
+
+template <size_t kBytes>
+HWY_INLINE void CopyBlock(const uint8_t* from, uint8_t* to) {
+  const hn::CappedTag<uint8_t, kBytes> d8;
+  for (size_t i = 0; i < kBytes; i += hn::Lanes(d8))
+    hn::StoreU(hn::LoadU(d8, from + i), d8, to + i);
+}
+
+// Copies the blocks of `page` selected by `bitmap` to (gather: Page is
+// const) or from (scatter: Packed is const) consecutive blocks of `packed`.
+template <size_t kWords, class Page, class Packed>
+void CopyBlocksT(Page* page, const uint64_t* bitmap, Packed* packed) {
+  constexpr size_t kBlockBytes = kWords * 8;
+  for (size_t w = 0; w < kBitmapWords; ++w) {
+    for (uint64_t bits = bitmap[w]; bits != 0; bits &= bits - 1) {
+      Page* block = page + (w * 64 + static_cast<size_t>(std::countr_zero(bits))) * kBlockBytes;
+      if constexpr (std::is_const_v<Page>)
+        CopyBlock<kBlockBytes>(block, packed);
+      else
+        CopyBlock<kBlockBytes>(packed, block);
+      packed += kBlockBytes;
+    }
+  }
+}
+
+// out[i] = a[i] ^ b[i]; out may alias a.
+HWY_INLINE void XorBytes(uint8_t* out, const uint8_t* a, const uint8_t* b, size_t n) {
+  const hn::CappedTag<uint8_t, 64> d8;
+  const size_t lanes = hn::Lanes(d8);
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes)
+    hn::StoreU(hn::Xor(hn::LoadU(d8, a + i), hn::LoadU(d8, b + i)), d8, out + i);
+  for (; i < n; ++i) out[i] = a[i] ^ b[i];
+}
+
+// Bit i set where current[i] != previous[i], for 64 bytes.
+HWY_INLINE uint64_t DiffBits64(const uint8_t* current, const uint8_t* previous) {
+  const hn::CappedTag<uint8_t, 64> d8;
+  const size_t lanes = hn::Lanes(d8);
+  uint64_t diff = 0;
+  for (size_t i = 0; i < 64; i += lanes) {
+    uint8_t bits[8] = {};
+    hn::StoreMaskBits(d8, hn::Ne(hn::LoadU(d8, current + i), hn::LoadU(d8, previous + i)), bits);
+    diff |= load_le64(bits) << i;
+  }
+  return diff;
+}
+
+// Finds the runs of the canonical XOR-RLE encoding from 64-byte masks of
+// differing bytes, computed on demand. Positions only move forward, so two
+// cached words (the current one and its successor) serve every lookup.
+class DiffScanner {
+ public:
+  DiffScanner(const uint8_t* current, const uint8_t* previous, size_t size)
+      : current_(current), previous_(previous), size_(size) {}
+
+  // First differing byte at or after pos, or size.
+  size_t NextDiff(size_t pos) {
+    size_t k = pos / 64;
+    uint64_t bits = Word(k) & (~0ull << (pos % 64));
+    while (bits == 0) {
+      if (++k * 64 >= size_) return size_;
+      bits = Word(k);
+    }
+    return std::min(size_, k * 64 + static_cast<size_t>(std::countr_zero(bits)));
+  }
+
+  // End of the literal starting at the differing byte `start`: the first
+  // position after it where kXorRleMinZeroRun equal bytes begin (bytes past
+  // the end count as equal).
+  size_t LiteralEnd(size_t start) {
+    static_assert(kXorRleMinZeroRun == 3);
+    const size_t pos = start + 1;
+    size_t k = pos / 64;
+    uint64_t bits = ZeroRuns(k) & (~0ull << (pos % 64));
+    while (bits == 0) bits = ZeroRuns(++k);
+    return k * 64 + static_cast<size_t>(std::countr_zero(bits));
+  }
+
+ private:
+  // Bit i set where bytes 64k+i .. 64k+i+2 are all equal.
+  uint64_t ZeroRuns(size_t k) {
+    const uint64_t same = ~Word(k), next = ~Word(k + 1);
+    return same & ((same >> 1) | (next << 63)) & ((same >> 2) | (next << 62));
+  }
+
+  uint64_t Word(size_t k) {
+    Cached& c = cache_[k & 1];
+    if (c.index != k) {
+      c.index = k;
+      c.bits = Compute(k);
+    }
+    return c.bits;
+  }
+
+  uint64_t Compute(size_t k) const {
+    const size_t offset = k * 64;
+    if (offset >= size_) return 0;
+    if (size_ - offset >= 64) return DiffBits64(current_ + offset, previous_ + offset);
+    uint8_t current[64] = {}, previous[64] = {};
+    std::memcpy(current, current_ + offset, size_ - offset);
+    std::memcpy(previous, previous_ + offset, size_ - offset);
+    return DiffBits64(current, previous);
+  }
+
+  struct Cached {
+    size_t index = ~size_t{0};
+    uint64_t bits = 0;
+  };
+  const uint8_t* current_;
+  const uint8_t* previous_;
+  size_t size_;
+  Cached cache_[2];
+};
+
+struct XorLiteral {
+  uint8_t* data;
+  void operator()(size_t offset, const uint8_t* literal, size_t length) const {
+    XorBytes(data + offset, data + offset, literal, length);
+  }
+};
+
+// The per-target kernels, as a table.
+
+void HashBlocks(const uint8_t* data, size_t n_blocks, uint32_t block_size, uint64_t hash_mask,
+                uint64_t* out) {
+  WithBlockWords(block_size, [&](auto words) HWY_ATTR {
+    HashBlocksT<decltype(words)::value>(data, n_blocks, hash_mask, out);
+  });
+}
+
+void Identify(const IdentifyBatch& batch) {
+  WithBlockWords(batch.block_size, [&](auto words) HWY_ATTR {
+    if (batch.zero != nullptr)
+      IdentifyT<decltype(words)::value, true>(batch);
+    else
+      IdentifyT<decltype(words)::value, false>(batch);
+  });
+}
+
+void GatherBlocks(const uint8_t* page, const uint64_t* bitmap, uint32_t block_size, uint8_t* out) {
+  WithBlockWords(block_size, [&](auto words) HWY_ATTR {
+    CopyBlocksT<decltype(words)::value>(page, bitmap, out);
+  });
+}
+
+void ScatterBlocks(uint8_t* page, const uint64_t* bitmap, uint32_t block_size, const uint8_t* in) {
+  WithBlockWords(block_size, [&](auto words) HWY_ATTR {
+    CopyBlocksT<decltype(words)::value>(page, bitmap, in);
+  });
+}
+
+size_t XorRleEncode(const uint8_t* current, const uint8_t* previous, size_t size, uint8_t* out,
+                    size_t capacity) {
+  DiffScanner scanner(current, previous, size);
+  size_t used = 0, offset = 0;
+  for (;;) {
+    const size_t start = scanner.NextDiff(offset);
+    if (start == size) return used;
+    const size_t length = scanner.LiteralEnd(start) - start;
+    if (uleb128_size(start - offset) + uleb128_size(length) + length > capacity - used)
+      return kXorRleTooLarge;
+    used += store_uleb128(out + used, start - offset);
+    used += store_uleb128(out + used, length);
+    XorBytes(out + used, current + start, previous + start, length);
+    used += length;
+    offset = start + length;
+  }
+}
+
+bool XorRleDecode(const uint8_t* delta, size_t delta_size, uint8_t* data, size_t size) {
+  return xor_rle_walk(delta, delta_size, size, XorLiteral{data});
+}
+
+constexpr KernelTable kTargetTable = {"simd",        HashBlocks,   Identify,    GatherBlocks,
+                                      ScatterBlocks, XorRleEncode, XorRleDecode};
+
+}  // namespace
+
+const KernelTable* TargetTable() { return &kTargetTable; }
+#endif  // HWY_TARGET == HWY_SCALAR
+
+const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
+
+}  // namespace fgbi::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace fgbi::kernels {
+
+HWY_EXPORT(TargetTable);
+HWY_EXPORT(TargetName);
+
+namespace {
+
+// Entries of the public table: each call runs the best target the CPU
+// supports (or the one a test selected).
+void hash_blocks(const uint8_t* data, size_t n_blocks, uint32_t block_size, uint64_t hash_mask,
+                 uint64_t* out) {
+  HWY_DYNAMIC_DISPATCH(TargetTable)()->hash_blocks(data, n_blocks, block_size, hash_mask, out);
+}
+void identify(const IdentifyBatch& batch) { HWY_DYNAMIC_DISPATCH(TargetTable)()->identify(batch); }
+void gather_blocks(const uint8_t* page, const uint64_t* bitmap, uint32_t block_size, uint8_t* out) {
+  HWY_DYNAMIC_DISPATCH(TargetTable)()->gather_blocks(page, bitmap, block_size, out);
+}
+void scatter_blocks(uint8_t* page, const uint64_t* bitmap, uint32_t block_size, const uint8_t* in) {
+  HWY_DYNAMIC_DISPATCH(TargetTable)()->scatter_blocks(page, bitmap, block_size, in);
+}
+size_t xor_rle_encode(const uint8_t* current, const uint8_t* previous, size_t size, uint8_t* out,
+                      size_t capacity) {
+  return HWY_DYNAMIC_DISPATCH(TargetTable)()->xor_rle_encode(current, previous, size, out,
+                                                             capacity);
+}
+bool xor_rle_decode(const uint8_t* delta, size_t delta_size, uint8_t* data, size_t size) {
+  return HWY_DYNAMIC_DISPATCH(TargetTable)()->xor_rle_decode(delta, delta_size, data, size);
+}
+
+constexpr KernelTable kSimd = {"simd",         hash_blocks,    identify,      gather_blocks,
+                               scatter_blocks, xor_rle_encode, xor_rle_decode};
+
+// Vector lanes are loaded as little-endian words; a big-endian host keeps
+// the scalar backend.
+constexpr bool kLittleEndian = std::endian::native == std::endian::little;
+
+}  // namespace
+
+const KernelTable* simd_kernels() { return kLittleEndian ? &kSimd : nullptr; }
+
+const char* simd_target_name() {
+  return kLittleEndian ? HWY_DYNAMIC_DISPATCH(TargetName)() : nullptr;
+}
+
+}  // namespace fgbi::kernels
+#endif  // HWY_ONCE

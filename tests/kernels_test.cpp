@@ -1,0 +1,366 @@
+// Kernel backends against the scalar reference: every SIMD function, every
+// compiled Highway target, every block size, unaligned pointers; plus the
+// XOR-RLE delta format (round trip, canonical bytes, bounds, rejection).
+#include <gtest/gtest.h>
+#include <hwy/tests/hwy_gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "block_hash.hpp"
+#include "kernels.hpp"
+
+namespace fgbi::kernels {
+namespace {
+
+constexpr uint32_t kBlockSizes[] = {32, 64, 128, 256};
+
+// Bytes at a deliberately odd offset from a 64-byte boundary.
+class UnalignedBuffer {
+ public:
+  UnalignedBuffer(size_t size, size_t misalign) : storage_(size + 128), misalign_(misalign) {}
+  uint8_t* data() {
+    const auto base = reinterpret_cast<uintptr_t>(storage_.data());
+    return storage_.data() + ((64 - base % 64) % 64) + misalign_;
+  }
+
+ private:
+  std::vector<uint8_t> storage_;
+  size_t misalign_;
+};
+
+void fill_random(uint8_t* p, size_t n, std::mt19937_64& rng) {
+  for (size_t i = 0; i < n; ++i) p[i] = static_cast<uint8_t>(rng());
+}
+
+// Random bitmap over the blocks of a page, about `density` of them set.
+std::vector<uint64_t> random_bitmap(uint32_t block_size, double density, std::mt19937_64& rng) {
+  std::vector<uint64_t> bitmap(kBitmapWords, 0);
+  std::bernoulli_distribution set(density);
+  for (uint32_t b = 0; b < kPageSize / block_size; ++b)
+    if (set(rng)) bitmap[b / 64] |= 1ull << (b % 64);
+  return bitmap;
+}
+
+size_t popcount(const std::vector<uint64_t>& bitmap) {
+  size_t n = 0;
+  for (uint64_t w : bitmap) n += static_cast<size_t>(__builtin_popcountll(w));
+  return n;
+}
+
+TEST(KernelDispatch, AutoPicksSimd) {
+  ASSERT_NE(simd_kernels(), nullptr);
+  EXPECT_EQ(find_kernels(Backend::kAuto), simd_kernels());
+  EXPECT_EQ(find_kernels(Backend::kSimd), simd_kernels());
+  EXPECT_EQ(find_kernels(Backend::kScalar), scalar_kernels());
+  EXPECT_STREQ(simd_kernels()->name, "simd");
+  ASSERT_NE(simd_target_name(), nullptr);
+}
+
+// Runs on each Highway target this build compiled and the CPU supports,
+// for each block size.
+class SimdVsScalar : public hwy::TestWithParamTargetAndT<uint32_t> {
+ protected:
+  const KernelTable& simd() const { return *simd_kernels(); }
+  const KernelTable& scalar() const { return *scalar_kernels(); }
+  uint32_t block_size() { return GetParam(); }
+  uint32_t blocks_per_page() { return kPageSize / block_size(); }
+  std::mt19937_64 rng_{0x5EED0000ull + GetParam()};
+};
+HWY_TARGET_INSTANTIATE_TEST_SUITE_P_T(SimdVsScalar, testing::ValuesIn(kBlockSizes));
+
+TEST_P(SimdVsScalar, RunsTheSelectedTarget) {
+  const int64_t target =
+      std::get<0>(testing::TestWithParam<std::tuple<int64_t, uint32_t>>::GetParam());
+  EXPECT_STREQ(simd_target_name(), hwy::TargetName(target));
+}
+
+TEST_P(SimdVsScalar, HashBlocks) {
+  const uint64_t masks[] = {~0ull, 0xFFFFFFFFull, 0xFull};
+  for (size_t n_blocks : {size_t{0}, size_t{1}, size_t{3}, size_t{8}, size_t{9}, size_t{67}}) {
+    for (size_t misalign : {0, 1, 7, 33}) {
+      UnalignedBuffer buffer(n_blocks * block_size(), misalign);
+      fill_random(buffer.data(), n_blocks * block_size(), rng_);
+      for (uint64_t mask : masks) {
+        std::vector<uint64_t> expected(n_blocks + 1, 0xAA), actual(n_blocks + 1, 0xAA);
+        scalar().hash_blocks(buffer.data(), n_blocks, block_size(), mask, expected.data());
+        simd().hash_blocks(buffer.data(), n_blocks, block_size(), mask, actual.data());
+        ASSERT_EQ(actual, expected) << n_blocks << " blocks, misalign " << misalign;
+      }
+    }
+  }
+}
+
+// One identify batch: pages of random blocks with zero blocks mixed in,
+// stored hashes that match (or almost match) the content, mixed known flags.
+struct IdentifyCase {
+  std::vector<UnalignedBuffer> pages;
+  std::vector<const uint8_t*> page_ptrs;
+  std::vector<std::vector<uint64_t>> hashes;
+  std::vector<uint8_t> known;
+
+  IdentifyCase(size_t count, uint32_t block_size, uint64_t mask, std::mt19937_64& rng) {
+    const uint32_t blocks = kPageSize / block_size;
+    for (size_t p = 0; p < count; ++p) {
+      pages.emplace_back(kPageSize, (p * 13) % 64);
+      uint8_t* page = pages.back().data();
+      fill_random(page, kPageSize, rng);
+      for (uint32_t b = 0; b < blocks; ++b)
+        if (rng() % 4 == 0) std::memset(page + b * block_size, 0, block_size);
+      if (p % 5 == 0) std::memset(page, 0, kPageSize);
+      page_ptrs.push_back(page);
+      // Stored hashes: those of this content, then a few blocks edited.
+      std::vector<uint64_t> stored(blocks);
+      scalar_kernels()->hash_blocks(page, blocks, block_size, mask, stored.data());
+      hashes.push_back(stored);
+      for (uint32_t b = 0; b < blocks; ++b)
+        if (rng() % 8 == 0) page[b * block_size + rng() % block_size] ^= 1 + rng() % 255;
+      known.push_back(p % 3 != 0);
+    }
+  }
+
+  // Runs one backend on a copy of the stored hashes.
+  struct Result {
+    std::vector<std::vector<uint64_t>> hashes;
+    std::vector<uint64_t> changed, zero;
+  };
+  Result run(const KernelTable& kernels, uint32_t block_size, uint64_t mask, bool want_zero) {
+    Result r{hashes, std::vector<uint64_t>(pages.size() * kBitmapWords, 0xDEAD),
+             std::vector<uint64_t>(pages.size() * kBitmapWords, 0xDEAD)};
+    std::vector<uint64_t*> hash_ptrs;
+    for (auto& h : r.hashes) hash_ptrs.push_back(h.data());
+    IdentifyBatch batch;
+    batch.count = pages.size();
+    batch.block_size = block_size;
+    batch.hash_mask = mask;
+    batch.pages = page_ptrs.data();
+    batch.hashes = hash_ptrs.data();
+    batch.known = known.data();
+    batch.changed = r.changed.data();
+    batch.zero = want_zero ? r.zero.data() : nullptr;
+    kernels.identify(batch);
+    return r;
+  }
+};
+
+TEST_P(SimdVsScalar, Identify) {
+  for (uint64_t mask : {~0ull, 0xFFFFull, 0x7ull}) {
+    IdentifyCase c(23, block_size(), mask, rng_);
+    for (bool want_zero : {false, true}) {
+      const auto expected = c.run(scalar(), block_size(), mask, want_zero);
+      const auto actual = c.run(simd(), block_size(), mask, want_zero);
+      EXPECT_EQ(actual.hashes, expected.hashes) << "mask " << mask;
+      EXPECT_EQ(actual.changed, expected.changed) << "mask " << mask;
+      EXPECT_EQ(actual.zero, expected.zero) << "mask " << mask;
+    }
+  }
+}
+
+TEST_P(SimdVsScalar, IdentifyReportsEditsZerosAndUnknownPages) {
+  IdentifyCase c(6, block_size(), ~0ull, rng_);
+  const auto r = c.run(simd(), block_size(), ~0ull, true);
+  for (size_t p = 0; p < c.pages.size(); ++p) {
+    for (uint32_t b = 0; b < blocks_per_page(); ++b) {
+      const uint8_t* block = c.page_ptrs[p] + b * block_size();
+      const uint64_t now = block_hash_reference(block, block_size());
+      const bool edited = now != c.hashes[p][b];
+      const bool zero = std::all_of(block, block + block_size(), [](uint8_t v) { return v == 0; });
+      const uint64_t bit = 1ull << (b % 64);
+      EXPECT_EQ((r.changed[p * kBitmapWords + b / 64] & bit) != 0, edited || !c.known[p]);
+      EXPECT_EQ((r.zero[p * kBitmapWords + b / 64] & bit) != 0, zero);
+      EXPECT_EQ(r.hashes[p][b], now);
+    }
+    for (uint32_t b = blocks_per_page(); b < kBitmapWords * 64; ++b) {
+      EXPECT_EQ(r.changed[p * kBitmapWords + b / 64] & (1ull << (b % 64)), 0u);
+      EXPECT_EQ(r.zero[p * kBitmapWords + b / 64] & (1ull << (b % 64)), 0u);
+    }
+  }
+}
+
+TEST_P(SimdVsScalar, GatherAndScatter) {
+  for (double density : {0.0, 0.02, 0.3, 0.9, 1.0}) {
+    const auto bitmap = random_bitmap(block_size(), density, rng_);
+    const size_t bytes = popcount(bitmap) * block_size();
+    UnalignedBuffer page(kPageSize, 5), packed(bytes, 19);
+    fill_random(page.data(), kPageSize, rng_);
+
+    std::vector<uint8_t> expected(bytes + 1, 0x5A);
+    scalar().gather_blocks(page.data(), bitmap.data(), block_size(), expected.data());
+    std::memset(packed.data(), 0x5A, bytes);
+    simd().gather_blocks(page.data(), bitmap.data(), block_size(), packed.data());
+    ASSERT_EQ(0, std::memcmp(packed.data(), expected.data(), bytes)) << density;
+
+    // Scatter the gathered blocks into a different page: the selected
+    // blocks become the source's, the rest stay.
+    UnalignedBuffer target(kPageSize, 41), reference(kPageSize, 0);
+    fill_random(target.data(), kPageSize, rng_);
+    std::memcpy(reference.data(), target.data(), kPageSize);
+    scalar().scatter_blocks(reference.data(), bitmap.data(), block_size(), packed.data());
+    simd().scatter_blocks(target.data(), bitmap.data(), block_size(), packed.data());
+    ASSERT_EQ(0, std::memcmp(target.data(), reference.data(), kPageSize)) << density;
+    for (uint32_t b = 0; b < blocks_per_page(); ++b) {
+      const bool selected = (bitmap[b / 64] >> (b % 64)) & 1;
+      if (selected) {
+        ASSERT_EQ(0, std::memcmp(target.data() + b * block_size(), page.data() + b * block_size(),
+                                 block_size()));
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- XOR-RLE
+
+// Pairs (current, previous) whose differences have the shapes the encoder
+// must split or merge: none, all, sparse bytes, gaps of 1..4 equal bytes,
+// differences at both ends, random densities.
+std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> xor_rle_cases(
+    std::mt19937_64& rng) {
+  std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> cases;
+  auto add = [&](size_t size, auto&& differs) {
+    std::vector<uint8_t> previous(size), current(size);
+    fill_random(previous.data(), size, rng);
+    for (size_t i = 0; i < size; ++i)
+      current[i] = differs(i) ? static_cast<uint8_t>(previous[i] ^ (1 + rng() % 255)) : previous[i];
+    cases.emplace_back(std::move(current), std::move(previous));
+  };
+  for (size_t size : {0, 1, 2, 3, 5, 63, 64, 65, 127, 200, 4095, 4096, 20000}) {
+    add(size, [](size_t) { return false; });
+    add(size, [](size_t) { return true; });
+    add(size, [&](size_t i) { return i == 0 || i + 1 == size; });
+    for (size_t gap = 1; gap <= 4; ++gap) add(size, [gap](size_t i) { return i % (gap + 1) == 0; });
+    add(size, [](size_t i) { return i % 64 == 63 || i % 64 == 0; });
+    for (double density : {0.001, 0.05, 0.5, 0.95}) {
+      std::bernoulli_distribution d(density);
+      add(size, [&](size_t) { return d(rng); });
+    }
+  }
+  // One long literal past the two-byte ULEB128 range (>= 16384 bytes).
+  add(70000, [](size_t i) { return i >= 10 && i < 69990; });
+  return cases;
+}
+
+void check_round_trip(const KernelTable& kernels, const std::vector<uint8_t>& current,
+                      const std::vector<uint8_t>& previous) {
+  const size_t size = current.size();
+  std::vector<uint8_t> delta(xor_rle_bound(size));
+  const size_t n =
+      kernels.xor_rle_encode(current.data(), previous.data(), size, delta.data(), delta.size());
+  ASSERT_NE(n, kXorRleTooLarge) << kernels.name << " size " << size;
+  ASSERT_LE(n, xor_rle_bound(size));
+  std::vector<uint8_t> data = previous;
+  ASSERT_TRUE(kernels.xor_rle_decode(delta.data(), n, data.data(), size));
+  ASSERT_EQ(data, current) << kernels.name << " size " << size;
+}
+
+TEST(XorRleScalar, RoundTrip) {
+  std::mt19937_64 rng(7);
+  for (const auto& [current, previous] : xor_rle_cases(rng))
+    check_round_trip(*scalar_kernels(), current, previous);
+}
+
+TEST(XorRleScalar, DocumentedEncoding) {
+  // x = 00 00 05 00 00 07 00 00 00 09: the two-zero gap stays inside the
+  // literal; the three-zero gap ends it; trailing bytes are not coded.
+  const std::vector<uint8_t> previous(12, 0xF0);
+  std::vector<uint8_t> current = previous;
+  current[2] ^= 0x05;
+  current[5] ^= 0x07;
+  current[9] ^= 0x09;
+  uint8_t delta[32];
+  const size_t n =
+      scalar_kernels()->xor_rle_encode(current.data(), previous.data(), 12, delta, sizeof delta);
+  const std::vector<uint8_t> expected = {2, 4, 0x05, 0, 0, 0x07, 3, 1, 0x09};
+  EXPECT_EQ(std::vector<uint8_t>(delta, delta + n), expected);
+}
+
+TEST(XorRleScalar, BoundHoldsForWorstCases) {
+  // The densest header pattern is one differing byte per four.
+  for (size_t size : {1, 4, 100, 4096, 16384, 16387, 100000}) {
+    std::vector<uint8_t> previous(size, 0), current(size, 0);
+    for (size_t i = 0; i < size; i += 4) current[i] = 1;
+    std::vector<uint8_t> delta(xor_rle_bound(size));
+    EXPECT_NE(scalar_kernels()->xor_rle_encode(current.data(), previous.data(), size, delta.data(),
+                                               delta.size()),
+              kXorRleTooLarge)
+        << size;
+    std::fill(current.begin(), current.end(), 1);
+    EXPECT_NE(scalar_kernels()->xor_rle_encode(current.data(), previous.data(), size, delta.data(),
+                                               delta.size()),
+              kXorRleTooLarge)
+        << size;
+  }
+}
+
+// Malformed deltas for 16 data bytes: each must be rejected with the data
+// left as it was, by every backend.
+const std::vector<std::vector<uint8_t>> kMalformedDeltas = {
+    {0x00},                    // zero run without literal length
+    {0x00, 0x01},              // literal cut off
+    {0x00, 0x00},              // empty literal
+    {0x10, 0x01, 0xAA},        // zero run reaches the end
+    {0x0F, 0x02, 0xAA, 0xBB},  // literal passes the end
+    {0x80},                    // ULEB128 cut off
+    {0x81, 0x00, 0x01, 0xAA},  // redundant trailing zero group
+    {0x00, 0x01, 0xAA, 0x00},  // trailing byte after a pair
+    {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0x01, 0xAA},  // > 64 bits
+    {0x01, 0x01, 0xAA, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x01, 0xBB},
+};
+
+void check_rejects_malformed(const KernelTable& kernels) {
+  for (const auto& delta : kMalformedDeltas) {
+    std::vector<uint8_t> data(16, 0x33);
+    EXPECT_FALSE(kernels.xor_rle_decode(delta.data(), delta.size(), data.data(), data.size()))
+        << kernels.name << " delta of " << delta.size() << " bytes";
+    EXPECT_EQ(data, std::vector<uint8_t>(16, 0x33)) << kernels.name;
+  }
+  // A valid first pair followed by a bad one must not be half applied.
+  const std::vector<uint8_t> delta = {0x00, 0x01, 0xAA, 0x20, 0x01, 0xBB};
+  std::vector<uint8_t> data(16, 0x33);
+  EXPECT_FALSE(kernels.xor_rle_decode(delta.data(), delta.size(), data.data(), data.size()));
+  EXPECT_EQ(data, std::vector<uint8_t>(16, 0x33));
+}
+
+TEST(XorRleScalar, RejectsMalformedDeltas) { check_rejects_malformed(*scalar_kernels()); }
+
+class SimdXorRle : public hwy::TestWithParamTarget {
+ protected:
+  std::mt19937_64 rng_{99};
+};
+HWY_TARGET_INSTANTIATE_TEST_SUITE_P(SimdXorRle);
+
+TEST_P(SimdXorRle, SameBytesAsScalar) {
+  for (const auto& [current, previous] : xor_rle_cases(rng_)) {
+    const size_t size = current.size();
+    for (size_t misalign : {0, 3}) {
+      UnalignedBuffer cur(size, misalign), prev(size, 2 * misalign + 1);
+      if (size) {
+        std::memcpy(cur.data(), current.data(), size);
+        std::memcpy(prev.data(), previous.data(), size);
+      }
+      std::vector<uint8_t> expected(xor_rle_bound(size)), actual(xor_rle_bound(size));
+      const size_t n = scalar_kernels()->xor_rle_encode(cur.data(), prev.data(), size,
+                                                        expected.data(), expected.size());
+      const size_t m = simd_kernels()->xor_rle_encode(cur.data(), prev.data(), size, actual.data(),
+                                                      actual.size());
+      ASSERT_EQ(m, n) << "size " << size;
+      ASSERT_TRUE(std::equal(actual.begin(), actual.begin() + n, expected.begin()));
+      // Capacity: the exact length fits, one byte less does not.
+      if (n > 0) {
+        EXPECT_EQ(simd_kernels()->xor_rle_encode(cur.data(), prev.data(), size, actual.data(), n),
+                  n);
+        EXPECT_EQ(
+            simd_kernels()->xor_rle_encode(cur.data(), prev.data(), size, actual.data(), n - 1),
+            kXorRleTooLarge);
+      }
+    }
+    check_round_trip(*simd_kernels(), current, previous);
+  }
+}
+
+TEST_P(SimdXorRle, RejectsMalformedDeltas) { check_rejects_malformed(*simd_kernels()); }
+
+}  // namespace
+}  // namespace fgbi::kernels
