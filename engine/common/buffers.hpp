@@ -25,7 +25,9 @@ class ByteBuffer {
     size_ += n;
     return p;
   }
-  void append(const void* src, size_t n) { std::memcpy(append(n), src, n); }
+  void append(const void* src, size_t n) {
+    if (n != 0) std::memcpy(append(n), src, n);  // memcpy to a null buffer is UB even for 0 bytes
+  }
   // Makes room for n bytes in total. Large buffers come from fresh mappings,
   // so reserving address space costs no memory until it is written.
   void reserve(size_t n) {

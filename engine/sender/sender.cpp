@@ -413,8 +413,8 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
       if (!(config_.codecs & flag)) continue;
       if (!explore && coded_framing + costs.predicted(c, literal_bytes) >= best_cost) continue;
       uint8_t* out = section_data == w.packed ? w.candidate : w.packed;
-      const size_t size = timed(c, literal_bytes, [&] {
-        return w.compressor.compress(c, w.literal, literal_bytes, out, literal_bytes - 1);
+      const size_t size = timed(c, literal_bytes, [&, codec_id = c] {
+        return w.compressor.compress(codec_id, w.literal, literal_bytes, out, literal_bytes - 1);
       });
       const size_t observed = size == 0 ? literal_bytes : size;
       costs.observe_ratio(c, literal_bytes, observed);
