@@ -35,28 +35,35 @@ std::vector<uint8_t> epoch(fgbi_sender* s, const std::vector<uint64_t>& pfns,
   return out;
 }
 
-void receiver_seeds(const std::string& dir) {
+// Epochs of a sender over 8 pages: full pages, then blocks, coded pages,
+// XOR deltas and clean lists as the sender's cost model chooses them.
+std::vector<uint8_t> epochs(bool digest, int count) {
   fgbi_sender* s = nullptr;
   fgbi_sender_create(&s);
   fgbi_sender_set_parameter(s, FGBI_P_TRACKED_PAGES, 8);
+  fgbi_sender_set_parameter(s, FGBI_P_DIGEST, digest ? 1 : 0);
+  fgbi_sender_set_parameter(s, FGBI_P_ADAPTIVE, 0);
   std::vector<uint8_t> memory(8 * 4096);
-  for (size_t i = 0; i < memory.size(); ++i) memory[i] = static_cast<uint8_t>(i * 31 >> 7);
-  const std::vector<uint8_t> e1 = epoch(s, {1, 6}, memory);
-  memory[4096 + 100] ^= 1;
-  memory[6 * 4096 + 3000] ^= 1;
-  std::vector<uint8_t> e2 = epoch(s, {1, 6, 7}, memory);  // blocks, full, and...
-  std::vector<uint8_t> e3 = epoch(s, {1, 6}, memory);     // a clean list
-  std::vector<uint8_t> e4 = epoch(s, {}, memory);         // an empty epoch
-  write(dir + "/two_full_pages", 7, e1);
-  std::vector<uint8_t> all = e1;
-  for (const auto* e : {&e2, &e3, &e4}) all.insert(all.end(), e->begin(), e->end());
-  write(dir + "/four_epochs", 200, all);
+  for (size_t i = 0; i < memory.size(); ++i) memory[i] = static_cast<uint8_t>((i * 31 >> 7) & 7);
+  std::vector<uint8_t> all = epoch(s, {0, 1, 2, 3, 4, 5, 6, 7}, memory);
+  for (int e = 1; e < count; ++e) {
+    memory[4096 + 100 * e] ^= 1;                                           // a few bytes of page 1
+    std::memset(memory.data() + 2 * 4096 + 64 * e, 0, 64);                 // a zero block in page 2
+    std::memcpy(memory.data() + 5 * 4096, memory.data() + 3 * 4096, 128);  // shared blocks
+    memory[6 * 4096 + 3000 + e] ^= 0x5A;
+    const std::vector<uint8_t> next = epoch(s, {1, 2, 5, 6, 7}, memory);
+    all.insert(all.end(), next.begin(), next.end());
+  }
   fgbi_sender_free(s);
-  fgbi_sender* fresh = nullptr;
-  fgbi_sender_create(&fresh);
-  fgbi_sender_set_parameter(fresh, FGBI_P_TRACKED_PAGES, 8);
-  write(dir + "/empty_epoch", 1, epoch(fresh, {}, memory));
-  fgbi_sender_free(fresh);
+  return all;
+}
+
+void receiver_seeds(const std::string& dir) {
+  // First byte: 0x40 = fix checksums, 0x80 = the receiver requires the digest, low bits the
+  // piece size.
+  write(dir + "/sync_then_edits_digest", 0xC7, epochs(true, 4));
+  write(dir + "/sync_then_edits_no_digest", 0x45, epochs(false, 4));
+  write(dir + "/sync_only_whole", 0x3F, epochs(true, 1));
 }
 
 void session_seeds(const std::string& dir) {
