@@ -27,7 +27,8 @@ struct SendOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 7400;
   std::string key_file;
-  bench::WorkloadModel model;
+  std::string workload = "web";  // a preset of docs/workloads.md, as `bench` defaults to
+  std::optional<uint64_t> pages, dirty, working_set, seed;
   uint32_t epochs = 100;
   uint32_t interval_ms = 0;
   uint32_t max_unacked = 1;
@@ -80,6 +81,7 @@ class SyntheticSource final : public DirtySource {
     const auto& m = workload_.model();
     j.begin_object("source");
     j.field("kind", "synthetic");
+    j.field("workload", m.name);
     j.field("tracked_pages", m.tracked_pages);
     j.field("dirty_pages_per_epoch", m.dirty_pages);
     j.field("working_set_pages", m.working_set_pages);
@@ -91,8 +93,22 @@ class SyntheticSource final : public DirtySource {
   bench::SyntheticWorkload workload_;
 };
 
+// The workload preset with the command line's overrides.
+bench::WorkloadModel workload_model(const SendOptions& opt) {
+  bench::WorkloadModel m = *bench::find_preset(opt.workload);
+  if (opt.pages) {  // the preset's other sizes shrink with a smaller memory
+    m.tracked_pages = *opt.pages;
+    m.working_set_pages = std::min(m.working_set_pages, m.tracked_pages);
+    m.dirty_pages = std::min(m.dirty_pages, m.working_set_pages);
+  }
+  if (opt.working_set) m.working_set_pages = *opt.working_set;
+  if (opt.dirty) m.dirty_pages = *opt.dirty;
+  if (opt.seed) m.seed = *opt.seed;
+  return m;
+}
+
 std::unique_ptr<DirtySource> make_source(const SendOptions& opt) {
-  return std::make_unique<SyntheticSource>(opt.model);
+  return std::make_unique<SyntheticSource>(workload_model(opt));
 }
 
 fgbi_link* g_link = nullptr;  // for the signal handler
@@ -393,7 +409,7 @@ void add_send_command(CLI::App& app, int& exit_code) {
   auto opt = std::make_shared<SendOptions>();
   CLI::App* cmd = app.add_subcommand(
       "send",
-      "Primary end of a replication session: replicate a dirty source (the synthetic workload of "
+      "Primary end of a replication session: replicate a dirty source (a synthetic workload of "
       "docs/workloads.md) to `fgbi-engine recv` over TCP. The first epoch synchronises every "
       "page; each epoch is acknowledged once the backup committed it; a lost connection is "
       "resumed from the backup's committed epoch. Prints stop-and-copy time, ack latency, "
@@ -404,14 +420,23 @@ void add_send_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--key-file", opt->key_file,
                   "Pre-shared key file (16-1024 bytes, same as the backup's): mutual "
                   "authentication and an HMAC-SHA256 on every frame");
-  auto& m = opt->model;
-  cmd->add_option("--pages", m.tracked_pages, "Tracked memory in 4 KiB pages")
+  cmd->add_option(
+         "--workload", opt->workload,
+         "Synthetic workload preset (docs/workloads.md): " +
+             [] {
+               std::string names;
+               for (const auto& n : bench::preset_names()) names += (names.empty() ? "" : ", ") + n;
+               return names;
+             }())
       ->capture_default_str()
+      ->check([](const std::string& name) {
+        return bench::find_preset(name) ? std::string() : "unknown workload " + name;
+      });
+  cmd->add_option("--pages", opt->pages, "Override: tracked memory in 4 KiB pages")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 26));
-  cmd->add_option("--dirty", m.dirty_pages, "Pages dirtied per epoch")->capture_default_str();
-  cmd->add_option("--working-set", m.working_set_pages, "Pages the dirty pages are drawn from")
-      ->capture_default_str();
-  cmd->add_option("--seed", m.seed, "Workload random seed")->capture_default_str();
+  cmd->add_option("--dirty", opt->dirty, "Override: pages dirtied per epoch");
+  cmd->add_option("--working-set", opt->working_set, "Override: pages the dirty pages come from");
+  cmd->add_option("--seed", opt->seed, "Override: workload random seed");
   cmd->add_option("--epochs", opt->epochs, "Epochs after the initial synchronisation")
       ->capture_default_str();
   cmd->add_option("--interval-ms", opt->interval_ms, "Pause between epochs (0: back to back)")
@@ -441,7 +466,7 @@ void add_send_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--no-verify", opt->no_verify, "Skip the final replica digest check");
   cmd->add_flag("--json", opt->json, "Print the figures as one JSON object");
   cmd->callback([opt, &exit_code] {
-    if (std::string why = bench::validate(opt->model); !why.empty()) {
+    if (std::string why = bench::validate(workload_model(*opt)); !why.empty()) {
       std::fprintf(stderr, "fgbi-engine send: invalid workload: %s\n", why.c_str());
       exit_code = 2;
       return;
