@@ -52,7 +52,7 @@ struct PrimaryOptions {
   uint64_t dirty = 24;
   uint64_t seed = 7;
   std::string key;
-  int64_t io_timeout_ms = 1000;
+  int64_t io_timeout_ms = 3000;  // generous: a loaded CI machine stalls processes
   int64_t heartbeat_ms = 50;
   int64_t chunk_bytes = 16384;  // many frames per epoch
 };
@@ -94,7 +94,7 @@ class Primary {
 struct BackupOptions {
   uint64_t pages = 128;
   std::string key;
-  int64_t io_timeout_ms = 1000;
+  int64_t io_timeout_ms = 3000;
   int64_t heartbeat_ms = 50;
   int64_t failover_ms = 600000;
   bool sync = false;

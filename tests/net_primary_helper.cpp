@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
   o.seed = std::strtoull(argv[4], nullptr, 10);
   const uint64_t epochs = std::strtoull(argv[5], nullptr, 10);
   if (argc == 7) o.key = argv[6];
-  o.chunk_bytes = 8192;  // many frames: cuts land between and inside them
+  o.chunk_bytes = 8192;     // many frames: cuts land between and inside them
+  o.io_timeout_ms = 10000;  // only the test's kills end it, not a loaded machine
   fgbi::test::net::Primary primary(o);
   if (primary.connect(port) != FGBI_OK) {
     std::fprintf(stderr, "connect: %s\n", primary.last_error().c_str());

@@ -349,11 +349,16 @@ TEST(NetSession, DroppedConnectionsResumeFromTheCommittedEpoch) {
   ASSERT_EQ(sync, FGBI_SYNC_FULL);
   for (int i = 0; i < 3; ++i) ASSERT_EQ(p.replicate(), FGBI_OK);
   constexpr int kTrials = 40;
-  int resumed = 0;
+  int resumed = 0, extra_reconnects = 0;
   for (int trial = 0; trial < kTrials; ++trial) {
     proxy.cut_at(proxy.forwarded() + rng() % 60000);
     for (int i = 0; i < 50 && proxy.cuts() == uint64_t(trial); ++i) {
-      if (p.replicate() != FGBI_OK) break;
+      if (p.replicate() == FGBI_OK) continue;
+      if (proxy.cuts() != uint64_t(trial)) break;
+      // Not the cut: a stall of a loaded machine. Resume as well.
+      ASSERT_EQ(reconnect(p, proxy.port(), &sync), FGBI_OK);
+      EXPECT_EQ(sync, FGBI_SYNC_RESUME);
+      ++extra_reconnects;
     }
     ASSERT_EQ(proxy.cuts(), uint64_t(trial + 1));
     ASSERT_TRUE(pair.backup.wait_idle(proxy.connections(), 3s));
@@ -362,6 +367,7 @@ TEST(NetSession, DroppedConnectionsResumeFromTheCommittedEpoch) {
     resumed += sync == FGBI_SYNC_RESUME;
   }
   EXPECT_EQ(resumed, kTrials);
+  EXPECT_EQ(pair.backup.stat(FGBI_SS_RESUMES), uint64_t(kTrials + extra_reconnects));
   EXPECT_EQ(pair.backup.stat(FGBI_SS_FULL_SYNCS), 1u);
   EXPECT_GE(pair.backup.stat(FGBI_SS_EPOCHS_DISCARDED), 1u);
   for (int i = 0; i < 3; ++i) ASSERT_EQ(p.replicate(), FGBI_OK) << p.last_error();
@@ -498,9 +504,9 @@ TEST(NetSession, ReplayedSessionIsRejected) {
 // the I/O timeout; the link then resumes over a working path.
 TEST(NetSession, StalledPathIsDetectedThenResumed) {
   BackupOptions bo;
-  bo.io_timeout_ms = 300;
+  bo.io_timeout_ms = 600;
   PrimaryOptions po;
-  po.io_timeout_ms = 300;
+  po.io_timeout_ms = 600;
   Pair pair({}, bo, po);
   Proxy proxy(pair.backup.port());
   Primary& p = pair.primary;
@@ -509,9 +515,9 @@ TEST(NetSession, StalledPathIsDetectedThenResumed) {
   proxy.stall(true);
   uint64_t e = 0;
   const auto t0 = Clock::now();
-  const fgbi_status st = p.replicate(&e, 5000);
+  const fgbi_status st = p.replicate(&e, 10000);
   EXPECT_EQ(st, FGBI_E_DISCONNECTED) << fgbi_error_name(st);
-  EXPECT_LT(Clock::now() - t0, 2s);
+  EXPECT_LT(Clock::now() - t0, 4s);
   EXPECT_NE(p.last_error().find("silent"), std::string::npos) << p.last_error();
   ASSERT_TRUE(pair.backup.wait_idle(1, 3s));
   EXPECT_TRUE(pair.backup.log().contains("silent for")) << pair.backup.log().joined();
@@ -527,8 +533,8 @@ TEST(NetSession, StalledPathIsDetectedThenResumed) {
 // replica at the last committed epoch with metadata that says so.
 TEST(NetSession, FailoverAfterThePrimaryFallsSilent) {
   BackupOptions bo;
-  bo.failover_ms = 300;
-  bo.io_timeout_ms = 200;
+  bo.failover_ms = 800;
+  bo.io_timeout_ms = 500;
   Pair pair(kKeyA, bo);
   auto primary = std::make_unique<Primary>([] {
     PrimaryOptions po;
@@ -544,8 +550,8 @@ TEST(NetSession, FailoverAfterThePrimaryFallsSilent) {
   const auto waited = Clock::now() - t0;
   EXPECT_EQ(pair.backup.run_status(), FGBI_OK);
   EXPECT_EQ(pair.backup.outcome(), FGBI_BACKUP_FAILOVER);
-  EXPECT_GE(waited, 250ms);
-  EXPECT_LT(waited, 3s);
+  EXPECT_GE(waited, 750ms);
+  EXPECT_LT(waited, 5s);
   const session::ReplicaMetadata m = read_metadata(pair.dir.file("replica"));
   EXPECT_EQ(m.state, session::ReplicaState::kFailover);
   EXPECT_EQ(m.committed, 5u);
@@ -560,13 +566,13 @@ TEST(NetSession, FailoverAfterThePrimaryFallsSilent) {
 // A goodbye is no failure: the backup keeps waiting for a primary.
 TEST(NetSession, GoodbyeMeansNoFailover) {
   BackupOptions bo;
-  bo.failover_ms = 150;
+  bo.failover_ms = 400;
   Pair pair({}, bo);
   Primary& p = pair.primary;
   ASSERT_EQ(p.connect(pair.backup.port()), FGBI_OK);
   for (int i = 0; i < 2; ++i) ASSERT_EQ(p.replicate(), FGBI_OK);
   ASSERT_EQ(fgbi_link_close(p.link()), FGBI_OK);
-  EXPECT_FALSE(pair.backup.wait_finished(500ms));
+  EXPECT_FALSE(pair.backup.wait_finished(1000ms));  // 2.5 failover silences
   EXPECT_TRUE(pair.backup.log().contains("no failover")) << pair.backup.log().joined();
   const session::ReplicaMetadata m = read_metadata(pair.dir.file("replica"));
   EXPECT_EQ(m.state, session::ReplicaState::kPrimaryClosed);

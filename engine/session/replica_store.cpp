@@ -452,11 +452,9 @@ fgbi_status ReplicaStore::journal_pages(const std::vector<uint64_t>& pfns, bool 
 fgbi_status ReplicaStore::commit(bool sync) {
   if (!in_epoch_ || !holding_) return FGBI_E_PROTOCOL;
   holding_ = false;
-  if (!pages_->finish(&pfns_)) {
-    // Malformed: the receiver rejects it with the precise error, applying nothing.
-    const fgbi_status st = fgbi_receiver_feed(receiver_, &held_byte_, 1);
-    return st != FGBI_OK ? st : fgbi_status{FGBI_E_PROTOCOL};
-  }
+  // Without the list of pages it writes, the epoch must not reach the
+  // receiver's apply: its last byte is never fed.
+  if (!pages_->finish(&pfns_)) return FGBI_E_PROTOCOL;
   if (fgbi_status st = journal_pages(pfns_, sync); st != FGBI_OK) return st;
   if (fgbi_status st = fgbi_receiver_feed(receiver_, &held_byte_, 1); st != FGBI_OK) return st;
   if (next_epoch() != epoch_ + 1) return FGBI_E_PROTOCOL;  // wire epoch not complete
