@@ -46,6 +46,15 @@ class FgbiScheme : public Scheme {
                                 {FGBI_P_CACHE_BYTES, o.cache_bytes},
                                 {FGBI_P_INDEX_BYTES, o.index_bytes}})
       check(fgbi_sender_set_parameter(s, param, value), "fgbi_sender_set_parameter");
+    // The initial synchronisation carries every page: let the receiver take it.
+    const size_t sync_bytes = fgbi_sender_epoch_bound(s, o.tracked_pages);
+    int64_t max_epoch = 0;
+    check(fgbi_receiver_get_parameter(r, FGBI_P_MAX_EPOCH_BYTES, &max_epoch),
+          "fgbi_receiver_get_parameter");
+    if (sync_bytes > static_cast<size_t>(max_epoch))
+      check(
+          fgbi_receiver_set_parameter(r, FGBI_P_MAX_EPOCH_BYTES, static_cast<int64_t>(sync_bytes)),
+          "fgbi_receiver_set_parameter");
     check(fgbi_receiver_attach_memory(r, replica_.data(), replica_.size()),
           "fgbi_receiver_attach_memory");
   }
@@ -53,7 +62,7 @@ class FgbiScheme : public Scheme {
   const std::string& name() const override { return name_; }
 
   size_t encode(const DirtyEpoch& epoch) override {
-    const auto& pfns = *epoch.pfns;
+    const auto& pfns = epoch.pfns;
     const size_t bound = fgbi_sender_epoch_bound(sender_.get(), pfns.size());
     if (stream_.size() < bound) stream_.resize(bound);
     check(fgbi_sender_begin_epoch(sender_.get(), nullptr), "fgbi_sender_begin_epoch");
@@ -126,26 +135,61 @@ double PhaseFigures::downtime_ms_percentile(double p) const {
   return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
 }
 
-WorkloadResult run_workload(const WorkloadModel& model,
-                            std::vector<std::unique_ptr<Scheme>>& schemes,
+namespace {
+
+class SyntheticFeed : public EpochFeed {
+ public:
+  explicit SyntheticFeed(const WorkloadModel& model) : workload_(model) {}
+  std::string name() const override { return workload_.model().name; }
+  std::string description() const override {
+    const WorkloadModel& m = workload_.model();
+    return "synthetic workload " + m.name + ": " + std::to_string(m.dirty_pages) +
+           " dirty pages per epoch from a working set of " + std::to_string(m.working_set_pages);
+  }
+  uint64_t tracked_pages() const override { return workload_.model().tracked_pages; }
+  bool next(DirtyEpoch& epoch) override {
+    if (all_.empty()) {
+      all_.resize(tracked_pages());
+      for (uint64_t i = 0; i < all_.size(); ++i) all_[i] = i;
+      pfns_ = all_;
+    } else {
+      pfns_ = workload_.next_epoch();
+    }
+    pages_.resize(pfns_.size());
+    for (size_t i = 0; i < pfns_.size(); ++i) pages_[i] = workload_.page(pfns_[i]);
+    epoch.pfns = pfns_;
+    epoch.pages = pages_;
+    return true;
+  }
+  const uint8_t* primary() const override { return workload_.page(0); }
+  std::optional<WorkloadModel> model() const override { return workload_.model(); }
+
+ private:
+  SyntheticWorkload workload_;
+  std::vector<uint64_t> all_, pfns_;
+  std::vector<const uint8_t*> pages_;
+};
+
+}  // namespace
+
+std::unique_ptr<EpochFeed> make_synthetic_feed(const WorkloadModel& model) {
+  return std::make_unique<SyntheticFeed>(model);
+}
+
+WorkloadResult run_workload(EpochFeed& feed, std::vector<std::unique_ptr<Scheme>>& schemes,
                             const RunOptions& options) {
   WorkloadResult result;
-  result.model = model;
+  result.name = feed.name();
+  result.description = feed.description();
+  result.tracked_pages = feed.tracked_pages();
+  result.model = feed.model();
   result.schemes.resize(schemes.size());
   for (size_t i = 0; i < schemes.size(); ++i) result.schemes[i].name = schemes[i]->name();
-
-  SyntheticWorkload workload(model);
-  std::vector<uint64_t> all(model.tracked_pages);
-  for (uint64_t i = 0; i < model.tracked_pages; ++i) all[i] = i;
   const double link_bytes_per_s = options.link_gbps * 1e9 / 8;
 
   const uint32_t total = options.epochs + 1;
-  for (uint32_t e = 0; e < total; ++e) {
-    DirtyEpoch epoch;
-    epoch.pfns = e == 0 ? &all : &workload.next_epoch();
-    epoch.pages.resize(epoch.pfns->size());
-    for (size_t i = 0; i < epoch.pages.size(); ++i)
-      epoch.pages[i] = workload.page((*epoch.pfns)[i]);
+  DirtyEpoch epoch;
+  for (uint32_t e = 0; e < total && feed.next(epoch); ++e) {
     for (size_t i = 0; i < schemes.size(); ++i) {
       PhaseFigures& f = e == 0 ? result.schemes[i].sync : result.schemes[i].steady;
       const double cpu0 = process_cpu_seconds(), wall0 = wall_seconds();
@@ -166,9 +210,9 @@ WorkloadResult run_workload(const WorkloadModel& model,
     }
     if (options.progress) options.progress(e + 1, total);
   }
+  const size_t bytes = feed.tracked_pages() * SyntheticWorkload::kPageSize;
   for (size_t i = 0; i < schemes.size(); ++i) {
-    result.schemes[i].replica_matches =
-        schemes[i]->replica_matches(workload.page(0), workload.memory_bytes());
+    result.schemes[i].replica_matches = schemes[i]->replica_matches(feed.primary(), bytes);
     result.schemes[i].counters = schemes[i]->counters();
   }
   return result;

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,11 +18,30 @@
 
 namespace fgbi::bench {
 
-// The dirty pages of one epoch, as every scheme receives them.
+// The dirty pages of one epoch, as every scheme receives them: pages[i] is
+// the 4 KiB content of pfns[i], stable until the next epoch is fetched.
 struct DirtyEpoch {
-  const std::vector<uint64_t>* pfns = nullptr;
-  std::vector<const uint8_t*> pages;  // 4 KiB each, stable until the next epoch
+  std::span<const uint64_t> pfns;
+  std::span<const uint8_t* const> pages;
 };
+
+// Where epochs come from: a synthetic workload, or a recorded or live source.
+class EpochFeed {
+ public:
+  virtual ~EpochFeed() = default;
+  virtual std::string name() const = 0;
+  virtual std::string description() const = 0;
+  virtual uint64_t tracked_pages() const = 0;
+  // The next epoch (the first carries every page), or false at the end.
+  virtual bool next(DirtyEpoch& epoch) = 0;
+  // The primary's memory as of the last epoch, for the final replica check.
+  virtual const uint8_t* primary() const = 0;
+  // The workload's parameters, when it is synthetic.
+  virtual std::optional<WorkloadModel> model() const { return std::nullopt; }
+};
+
+// A synthetic workload (workload.hpp): epoch 1 is every tracked page.
+std::unique_ptr<EpochFeed> make_synthetic_feed(const WorkloadModel& model);
 
 using Counters = std::vector<std::pair<std::string, uint64_t>>;
 
@@ -84,21 +105,23 @@ struct SchemeResult {
 };
 
 struct WorkloadResult {
-  WorkloadModel model;
+  std::string name;
+  std::string description;
+  uint64_t tracked_pages = 0;
+  std::optional<WorkloadModel> model;  // for synthetic workloads
   std::vector<SchemeResult> schemes;
 };
 
 struct RunOptions {
-  uint32_t epochs = 50;    // after the initial synchronisation
+  uint32_t epochs = 50;    // after the initial synchronisation (fewer if the feed ends)
   double link_gbps = 1.0;  // for the modelled downtime
   // Called after every epoch with (epochs done, epochs in all).
   std::function<void(uint32_t, uint32_t)> progress;
 };
 
-// Runs the workload through every scheme. Epoch 1 synchronises all tracked
-// pages; the following epochs are the steady state.
-WorkloadResult run_workload(const WorkloadModel& model,
-                            std::vector<std::unique_ptr<Scheme>>& schemes,
+// Runs the feed through every scheme. Its first epoch is the initial
+// synchronisation; the following epochs are the steady state.
+WorkloadResult run_workload(EpochFeed& feed, std::vector<std::unique_ptr<Scheme>>& schemes,
                             const RunOptions& options);
 
 }  // namespace fgbi::bench

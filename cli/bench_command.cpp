@@ -18,12 +18,15 @@
 #include "progress.hpp"
 #include "report_html.hpp"
 #include "schemes.hpp"
+#include "source.hpp"
+#include "source_feed.hpp"
 
 namespace fgbi::cli {
 namespace {
 
 struct BenchOptions {
   std::vector<std::string> workloads = {"web"};
+  std::string source;  // an adapter spec instead of the synthetic workloads
   std::vector<std::string> schemes = {"all"};
   // Overrides applied to every selected workload model.
   std::optional<uint64_t> pages, dirty, working_set, seed;
@@ -112,13 +115,13 @@ SchemeConfig scheme_config(const BenchOptions& o, uint64_t tracked_pages) {
 }
 
 void print_text(const bench::WorkloadResult& r, const BenchOptions& o) {
-  const auto& m = r.model;
   std::printf(
-      "\nworkload %s: %llu tracked pages (%.0f MiB), %llu dirty pages/epoch from %llu, "
-      "%u epochs + initial sync, link %.3g Gbit/s\n",
-      m.name.c_str(), static_cast<unsigned long long>(m.tracked_pages),
-      m.tracked_pages * 4096 / 1048576.0, static_cast<unsigned long long>(m.dirty_pages),
-      static_cast<unsigned long long>(m.working_set_pages), o.epochs, o.link_gbps);
+      "\nworkload %s: %s; %llu tracked pages (%.0f MiB), %llu epochs + initial sync, "
+      "link %.3g Gbit/s\n",
+      r.name.c_str(), r.description.c_str(), static_cast<unsigned long long>(r.tracked_pages),
+      r.tracked_pages * 4096 / 1048576.0,
+      static_cast<unsigned long long>(r.schemes.empty() ? 0 : r.schemes[0].steady.epochs),
+      o.link_gbps);
   std::printf("  %-12s %9s %9s %9s %10s %8s %17s %7s\n", "scheme", "enc GB/s", "GB/s/core",
               "dec GB/s", "wire MiB", "of raw", "downtime ms p50/99", "replica");
   for (const auto& s : r.schemes) {
@@ -146,7 +149,7 @@ void print_text(const bench::WorkloadResult& r, const BenchOptions& o) {
         static_cast<unsigned long long>(c["FGBI_S_BLOCKS_SHARED_REPLICA"]),
         static_cast<unsigned long long>(c["FGBI_S_CACHE_HITS"]),
         static_cast<unsigned long long>(c["FGBI_S_CACHE_MISSES"]),
-        static_cast<double>(c["FGBI_S_MEMORY_BYTES"]) / m.tracked_pages);
+        static_cast<double>(c["FGBI_S_MEMORY_BYTES"]) / r.tracked_pages);
   }
 }
 
@@ -188,22 +191,25 @@ void print_json(const std::vector<bench::WorkloadResult>& results, const BenchOp
   j.end_object();
   j.begin_array("workloads");
   for (const auto& r : results) {
-    const auto& m = r.model;
     j.begin_object();
-    j.field("name", m.name);
-    j.begin_object("model");
-    j.field("tracked_pages", m.tracked_pages);
-    j.field("dirty_pages_per_epoch", m.dirty_pages);
-    j.field("working_set_pages", m.working_set_pages);
-    j.field("edits_per_page", m.edits_per_page);
-    j.field("max_edits", uint64_t{m.max_edits});
-    j.field("edit_bytes", uint64_t{m.edit_bytes});
-    j.field("zero_edit_share", m.zero_edit_share);
-    j.field("unchanged_share", m.unchanged_share);
-    j.field("rewrite_share", m.rewrite_share);
-    j.field("copy_share", m.copy_share);
-    j.field("seed", m.seed);
-    j.end_object();
+    j.field("name", r.name);
+    j.field("description", r.description);
+    j.field("tracked_pages", r.tracked_pages);
+    if (r.model) {
+      const auto& m = *r.model;
+      j.begin_object("model");
+      j.field("dirty_pages_per_epoch", m.dirty_pages);
+      j.field("working_set_pages", m.working_set_pages);
+      j.field("edits_per_page", m.edits_per_page);
+      j.field("max_edits", uint64_t{m.max_edits});
+      j.field("edit_bytes", uint64_t{m.edit_bytes});
+      j.field("zero_edit_share", m.zero_edit_share);
+      j.field("unchanged_share", m.unchanged_share);
+      j.field("rewrite_share", m.rewrite_share);
+      j.field("copy_share", m.copy_share);
+      j.field("seed", m.seed);
+      j.end_object();
+    }
     j.begin_array("schemes");
     for (const auto& s : r.schemes) {
       j.begin_object();
@@ -236,22 +242,36 @@ int run_bench(const BenchOptions& o) {
     scheme_names.insert(scheme_names.end(), names.begin(), names.end());
   }
   std::vector<bench::WorkloadResult> results;
+  auto run = [&](bench::EpochFeed& feed) {
+    auto schemes = make_schemes(scheme_names, scheme_config(o, feed.tracked_pages()));
+    Progress progress("bench " + feed.name(), o.epochs + 1);
+    bench::RunOptions options;
+    options.epochs = o.epochs;
+    options.link_gbps = o.link_gbps;
+    options.progress = [&](uint32_t done, uint32_t) { progress.update(done); };
+    results.push_back(bench::run_workload(feed, schemes, options));
+    progress.done();
+    if (!o.json) print_text(results.back(), o);
+  };
   try {
-    for (const auto& name : workloads) {
-      const bench::WorkloadModel model = model_for(name, o);
-      if (std::string why = bench::validate(model); !why.empty()) {
-        std::fprintf(stderr, "fgbi-engine bench: workload %s: %s\n", name.c_str(), why.c_str());
+    if (!o.source.empty()) {
+      std::string error;
+      auto feed = open_source_feed(o.source, error);
+      if (!feed) {
+        std::fprintf(stderr, "fgbi-engine bench: --source %s: %s\n", o.source.c_str(),
+                     error.c_str());
         return 2;
       }
-      auto schemes = make_schemes(scheme_names, scheme_config(o, model.tracked_pages));
-      Progress progress("bench " + name, o.epochs + 1);
-      bench::RunOptions run;
-      run.epochs = o.epochs;
-      run.link_gbps = o.link_gbps;
-      run.progress = [&](uint32_t done, uint32_t) { progress.update(done); };
-      results.push_back(bench::run_workload(model, schemes, run));
-      progress.done();
-      if (!o.json) print_text(results.back(), o);
+      run(*feed);
+    } else {
+      for (const auto& name : workloads) {
+        const bench::WorkloadModel model = model_for(name, o);
+        if (std::string why = bench::validate(model); !why.empty()) {
+          std::fprintf(stderr, "fgbi-engine bench: workload %s: %s\n", name.c_str(), why.c_str());
+          return 2;
+        }
+        run(*bench::make_synthetic_feed(model));
+      }
     }
   } catch (const bench::SchemeError& e) {
     std::fprintf(stderr, "fgbi-engine bench: %s\n", e.what.c_str());
@@ -274,7 +294,7 @@ int run_bench(const BenchOptions& o) {
     for (const auto& s : r.schemes)
       if (!s.replica_matches) {
         std::fprintf(stderr, "fgbi-engine bench: %s: %s replica differs from the primary\n",
-                     r.model.name.c_str(), s.name.c_str());
+                     r.name.c_str(), s.name.c_str());
         return 1;
       }
   return 0;
@@ -303,6 +323,11 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       ->default_str("web")
       ->delimiter(' ')
       ->check(name_list(bench::preset_names(), false));
+  cmd->add_option("--source", opt->source,
+                  "Replicate pages from an adapter instead of the synthetic workloads: "
+                  "trace:FILE, images:GLOB, pid:N or xen:DOMID, with options "
+                  "(docs/adapters.md); kinds in this build: " +
+                      adapters::source_kinds());
   cmd->add_option(
          "--schemes", opt->schemes,
          "Schemes to compare: all or a comma list of " +

@@ -4,8 +4,10 @@
 #include <string>
 
 #include "bench_command.hpp"
+#include "capture_command.hpp"
 #include "fgbi.h"
 #include "replication_commands.hpp"
+#include "trace_command.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -16,6 +18,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   fgbi::cli::add_bench_command(app, exit_code);
+  fgbi::cli::add_trace_command(app, exit_code);
+  fgbi::cli::add_capture_command(app, exit_code);
   fgbi::cli::add_send_command(app, exit_code);
   fgbi::cli::add_recv_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);

@@ -77,10 +77,9 @@ bool write_html_report(const std::string& path, const std::vector<bench::Workloa
           "type II downtime per epoch: encode time plus the epoch's wire bytes at "
        << number(link_gbps) << " Gbit/s (docs/workloads.md). Blue: fgbi; grey: peers.</p>";
   for (const auto& r : results) {
-    const auto& m = r.model;
-    html << "<h2>Workload " << escape(m.name) << "</h2><p>" << m.tracked_pages << " tracked pages, "
-         << m.dirty_pages << " dirty pages per epoch from a working set of " << m.working_set_pages
-         << ", " << r.schemes.front().steady.epochs << " epochs.</p>";
+    html << "<h2>Workload " << escape(r.name) << "</h2><p>" << escape(r.description) << "; "
+         << r.tracked_pages << " tracked pages, "
+         << (r.schemes.empty() ? 0 : r.schemes.front().steady.epochs) << " epochs.</p>";
     html << "<table><tr><th>scheme</th><th>encode GB/s</th><th>GB/s per core</th><th>decode "
             "GB/s</th><th>CPU s per GB</th><th>wire MiB</th><th>of raw</th><th>downtime ms "
             "p50</th><th>p99</th><th>replica</th></tr>";

@@ -24,7 +24,7 @@ class PeerScheme : public bench::Scheme {
 
   size_t encode(const bench::DirtyEpoch& epoch) override {
     dirty_.resize(epoch.pages.size());
-    for (size_t i = 0; i < dirty_.size(); ++i) dirty_[i] = {(*epoch.pfns)[i], epoch.pages[i]};
+    for (size_t i = 0; i < dirty_.size(); ++i) dirty_[i] = {epoch.pfns[i], epoch.pages[i]};
     const size_t bound = peer_.encoder->epoch_bound(dirty_.size());
     if (stream_.size() < bound) stream_.resize(bound);
     const peers::PeerStatus st = peer_.encoder->encode_epoch(dirty_, stream_, &written_);

@@ -7,6 +7,14 @@ find_package(ZLIB REQUIRED)
 find_package(Threads REQUIRED)
 # libcrypto (libssl-dev): HMAC-SHA256 and randomness for the replication session.
 find_package(OpenSSL 3.0 REQUIRED COMPONENTS Crypto)
+# Trace compression (adapters/trace): zstd and LZ4 per epoch chunk.
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
+# The Xen 4.17 adapter is built only where libxen-dev is installed.
+option(FGBI_WITH_XEN "Build the Xen dirty-page adapter when libxen-dev is found" ON)
+if(FGBI_WITH_XEN)
+  pkg_check_modules(XEN IMPORTED_TARGET xencontrol xenforeignmemory xenguest xentoollog)
+endif()
 # Google Highway (libhwy-dev): SIMD kernels with runtime target dispatch.
 find_package(hwy 1.0 REQUIRED CONFIG)
 

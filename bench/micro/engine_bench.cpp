@@ -36,8 +36,9 @@ constexpr int64_t kCacheBytes = int64_t{512} << 20;  // holds the working set, f
 
 struct Sender {
   fgbi_sender* s = nullptr;
-  Sender(uint64_t pages, int64_t sharing, int64_t codecs) {
+  Sender(uint64_t pages, int64_t sharing, int64_t codecs, int64_t threads = 1) {
     fgbi_sender_create(&s);
+    fgbi_sender_set_parameter(s, FGBI_P_THREADS, threads);
     fgbi_sender_set_parameter(s, FGBI_P_TRACKED_PAGES, static_cast<int64_t>(pages));
     fgbi_sender_set_parameter(s, FGBI_P_SHARING, sharing);
     fgbi_sender_set_parameter(s, FGBI_P_CODECS, codecs);
@@ -58,9 +59,9 @@ struct Sender {
 };
 
 void run_fgbi(benchmark::State& state, const std::string& workload, int64_t sharing,
-              int64_t codecs) {
+              int64_t codecs, int64_t threads = 1) {
   SyntheticWorkload w(model(workload));
-  Sender sender(w.model().tracked_pages, sharing, codecs);
+  Sender sender(w.model().tracked_pages, sharing, codecs, threads);
   std::vector<uint64_t> all(w.model().tracked_pages);
   for (uint64_t i = 0; i < all.size(); ++i) all[i] = i;
   std::vector<uint8_t> out;
@@ -151,6 +152,14 @@ void register_all() {
         [w](benchmark::State& s) { run_fgbi(s, w, kAllSharing, kAllCodecs); })
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
+    // Thread scaling (issue 4: 2 threads >= 1.7x one), on wall time.
+    for (int64_t threads : {1, 2}) {
+      benchmark::RegisterBenchmark(
+          ("encode/fgbi-threads" + std::to_string(threads) + "/" + w).c_str(),
+          [w, threads](benchmark::State& s) { run_fgbi(s, w, kAllSharing, kAllCodecs, threads); })
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+    }
   }
 }
 

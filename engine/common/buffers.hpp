@@ -4,11 +4,15 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <memory>
 
 namespace fgbi {
+
+// Zero-filled memory for ZeroedArray (buffers.cpp): a huge-page-advised
+// mapping for large sizes, calloc below; nullptr when out of memory.
+void* allocate_zeroed(size_t bytes);
+void release_zeroed(void* p, size_t bytes);
 
 // A growable byte buffer whose new bytes are left uninitialised: the sender
 // writes every byte it appends, so zero-filling would be a wasted pass.
@@ -26,7 +30,7 @@ class ByteBuffer {
     return p;
   }
   void append(const void* src, size_t n) {
-    if (n != 0) std::memcpy(append(n), src, n);  // memcpy to a null buffer is UB even for 0 bytes
+    if (n != 0) std::memcpy(append(n), src, n);
   }
   // Makes room for n bytes in total. Large buffers come from fresh mappings,
   // so reserving address space costs no memory until it is written.
@@ -61,17 +65,26 @@ class ByteBuffer {
   size_t capacity_ = 0;
 };
 
-// A large zero-initialised array from calloc: the kernel maps the pages
-// lazily, so tracking a large memory costs only what is touched.
+// A large zero-initialised array. Large ones are fresh anonymous mappings:
+// the kernel supplies zero pages lazily, so tracking a large memory costs
+// only what is touched, and they ask for transparent huge pages, because
+// the sender and receiver touch them at random (block hashes, the page
+// cache) and 4 KiB pages would spend the time in TLB misses.
 template <typename T>
 class ZeroedArray {
  public:
   ZeroedArray() = default;
   // False when the allocation failed (the array is then empty).
   bool allocate(size_t count) {
-    data_.reset(static_cast<T*>(std::calloc(count, sizeof(T))));
-    count_ = data_ ? count : 0;
-    return data_ != nullptr || count == 0;
+    data_.reset();
+    count_ = 0;
+    if (count == 0) return true;
+    if (count > SIZE_MAX / sizeof(T)) return false;
+    void* p = allocate_zeroed(count * sizeof(T));
+    if (p == nullptr) return false;
+    data_ = std::unique_ptr<T, Release>(static_cast<T*>(p), Release{count * sizeof(T)});
+    count_ = count;
+    return true;
   }
   T* data() { return data_.get(); }
   const T* data() const { return data_.get(); }
@@ -81,10 +94,11 @@ class ZeroedArray {
   size_t bytes() const { return count_ * sizeof(T); }
 
  private:
-  struct Free {
-    void operator()(T* p) const { std::free(p); }
+  struct Release {
+    size_t bytes = 0;
+    void operator()(T* p) const { release_zeroed(p, bytes); }
   };
-  std::unique_ptr<T, Free> data_;
+  std::unique_ptr<T, Release> data_;
   size_t count_ = 0;
 };
 

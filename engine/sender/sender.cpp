@@ -19,6 +19,9 @@ constexpr size_t kIdentifyBatch = 16;
 // cost model keeps learning ratios (and, timed, speeds) of codecs it is not
 // choosing at the moment.
 constexpr uint32_t kExplorePeriod = 32;
+// On an exploration page a codec is tried if its predicted cost is within
+// this factor of the best form found so far.
+constexpr double kExploreReach = 2.0;
 // No codec takes this long on one page unless its thread was preempted.
 constexpr double kPreemptedNs = 200'000;
 // Slots of the per-thread table of blocks sent earlier in the segment.
@@ -227,13 +230,15 @@ bool Sender::replica_holds(const ContentIndex::Entry& e, uint64_t hash) const {
 }
 
 // The page-level XOR-RLE delta (kernels/xor_rle.hpp) of `page` against
-// `old`, built from the changed blocks only: unchanged blocks are known to
-// be equal and are never read. Each run of adjacent changed blocks is
-// encoded on its own and its first zero run re-anchored to the end of the
-// previous literal; runs are at least a block apart, so the result is the
-// canonical delta of the whole page. Returns its size, or
-// kernels::kXorRleTooLarge when it would exceed capacity.
-size_t Sender::xor_page_delta(const uint8_t* page, const uint8_t* old, const uint64_t* changed,
+// the cached copy `old`, built from the changed blocks only: unchanged
+// blocks are known to be equal and are never read. Each run of adjacent
+// changed blocks is encoded on its own and its first zero run re-anchored to
+// the end of the previous literal; runs are at least a block apart, so the
+// result is the canonical delta of the whole page. Each run is copied into
+// `old` while it is still in the CPU cache, so `old` ends up as `page`.
+// Returns the delta's size, or kernels::kXorRleTooLarge when it would exceed
+// capacity (the copy is complete either way).
+size_t Sender::xor_page_delta(const uint8_t* page, uint8_t* old, const uint64_t* changed,
                               uint8_t* out, size_t capacity, Worker& w) const {
   const uint32_t block_size = config_.block_size;
   const uint32_t blocks = config_.blocks_per_page();
@@ -249,14 +254,17 @@ size_t Sender::xor_page_delta(const uint8_t* page, const uint8_t* old, const uin
     b = e;
     const size_t n = kernels_->xor_rle_encode(page + start, old + start, length, w.run_delta,
                                               sizeof w.run_delta);
-    if (n == 0) continue;  // the receiver already has these bytes
+    std::memcpy(old + start, page + start, length);
+    if (n == 0 || used == kernels::kXorRleTooLarge) continue;  // nothing to add, or too large
     const uint8_t* p = w.run_delta;
     const uint8_t* const end = w.run_delta + n;
     uint64_t zero_run = 0, literal = 0;
     load_uleb128(&p, end, &zero_run);
     const uint64_t anchored = zero_run + start - literal_end;
-    if (used + uleb128_size(anchored) + static_cast<size_t>(end - p) > capacity)
-      return kernels::kXorRleTooLarge;
+    if (used + uleb128_size(anchored) + static_cast<size_t>(end - p) > capacity) {
+      used = kernels::kXorRleTooLarge;  // keep copying the remaining runs
+      continue;
+    }
     used += store_uleb128(out + used, anchored);
     std::memcpy(out + used, p, static_cast<size_t>(end - p));
     used += static_cast<size_t>(end - p);
@@ -357,10 +365,15 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   double best_cost = static_cast<double>(wire::kRecordHeaderBytes + plain_payload) *
                      costs.cost(codec::Codec::kRaw, 0, 1);
 
+  // The receiver's copy of the literal blocks, for an XOR delta of a coded
+  // record, is read before the XOR page below refreshes the cache.
+  const bool coded_xor = cached && !all_literal && n_literal != 0;
+  if (coded_xor) kernels_->gather_blocks(cached, literal_bitmap, block_size, w.previous);
+
   // An XOR delta of the whole page against the receiver's copy, in the
   // segment's XOR_PAGES record (a few bytes of framing, no bitmap).
   size_t xor_page_size = 0;
-  if (cached && (config_.codecs & FGBI_CODEC_XOR)) {
+  if (cached) {
     xor_page_size = timed(codec::Codec::kXor, changed_bytes, [&] {
       return xor_page_delta(page.data, cached, changed, w.xor_page, page_size - 1, w);
     });
@@ -398,9 +411,8 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   if (n_literal != 0) kernels_->gather_blocks(page.data, literal_bitmap, block_size, w.literal);
   if (!all_literal) consider(codec::Codec::kRaw, w.literal, literal_bytes);
   if (n_literal != 0) {
-    if (cached && !all_literal && (config_.codecs & FGBI_CODEC_XOR)) {
+    if (coded_xor) {
       // Shared blocks plus an XOR delta of the literal ones.
-      kernels_->gather_blocks(cached, literal_bitmap, block_size, w.previous);
       const size_t size =
           kernels_->xor_rle_encode(w.literal, w.previous, literal_bytes, w.xor_out, literal_bytes);
       if (size != kernels::kXorRleTooLarge) consider(codec::Codec::kXor, w.xor_out, size);
@@ -409,12 +421,17 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
         {FGBI_CODEC_LZ4, codec::Codec::kLz4},
         {FGBI_CODEC_ZSTD, codec::Codec::kZstd},
         {FGBI_CODEC_ZLIB, codec::Codec::kZlib}};
-    for (const auto& [flag, c] : kGeneral) {
+    for (const auto& general : kGeneral) {
+      const uint32_t flag = general.first;
+      const codec::Codec c = general.second;  // a plain variable: lambdas capture it
       if (!(config_.codecs & flag)) continue;
-      if (!explore && coded_framing + costs.predicted(c, literal_bytes) >= best_cost) continue;
+      // Exploration refreshes the estimates of plausible contenders only:
+      // zlib on a page an XOR delta ships in a tenth of the time is not one.
+      const double predicted = coded_framing + costs.predicted(c, literal_bytes);
+      if (predicted >= (explore ? kExploreReach : 1.0) * best_cost) continue;
       uint8_t* out = section_data == w.packed ? w.candidate : w.packed;
-      const size_t size = timed(c, literal_bytes, [&, codec_id = c] {
-        return w.compressor.compress(codec_id, w.literal, literal_bytes, out, literal_bytes - 1);
+      const size_t size = timed(c, literal_bytes, [&] {
+        return w.compressor.compress(c, w.literal, literal_bytes, out, literal_bytes - 1);
       });
       const size_t observed = size == 0 ? literal_bytes : size;
       costs.observe_ratio(c, literal_bytes, observed);
@@ -463,17 +480,18 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
     emit_plain(seg, page, plain_full, changed, n_changed);
     std::memcpy(epoch_sources, changed, sizeof epoch_sources);
   }
+  // XOR pages are the working set being edited: their blocks change again
+  // soon and the index would mostly hold stale entries for them, at the
+  // price of a random write per block. Their old entries fail
+  // replica_holds() once the page is sent again.
+  if (form == Form::kXorPage)
+    std::fill(replica_sources, replica_sources + kernels::kBitmapWords, 0);
   for (uint32_t b = 0; b < blocks; ++b) {
     if (!bit(replica_sources, b) || (form == Form::kCoded && !bit(literal_bitmap, b))) continue;
     const uint64_t h = full_hashes[b];
     if ((config_.sharing & FGBI_SHARE_EPOCH) && bit(epoch_sources, b))
       w.add_dup(h, page.pfn, b, page.data + size_t{b} * block_size);
     if (index_.enabled()) seg.index_inserts.push_back({h, page.pfn, b});
-  }
-  // Only the changed blocks differ from the cached copy.
-  if (cached) {
-    kernels_->gather_blocks(page.data, changed, block_size, w.packed);
-    kernels_->scatter_blocks(cached, changed, block_size, w.packed);
   }
   return form == Form::kXorPage;
 }
@@ -519,39 +537,51 @@ void Sender::encode_segment(size_t index, Worker& w) {
   const uint32_t blocks = config_.blocks_per_page();
   const bool need_zero = coding() && (config_.sharing & FGBI_SHARE_ZERO);
 
-  const uint8_t* page_ptrs[kIdentifyBatch];
-  uint64_t* hash_ptrs[kIdentifyBatch];
-  uint8_t known[kIdentifyBatch];
-  uint64_t changed[kIdentifyBatch * kernels::kBitmapWords];
-  uint64_t zero[kIdentifyBatch * kernels::kBitmapWords];
-
-  for (size_t first = begin; first < end; first += kIdentifyBatch) {
-    const size_t count = std::min(kIdentifyBatch, end - first);
-    for (size_t j = 0; j < count; ++j) {
+  // Batches are identified one ahead of the one being encoded, so that the
+  // cached blocks and index slots prefetched for a batch arrive while the
+  // batch before it is encoded.
+  struct Batch {
+    size_t first = 0, count = 0;
+    const uint8_t* pages[kIdentifyBatch];
+    uint64_t* hashes[kIdentifyBatch];
+    uint8_t known[kIdentifyBatch];
+    uint64_t changed[kIdentifyBatch * kernels::kBitmapWords];
+    uint64_t zero[kIdentifyBatch * kernels::kBitmapWords];
+  } batches[2];
+  auto identify = [&](Batch& b, size_t first) {
+    b.first = first;
+    b.count = std::min(kIdentifyBatch, end - first);
+    for (size_t j = 0; j < b.count; ++j) {
       const DirtyPage& d = dirty_[first + j];
-      page_ptrs[j] = d.data;
-      hash_ptrs[j] = hashes_.data() + d.pfn * blocks;
-      known[j] = sent_epoch_[d.pfn] != 0;
+      b.pages[j] = d.data;
+      b.hashes[j] = hashes_.data() + d.pfn * blocks;
+      b.known[j] = sent_epoch_[d.pfn] != 0;
     }
     kernels::IdentifyBatch batch;
-    batch.count = count;
+    batch.count = b.count;
     batch.block_size = config_.block_size;
     batch.hash_mask = config_.hash_mask();
-    batch.pages = page_ptrs;
-    batch.hashes = hash_ptrs;
-    batch.known = known;
-    batch.changed = changed;
-    batch.zero = need_zero ? zero : nullptr;
+    batch.pages = b.pages;
+    batch.hashes = b.hashes;
+    batch.known = b.known;
+    batch.changed = b.changed;
+    batch.zero = need_zero ? b.zero : nullptr;
     kernels_->identify(batch);
-    if (coding()) prefetch_batch(first, count, known, changed, hash_ptrs);
+    if (coding()) prefetch_batch(b.first, b.count, b.known, b.changed, b.hashes);
+  };
 
-    for (size_t j = 0; j < count; ++j) {
-      const DirtyPage& d = dirty_[first + j];
-      const uint64_t* bitmap = changed + j * kernels::kBitmapWords;
+  if (begin < end) identify(batches[0], begin);
+  for (size_t current = 0, first = begin; first < end; current ^= 1) {
+    const Batch& b = batches[current];
+    const size_t next = first + b.count;
+    if (next < end) identify(batches[current ^ 1], next);
+    for (size_t j = 0; j < b.count; ++j) {
+      const DirtyPage& d = dirty_[b.first + j];
+      const uint64_t* bitmap = b.changed + j * kernels::kBitmapWords;
       const uint32_t n_changed = popcount(bitmap);
       seg.counters.blocks_scanned += blocks;
       sent_epoch_[d.pfn] = epoch_;
-      if (known[j] && n_changed == 0) {
+      if (b.known[j] && n_changed == 0) {
         ++seg.counters.pages_unchanged;
         if (config_.digest) seg.clean.emplace_back(d.pfn, xxh3(d.data, page_size));
         continue;
@@ -559,12 +589,12 @@ void Sender::encode_segment(size_t index, Worker& w) {
       bool in_xor_pages = false;
       if (coding()) {
         in_xor_pages =
-            encode_page(seg, w, costs, static_cast<uint32_t>(first + j), known[j], bitmap,
-                        need_zero ? zero + j * kernels::kBitmapWords : nullptr, hash_ptrs[j]);
+            encode_page(seg, w, costs, static_cast<uint32_t>(b.first + j), b.known[j], bitmap,
+                        need_zero ? b.zero + j * kernels::kBitmapWords : nullptr, b.hashes[j]);
       } else {
-        const bool full = !known[j] || wire::bitmap_bytes(page_size, config_.block_size) +
-                                               size_t{n_changed} * config_.block_size >=
-                                           page_size;
+        const bool full = !b.known[j] || wire::bitmap_bytes(page_size, config_.block_size) +
+                                                 size_t{n_changed} * config_.block_size >=
+                                             page_size;
         emit_plain(seg, d, full, bitmap, n_changed);
       }
       // Digest entries follow record order; XOR_PAGES comes after the
@@ -574,6 +604,7 @@ void Sender::encode_segment(size_t index, Worker& w) {
         wire::encode_digest_entry(d.pfn, xxh3(d.data, page_size),
                                   entries.append(wire::kDigestEntryBytes));
     }
+    first = next;
   }
 
   if (seg.xor_pages_count != 0) {

@@ -91,8 +91,8 @@ class Sender {
                    bool known, const uint64_t* changed, const uint64_t* zero,
                    const uint64_t* hashes);
   bool replica_holds(const ContentIndex::Entry& e, uint64_t hash) const;
-  size_t xor_page_delta(const uint8_t* page, const uint8_t* old, const uint64_t* changed,
-                        uint8_t* out, size_t capacity, Worker& worker) const;
+  size_t xor_page_delta(const uint8_t* page, uint8_t* old, const uint64_t* changed, uint8_t* out,
+                        size_t capacity, Worker& worker) const;
   void append_record(Segment& seg, uint8_t kind, uint64_t pfn, size_t payload_bytes,
                      uint8_t** payload);
   void emit_plain(Segment& seg, const DirtyPage& page, bool full, const uint64_t* changed,

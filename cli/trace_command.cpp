@@ -1,0 +1,320 @@
+// `fgbi-engine trace record` and `trace info`: record any dirty source into a
+// trace file (docs/trace-format.md) and describe or verify one.
+#include "trace_command.hpp"
+
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <string>
+
+#include "json.hpp"
+#include "progress.hpp"
+#include "source.hpp"
+#include "trace/reader.hpp"
+#include "trace/writer.hpp"
+
+namespace fgbi::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace tr = adapters::trace;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+double per_second(double amount, double seconds) { return seconds > 0 ? amount / seconds : 0; }
+double mib(uint64_t bytes) { return bytes / 1048576.0; }
+
+std::atomic<bool> interrupted{false};
+extern "C" void on_interrupt(int) { interrupted = true; }
+
+// SIGINT and SIGTERM end a recording after the current epoch, so that the
+// trace is finished (index and footer) and usable.
+class StopOnSignal {
+ public:
+  StopOnSignal() {
+    interrupted = false;
+    struct sigaction sa {};
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~StopOnSignal() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
+
+std::string codec_list(uint32_t codecs) {
+  std::string s;
+  for (auto c : {tr::Codec::kNone, tr::Codec::kLz4, tr::Codec::kZstd}) {
+    if (!(codecs & (1u << static_cast<unsigned>(c)))) continue;
+    if (!s.empty()) s += ",";
+    s += tr::codec_name(c);
+  }
+  return s.empty() ? "-" : s;
+}
+
+int run_info(const std::string& path, bool verify, bool json) {
+  std::string error;
+  auto reader = tr::TraceReader::open(path, error);
+  if (!reader) {
+    std::fprintf(stderr, "fgbi-engine trace info: %s\n", error.c_str());
+    return 1;
+  }
+  const auto& h = reader->header();
+  const auto& index = reader->index();
+  uint64_t total = 0, min_pages = index.empty() ? 0 : UINT64_MAX, max_pages = 0;
+  for (const auto& e : index) {
+    total += e.page_count;
+    min_pages = std::min(min_pages, e.page_count);
+    max_pages = std::max(max_pages, e.page_count);
+  }
+  tr::EpochFigures sum;
+  double verify_s = 0;
+  std::string verify_error;
+  if (verify) {
+    Progress progress("verify", index.size());
+    const auto t0 = Clock::now();
+    for (size_t i = 0; i < index.size() && verify_error.empty(); ++i) {
+      adapters::Epoch epoch;
+      tr::EpochFigures f;
+      if (!reader->read_epoch(i, epoch, &f, verify_error)) break;
+      sum.chunks += f.chunks;
+      sum.stored_bytes += f.stored_bytes;
+      sum.raw_bytes += f.raw_bytes;
+      sum.codecs |= f.codecs;
+      progress.update(i + 1);
+    }
+    verify_s = seconds_since(t0);
+  }
+  char created[32] = "?";
+  const std::time_t t = static_cast<std::time_t>(h.created_unix_seconds);
+  if (std::tm tm{}; gmtime_r(&t, &tm))
+    std::strftime(created, sizeof created, "%Y-%m-%d %H:%M:%S", &tm);
+  const double mean = index.empty() ? 0 : static_cast<double>(total) / index.size();
+
+  if (json) {
+    JsonWriter j(stdout);
+    j.begin_object();
+    j.field("tool", "fgbi-engine trace info");
+    j.field("path", path);
+    j.field("format_version", uint64_t{tr::kVersion});
+    j.field("page_size", uint64_t{h.page_size});
+    j.field("tracked_pages", h.tracked_pages);
+    j.field("created_utc", created);
+    j.field("description", reader->description());
+    j.field("epochs", uint64_t{index.size()});
+    j.field("dirty_pages", total);
+    j.field("dirty_pages_min", min_pages);
+    j.field("dirty_pages_mean", mean);
+    j.field("dirty_pages_max", max_pages);
+    j.field("file_bytes", reader->file_bytes());
+    if (verify) {
+      j.begin_object("verify");
+      j.field("ok", verify_error.empty());
+      if (!verify_error.empty()) j.field("error", verify_error);
+      j.field("chunks", sum.chunks);
+      j.field("stored_bytes", sum.stored_bytes);
+      j.field("raw_bytes", sum.raw_bytes);
+      j.field("codecs", codec_list(sum.codecs));
+      j.field("seconds", verify_s);
+      j.field("raw_mb_per_s", per_second(sum.raw_bytes / 1e6, verify_s));
+      j.end_object();
+    }
+    j.end_object();
+    j.finish();
+  } else {
+    std::printf("trace %s: format v%u, %llu tracked pages of %u bytes (%.1f MiB), created %s UTC\n",
+                path.c_str(), unsigned{tr::kVersion},
+                static_cast<unsigned long long>(h.tracked_pages), h.page_size,
+                mib(h.tracked_pages * h.page_size), created);
+    std::printf("recorded from: %s\n",
+                reader->description().empty() ? "-" : reader->description().c_str());
+    std::printf(
+        "epochs: %zu; dirty pages per epoch min %llu, mean %.1f, max %llu; total %llu "
+        "(%.1f MiB)\n",
+        index.size(), static_cast<unsigned long long>(min_pages), mean,
+        static_cast<unsigned long long>(max_pages), static_cast<unsigned long long>(total),
+        mib(total * h.page_size));
+    std::printf("file: %.1f MiB\n", mib(reader->file_bytes()));
+    if (verify && verify_error.empty())
+      std::printf(
+          "verified: every epoch's checksums, pfns and sizes; %llu chunks (%s), %.1f MiB "
+          "stored for %.1f MiB of pfns and pages (%.2fx), read at %.0f MB/s\n",
+          static_cast<unsigned long long>(sum.chunks), codec_list(sum.codecs).c_str(),
+          mib(sum.stored_bytes), mib(sum.raw_bytes),
+          sum.stored_bytes ? static_cast<double>(sum.raw_bytes) / sum.stored_bytes : 0.0,
+          per_second(sum.raw_bytes / 1e6, verify_s));
+  }
+  if (!verify_error.empty()) {
+    std::fprintf(stderr, "fgbi-engine trace info: %s: %s\n", path.c_str(), verify_error.c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int record_trace(const RecordOptions& opt) {
+  const std::string who = "fgbi-engine " + opt.tool;
+  std::string error;
+  auto source = adapters::open_source(opt.source, error);
+  if (!source) {
+    std::fprintf(stderr, "%s: %s\n", who.c_str(), error.c_str());
+    return 1;
+  }
+  const auto codec = tr::parse_codec(opt.codec);
+  auto writer = tr::TraceWriter::create(opt.output, source->tracked_pages(), source->description(),
+                                        {*codec, opt.level}, error);
+  if (!writer) {
+    std::fprintf(stderr, "%s: %s\n", who.c_str(), error.c_str());
+    return 1;
+  }
+  if (!opt.json) std::fprintf(stderr, "%s: %s\n", who.c_str(), source->description().c_str());
+
+  StopOnSignal stop;
+  Progress progress(opt.tool, opt.expected_epochs);
+  adapters::Epoch epoch;
+  std::string reason;
+  bool failed = false;
+  double write_s = 0;
+  const auto t0 = Clock::now();
+  while (true) {
+    if (interrupted) {
+      reason = "interrupted";
+      break;
+    }
+    const adapters::Next next = source->next(epoch, reason);
+    if (next == adapters::Next::kEnd) break;
+    if (next == adapters::Next::kError) {
+      failed = true;
+      break;
+    }
+    const auto tw = Clock::now();
+    if (!writer->append(epoch.pfns, epoch.pages, error)) {
+      reason = error;
+      failed = true;
+      break;
+    }
+    write_s += seconds_since(tw);
+    progress.update(writer->epochs());
+  }
+  progress.done();
+  const double wall_s = seconds_since(t0);
+  if (!writer->finish(error)) {
+    std::fprintf(stderr, "%s: %s\n", who.c_str(), error.c_str());
+    return 1;
+  }
+
+  const adapters::SourceStats& st = source->stats();
+  const uint64_t dirty_bytes = writer->pages() * adapters::kPageSize;
+  const uint64_t epochs = writer->epochs();
+  if (opt.json) {
+    JsonWriter j(stdout);
+    j.begin_object();
+    j.field("tool", who);
+    j.field("source", opt.source);
+    j.field("description", source->description());
+    j.field("output", opt.output);
+    j.field("codec", opt.codec);
+    j.field("level", static_cast<uint64_t>(opt.level));
+    j.field("tracked_pages", source->tracked_pages());
+    j.field("epochs", epochs);
+    j.field("dirty_pages", writer->pages());
+    j.field("dirty_bytes", dirty_bytes);
+    j.field("trace_bytes", writer->file_bytes());
+    j.field("bytes_read", st.bytes_read);
+    j.field("capture_seconds", st.capture_seconds);
+    j.field("capture_mb_per_s", per_second(st.bytes_read / 1e6, st.capture_seconds));
+    j.field("capture_epochs_per_s", per_second(static_cast<double>(st.epochs), st.capture_seconds));
+    j.field("stopped_seconds", st.stopped_seconds);
+    j.field("stopped_ms_per_epoch", epochs ? st.stopped_seconds * 1e3 / epochs : 0.0);
+    j.field("write_seconds", write_s);
+    j.field("write_mb_per_s", per_second(dirty_bytes / 1e6, write_s));
+    j.field("wall_seconds", wall_s);
+    j.field("wall_epochs_per_s", per_second(static_cast<double>(epochs), wall_s));
+    j.field("end_reason", reason);
+    j.field("ok", !failed);
+    j.end_object();
+    j.finish();
+  } else {
+    const std::string codec =
+        opt.codec == "zstd" ? opt.codec + " level " + std::to_string(opt.level) : opt.codec;
+    std::printf(
+        "recorded %llu epochs, %llu dirty pages (%.1f MiB) into %s: %.1f MiB (%s, %.2fx "
+        "smaller)\n",
+        static_cast<unsigned long long>(epochs), static_cast<unsigned long long>(writer->pages()),
+        mib(dirty_bytes), opt.output.c_str(), mib(writer->file_bytes()), codec.c_str(),
+        writer->file_bytes() ? static_cast<double>(dirty_bytes) / writer->file_bytes() : 0.0);
+    std::printf(
+        "capture: %.3f s in the source, %.1f MB read at %.0f MB/s, %.1f epochs/s; "
+        "stopped %.2f ms per epoch\n",
+        st.capture_seconds, st.bytes_read / 1e6,
+        per_second(st.bytes_read / 1e6, st.capture_seconds),
+        per_second(static_cast<double>(st.epochs), st.capture_seconds),
+        epochs ? st.stopped_seconds * 1e3 / epochs : 0.0);
+    std::printf("writing: %.3f s, %.0f MB/s of dirty pages; wall %.3f s (%.1f epochs/s)\n", write_s,
+                per_second(dirty_bytes / 1e6, write_s), wall_s,
+                per_second(static_cast<double>(epochs), wall_s));
+    std::printf("ended: %s\n", reason.c_str());
+  }
+  if (failed) {
+    std::fprintf(stderr, "%s: %s (the %llu epochs before are in %s)\n", who.c_str(), reason.c_str(),
+                 static_cast<unsigned long long>(epochs), opt.output.c_str());
+    return 1;
+  }
+  return 0;
+}
+
+void add_trace_command(CLI::App& app, int& exit_code) {
+  CLI::App* trace = app.add_subcommand(
+      "trace",
+      "Record dirty-page epochs into a trace file, or describe one (docs/trace-format.md).");
+  trace->require_subcommand(1);
+
+  auto rec = std::make_shared<RecordOptions>();
+  rec->tool = "trace record";
+  CLI::App* record = trace->add_subcommand(
+      "record",
+      "Record the epochs of a dirty source into a trace: pfns and page contents, compressed per "
+      "chunk. Sources: trace:FILE, images:GLOB-or-LIST, pid:N, xen:DOMID, each with options "
+      "such as ,epochs=K and ,interval=MS (docs/adapters.md). Ctrl-C stops after the current "
+      "epoch and still finishes the trace.");
+  record->add_option("--source", rec->source, "Dirty source spec, e.g. images:dump-*.raw")
+      ->required();
+  record->add_option("-o,--output", rec->output, "Trace file to write")->required();
+  record->add_option("--codec", rec->codec, "Chunk compression: zstd, lz4 or none")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"zstd", "lz4", "none"}));
+  record->add_option("--level", rec->level, "zstd level")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 19));
+  record->add_flag("--json", rec->json, "Print the figures as one JSON object");
+  record->callback([rec, &exit_code] { exit_code = record_trace(*rec); });
+
+  struct InfoOptions {
+    std::string path;
+    bool verify = false, json = false;
+  };
+  auto inf = std::make_shared<InfoOptions>();
+  CLI::App* info = trace->add_subcommand(
+      "info",
+      "Describe a trace: geometry, source, epochs and dirty pages; --verify also reads "
+      "every epoch and checks its checksums.");
+  info->add_option("file", inf->path, "Trace file")->required();
+  info->add_flag("--verify", inf->verify, "Read and check every epoch");
+  info->add_flag("--json", inf->json, "Print one JSON object");
+  info->callback([inf, &exit_code] { exit_code = run_info(inf->path, inf->verify, inf->json); });
+}
+
+}  // namespace fgbi::cli

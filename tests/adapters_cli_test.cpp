@@ -1,0 +1,137 @@
+// fgbi-engine trace record / trace info / capture, run as a user would.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int status = -1;
+  std::string output;  // stdout and stderr
+};
+
+Result run(const std::string& args) {
+  Result r;
+  FILE* p = ::popen((std::string(FGBI_ENGINE_PATH) + " " + args + " 2>&1").c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  const int st = ::pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("fgbi-cli-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  void write(const std::string& name, const std::vector<char>& bytes) const {
+    std::ofstream(path(name), std::ios::binary)
+        .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  fs::path dir_;
+};
+
+TEST_F(CliTest, RecordImagesThenInfoAndVerify) {
+  std::vector<char> img(64 * 4096, 'a');
+  write("m0.img", img);
+  img[5 * 4096] = 'b';
+  write("m1.img", img);
+  img[9 * 4096] = 'c';
+  write("m2.img", img);
+  const std::string trace = path("t.fgbt");
+  Result rec = run("trace record --source 'images:" + path("m*.img") + "' -o " + trace +
+                   " --codec lz4 --json");
+  ASSERT_EQ(rec.status, 0) << rec.output;
+  EXPECT_NE(rec.output.find("\"epochs\":3"), std::string::npos) << rec.output;
+  EXPECT_NE(rec.output.find("\"dirty_pages\":66"), std::string::npos) << rec.output;  // 64 + 1 + 1
+  EXPECT_NE(rec.output.find("\"end_reason\":\"end of images after 3 epochs\""), std::string::npos)
+      << rec.output;
+
+  Result info = run("trace info --verify " + trace);
+  ASSERT_EQ(info.status, 0) << info.output;
+  EXPECT_NE(info.output.find("epochs: 3; dirty pages per epoch min 1, mean 22.0, max 64"),
+            std::string::npos)
+      << info.output;
+  EXPECT_NE(info.output.find("verified"), std::string::npos) << info.output;
+  EXPECT_NE(info.output.find("(lz4)"), std::string::npos) << info.output;
+
+  // A damaged copy: info without --verify reads only the index; --verify
+  // finds the damage and fails.
+  std::ifstream in(trace, std::ios::binary);
+  std::vector<char> bytes{std::istreambuf_iterator<char>(in), {}};
+  bytes[200] ^= 1;
+  write("bad.fgbt", bytes);
+  EXPECT_EQ(run("trace info " + path("bad.fgbt")).status, 0);
+  Result bad = run("trace info --verify --json " + path("bad.fgbt"));
+  EXPECT_EQ(bad.status, 1) << bad.output;
+  EXPECT_NE(bad.output.find("\"ok\":false"), std::string::npos) << bad.output;
+  EXPECT_NE(bad.output.find("epoch 1"), std::string::npos) << bad.output;
+
+  // Replaying the trace as a source of another recording gives the same epochs.
+  Result again = run("trace record --source trace:" + trace + " -o " + path("u.fgbt") +
+                     " --codec none --json");
+  ASSERT_EQ(again.status, 0) << again.output;
+  EXPECT_NE(again.output.find("\"dirty_pages\":66"), std::string::npos) << again.output;
+}
+
+TEST_F(CliTest, CaptureARunningProgram) {
+  pid_t pid = 0;
+  int to_child[2];
+  ASSERT_EQ(::pipe(to_child), 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, to_child[0], 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", 0, 0);
+  char* argv[] = {const_cast<char*>(FGBI_MUTATOR_PATH), const_cast<char*>("2"), nullptr};
+  ASSERT_EQ(posix_spawn(&pid, FGBI_MUTATOR_PATH, &actions, nullptr, argv, environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(to_child[0]);
+  ::usleep(100000);  // let it map and fill its buffer
+  Result cap = run("capture --pid " + std::to_string(pid) + " --interval 10 --epochs 3 -o " +
+                   path("c.fgbt") + " --json");
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  ::close(to_child[1]);
+  ASSERT_EQ(cap.status, 0) << cap.output;
+  EXPECT_NE(cap.output.find("\"epochs\":3"), std::string::npos) << cap.output;
+  EXPECT_NE(cap.output.find("\"capture_mb_per_s\""), std::string::npos) << cap.output;
+  Result info = run("trace info --verify " + path("c.fgbt"));
+  ASSERT_EQ(info.status, 0) << info.output;
+  EXPECT_NE(info.output.find("recorded from: pid " + std::to_string(pid)), std::string::npos)
+      << info.output;
+}
+
+TEST_F(CliTest, ErrorsAreClearAndFail) {
+  Result r = run("trace record --source bogus:1 -o " + path("x.fgbt"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("unknown source kind \"bogus\""), std::string::npos) << r.output;
+  r = run("trace info " + path("missing.fgbt"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("cannot open trace"), std::string::npos) << r.output;
+  r = run("capture --pid 4194300 -o " + path("y.fgbt"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("/proc/4194300/maps"), std::string::npos) << r.output;
+  r = run("capture -o " + path("y.fgbt"));  // --pid missing
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("--pid is required"), std::string::npos) << r.output;
+}
+
+}  // namespace
