@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -16,6 +18,7 @@
 
 #include "json.hpp"
 #include "replication_commands.hpp"
+#include "source.hpp"
 #include "workload.hpp"
 
 namespace fgbi::cli {
@@ -27,9 +30,10 @@ struct SendOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 7400;
   std::string key_file;
+  std::string source;            // an adapter spec (adapters/source.hpp); empty: the workload
   std::string workload = "web";  // a preset of docs/workloads.md, as `bench` defaults to
   std::optional<uint64_t> pages, dirty, working_set, seed;
-  uint32_t epochs = 100;
+  std::optional<uint32_t> epochs;  // default: 100 of the workload; a source's own end
   uint32_t interval_ms = 0;
   uint32_t max_unacked = 1;
   int64_t block_size = 64;
@@ -44,37 +48,40 @@ struct SendOptions {
   bool json = false;
 };
 
-// Where epochs come from. This is the seam for the adapters' dirty-source
-// factory (--source trace:FILE | pid:N | xen:DOMID): a source captures the
-// pages dirtied since its last capture, can read any page for a
-// resynchronisation, and, when it can, digests its whole memory so that
-// the replica can be checked at the end.
+// Where epochs come from: the synthetic workload, or an adapter (--source
+// trace:FILE | images:... | pid:N | xen:DOMID). A source captures the pages
+// dirtied since its last capture, can read any page for a
+// resynchronisation, and digests its whole memory for the final check.
 class DirtySource {
  public:
+  enum class Captured { kEpoch, kEnd, kError };
   virtual ~DirtySource() = default;
   virtual uint64_t tracked_pages() const = 0;
-  // Called with the VM paused: the pfns dirtied since the previous call and
-  // their content, readable until the next call.
-  virtual void next_epoch(std::vector<uint64_t>* pfns, std::vector<const void*>* pages) = 0;
-  // The current content of any tracked page, readable until the next capture.
+  // The pfns dirtied since the previous call and their content, readable
+  // until the next call; kEnd or kError with *message when there is none.
+  virtual Captured next_epoch(std::vector<uint64_t>* pfns, std::vector<const void*>* pages,
+                              std::string* message) = 0;
+  // The content of any tracked page at the last capture, readable until the next one.
   virtual const void* page(uint64_t pfn) = 0;
   // Digest (fgbi_memory_digest) of all tracked memory at the last capture.
-  virtual std::optional<uint64_t> memory_digest() const = 0;
+  virtual uint64_t memory_digest() const = 0;
   virtual void describe(JsonWriter& json) const = 0;
 };
 
-// The synthetic workload of docs/workloads.md (the only source so far).
+// The synthetic workload of docs/workloads.md.
 class SyntheticSource final : public DirtySource {
  public:
   explicit SyntheticSource(const bench::WorkloadModel& model) : workload_(model) {}
   uint64_t tracked_pages() const override { return workload_.model().tracked_pages; }
-  void next_epoch(std::vector<uint64_t>* pfns, std::vector<const void*>* pages) override {
+  Captured next_epoch(std::vector<uint64_t>* pfns, std::vector<const void*>* pages,
+                      std::string*) override {
     *pfns = workload_.next_epoch();
     pages->resize(pfns->size());
     for (size_t i = 0; i < pfns->size(); ++i) (*pages)[i] = workload_.page((*pfns)[i]);
+    return Captured::kEpoch;
   }
   const void* page(uint64_t pfn) override { return workload_.page(pfn); }
-  std::optional<uint64_t> memory_digest() const override {
+  uint64_t memory_digest() const override {
     return fgbi_memory_digest(workload_.page(0), workload_.memory_bytes());
   }
   void describe(JsonWriter& j) const override {
@@ -107,8 +114,67 @@ bench::WorkloadModel workload_model(const SendOptions& opt) {
   return m;
 }
 
-std::unique_ptr<DirtySource> make_source(const SendOptions& opt) {
-  return std::make_unique<SyntheticSource>(workload_model(opt));
+// An adapter's source. Adapters hand out each epoch's dirty pages only; a
+// copy of every page they handed out (epoch 1 carries all of them) serves
+// resynchronisations, which need any page, and the final check.
+class AdapterSource final : public DirtySource {
+ public:
+  AdapterSource(std::string spec, std::unique_ptr<adapters::DirtySource> source)
+      : spec_(std::move(spec)),
+        source_(std::move(source)),
+        bytes_(source_->tracked_pages() * adapters::kPageSize),
+        memory_(static_cast<uint8_t*>(std::calloc(bytes_, 1))) {  // zero pages cost nothing
+    if (!memory_) throw std::bad_alloc();
+  }
+  uint64_t tracked_pages() const override { return source_->tracked_pages(); }
+  Captured next_epoch(std::vector<uint64_t>* pfns, std::vector<const void*>* pages,
+                      std::string* message) override {
+    adapters::Epoch epoch;
+    switch (source_->next(epoch, *message)) {
+      case adapters::Next::kEpoch: break;
+      case adapters::Next::kEnd: return Captured::kEnd;
+      case adapters::Next::kError: return Captured::kError;
+    }
+    pfns->assign(epoch.pfns.begin(), epoch.pfns.end());
+    pages->resize(epoch.size());
+    for (size_t i = 0; i < epoch.size(); ++i) {
+      uint8_t* copy = memory_.get() + epoch.pfns[i] * adapters::kPageSize;
+      std::memcpy(copy, epoch.pages[i], adapters::kPageSize);
+      (*pages)[i] = copy;
+    }
+    return Captured::kEpoch;
+  }
+  const void* page(uint64_t pfn) override { return memory_.get() + pfn * adapters::kPageSize; }
+  uint64_t memory_digest() const override { return fgbi_memory_digest(memory_.get(), bytes_); }
+  void describe(JsonWriter& j) const override {
+    j.begin_object("source");
+    j.field("kind", "adapter");
+    j.field("spec", spec_);
+    j.field("description", source_->description());
+    j.field("tracked_pages", source_->tracked_pages());
+    const adapters::SourceStats& st = source_->stats();
+    j.field("epochs", st.epochs);
+    j.field("capture_seconds", st.capture_seconds);
+    j.field("stopped_seconds", st.stopped_seconds);
+    j.end_object();
+  }
+
+ private:
+  struct Free {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  std::string spec_;
+  std::unique_ptr<adapters::DirtySource> source_;
+  size_t bytes_;
+  std::unique_ptr<uint8_t, Free> memory_;
+};
+
+// nullptr with *error set when the --source spec cannot be opened.
+std::unique_ptr<DirtySource> make_source(const SendOptions& opt, std::string* error) {
+  if (opt.source.empty()) return std::make_unique<SyntheticSource>(workload_model(opt));
+  auto source = adapters::open_source(opt.source, *error);
+  if (!source) return nullptr;
+  return std::make_unique<AdapterSource>(opt.source, std::move(source));
 }
 
 fgbi_link* g_link = nullptr;  // for the signal handler
@@ -145,7 +211,7 @@ struct Distribution {
 
 class Sender {
  public:
-  explicit Sender(const SendOptions& opt) : opt_(opt), source_(make_source(opt)) {}
+  explicit Sender(const SendOptions& opt) : opt_(opt) {}
   ~Sender() {
     g_link = nullptr;
     fgbi_link_free(link_);
@@ -153,6 +219,13 @@ class Sender {
   }
 
   int run() {
+    std::string error;
+    source_ = make_source(opt_, &error);
+    if (!source_) {
+      std::fprintf(stderr, "fgbi-engine send: --source %s: %s\n", opt_.source.c_str(),
+                   error.c_str());
+      return 2;
+    }
     if (fgbi_status st = setup(); st != FGBI_OK) return fail("setup", st);
     g_link = link_;
     StopOnSignal on_signal(stop_link);
@@ -162,11 +235,20 @@ class Sender {
     std::vector<const void*> pages;
     std::deque<uint64_t> in_flight;
     fgbi_status st = FGBI_OK;
-    for (uint32_t i = 0; i <= opt_.epochs && st == FGBI_OK; ++i) {
+    const uint64_t epochs = opt_.epochs ? *opt_.epochs : opt_.source.empty() ? 100 : UINT64_MAX - 1;
+    for (uint64_t i = 0; i <= epochs && st == FGBI_OK; ++i) {
+      std::string message;
+      const auto captured = source_->next_epoch(&pfns, &pages, &message);
+      if (captured != DirtySource::Captured::kEpoch) {
+        std::fprintf(stderr, "fgbi-engine send: the source %s: %s\n",
+                     captured == DirtySource::Captured::kEnd ? "ended" : "failed", message.c_str());
+        source_failed_ = captured == DirtySource::Captured::kError;
+        break;
+      }
+      // Stop-and-copy: from here until the epoch is queued (the capture is the source's).
       uint64_t epoch = 0;
       st = fgbi_link_begin_epoch(link_, &epoch);
       if (st != FGBI_OK) break;
-      source_->next_epoch(&pfns, &pages);
       st = fgbi_sender_add_pages(sender_, pfns.data(), pages.data(), pfns.size(), nullptr);
       if (st == FGBI_OK)
         st = fgbi_link_end_epoch(link_);
@@ -257,15 +339,14 @@ class Sender {
   }
 
   void verify() {
-    const std::optional<uint64_t> mine = source_->memory_digest();
-    if (!mine) return;
+    const uint64_t mine = source_->memory_digest();
     uint64_t epoch = 0, digest = 0;
     const fgbi_status st = fgbi_link_replica_digest(
         link_, std::max<int64_t>(opt_.io_timeout_ms, 10000), &epoch, &digest);
     verified_ = true;
     verify_status_ = st;
     replica_epoch_ = epoch;
-    matches_ = st == FGBI_OK && digest == *mine;
+    matches_ = st == FGBI_OK && digest == mine;
   }
 
   uint64_t stat(fgbi_session_stat s) const {
@@ -298,6 +379,7 @@ class Sender {
                    *text ? ": " : "", text);
       return 1;
     }
+    if (source_failed_) return 1;
     if (verified_ && !matches_) {
       std::fprintf(stderr, "fgbi-engine send: the replica does not match the primary (%s)\n",
                    fgbi_error_name(verify_status_));
@@ -398,7 +480,7 @@ class Sender {
   uint64_t steady_epochs_ = 0;
   uint64_t dirty_bytes_ = 0, steady_dirty_from_ = 0;
   Distribution stop_copy_, latency_;
-  bool verified_ = false, matches_ = false;
+  bool verified_ = false, matches_ = false, source_failed_ = false;
   fgbi_status verify_status_ = FGBI_OK;
   uint64_t replica_epoch_ = 0;
 };
@@ -410,7 +492,8 @@ void add_send_command(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "send",
       "Primary end of a replication session: replicate a dirty source (a synthetic workload of "
-      "docs/workloads.md) to `fgbi-engine recv` over TCP. The first epoch synchronises every "
+      "docs/workloads.md, or an adapter with --source) to `fgbi-engine recv` over TCP. The first "
+      "epoch synchronises every "
       "page; each epoch is acknowledged once the backup committed it; a lost connection is "
       "resumed from the backup's committed epoch. Prints stop-and-copy time, ack latency, "
       "throughput and a final replica == primary check (exit 1 on mismatch; 130/143 after "
@@ -420,6 +503,11 @@ void add_send_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--key-file", opt->key_file,
                   "Pre-shared key file (16-1024 bytes, same as the backup's): mutual "
                   "authentication and an HMAC-SHA256 on every frame");
+  cmd->add_option("--source", opt->source,
+                  "Replicate an adapter's dirty pages instead of the synthetic workload: "
+                  "trace:FILE, images:..., pid:N or xen:DOMID with options (docs/adapters.md); "
+                  "kinds in this build: " +
+                      adapters::source_kinds());
   cmd->add_option(
          "--workload", opt->workload,
          "Synthetic workload preset (docs/workloads.md): " +
@@ -437,8 +525,9 @@ void add_send_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--dirty", opt->dirty, "Override: pages dirtied per epoch");
   cmd->add_option("--working-set", opt->working_set, "Override: pages the dirty pages come from");
   cmd->add_option("--seed", opt->seed, "Override: workload random seed");
-  cmd->add_option("--epochs", opt->epochs, "Epochs after the initial synchronisation")
-      ->capture_default_str();
+  cmd->add_option("--epochs", opt->epochs,
+                  "Epochs after the initial synchronisation (default: 100 of the workload; with "
+                  "--source, until the source ends)");
   cmd->add_option("--interval-ms", opt->interval_ms, "Pause between epochs (0: back to back)")
       ->capture_default_str();
   cmd->add_option("--max-unacked", opt->max_unacked,
@@ -466,7 +555,8 @@ void add_send_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--no-verify", opt->no_verify, "Skip the final replica digest check");
   cmd->add_flag("--json", opt->json, "Print the figures as one JSON object");
   cmd->callback([opt, &exit_code] {
-    if (std::string why = bench::validate(workload_model(*opt)); !why.empty()) {
+    if (std::string why = opt->source.empty() ? bench::validate(workload_model(*opt)) : "";
+        !why.empty()) {
       std::fprintf(stderr, "fgbi-engine send: invalid workload: %s\n", why.c_str());
       exit_code = 2;
       return;

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <fstream>
 #include <mutex>
+#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -190,6 +191,40 @@ TEST(NetCli, SigintMakesSendSayGoodbye) {
   EXPECT_TRUE(s.recv->wait_for_stderr("no primary for", 1ms).empty()) << s.recv->err();
   s.recv->signal(SIGINT);
   EXPECT_EQ(s.recv->wait(), 0) << s.recv->err();
+}
+
+// An adapter as the source: memory images replicated, the replica file
+// ends equal to the last image.
+TEST(NetCli, SendReplicatesAnAdapterSource) {
+  Cli s;
+  std::mt19937_64 rng(4);
+  std::vector<uint8_t> image(256 * 4096);
+  for (auto& b : image) b = static_cast<uint8_t>(rng() % 7);
+  std::string images;
+  for (int i = 0; i < 4; ++i) {
+    for (int edit = 0; edit < 300; ++edit)
+      image[rng() % image.size()] = static_cast<uint8_t>(rng());
+    const std::string name = s.dir.file("img" + std::to_string(i) + ".raw");
+    std::ofstream(name, std::ios::binary)
+        .write(reinterpret_cast<const char*>(image.data()),
+               static_cast<std::streamsize>(image.size()));
+    images += (images.empty() ? "images:" : ",") + name;
+  }
+  const std::string port = s.start_recv();
+  Process send(
+      {"send", "--port", port, "--key-file", s.dir.file("key"), "--source", images, "--json"});
+  EXPECT_EQ(send.wait(), 0) << send.err();
+  EXPECT_NE(send.out().find("\"kind\":\"adapter\""), std::string::npos) << send.out();
+  EXPECT_NE(send.out().find("\"matches_primary\":true"), std::string::npos) << send.out();
+  EXPECT_NE(send.err().find("the source ended"), std::string::npos) << send.err();
+  s.recv->signal(SIGTERM);
+  EXPECT_EQ(s.recv->wait(), 0);
+  std::ifstream in(s.dir.file("replica"), std::ios::binary);
+  const std::vector<uint8_t> replica((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_TRUE(replica == image);
+  Process missing({"send", "--port", port, "--source", "trace:" + s.dir.file("none.fgbt")});
+  EXPECT_EQ(missing.wait(), 2);
+  EXPECT_NE(missing.err().find("cannot open trace"), std::string::npos) << missing.err();
 }
 
 TEST(NetCli, WrongKeyFailsWithAClearError) {
