@@ -30,3 +30,5 @@ endif()
 if(FGBI_BUILD_BENCH)
   find_package(benchmark REQUIRED)
 endif()
+# The CUDA backend, when nvcc is found (adds the CUDA runtime to the above).
+include(FgbiCuda)
