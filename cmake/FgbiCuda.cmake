@@ -42,7 +42,10 @@ endif()
 # profilers.
 add_library(fgbi_cuda_flags INTERFACE)
 if(FGBI_HAVE_CUDA)
+  set(FGBI_NVCC_FLAGS --expt-relaxed-constexpr -lineinfo -Xcompiler=-Wall,-Wextra)
+  if(FGBI_WERROR)
+    list(APPEND FGBI_NVCC_FLAGS --Werror=all-warnings -Xcompiler=-Werror)
+  endif()
   target_compile_options(fgbi_cuda_flags INTERFACE
-    $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -lineinfo -Xcompiler=-Wall,-Wextra
-                               $<$<BOOL:${FGBI_WERROR}>:--Werror=all-warnings>>)
+                         "$<$<COMPILE_LANGUAGE:CUDA>:${FGBI_NVCC_FLAGS}>")
 endif()

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <ostream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -19,6 +20,9 @@
 #include "workload.hpp"
 
 namespace fgbi::kernels {
+namespace cuda {
+void PrintTo(Transfer transfer, std::ostream* os) { *os << transfer_name(transfer); }
+}  // namespace cuda
 namespace {
 
 // Skips without a GPU; fails where one is present but the backend is not
