@@ -26,9 +26,9 @@ if(FGBI_WITH_CUDA)
     set(CMAKE_CUDA_EXTENSIONS OFF)
     set(FGBI_HAVE_CUDA ON)
     list(APPEND FGBI_LIBRARY_DEPS CUDA::cudart_static)
-    # Static consumers of an installed libfgbi.a link the runtime from the
-    # toolkit's library directory.
-    list(APPEND FGBI_STATIC_LINK_NAMES cudart_static dl rt)
+    # Consumers of the installed libfgbi.a link the runtime too; fgbiConfig
+    # finds it with find_dependency(CUDAToolkit).
+    list(APPEND FGBI_STATIC_LINK_NAMES CUDA::cudart_static)
     message(STATUS "fgbi: CUDA backend enabled (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, "
                    "architectures ${CMAKE_CUDA_ARCHITECTURES})")
   else()

@@ -16,6 +16,9 @@ write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/fgbiConfigVersion.c
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/fgbiConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/fgbiConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/fgbi)
+file(RELATIVE_PATH FGBI_PC_PREFIX_REL "/root/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/root")
+file(RELATIVE_PATH FGBI_PC_INCLUDE_REL "/root/${CMAKE_INSTALL_LIBDIR}/pkgconfig"
+     "/root/${CMAKE_INSTALL_INCLUDEDIR}")
 configure_file(cmake/fgbi.pc.in ${CMAKE_CURRENT_BINARY_DIR}/fgbi.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/fgbi.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 if(TARGET fgbi-engine)

@@ -51,8 +51,8 @@ struct KernelTable {
                          const uint8_t* in);
   // XOR + zero-run delta of current against previous, `size` bytes each
   // (format: xor_rle.hpp). Returns the delta's length, or kXorRleTooLarge
-  // when it would exceed `capacity` (out then holds garbage). A capacity of
-  // xor_rle_bound(size) always suffices.
+  // when it would exceed `capacity`. Any byte of out[0, capacity) may be
+  // written. A capacity of xor_rle_bound(size) always suffices.
   size_t (*xor_rle_encode)(const uint8_t* current, const uint8_t* previous, size_t size,
                            uint8_t* out, size_t capacity);
   // Applies a delta to `size` bytes of data in place. Returns false, with

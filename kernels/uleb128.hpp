@@ -34,6 +34,10 @@ inline size_t store_uleb128(uint8_t* out, uint64_t v) {
 // when it is cut off, longer than 10 bytes, overflows 64 bits or carries a
 // redundant trailing zero group.
 inline bool load_uleb128(const uint8_t** p, const uint8_t* end, uint64_t* v) {
+  if (*p < end && **p < 0x80) {  // the common one-byte case
+    *v = *(*p)++;
+    return true;
+  }
   uint64_t result = 0;
   for (unsigned i = 0; i < 10 && *p + i < end; ++i) {
     const uint8_t byte = (*p)[i];

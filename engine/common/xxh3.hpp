@@ -2,6 +2,9 @@
 // libxxhash. Xxh3Stream hashes data that arrives in pieces. On x86-64 the
 // library's runtime-dispatched entry points pick AVX2/AVX-512 code (the
 // plain ones are built for the SSE2 baseline); the bits are the same.
+// Debian's dispatched code returns with the upper vector state dirty, which
+// makes every SSE instruction after it (ours, libc's, LZ4's) several times
+// slower until a vzeroupper: each call here ends with one.
 #pragma once
 
 #define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
@@ -15,12 +18,27 @@
 
 namespace fgbi {
 
-inline uint64_t xxh3(const void* data, size_t size) { return XXH3_64bits(data, size); }
+// Clears the upper halves of the vector registers after AVX code.
+inline void leave_avx() {
+#if defined(__x86_64__)
+  static const bool has_avx = __builtin_cpu_supports("avx");
+  if (has_avx) asm volatile("vzeroupper");
+#endif
+}
+
+inline uint64_t xxh3(const void* data, size_t size) {
+  const uint64_t h = XXH3_64bits(data, size);
+  leave_avx();
+  return h;
+}
 
 class Xxh3Stream {
  public:
   Xxh3Stream() { XXH3_64bits_reset(&state_); }
-  void update(const void* data, size_t size) { XXH3_64bits_update(&state_, data, size); }
+  void update(const void* data, size_t size) {
+    XXH3_64bits_update(&state_, data, size);
+    leave_avx();
+  }
   uint64_t digest() const { return XXH3_64bits_digest(&state_); }
 
  private:

@@ -421,7 +421,9 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
         {FGBI_CODEC_LZ4, codec::Codec::kLz4},
         {FGBI_CODEC_ZSTD, codec::Codec::kZstd},
         {FGBI_CODEC_ZLIB, codec::Codec::kZlib}};
-    for (const auto& [flag, c] : kGeneral) {
+    for (const auto& general : kGeneral) {
+      const uint32_t flag = general.first;
+      const codec::Codec c = general.second;  // a plain variable: lambdas capture it
       if (!(config_.codecs & flag)) continue;
       // Exploration refreshes the estimates of plausible contenders only:
       // zlib on a page an XOR delta ships in a tenth of the time is not one.

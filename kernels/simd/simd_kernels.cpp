@@ -4,7 +4,9 @@
 // SCALAR or EMU128, SSSE3, SSE4, AVX2, AVX3); the HWY_ONCE part at the end
 // exports those functions and fills the KernelTable, whose entries call the
 // best target the CPU supports (HWY_DYNAMIC_DISPATCH, resolved per call, so
-// tests can switch targets with hwy::SetSupportedTargetsForTest).
+// tests can switch targets with hwy::SetSupportedTargetsForTest). Highway's
+// SCALAR target and the scalable ones (SVE, RVV) forward to the scalar
+// reference kernels.
 //
 // Block hashing (FGBH64, block_hash.hpp) with N 64-bit lanes per vector:
 //  - one vector holds N consecutive words; each lane's term is
@@ -37,9 +39,10 @@
 HWY_BEFORE_NAMESPACE();
 namespace fgbi::kernels::HWY_NAMESPACE {
 
-#if HWY_TARGET == HWY_SCALAR
+#if HWY_TARGET == HWY_SCALAR || HWY_HAVE_SCALABLE
 // Highway's scalar target has one-lane vectors and lacks the lane shuffles
-// used below; the reference kernels compute exactly what it would.
+// used below, and the group layout needs a compile-time lane count (SVE and
+// RVV vectors have none): there the reference kernels do the work.
 const KernelTable* TargetTable() { return scalar_kernels(); }
 #else
 namespace {
@@ -55,7 +58,6 @@ static_assert(kLanes >= 2 && kLanes <= 8 && (kLanes & (kLanes - 1)) == 0);
 // How a group of kLanes blocks of kWords words maps onto vectors.
 template <size_t kWords>
 struct GroupLayout {
-  static constexpr size_t kBlockBytes = kWords * 8;
   // The tree's inputs ("leaves"): one block each when a block fills one or
   // more vectors, else one vector holding kLanes / kWords whole blocks.
   static constexpr size_t kLeaves = std::min(kWords, kLanes);
@@ -230,12 +232,14 @@ void CopyBlocksT(Page* page, const uint64_t* bitmap, Packed* packed) {
   }
 }
 
-// out[i] = a[i] ^ b[i]; out may alias a.
-HWY_INLINE void XorBytes(uint8_t* out, const uint8_t* a, const uint8_t* b, size_t n) {
+// out[i] = a[i] ^ b[i] for i < n. `room` (>= n) bytes may be read at a and
+// b and written at out: short literals then take one vector, and the bytes
+// written past n are overwritten later or lie past the delta's end.
+HWY_INLINE void XorBytes(uint8_t* out, const uint8_t* a, const uint8_t* b, size_t n, size_t room) {
   const hn::CappedTag<uint8_t, 64> d8;
   const size_t lanes = hn::Lanes(d8);
   size_t i = 0;
-  for (; i + lanes <= n; i += lanes)
+  for (; i < n && i + lanes <= room; i += lanes)
     hn::StoreU(hn::Xor(hn::LoadU(d8, a + i), hn::LoadU(d8, b + i)), d8, out + i);
   for (; i < n; ++i) out[i] = a[i] ^ b[i];
 }
@@ -320,10 +324,31 @@ class DiffScanner {
   Cached cache_[2];
 };
 
+// Applies one literal of a delta ending at delta_end to `size` data bytes.
 struct XorLiteral {
   uint8_t* data;
+  size_t size;
+  const uint8_t* delta_end;
   void operator()(size_t offset, const uint8_t* literal, size_t length) const {
-    XorBytes(data + offset, data + offset, literal, length);
+    const hn::CappedTag<uint8_t, 64> d8;
+    uint8_t* p = data + offset;
+    size_t i = 0;
+    for (; i + hn::Lanes(d8) <= length; i += hn::Lanes(d8))
+      hn::StoreU(hn::Xor(hn::LoadU(d8, p + i), hn::LoadU(d8, literal + i)), d8, p + i);
+    // The tail in 16-byte steps, the last one masked: literal bytes past
+    // the end read as zero, so the data bytes after the literal are
+    // rewritten unchanged. Small steps keep a short literal from touching
+    // a cache line it does not need.
+    const hn::CappedTag<uint8_t, 16> d16;
+    const size_t lanes = hn::Lanes(d16);
+    const size_t data_room = size - offset;
+    const size_t literal_room = static_cast<size_t>(delta_end - literal);
+    for (; i < length && i + lanes <= data_room && i + lanes <= literal_room; i += lanes) {
+      const auto bytes =
+          hn::IfThenElseZero(hn::FirstN(d16, length - i), hn::LoadU(d16, literal + i));
+      hn::StoreU(hn::Xor(hn::LoadU(d16, p + i), bytes), d16, p + i);
+    }
+    for (; i < length; ++i) p[i] ^= literal[i];
   }
 };
 
@@ -369,14 +394,15 @@ size_t XorRleEncode(const uint8_t* current, const uint8_t* previous, size_t size
       return kXorRleTooLarge;
     used += store_uleb128(out + used, start - offset);
     used += store_uleb128(out + used, length);
-    XorBytes(out + used, current + start, previous + start, length);
+    XorBytes(out + used, current + start, previous + start, length,
+             std::min(size - start, capacity - used));
     used += length;
     offset = start + length;
   }
 }
 
 bool XorRleDecode(const uint8_t* delta, size_t delta_size, uint8_t* data, size_t size) {
-  return xor_rle_walk(delta, delta_size, size, XorLiteral{data});
+  return xor_rle_walk(delta, delta_size, size, XorLiteral{data, size, delta + delta_size});
 }
 
 constexpr KernelTable kTargetTable = {"simd",        HashBlocks,   Identify,    GatherBlocks,
@@ -385,7 +411,7 @@ constexpr KernelTable kTargetTable = {"simd",        HashBlocks,   Identify,    
 }  // namespace
 
 const KernelTable* TargetTable() { return &kTargetTable; }
-#endif  // HWY_TARGET == HWY_SCALAR
+#endif  // HWY_TARGET == HWY_SCALAR || HWY_HAVE_SCALABLE
 
 const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
 
