@@ -211,8 +211,9 @@ class Backend {
       check(cudaDriverGetVersion(&driver), "cudaDriverGetVersion");
       description_ = describe(props, driver);
       check(check_kernel_image(), "no kernel image for this device");
-      if (!self_test()) {
-        description_ = "CUDA self-test: device hashes differ from the reference on " + description_;
+      if (const std::string differs = self_test(); !differs.empty()) {
+        description_ = "CUDA self-test on " + description_ + ": " + differs +
+                       " differ from the scalar reference";
         return;
       }
       available_ = true;
@@ -223,7 +224,8 @@ class Backend {
 
   // Identifies and hashes a few pages on the device and compares with the
   // scalar reference: a broken driver, image or device reads unavailable.
-  bool self_test() {
+  // Returns what differs (empty: nothing).
+  std::string self_test() {
     constexpr size_t kPages = 3;
     constexpr uint32_t kBlock = 64, kBlocks = kPageSize / kBlock;
     // Page 0 zero (unknown), page 1 random, page 2 = page 1 with one block
@@ -242,10 +244,6 @@ class Backend {
     struct Result {
       std::vector<uint64_t> hashes;
       uint64_t changed[kPages * kBitmapWords], zero[kPages * kBitmapWords];
-      bool operator==(const Result& o) const {
-        return hashes == o.hashes && std::memcmp(changed, o.changed, sizeof changed) == 0 &&
-               std::memcmp(zero, o.zero, sizeof zero) == 0;
-      }
     } expected{stored, {}, {}}, device{stored, {}, {}};
     auto batch_for = [&](Result& r, const uint8_t** pages, uint64_t** hashes) {
       static constexpr uint8_t kKnown[kPages] = {0, 1, 1};
@@ -272,7 +270,16 @@ class Backend {
     scalar_kernels()->hash_blocks(memory.data(), expected_blocks.size(), kSmallBlock, ~0ull,
                                   expected_blocks.data());
     release(std::move(context));
-    return device == expected && block_hashes == expected_blocks;
+    std::string differs;
+    auto compare = [&](bool same, const char* what) {
+      if (!same) differs += (differs.empty() ? "" : ", ") + std::string(what);
+    };
+    compare(device.hashes == expected.hashes, "identify hashes");
+    compare(std::memcmp(device.changed, expected.changed, sizeof device.changed) == 0,
+            "changed bitmaps");
+    compare(std::memcmp(device.zero, expected.zero, sizeof device.zero) == 0, "zero bitmaps");
+    compare(block_hashes == expected_blocks, "hash_blocks hashes");
+    return differs;
   }
 
   std::unique_ptr<Context> acquire() {
