@@ -6,6 +6,7 @@
 #include "bench_command.hpp"
 #include "capture_command.hpp"
 #include "fgbi.h"
+#include "replication_commands.hpp"
 #include "trace_command.hpp"
 
 int main(int argc, char** argv) {
@@ -19,6 +20,8 @@ int main(int argc, char** argv) {
   fgbi::cli::add_bench_command(app, exit_code);
   fgbi::cli::add_trace_command(app, exit_code);
   fgbi::cli::add_capture_command(app, exit_code);
+  fgbi::cli::add_send_command(app, exit_code);
+  fgbi::cli::add_recv_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -5,6 +5,8 @@ pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 find_package(ZLIB REQUIRED)
 find_package(Threads REQUIRED)
+# libcrypto (libssl-dev): HMAC-SHA256 and randomness for the replication session.
+find_package(OpenSSL 3.0 REQUIRED COMPONENTS Crypto)
 # Trace compression (adapters/trace): zstd and LZ4 per epoch chunk.
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
@@ -18,9 +20,10 @@ find_package(hwy 1.0 REQUIRED CONFIG)
 
 # What libfgbi links privately, as build targets, as pkg-config modules (for
 # fgbi.pc) and as plain library names (for static consumers of the package).
-set(FGBI_LIBRARY_DEPS PkgConfig::XXHASH PkgConfig::LZ4 PkgConfig::ZSTD ZLIB::ZLIB hwy::hwy)
-set(FGBI_PC_REQUIRES_PRIVATE "libxxhash liblz4 libzstd zlib libhwy")
-set(FGBI_STATIC_LINK_NAMES xxhash lz4 zstd z hwy)
+set(FGBI_LIBRARY_DEPS PkgConfig::XXHASH PkgConfig::LZ4 PkgConfig::ZSTD ZLIB::ZLIB hwy::hwy
+                      OpenSSL::Crypto)
+set(FGBI_PC_REQUIRES_PRIVATE "libxxhash liblz4 libzstd zlib libhwy libcrypto")
+set(FGBI_STATIC_LINK_NAMES xxhash lz4 zstd z hwy crypto)
 if(FGBI_BUILD_CLI)
   find_package(CLI11 2.1 REQUIRED CONFIG)
 endif()
@@ -30,3 +33,17 @@ endif()
 if(FGBI_BUILD_BENCH)
   find_package(benchmark REQUIRED)
 endif()
+
+# libFuzzer targets (tests/fuzz): clang only. The whole build is compiled
+# with coverage instrumentation (-fsanitize=fuzzer-no-link); combine with
+# FGBI_SANITIZE=address,undefined for a useful run.
+option(FGBI_BUILD_FUZZERS "Build the libFuzzer targets and their ctest runs (needs clang)" OFF)
+if(FGBI_BUILD_FUZZERS)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "FGBI_BUILD_FUZZERS needs clang, e.g. -DCMAKE_C_COMPILER=clang-14 "
+                        "-DCMAKE_CXX_COMPILER=clang++-14")
+  endif()
+  add_compile_options("$<$<COMPILE_LANGUAGE:C,CXX>:-fsanitize=fuzzer-no-link>")  # not nvcc
+endif()
+# The CUDA backend, when nvcc is found (adds the CUDA runtime to the above).
+include(FgbiCuda)

@@ -122,6 +122,21 @@ void run_xbzrle(benchmark::State& state, const std::string& workload) {
 constexpr int64_t kAllSharing = FGBI_SHARE_ZERO | FGBI_SHARE_EPOCH | FGBI_SHARE_REPLICA;
 constexpr int64_t kAllCodecs = FGBI_CODEC_XOR | FGBI_CODEC_LZ4 | FGBI_CODEC_ZLIB | FGBI_CODEC_ZSTD;
 
+// fgbi configurations: name, sharing, codecs, threads.
+struct FgbiVariant {
+  const char* name;
+  int64_t sharing, codecs, threads;
+};
+constexpr FgbiVariant kVariants[] = {
+    {"fgbi-plain", 0, 0, 1},
+    {"fgbi-xor", 0, FGBI_CODEC_XOR, 1},
+    {"fgbi-sharing-xor", kAllSharing, FGBI_CODEC_XOR, 1},
+    {"fgbi-codecs", 0, kAllCodecs, 1},
+    {"fgbi", kAllSharing, kAllCodecs, 1},
+    // Thread scaling (issue 4: 2 threads >= 1.7x one), on wall time.
+    {"fgbi-threads2", kAllSharing, kAllCodecs, 2},
+};
+
 void register_all() {
   for (const char* workload : {"sparse", "dense", "web"}) {
     const std::string w = workload;
@@ -129,34 +144,10 @@ void register_all() {
                                  [w](benchmark::State& s) { run_xbzrle(s, w); })
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
-    benchmark::RegisterBenchmark(("encode/fgbi-plain/" + w).c_str(),
-                                 [w](benchmark::State& s) { run_fgbi(s, w, 0, 0); })
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
-    benchmark::RegisterBenchmark(("encode/fgbi-xor/" + w).c_str(),
-                                 [w](benchmark::State& s) { run_fgbi(s, w, 0, FGBI_CODEC_XOR); })
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
-    benchmark::RegisterBenchmark(
-        ("encode/fgbi-sharing-xor/" + w).c_str(),
-        [w](benchmark::State& s) { run_fgbi(s, w, kAllSharing, FGBI_CODEC_XOR); })
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
-    benchmark::RegisterBenchmark(
-        ("encode/fgbi-codecs/" + w).c_str(),
-        [w](benchmark::State& s) { run_fgbi(s, w, 0, kAllCodecs); })
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
-    benchmark::RegisterBenchmark(
-        ("encode/fgbi/" + w).c_str(),
-        [w](benchmark::State& s) { run_fgbi(s, w, kAllSharing, kAllCodecs); })
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
-    // Thread scaling (issue 4: 2 threads >= 1.7x one), on wall time.
-    for (int64_t threads : {1, 2}) {
+    for (const FgbiVariant& v : kVariants) {
       benchmark::RegisterBenchmark(
-          ("encode/fgbi-threads" + std::to_string(threads) + "/" + w).c_str(),
-          [w, threads](benchmark::State& s) { run_fgbi(s, w, kAllSharing, kAllCodecs, threads); })
+          ("encode/" + std::string(v.name) + "/" + w).c_str(),
+          [w, v](benchmark::State& s) { run_fgbi(s, w, v.sharing, v.codecs, v.threads); })
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
     }

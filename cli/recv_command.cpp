@@ -1,0 +1,226 @@
+// `fgbi-engine recv`: the backup end of a replication session. Keeps a
+// replica file (plus FILE.meta and FILE.journal) for `fgbi-engine send`,
+// acknowledges committed epochs, and declares failover when the primary
+// falls silent, leaving the replica at its last committed epoch.
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include "json.hpp"
+#include "replication_commands.hpp"
+
+namespace fgbi::cli {
+namespace {
+
+struct RecvOptions {
+  std::string replica;
+  uint64_t pages = 0;  // 0: from FILE.meta
+  int64_t block_size = 0;
+  int64_t threads = 1;
+  bool no_digest = false;
+  std::string bind;
+  uint16_t port = 7400;
+  std::string key_file;
+  bool listen_any = false;
+  int64_t failover_ms = 3000;
+  int64_t heartbeat_ms = 100;
+  int64_t io_timeout_ms = 2000;
+  bool sync = false;
+  bool json = false;
+};
+
+// A value from FILE.meta ("key value" lines, docs/replication-protocol.md).
+std::optional<uint64_t> metadata_value(const std::string& replica, const std::string& key) {
+  std::ifstream in(replica + ".meta");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key + " ", 0) == 0) {
+      try {
+        return std::stoull(line.substr(key.size() + 1));
+      } catch (...) {
+        return std::nullopt;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+fgbi_backup* g_backup = nullptr;  // for the signal handler
+void stop_backup() { fgbi_backup_stop(g_backup); }
+
+class Receiver {
+ public:
+  explicit Receiver(const RecvOptions& opt) : opt_(opt) {}
+  ~Receiver() {
+    g_backup = nullptr;
+    fgbi_backup_free(backup_);
+    fgbi_receiver_free(receiver_);
+  }
+
+  int run() {
+    if (opt_.pages == 0) {
+      const auto pages = metadata_value(opt_.replica, "tracked_pages");
+      if (!pages) {
+        std::fprintf(stderr,
+                     "fgbi-engine recv: give --pages (the primary's tracked pages): %s.meta does "
+                     "not say\n",
+                     opt_.replica.c_str());
+        return 2;
+      }
+      opt_.pages = *pages;
+      if (opt_.block_size == 0)
+        opt_.block_size = metadata_value(opt_.replica, "block_size").value_or(64);
+    }
+    if (opt_.block_size == 0) opt_.block_size = 64;
+    if (!opt_.key_file.empty()) {
+      key_ = load_key("recv", opt_.key_file);
+      if (!key_) return 2;
+    }
+    fgbi_status st = fgbi_receiver_create(&receiver_);
+    for (auto [p, v] : {std::pair{FGBI_P_TRACKED_PAGES, static_cast<int64_t>(opt_.pages)},
+                        {FGBI_P_BLOCK_SIZE, opt_.block_size},
+                        {FGBI_P_THREADS, opt_.threads},
+                        {FGBI_P_DIGEST, int64_t{opt_.no_digest ? 0 : 1}}})
+      if (st == FGBI_OK) st = fgbi_receiver_set_parameter(receiver_, p, v);
+    if (st == FGBI_OK) st = fgbi_backup_create(&backup_, receiver_);
+    if (st == FGBI_OK) st = fgbi_backup_set_log(backup_, log_to_stderr, const_cast<char*>("recv"));
+    for (auto [p, v] : {std::pair{FGBI_SP_FAILOVER_MS, opt_.failover_ms},
+                        {FGBI_SP_HEARTBEAT_MS, opt_.heartbeat_ms},
+                        {FGBI_SP_IO_TIMEOUT_MS, opt_.io_timeout_ms},
+                        {FGBI_SP_LISTEN_ANY, int64_t{opt_.listen_any ? 1 : 0}},
+                        {FGBI_SP_SYNC, int64_t{opt_.sync ? 1 : 0}}})
+      if (st == FGBI_OK) st = fgbi_backup_set_parameter(backup_, p, v);
+    if (st == FGBI_OK && key_) st = fgbi_backup_set_key(backup_, key_->data(), key_->size());
+    if (st != FGBI_OK) return fail("setup", st);
+    if (st = fgbi_backup_open_replica(backup_, opt_.replica.c_str()); st != FGBI_OK)
+      return fail("cannot open the replica", st);
+    if (!key_ && opt_.bind.empty() && !opt_.listen_any)
+      std::fprintf(stderr,
+                   "fgbi-engine recv: no --key-file: listening on loopback only; use --key-file "
+                   "(or --listen-any, unauthenticated) to accept primaries on other hosts\n");
+    const char* host =
+        opt_.bind.empty() ? (opt_.listen_any ? "0.0.0.0" : nullptr) : opt_.bind.c_str();
+    if (st = fgbi_backup_listen(backup_, host, opt_.port); st != FGBI_OK)
+      return fail("cannot listen", st);
+    g_backup = backup_;
+    StopOnSignal on_signal(stop_backup);
+    fgbi_backup_outcome outcome{};
+    st = fgbi_backup_run(backup_, &outcome);
+    if (st != FGBI_OK) return fail("stopped serving", st);
+    report(outcome);
+    return outcome == FGBI_BACKUP_FAILOVER ? 3 : 0;
+  }
+
+ private:
+  int fail(const char* what, fgbi_status st) {
+    char text[512] = "";
+    if (backup_) fgbi_backup_last_error(backup_, text, sizeof text);
+    std::fprintf(stderr, "fgbi-engine recv: %s: %s (%s)%s%s\n", what, fgbi_error_name(st),
+                 fgbi_error_message(st), *text ? ": " : "", text);
+    return 1;
+  }
+
+  uint64_t stat(fgbi_session_stat s) const {
+    uint64_t v = 0;
+    fgbi_backup_get_stat(backup_, s, &v);
+    return v;
+  }
+
+  void report(fgbi_backup_outcome outcome) {
+    const void* memory = nullptr;
+    size_t size = 0;
+    fgbi_receiver_replica(receiver_, &memory, &size);
+    const uint64_t digest = fgbi_memory_digest(memory, size);
+    const bool failover = outcome == FGBI_BACKUP_FAILOVER;
+    if (opt_.json) {
+      JsonWriter j(stdout);
+      j.begin_object();
+      j.field("tool", "fgbi-engine recv");
+      j.field("version", fgbi_version_string());
+      j.field("outcome", failover ? "failover" : "stopped");
+      j.field("replica", opt_.replica);
+      j.field("metadata", opt_.replica + ".meta");
+      j.field("committed_epoch", stat(FGBI_SS_COMMITTED_EPOCH));
+      char hex[32];
+      std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(digest));
+      j.field("replica_digest_xxh3_64", hex);
+      j.begin_object("session");
+      for (int s = FGBI_SESSION_STAT_FIRST; s <= FGBI_SESSION_STAT_LAST; ++s) {
+        uint64_t v = 0;
+        if (fgbi_backup_get_stat(backup_, static_cast<fgbi_session_stat>(s), &v) == FGBI_OK)
+          j.field(fgbi_session_stat_name(static_cast<fgbi_session_stat>(s)), v);
+      }
+      j.end_object();
+      j.end_object();
+      j.finish();
+      return;
+    }
+    std::printf("%s: replica %s holds epoch %llu (xxh3-64 %016llx); metadata in %s.meta\n",
+                failover ? "FAILOVER" : "stopped", opt_.replica.c_str(),
+                static_cast<unsigned long long>(stat(FGBI_SS_COMMITTED_EPOCH)),
+                static_cast<unsigned long long>(digest), opt_.replica.c_str());
+    std::printf(
+        "%llu epochs committed, %.1f MiB received, %llu sessions (%llu resumed, %llu full), "
+        "%llu epochs discarded, %llu peers refused\n",
+        static_cast<unsigned long long>(stat(FGBI_SS_EPOCHS)),
+        stat(FGBI_SS_SOCKET_BYTES) / 1048576.0,
+        static_cast<unsigned long long>(stat(FGBI_SS_CONNECTIONS)),
+        static_cast<unsigned long long>(stat(FGBI_SS_RESUMES)),
+        static_cast<unsigned long long>(stat(FGBI_SS_FULL_SYNCS)),
+        static_cast<unsigned long long>(stat(FGBI_SS_EPOCHS_DISCARDED)),
+        static_cast<unsigned long long>(stat(FGBI_SS_PEERS_REJECTED)));
+  }
+
+  RecvOptions opt_;
+  std::optional<std::vector<uint8_t>> key_;
+  fgbi_receiver* receiver_ = nullptr;
+  fgbi_backup* backup_ = nullptr;
+};
+
+}  // namespace
+
+void add_recv_command(CLI::App& app, int& exit_code) {
+  auto opt = std::make_shared<RecvOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "recv",
+      "Backup end of a replication session: keep the replica of `fgbi-engine send`'s memory in "
+      "FILE (with FILE.meta and FILE.journal), acknowledge each committed epoch, and when the "
+      "primary stays silent for --failover-ms declare failover: the replica is left at its last "
+      "committed epoch with its digest in FILE.meta. Exit status 3 after failover, 0 after "
+      "SIGINT/SIGTERM, 1 on errors. Without --key-file it listens on loopback only.");
+  cmd->add_option("--replica", opt->replica, "Replica memory file (created if missing)")
+      ->required();
+  cmd->add_option("--pages", opt->pages,
+                  "Tracked memory in 4 KiB pages, as the primary's (default: from FILE.meta)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
+  cmd->add_option("--block-size", opt->block_size, "Block size, as the primary's (default 64)")
+      ->check(CLI::IsMember({32, 64, 128, 256}));
+  cmd->add_option("--threads", opt->threads, "Receiver threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  cmd->add_flag("--no-digest", opt->no_digest, "Do not require the end-to-end digest");
+  cmd->add_option("--bind", opt->bind,
+                  "Address to listen on (default: 127.0.0.1 without a key, all with one)");
+  cmd->add_option("--port", opt->port, "Port to listen on")->capture_default_str();
+  cmd->add_option("--key-file", opt->key_file,
+                  "Pre-shared key file (16-1024 bytes, same as the primary's)");
+  cmd->add_flag("--listen-any", opt->listen_any,
+                "Without a key, accept primaries from any host anyway (unauthenticated)");
+  cmd->add_option("--failover-ms", opt->failover_ms, "Primary silence that declares failover")
+      ->capture_default_str();
+  cmd->add_option("--heartbeat-ms", opt->heartbeat_ms, "Heartbeat interval")->capture_default_str();
+  cmd->add_option("--io-timeout-ms", opt->io_timeout_ms, "Longest wait for the primary")
+      ->capture_default_str();
+  cmd->add_flag("--sync", opt->sync,
+                "fsync journal, replica and metadata at every commit (survives power loss)");
+  cmd->add_flag("--json", opt->json, "Print the outcome as one JSON object");
+  cmd->callback([opt, &exit_code] {
+    Receiver receiver(*opt);
+    exit_code = receiver.run();
+  });
+}
+
+}  // namespace fgbi::cli

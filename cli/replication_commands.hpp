@@ -1,0 +1,70 @@
+// `fgbi-engine send` and `fgbi-engine recv`: the two ends of a replication
+// session over TCP, and what they share (keys, signals, log lines).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fgbi.h"
+
+namespace fgbi::cli {
+
+void add_send_command(CLI::App& app, int& exit_code);
+void add_recv_command(CLI::App& app, int& exit_code);
+
+// Reads --key-file; an empty optional with a message on stderr if unusable.
+inline std::optional<std::vector<uint8_t>> load_key(const char* command, const std::string& path) {
+  std::vector<uint8_t> key(FGBI_KEY_MAX_BYTES);
+  size_t size = 0;
+  if (fgbi_read_key_file(path.c_str(), key.data(), key.size(), &size) != FGBI_OK) {
+    std::fprintf(stderr,
+                 "fgbi-engine %s: cannot use key file %s: it must be readable and hold %d to %d "
+                 "bytes (e.g. head -c 32 /dev/urandom > %s)\n",
+                 command, path.c_str(), FGBI_KEY_MIN_BYTES, FGBI_KEY_MAX_BYTES, path.c_str());
+    return std::nullopt;
+  }
+  key.resize(size);
+  return key;
+}
+
+// Session log lines on stderr, prefixed with the command.
+inline void log_to_stderr(void* user, fgbi_log_level level, const char* message) {
+  const char* tag = level == FGBI_LOG_ERROR     ? "error: "
+                    : level == FGBI_LOG_WARNING ? "warning: "
+                                                : "";
+  std::fprintf(stderr, "fgbi-engine %s: %s%s\n", static_cast<const char*>(user), tag, message);
+}
+
+// SIGINT/SIGTERM call stop(): it must be async-signal-safe.
+class StopOnSignal {
+ public:
+  explicit StopOnSignal(void (*stop)()) {
+    stop_ = stop;
+    struct sigaction sa {};
+    sa.sa_handler = [](int sig) {
+      signal_ = sig;
+      stop_();
+    };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~StopOnSignal() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  // The signal that arrived, 0 if none.
+  static int signal() { return signal_; }
+
+ private:
+  static inline void (*stop_)() = nullptr;
+  static inline volatile std::sig_atomic_t signal_ = 0;
+  struct sigaction old_int_ {
+  }, old_term_{};
+};
+
+}  // namespace fgbi::cli

@@ -1,0 +1,569 @@
+// `fgbi-engine send`: the primary end of a replication session. Captures
+// epochs from a dirty source, replicates them to `fgbi-engine recv` over
+// TCP through the public C ABI (fgbi_link), reconnects and resumes when the
+// connection drops, and reports stop-and-copy time, epoch latency until the
+// ack, throughput and a final replica check.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "json.hpp"
+#include "replication_commands.hpp"
+#include "source.hpp"
+#include "workload.hpp"
+
+namespace fgbi::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct SendOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 7400;
+  std::string key_file;
+  std::string source;            // an adapter spec (adapters/source.hpp); empty: the workload
+  std::string workload = "web";  // a preset of docs/workloads.md, as `bench` defaults to
+  std::optional<uint64_t> pages, dirty, working_set, seed;
+  std::optional<uint32_t> epochs;  // default: 100 of the workload; a source's own end
+  uint32_t interval_ms = 0;
+  uint32_t max_unacked = 1;
+  int64_t block_size = 64;
+  int64_t threads = 1;
+  bool no_digest = false;
+  int64_t io_timeout_ms = 2000;
+  int64_t heartbeat_ms = 100;
+  int64_t queue_mib = 64;
+  int64_t chunk_kib = 256;
+  uint32_t retry_ms = 10000;
+  bool no_verify = false;
+  bool json = false;
+};
+
+// Where epochs come from: the synthetic workload, or an adapter (--source
+// trace:FILE | images:... | pid:N | xen:DOMID). A source captures the pages
+// dirtied since its last capture, can read any page for a
+// resynchronisation, and digests its whole memory for the final check.
+class DirtySource {
+ public:
+  enum class Captured { kEpoch, kEnd, kError };
+  virtual ~DirtySource() = default;
+  virtual uint64_t tracked_pages() const = 0;
+  // The pfns dirtied since the previous call and their content, readable
+  // until the next call; kEnd or kError with *message when there is none.
+  virtual Captured next_epoch(std::vector<uint64_t>* pfns, std::vector<const void*>* pages,
+                              std::string* message) = 0;
+  // The content of any tracked page at the last capture, readable until the next one.
+  virtual const void* page(uint64_t pfn) = 0;
+  // Digest (fgbi_memory_digest) of all tracked memory at the last capture.
+  virtual uint64_t memory_digest() const = 0;
+  virtual void describe(JsonWriter& json) const = 0;
+};
+
+// The synthetic workload of docs/workloads.md.
+class SyntheticSource final : public DirtySource {
+ public:
+  explicit SyntheticSource(const bench::WorkloadModel& model) : workload_(model) {}
+  uint64_t tracked_pages() const override { return workload_.model().tracked_pages; }
+  Captured next_epoch(std::vector<uint64_t>* pfns, std::vector<const void*>* pages,
+                      std::string*) override {
+    *pfns = workload_.next_epoch();
+    pages->resize(pfns->size());
+    for (size_t i = 0; i < pfns->size(); ++i) (*pages)[i] = workload_.page((*pfns)[i]);
+    return Captured::kEpoch;
+  }
+  const void* page(uint64_t pfn) override { return workload_.page(pfn); }
+  uint64_t memory_digest() const override {
+    return fgbi_memory_digest(workload_.page(0), workload_.memory_bytes());
+  }
+  void describe(JsonWriter& j) const override {
+    const auto& m = workload_.model();
+    j.begin_object("source");
+    j.field("kind", "synthetic");
+    j.field("workload", m.name);
+    j.field("tracked_pages", m.tracked_pages);
+    j.field("dirty_pages_per_epoch", m.dirty_pages);
+    j.field("working_set_pages", m.working_set_pages);
+    j.field("seed", m.seed);
+    j.end_object();
+  }
+
+ private:
+  bench::SyntheticWorkload workload_;
+};
+
+// The workload preset with the command line's overrides.
+bench::WorkloadModel workload_model(const SendOptions& opt) {
+  bench::WorkloadModel m = *bench::find_preset(opt.workload);
+  if (opt.pages) {  // the preset's other sizes shrink with a smaller memory
+    m.tracked_pages = *opt.pages;
+    m.working_set_pages = std::min(m.working_set_pages, m.tracked_pages);
+    m.dirty_pages = std::min(m.dirty_pages, m.working_set_pages);
+  }
+  if (opt.working_set) m.working_set_pages = *opt.working_set;
+  if (opt.dirty) m.dirty_pages = *opt.dirty;
+  if (opt.seed) m.seed = *opt.seed;
+  return m;
+}
+
+// An adapter's source. Adapters hand out each epoch's dirty pages only; a
+// copy of every page they handed out (epoch 1 carries all of them) serves
+// resynchronisations, which need any page, and the final check.
+class AdapterSource final : public DirtySource {
+ public:
+  AdapterSource(std::string spec, std::unique_ptr<adapters::DirtySource> source)
+      : spec_(std::move(spec)),
+        source_(std::move(source)),
+        bytes_(source_->tracked_pages() * adapters::kPageSize),
+        memory_(static_cast<uint8_t*>(std::calloc(bytes_, 1))) {  // zero pages cost nothing
+    if (!memory_) throw std::bad_alloc();
+  }
+  uint64_t tracked_pages() const override { return source_->tracked_pages(); }
+  Captured next_epoch(std::vector<uint64_t>* pfns, std::vector<const void*>* pages,
+                      std::string* message) override {
+    adapters::Epoch epoch;
+    switch (source_->next(epoch, *message)) {
+      case adapters::Next::kEpoch: break;
+      case adapters::Next::kEnd: return Captured::kEnd;
+      case adapters::Next::kError: return Captured::kError;
+    }
+    pfns->assign(epoch.pfns.begin(), epoch.pfns.end());
+    pages->resize(epoch.size());
+    for (size_t i = 0; i < epoch.size(); ++i) {
+      uint8_t* copy = memory_.get() + epoch.pfns[i] * adapters::kPageSize;
+      std::memcpy(copy, epoch.pages[i], adapters::kPageSize);
+      (*pages)[i] = copy;
+    }
+    return Captured::kEpoch;
+  }
+  const void* page(uint64_t pfn) override { return memory_.get() + pfn * adapters::kPageSize; }
+  uint64_t memory_digest() const override { return fgbi_memory_digest(memory_.get(), bytes_); }
+  void describe(JsonWriter& j) const override {
+    j.begin_object("source");
+    j.field("kind", "adapter");
+    j.field("spec", spec_);
+    j.field("description", source_->description());
+    j.field("tracked_pages", source_->tracked_pages());
+    const adapters::SourceStats& st = source_->stats();
+    j.field("epochs", st.epochs);
+    j.field("capture_seconds", st.capture_seconds);
+    j.field("stopped_seconds", st.stopped_seconds);
+    j.end_object();
+  }
+
+ private:
+  struct Free {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  std::string spec_;
+  std::unique_ptr<adapters::DirtySource> source_;
+  size_t bytes_;
+  std::unique_ptr<uint8_t, Free> memory_;
+};
+
+// nullptr with *error set when the --source spec cannot be opened.
+std::unique_ptr<DirtySource> make_source(const SendOptions& opt, std::string* error) {
+  if (opt.source.empty()) return std::make_unique<SyntheticSource>(workload_model(opt));
+  auto source = adapters::open_source(opt.source, *error);
+  if (!source) return nullptr;
+  return std::make_unique<AdapterSource>(opt.source, std::move(source));
+}
+
+fgbi_link* g_link = nullptr;  // for the signal handler
+void stop_link() { fgbi_link_stop(g_link); }
+
+struct Distribution {
+  std::vector<double> ms;
+  void add(uint64_t ns) { ms.push_back(ns / 1e6); }
+  double mean() const {
+    double s = 0;
+    for (double v : ms) s += v;
+    return ms.empty() ? 0 : s / ms.size();
+  }
+  double percentile(double p) {
+    if (ms.empty()) return 0;
+    std::sort(ms.begin(), ms.end());
+    return ms[std::min(ms.size() - 1, static_cast<size_t>(std::ceil(p * ms.size())) - (p > 0))];
+  }
+  void json(JsonWriter& j, const char* key) {
+    j.begin_object(key);
+    j.field("mean", mean());
+    j.field("p50", percentile(0.5));
+    j.field("p99", percentile(0.99));
+    j.field("max", percentile(1.0));
+    j.end_object();
+  }
+  std::string text() {
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "mean %.3f  p50 %.3f  p99 %.3f  max %.3f ms", mean(),
+                  percentile(0.5), percentile(0.99), percentile(1.0));
+    return buf;
+  }
+};
+
+class Sender {
+ public:
+  explicit Sender(const SendOptions& opt) : opt_(opt) {}
+  ~Sender() {
+    g_link = nullptr;
+    fgbi_link_free(link_);
+    fgbi_sender_free(sender_);
+  }
+
+  int run() {
+    std::string error;
+    source_ = make_source(opt_, &error);
+    if (!source_) {
+      std::fprintf(stderr, "fgbi-engine send: --source %s: %s\n", opt_.source.c_str(),
+                   error.c_str());
+      return 2;
+    }
+    if (fgbi_status st = setup(); st != FGBI_OK) return fail("setup", st);
+    g_link = link_;
+    StopOnSignal on_signal(stop_link);
+    if (fgbi_status st = connect(); st != FGBI_OK) return finish(st, "cannot connect");
+    const auto start = Clock::now();
+    std::vector<uint64_t> pfns;
+    std::vector<const void*> pages;
+    std::deque<uint64_t> in_flight;
+    fgbi_status st = FGBI_OK;
+    const uint64_t epochs = opt_.epochs ? *opt_.epochs : opt_.source.empty() ? 100 : UINT64_MAX - 1;
+    for (uint64_t i = 0; i <= epochs && st == FGBI_OK; ++i) {
+      std::string message;
+      const auto captured = source_->next_epoch(&pfns, &pages, &message);
+      if (captured != DirtySource::Captured::kEpoch) {
+        std::fprintf(stderr, "fgbi-engine send: the source %s: %s\n",
+                     captured == DirtySource::Captured::kEnd ? "ended" : "failed", message.c_str());
+        source_failed_ = captured == DirtySource::Captured::kError;
+        break;
+      }
+      // Stop-and-copy: from here until the epoch is queued (the capture is the source's).
+      uint64_t epoch = 0;
+      st = fgbi_link_begin_epoch(link_, &epoch);
+      if (st != FGBI_OK) break;
+      st = fgbi_sender_add_pages(sender_, pfns.data(), pages.data(), pfns.size(), nullptr);
+      if (st == FGBI_OK)
+        st = fgbi_link_end_epoch(link_);
+      else
+        fgbi_link_end_epoch(link_);
+      dirty_bytes_ += pfns.size() * 4096ull;
+      if (st == FGBI_OK) in_flight.push_back(epoch);
+      while (st == FGBI_OK && !in_flight.empty() && in_flight.size() >= opt_.max_unacked) {
+        st = fgbi_link_wait_ack(link_, in_flight.front(), -1);
+        if (st == FGBI_OK) acked(in_flight.front(), start);
+        if (st == FGBI_OK) in_flight.pop_front();
+      }
+      if (st == FGBI_E_DISCONNECTED) {
+        in_flight.clear();  // their pages travel with the next epoch
+        st = connect();
+      }
+      if (st == FGBI_OK && opt_.interval_ms)
+        std::this_thread::sleep_for(std::chrono::milliseconds(opt_.interval_ms));
+    }
+    for (; st == FGBI_OK && !in_flight.empty(); in_flight.pop_front()) {
+      st = fgbi_link_wait_ack(link_, in_flight.front(), -1);
+      if (st == FGBI_OK) acked(in_flight.front(), start);
+    }
+    end_ = Clock::now();
+    if (st == FGBI_OK && !opt_.no_verify) verify();
+    return finish(st, "replication stopped");
+  }
+
+ private:
+  fgbi_status setup() {
+    if (!opt_.key_file.empty()) {
+      key_ = load_key("send", opt_.key_file);
+      if (!key_) return FGBI_E_KEY;
+    }
+    fgbi_status st = fgbi_sender_create(&sender_);
+    const int64_t pages = static_cast<int64_t>(source_->tracked_pages());
+    for (auto [p, v] : {std::pair{FGBI_P_TRACKED_PAGES, pages},
+                        {FGBI_P_BLOCK_SIZE, opt_.block_size},
+                        {FGBI_P_THREADS, opt_.threads},
+                        {FGBI_P_DIGEST, int64_t{opt_.no_digest ? 0 : 1}}})
+      if (st == FGBI_OK) st = fgbi_sender_set_parameter(sender_, p, v);
+    if (st == FGBI_OK) st = fgbi_link_create(&link_, sender_);
+    for (auto [p, v] : {std::pair{FGBI_SP_IO_TIMEOUT_MS, opt_.io_timeout_ms},
+                        {FGBI_SP_HEARTBEAT_MS, opt_.heartbeat_ms},
+                        {FGBI_SP_QUEUE_BYTES, opt_.queue_mib << 20},
+                        {FGBI_SP_CHUNK_BYTES, opt_.chunk_kib << 10}})
+      if (st == FGBI_OK) st = fgbi_link_set_parameter(link_, p, v);
+    if (st == FGBI_OK && key_) st = fgbi_link_set_key(link_, key_->data(), key_->size());
+    if (st == FGBI_OK)
+      st = fgbi_link_set_page_source(
+          link_,
+          [](void* user, uint64_t pfn) { return static_cast<DirtySource*>(user)->page(pfn); },
+          source_.get());
+    if (st == FGBI_OK) st = fgbi_link_set_log(link_, log_to_stderr, const_cast<char*>("send"));
+    return st;
+  }
+
+  // Connects, retrying for --retry-ms while the backup is unreachable.
+  fgbi_status connect() {
+    const auto deadline = Clock::now() + std::chrono::milliseconds(opt_.retry_ms);
+    for (;;) {
+      fgbi_sync sync{};
+      const fgbi_status st = fgbi_link_connect(link_, opt_.host.c_str(), opt_.port, &sync);
+      if (st == FGBI_OK) return st;
+      const bool transient =
+          st == FGBI_E_CONNECT || st == FGBI_E_TIMEOUT || st == FGBI_E_DISCONNECTED;
+      if (!transient || Clock::now() >= deadline || StopOnSignal::signal()) return st;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+
+  void acked(uint64_t epoch, Clock::time_point start) {
+    uint64_t stop_copy = 0, latency = 0;
+    fgbi_link_epoch_timing(link_, epoch, &stop_copy, &latency);
+    uint64_t wire = 0;
+    fgbi_link_get_stat(link_, FGBI_SS_EPOCH_BYTES, &wire);
+    if (!initial_done_) {
+      initial_done_ = true;
+      initial_s_ = std::chrono::duration<double>(Clock::now() - start).count();
+      initial_wire_ = wire;
+      steady_start_ = Clock::now();
+      steady_dirty_from_ = dirty_bytes_;
+      return;
+    }
+    ++steady_epochs_;
+    stop_copy_.add(stop_copy);
+    latency_.add(latency);
+  }
+
+  void verify() {
+    const uint64_t mine = source_->memory_digest();
+    uint64_t epoch = 0, digest = 0;
+    const fgbi_status st = fgbi_link_replica_digest(
+        link_, std::max<int64_t>(opt_.io_timeout_ms, 10000), &epoch, &digest);
+    verified_ = true;
+    verify_status_ = st;
+    replica_epoch_ = epoch;
+    matches_ = st == FGBI_OK && digest == mine;
+  }
+
+  uint64_t stat(fgbi_session_stat s) const {
+    uint64_t v = 0;
+    fgbi_link_get_stat(link_, s, &v);
+    return v;
+  }
+
+  int fail(const char* what, fgbi_status st) {
+    std::fprintf(stderr, "fgbi-engine send: %s: %s (%s)\n", what, fgbi_error_name(st),
+                 fgbi_error_message(st));
+    return 1;
+  }
+
+  int finish(fgbi_status st, const char* what) {
+    if (end_ == Clock::time_point{}) end_ = Clock::now();
+    const int sig = StopOnSignal::signal();
+    const fgbi_status closed = fgbi_link_close(link_);  // goodbye: the backup does not fail over
+    report();
+    if (sig) {
+      std::fprintf(
+          stderr, "fgbi-engine send: stopped by signal %d; %s\n", sig,
+          closed == FGBI_OK ? "the backup was told (no failover)" : "the backup was not reached");
+      return 128 + sig;
+    }
+    if (st != FGBI_OK) {
+      char text[512];
+      fgbi_link_last_error(link_, text, sizeof text);
+      std::fprintf(stderr, "fgbi-engine send: %s: %s%s%s\n", what, fgbi_error_name(st),
+                   *text ? ": " : "", text);
+      return 1;
+    }
+    if (source_failed_) return 1;
+    if (verified_ && !matches_) {
+      std::fprintf(stderr, "fgbi-engine send: the replica does not match the primary (%s)\n",
+                   fgbi_error_name(verify_status_));
+      return 1;
+    }
+    return 0;
+  }
+
+  void report() {
+    const double steady_s =
+        steady_epochs_ ? std::chrono::duration<double>(end_ - steady_start_).count() : 0;
+    const uint64_t wire = stat(FGBI_SS_EPOCH_BYTES);
+    const uint64_t steady_wire = wire - initial_wire_;
+    const double steady_dirty = static_cast<double>(dirty_bytes_ - steady_dirty_from_);
+    auto per_s = [&](double v) { return steady_s > 0 ? v / steady_s : 0.0; };
+    if (opt_.json) {
+      JsonWriter j(stdout);
+      j.begin_object();
+      j.field("tool", "fgbi-engine send");
+      j.field("version", fgbi_version_string());
+      source_->describe(j);
+      j.begin_object("config");
+      j.field("block_size", static_cast<uint64_t>(opt_.block_size));
+      j.field("threads", static_cast<uint64_t>(opt_.threads));
+      j.field("digest", !opt_.no_digest);
+      j.field("authenticated", key_.has_value());
+      j.field("max_unacked", uint64_t{opt_.max_unacked});
+      j.field("interval_ms", uint64_t{opt_.interval_ms});
+      j.field("chunk_bytes", static_cast<uint64_t>(opt_.chunk_kib << 10));
+      j.end_object();
+      j.begin_object("initial_sync");
+      j.field("done", initial_done_);
+      j.field("seconds", initial_s_);
+      j.field("wire_bytes", initial_wire_);
+      j.end_object();
+      j.begin_object("steady");
+      j.field("epochs", steady_epochs_);
+      j.field("seconds", steady_s);
+      j.field("epochs_per_second", per_s(steady_epochs_));
+      j.field("wire_bytes", steady_wire);
+      j.field("wire_mb_per_second", per_s(steady_wire / 1e6));
+      j.field("dirty_mb_per_second", per_s(steady_dirty / 1e6));
+      j.end_object();
+      stop_copy_.json(j, "stop_copy_ms");
+      latency_.json(j, "ack_latency_ms");
+      j.begin_object("session");
+      for (int s = FGBI_SESSION_STAT_FIRST; s <= FGBI_SESSION_STAT_LAST; ++s) {
+        uint64_t v = 0;
+        if (fgbi_link_get_stat(link_, static_cast<fgbi_session_stat>(s), &v) == FGBI_OK)
+          j.field(fgbi_session_stat_name(static_cast<fgbi_session_stat>(s)), v);
+      }
+      j.end_object();
+      j.begin_object("replica_check");
+      j.field("done", verified_);
+      j.field("epoch", replica_epoch_);
+      j.field("matches_primary", matches_);
+      j.end_object();
+      j.end_object();
+      j.finish();
+      return;
+    }
+    std::printf("fgbi-engine send %s to %s:%u: %llu tracked pages, block size %lld, %s\n",
+                fgbi_version_string(), opt_.host.c_str(), opt_.port,
+                static_cast<unsigned long long>(source_->tracked_pages()),
+                static_cast<long long>(opt_.block_size),
+                key_ ? "authenticated (HMAC-SHA256)" : "NOT authenticated");
+    std::printf("initial sync  %.3f s, %.1f MiB on the wire\n", initial_s_,
+                initial_wire_ / 1048576.0);
+    std::printf(
+        "steady state  %llu epochs in %.3f s: %.1f epochs/s, %.1f MB/s on the wire, %.1f MB/s of "
+        "dirty pages\n",
+        static_cast<unsigned long long>(steady_epochs_), steady_s, per_s(steady_epochs_),
+        per_s(steady_wire / 1e6), per_s(steady_dirty / 1e6));
+    std::printf("stop-and-copy %s\n", stop_copy_.text().c_str());
+    std::printf("ack latency   %s\n", latency_.text().c_str());
+    std::printf(
+        "session       %llu connections (%llu resumed, %llu full), %llu lost, %llu epochs "
+        "discarded\n",
+        static_cast<unsigned long long>(stat(FGBI_SS_CONNECTIONS)),
+        static_cast<unsigned long long>(stat(FGBI_SS_RESUMES)),
+        static_cast<unsigned long long>(stat(FGBI_SS_FULL_SYNCS)),
+        static_cast<unsigned long long>(stat(FGBI_SS_DISCONNECTS)),
+        static_cast<unsigned long long>(stat(FGBI_SS_EPOCHS_DISCARDED)));
+    if (verified_)
+      std::printf("replica == primary after epoch %llu: %s\n",
+                  static_cast<unsigned long long>(replica_epoch_), matches_ ? "yes" : "NO");
+  }
+
+  SendOptions opt_;
+  std::unique_ptr<DirtySource> source_;
+  std::optional<std::vector<uint8_t>> key_;
+  fgbi_sender* sender_ = nullptr;
+  fgbi_link* link_ = nullptr;
+  bool initial_done_ = false;
+  double initial_s_ = 0;
+  uint64_t initial_wire_ = 0;
+  Clock::time_point steady_start_, end_;
+  uint64_t steady_epochs_ = 0;
+  uint64_t dirty_bytes_ = 0, steady_dirty_from_ = 0;
+  Distribution stop_copy_, latency_;
+  bool verified_ = false, matches_ = false, source_failed_ = false;
+  fgbi_status verify_status_ = FGBI_OK;
+  uint64_t replica_epoch_ = 0;
+};
+
+}  // namespace
+
+void add_send_command(CLI::App& app, int& exit_code) {
+  auto opt = std::make_shared<SendOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "send",
+      "Primary end of a replication session: replicate a dirty source (a synthetic workload of "
+      "docs/workloads.md, or an adapter with --source) to `fgbi-engine recv` over TCP. The first "
+      "epoch synchronises every "
+      "page; each epoch is acknowledged once the backup committed it; a lost connection is "
+      "resumed from the backup's committed epoch. Prints stop-and-copy time, ack latency, "
+      "throughput and a final replica == primary check (exit 1 on mismatch; 130/143 after "
+      "SIGINT/SIGTERM, having told the backup not to fail over).");
+  cmd->add_option("--host", opt->host, "Backup host")->capture_default_str();
+  cmd->add_option("--port", opt->port, "Backup port")->capture_default_str();
+  cmd->add_option("--key-file", opt->key_file,
+                  "Pre-shared key file (16-1024 bytes, same as the backup's): mutual "
+                  "authentication and an HMAC-SHA256 on every frame");
+  cmd->add_option("--source", opt->source,
+                  "Replicate an adapter's dirty pages instead of the synthetic workload: "
+                  "trace:FILE, images:..., pid:N or xen:DOMID with options (docs/adapters.md); "
+                  "kinds in this build: " +
+                      adapters::source_kinds());
+  cmd->add_option(
+         "--workload", opt->workload,
+         "Synthetic workload preset (docs/workloads.md): " +
+             [] {
+               std::string names;
+               for (const auto& n : bench::preset_names()) names += (names.empty() ? "" : ", ") + n;
+               return names;
+             }())
+      ->capture_default_str()
+      ->check([](const std::string& name) {
+        return bench::find_preset(name) ? std::string() : "unknown workload " + name;
+      });
+  cmd->add_option("--pages", opt->pages, "Override: tracked memory in 4 KiB pages")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 26));
+  cmd->add_option("--dirty", opt->dirty, "Override: pages dirtied per epoch");
+  cmd->add_option("--working-set", opt->working_set, "Override: pages the dirty pages come from");
+  cmd->add_option("--seed", opt->seed, "Override: workload random seed");
+  cmd->add_option("--epochs", opt->epochs,
+                  "Epochs after the initial synchronisation (default: 100 of the workload; with "
+                  "--source, until the source ends)");
+  cmd->add_option("--interval-ms", opt->interval_ms, "Pause between epochs (0: back to back)")
+      ->capture_default_str();
+  cmd->add_option("--max-unacked", opt->max_unacked,
+                  "Epochs in flight before waiting for the oldest ack (1: wait for every ack)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1024u));
+  cmd->add_option("--block-size", opt->block_size, "Block size in bytes: 32, 64, 128 or 256")
+      ->capture_default_str()
+      ->check(CLI::IsMember({32, 64, 128, 256}));
+  cmd->add_option("--threads", opt->threads, "Sender threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  cmd->add_flag("--no-digest", opt->no_digest, "Turn the end-to-end digest off");
+  cmd->add_option("--io-timeout-ms", opt->io_timeout_ms, "Longest wait for the backup")
+      ->capture_default_str();
+  cmd->add_option("--heartbeat-ms", opt->heartbeat_ms, "Heartbeat interval")->capture_default_str();
+  cmd->add_option("--queue-mib", opt->queue_mib, "Send queue bound in MiB")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  cmd->add_option("--chunk-kib", opt->chunk_kib, "Epoch bytes per frame in KiB (4-1024)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{4}, int64_t{1024}));
+  cmd->add_option("--retry-ms", opt->retry_ms, "How long to keep trying to (re)connect")
+      ->capture_default_str();
+  cmd->add_flag("--no-verify", opt->no_verify, "Skip the final replica digest check");
+  cmd->add_flag("--json", opt->json, "Print the figures as one JSON object");
+  cmd->callback([opt, &exit_code] {
+    if (std::string why = opt->source.empty() ? bench::validate(workload_model(*opt)) : "";
+        !why.empty()) {
+      std::fprintf(stderr, "fgbi-engine send: invalid workload: %s\n", why.c_str());
+      exit_code = 2;
+      return;
+    }
+    Sender sender(*opt);
+    exit_code = sender.run();
+  });
+}
+
+}  // namespace fgbi::cli

@@ -1,0 +1,490 @@
+#include "session/replica_store.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+#include "common/bytes.hpp"
+
+namespace fgbi::session {
+namespace {
+
+constexpr const char* kStateNames[] = {"receiving", "primary-closed", "failover", "stopped"};
+
+std::string hex(std::span<const uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s;
+  for (uint8_t b : bytes) {
+    s.push_back(kDigits[b >> 4]);
+    s.push_back(kDigits[b & 15]);
+  }
+  return s;
+}
+
+std::string hex64(uint64_t v) {
+  uint8_t be[8];
+  for (int i = 0; i < 8; ++i) be[i] = static_cast<uint8_t>(v >> (56 - 8 * i));
+  return hex(be);
+}
+
+bool parse_hex(std::string_view s, std::span<uint8_t> out) {
+  if (s.size() != out.size() * 2) return false;
+  for (size_t i = 0; i < out.size(); ++i) {
+    unsigned v = 0;
+    const auto r = std::from_chars(s.data() + 2 * i, s.data() + 2 * i + 2, v, 16);
+    if (r.ec != std::errc() || r.ptr != s.data() + 2 * i + 2) return false;
+    out[i] = static_cast<uint8_t>(v);
+  }
+  return true;
+}
+
+bool parse_hex64(std::string_view s, uint64_t* v) {
+  uint8_t be[8];
+  if (!parse_hex(s, be)) return false;
+  *v = 0;
+  for (uint8_t b : be) *v = (*v << 8) | b;
+  return true;
+}
+
+bool parse_u64(std::string_view s, uint64_t* v) {
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), *v);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size() && !s.empty();
+}
+
+// Reads "key value\n" lines in a fixed order.
+class LineReader {
+ public:
+  explicit LineReader(std::string_view text) : text_(text) {}
+  bool next(std::string_view key, std::string_view* value) {
+    const size_t end = text_.find('\n', pos_);
+    if (end == std::string_view::npos) return false;
+    const std::string_view line = text_.substr(pos_, end - pos_);
+    pos_ = end + 1;
+    if (line.size() <= key.size() + 1 || line.substr(0, key.size()) != key ||
+        line[key.size()] != ' ')
+      return false;
+    *value = line.substr(key.size() + 1);
+    return true;
+  }
+  size_t position() const { return pos_; }
+  bool at_end() const { return pos_ == text_.size(); }
+
+ private:
+  std::string_view text_;
+  size_t pos_ = 0;
+};
+
+bool is_zero(const StreamId& id) {
+  for (uint8_t b : id)
+    if (b != 0) return false;
+  return true;
+}
+
+fgbi_status pwrite_all(int fd, const void* data, size_t size, uint64_t offset) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  while (size > 0) {
+    const ssize_t n = pwrite(fd, p, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return FGBI_E_IO;
+    p += n;
+    size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return FGBI_OK;
+}
+
+fgbi_status pread_all(int fd, void* data, size_t size, uint64_t offset) {
+  auto* p = static_cast<uint8_t*>(data);
+  while (size > 0) {
+    const ssize_t n = pread(fd, p, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return FGBI_E_IO;
+    p += n;
+    size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return FGBI_OK;
+}
+
+}  // namespace
+
+std::string digest_text(uint64_t digest) { return "xxh3-64:" + hex64(digest); }
+
+std::string format_metadata(const ReplicaMetadata& m) {
+  std::string s = "fgbi-replica 1\n";
+  s += "state " + std::string(kStateNames[static_cast<int>(m.state)]) + "\n";
+  s += "stream " + hex(m.stream) + "\n";
+  s += "committed_epoch " + std::to_string(m.committed) + "\n";
+  s += "page_size " + std::to_string(m.geometry.page_size) + "\n";
+  s += "block_size " + std::to_string(m.geometry.block_size) + "\n";
+  s += "tracked_pages " + std::to_string(m.geometry.tracked_pages) + "\n";
+  s += "replica_bytes " + std::to_string(m.replica_bytes) + "\n";
+  s += "replica_digest " + (m.has_digest ? digest_text(m.digest) : std::string("none")) + "\n";
+  s += "checksum " + hex64(xxh3(s.data(), s.size())) + "\n";
+  return s;
+}
+
+fgbi_status parse_metadata(std::string_view text, ReplicaMetadata* out, std::string* why) {
+  auto fail = [&](const char* what) {
+    *why = std::string("metadata: ") + what;
+    return FGBI_E_REPLICA_STATE;
+  };
+  if (text.substr(0, 15) != "fgbi-replica 1\n") return fail("not an fgbi-replica 1 file");
+  LineReader r(text.substr(15));
+  std::string_view v;
+  ReplicaMetadata m;
+  uint64_t n = 0;
+  if (!r.next("state", &v)) return fail("missing state");
+  bool known = false;
+  for (int i = 0; i < 4; ++i) {
+    if (v == kStateNames[i]) {
+      m.state = static_cast<ReplicaState>(i);
+      known = true;
+    }
+  }
+  if (!known) return fail("unknown state");
+  if (!r.next("stream", &v) || !parse_hex(v, m.stream)) return fail("bad stream");
+  if (!r.next("committed_epoch", &v) || !parse_u64(v, &m.committed))
+    return fail("bad committed_epoch");
+  if (!r.next("page_size", &v) || !parse_u64(v, &n) || n > UINT32_MAX) return fail("bad page_size");
+  m.geometry.page_size = static_cast<uint32_t>(n);
+  if (!r.next("block_size", &v) || !parse_u64(v, &n) || n > UINT32_MAX)
+    return fail("bad block_size");
+  m.geometry.block_size = static_cast<uint32_t>(n);
+  if (!r.next("tracked_pages", &v) || !parse_u64(v, &m.geometry.tracked_pages))
+    return fail("bad tracked_pages");
+  if (!r.next("replica_bytes", &v) || !parse_u64(v, &m.replica_bytes))
+    return fail("bad replica_bytes");
+  if (!r.next("replica_digest", &v)) return fail("missing replica_digest");
+  if (v != "none") {
+    if (v.substr(0, 8) != "xxh3-64:" || !parse_hex64(v.substr(8), &m.digest))
+      return fail("bad replica_digest");
+    m.has_digest = true;
+  }
+  const size_t checked = 15 + r.position();
+  uint64_t checksum = 0;
+  if (!r.next("checksum", &v) || !parse_hex64(v, &checksum) || !r.at_end())
+    return fail("bad checksum line");
+  if (checksum != xxh3(text.data(), checked)) return fail("checksum mismatch");
+  if (is_zero(m.stream) != (m.committed == 0)) return fail("stream and committed_epoch disagree");
+  *out = m;
+  return FGBI_OK;
+}
+
+fgbi_status write_file_atomically(const std::string& path, std::string_view content, bool sync,
+                                  std::string* why) {
+  const std::string tmp = path + ".tmp";
+  Fd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd.valid() || pwrite_all(fd.get(), content.data(), content.size(), 0) != FGBI_OK ||
+      (sync && fsync(fd.get()) != 0)) {
+    *why = "cannot write " + tmp + ": " + std::strerror(errno);
+    return FGBI_E_IO;
+  }
+  fd.reset();
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    *why = "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);
+    return FGBI_E_IO;
+  }
+  if (sync) {
+    const size_t slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+    Fd dfd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dfd.valid() || fsync(dfd.get()) != 0) {
+      *why = "cannot sync directory " + dir + ": " + std::strerror(errno);
+      return FGBI_E_IO;
+    }
+  }
+  return FGBI_OK;
+}
+
+void encode_journal_header(const JournalHeader& h, uint8_t out[kJournalHeaderBytes]) {
+  store_le<uint64_t>(out, kJournalMagic);
+  std::memcpy(out + 8, h.stream.data(), kStreamIdBytes);
+  store_le<uint64_t>(out + 24, h.restores_to);
+  store_le<uint64_t>(out + 32, h.epoch);
+  store_le<uint64_t>(out + 40, h.pages);
+  store_le<uint64_t>(out + 48, h.checksum);
+  store_le<uint64_t>(out + 56, xxh3(out, 56));
+}
+
+bool decode_journal_header(const uint8_t in[kJournalHeaderBytes], JournalHeader* h) {
+  if (load_le<uint64_t>(in) != kJournalMagic || load_le<uint64_t>(in + 56) != xxh3(in, 56))
+    return false;
+  std::memcpy(h->stream.data(), in + 8, kStreamIdBytes);
+  h->restores_to = load_le<uint64_t>(in + 24);
+  h->epoch = load_le<uint64_t>(in + 32);
+  h->pages = load_le<uint64_t>(in + 40);
+  h->checksum = load_le<uint64_t>(in + 48);
+  return true;
+}
+
+fgbi_status ReplicaStore::io_error(const std::string& what) {
+  return log_->error(FGBI_E_IO, what + ": " + std::strerror(errno));
+}
+
+uint8_t* ReplicaStore::replica_memory() const {
+  const void* memory = nullptr;
+  size_t size = 0;
+  fgbi_receiver_replica(receiver_, &memory, &size);
+  return static_cast<uint8_t*>(const_cast<void*>(memory));  // mapped writable by the receiver
+}
+
+fgbi_status ReplicaStore::open(const std::string& path) {
+  if (is_open()) return FGBI_E_WRONG_STAGE;
+  if (fgbi_status st = fgbi_receiver_map_file(receiver_, path.c_str()); st != FGBI_OK)
+    return log_->error(st, "cannot map replica file " + path);
+  path_ = path;
+  meta_path_ = path + ".meta";
+  journal_path_ = path + ".journal";
+  int64_t page = 0, block = 0, pages = 0, max_epoch = 0;
+  fgbi_receiver_get_parameter(receiver_, FGBI_P_PAGE_SIZE, &page);
+  fgbi_receiver_get_parameter(receiver_, FGBI_P_BLOCK_SIZE, &block);
+  fgbi_receiver_get_parameter(receiver_, FGBI_P_TRACKED_PAGES, &pages);
+  fgbi_receiver_get_parameter(receiver_, FGBI_P_MAX_EPOCH_BYTES, &max_epoch);
+  page_size_ = static_cast<uint32_t>(page);
+  meta_.geometry = {static_cast<uint32_t>(page), static_cast<uint32_t>(block),
+                    static_cast<uint64_t>(pages)};
+  meta_.replica_bytes = static_cast<uint64_t>(page) * static_cast<uint64_t>(pages);
+  pages_ =
+      std::make_unique<EpochPages>(static_cast<uint64_t>(pages), static_cast<uint64_t>(max_epoch));
+  Fd journal(::open(journal_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!journal.valid()) return io_error("cannot open journal " + journal_path_);
+  journal_ = std::move(journal);
+  return recover();
+}
+
+fgbi_status ReplicaStore::recover() {
+  // Metadata: absent for a new replica.
+  Fd fd(::open(meta_path_.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.valid()) {
+    std::string text(4096, '\0');
+    const ssize_t n = read(fd.get(), text.data(), text.size());
+    if (n < 0) return io_error("cannot read " + meta_path_);
+    text.resize(static_cast<size_t>(n));
+    ReplicaMetadata m;
+    std::string why;
+    if (fgbi_status st = parse_metadata(text, &m, &why); st != FGBI_OK)
+      return log_->error(st, meta_path_ + ": " + why);
+    if (m.geometry != meta_.geometry || m.replica_bytes != meta_.replica_bytes)
+      return log_->error(FGBI_E_REPLICA_STATE,
+                         meta_path_ + " describes " + std::to_string(m.geometry.tracked_pages) +
+                             " pages of " + std::to_string(m.geometry.page_size) + " bytes, " +
+                             std::to_string(m.geometry.block_size) +
+                             "-byte blocks; the receiver is configured for " +
+                             std::to_string(meta_.geometry.tracked_pages) + " pages of " +
+                             std::to_string(meta_.geometry.page_size) + " bytes, " +
+                             std::to_string(meta_.geometry.block_size) + "-byte blocks");
+    meta_ = m;
+  } else if (errno != ENOENT) {
+    return io_error("cannot open " + meta_path_);
+  }
+
+  // Journal: undo an epoch whose apply a crash interrupted. It applies
+  // only to the state the metadata names; once an epoch's metadata is
+  // written, its journal no longer matches.
+  uint8_t raw[kJournalHeaderBytes];
+  JournalHeader j;
+  struct stat st {};
+  const uint64_t entry_bytes = 8 + uint64_t{page_size_};
+  if (fstat(journal_.get(), &st) == 0 && static_cast<uint64_t>(st.st_size) >= kJournalHeaderBytes &&
+      pread_all(journal_.get(), raw, sizeof raw, 0) == FGBI_OK && decode_journal_header(raw, &j) &&
+      j.stream == meta_.stream && j.restores_to == meta_.committed &&
+      j.pages <= meta_.geometry.tracked_pages &&
+      static_cast<uint64_t>(st.st_size) >= kJournalHeaderBytes + j.pages * entry_bytes) {
+    std::vector<uint8_t> entries(j.pages * entry_bytes);
+    if (pread_all(journal_.get(), entries.data(), entries.size(), kJournalHeaderBytes) != FGBI_OK)
+      return io_error("cannot read journal " + journal_path_);
+    bool valid = xxh3(entries.data(), entries.size()) == j.checksum;
+    for (uint64_t i = 0; valid && i < j.pages; ++i)
+      valid = load_le<uint64_t>(entries.data() + i * entry_bytes) < meta_.geometry.tracked_pages;
+    if (valid) {
+      uint8_t* memory = replica_memory();
+      for (uint64_t i = 0; i < j.pages; ++i) {
+        const uint8_t* e = entries.data() + i * entry_bytes;
+        std::memcpy(memory + load_le<uint64_t>(e) * page_size_, e + 8, page_size_);
+      }
+      if (msync(memory, meta_.replica_bytes, MS_SYNC) != 0)
+        return io_error("cannot sync replica " + path_);
+      ++rollbacks_;
+      log_->warning("rolled back epoch " + std::to_string(j.epoch) + " (" +
+                    std::to_string(j.pages) + " pages from " + journal_path_ +
+                    "), which a crash interrupted; the replica is at epoch " +
+                    std::to_string(meta_.committed) + " again");
+    }
+  }
+  if (fgbi_status s = invalidate_journal(); s != FGBI_OK) return s;
+
+  // A digest is kept until the next commit: it tells whether the replica
+  // was used (e.g. the VM ran on it after failover) since.
+  if (meta_.has_digest && replica_digest() != meta_.digest) {
+    log_->warning("replica " + path_ + " changed since " + meta_path_ +
+                  " was written; the next primary will resynchronise it fully");
+    meta_.stream = {};
+    meta_.committed = 0;
+    meta_.has_digest = false;
+  }
+  fgbi_receiver_reset_stream(receiver_);
+  fgbi_receiver_set_committed_epoch(receiver_, meta_.committed);
+  return write_metadata(true);
+}
+
+fgbi_status ReplicaStore::invalidate_journal() {
+  static constexpr uint8_t kZero[kJournalHeaderBytes] = {};
+  if (pwrite_all(journal_.get(), kZero, sizeof kZero, 0) != FGBI_OK)
+    return io_error("cannot write journal " + journal_path_);
+  return FGBI_OK;
+}
+
+uint64_t ReplicaStore::replica_digest() const {
+  return xxh3(replica_memory(), meta_.replica_bytes);
+}
+
+fgbi_status ReplicaStore::write_metadata(bool sync) {
+  std::string why;
+  if (fgbi_status st = write_file_atomically(meta_path_, format_metadata(meta_), sync, &why);
+      st != FGBI_OK)
+    return log_->error(st, why);
+  return FGBI_OK;
+}
+
+fgbi_status ReplicaStore::start_session(SyncMode mode) {
+  abort_epoch();
+  fgbi_receiver_reset_stream(receiver_);
+  return fgbi_receiver_set_committed_epoch(receiver_,
+                                           mode == SyncMode::kFull ? 0 : meta_.committed);
+}
+
+uint64_t ReplicaStore::next_epoch() const {
+  uint64_t committed = 0;
+  fgbi_receiver_committed_epoch(receiver_, &committed);
+  return committed + 1;
+}
+
+fgbi_status ReplicaStore::begin_epoch(const StreamId& stream, uint64_t epoch) {
+  if (in_epoch_) return FGBI_E_WRONG_STAGE;
+  epoch_stream_ = stream;
+  epoch_ = epoch;
+  pages_->reset();
+  holding_ = false;
+  in_epoch_ = true;
+  return FGBI_OK;
+}
+
+fgbi_status ReplicaStore::feed(std::span<const uint8_t> bytes) {
+  if (bytes.empty()) return FGBI_OK;
+  if (fgbi_status st = fgbi_receiver_feed(receiver_, bytes.data(), bytes.size()); st != FGBI_OK)
+    return st;
+  // An epoch that commits before the session's epoch ends would not be journaled.
+  if (next_epoch() != epoch_) return FGBI_E_PROTOCOL;
+  return FGBI_OK;
+}
+
+fgbi_status ReplicaStore::append(std::span<const uint8_t> bytes) {
+  if (!in_epoch_) return FGBI_E_WRONG_STAGE;
+  if (bytes.empty()) return FGBI_OK;
+  pages_->append(bytes);  // a malformed epoch is refused by the receiver, below or at commit
+  if (holding_) {
+    if (fgbi_status st = feed({&held_byte_, 1}); st != FGBI_OK) return st;
+  }
+  if (fgbi_status st = feed(bytes.first(bytes.size() - 1)); st != FGBI_OK) return st;
+  held_byte_ = bytes.back();
+  holding_ = true;
+  return FGBI_OK;
+}
+
+// Writes the current content of the pages into the journal, entries first
+// and the header last, so that only a complete journal is ever used.
+fgbi_status ReplicaStore::journal_pages(const std::vector<uint64_t>& pfns, bool sync) {
+  if (fgbi_status st = invalidate_journal(); st != FGBI_OK) return st;
+  const uint8_t* memory = replica_memory();
+  constexpr size_t kBatch = 256;  // entries per pwritev
+  std::vector<iovec> iov;
+  std::vector<uint8_t> pfn_bytes(kBatch * 8);
+  Xxh3Stream sum;
+  uint64_t offset = kJournalHeaderBytes;
+  for (size_t first = 0; first < pfns.size(); first += kBatch) {
+    const size_t n = std::min(kBatch, pfns.size() - first);
+    iov.clear();
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; ++i) {
+      uint8_t* le = pfn_bytes.data() + 8 * i;
+      store_le<uint64_t>(le, pfns[first + i]);
+      const uint8_t* page = memory + pfns[first + i] * page_size_;
+      iov.push_back({le, 8});
+      iov.push_back({const_cast<uint8_t*>(page), page_size_});
+      sum.update(le, 8);
+      sum.update(page, page_size_);
+      bytes += 8 + page_size_;
+    }
+    size_t done = 0;
+    while (done < bytes) {
+      const ssize_t w = pwritev(journal_.get(), iov.data(), static_cast<int>(iov.size()),
+                                static_cast<off_t>(offset + done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return io_error("cannot write journal " + journal_path_);
+      done += static_cast<size_t>(w);
+      const int left =
+          consume_iov(iov.data(), static_cast<int>(iov.size()), static_cast<size_t>(w));
+      iov.erase(iov.begin(), iov.begin() + left);
+    }
+    offset += bytes;
+  }
+  JournalHeader h;
+  h.stream = meta_.stream;
+  h.restores_to = meta_.committed;
+  h.epoch = epoch_;
+  h.pages = pfns.size();
+  h.checksum = sum.digest();
+  uint8_t raw[kJournalHeaderBytes];
+  encode_journal_header(h, raw);
+  if (pwrite_all(journal_.get(), raw, sizeof raw, 0) != FGBI_OK ||
+      (sync && fdatasync(journal_.get()) != 0))
+    return io_error("cannot write journal " + journal_path_);
+  return FGBI_OK;
+}
+
+fgbi_status ReplicaStore::commit(bool sync) {
+  if (!in_epoch_ || !holding_) return FGBI_E_PROTOCOL;
+  holding_ = false;
+  // Without the list of pages it writes, the epoch must not reach the
+  // receiver's apply: its last byte is never fed.
+  if (!pages_->finish(&pfns_)) return FGBI_E_PROTOCOL;
+  if (fgbi_status st = journal_pages(pfns_, sync); st != FGBI_OK) return st;
+  if (fgbi_status st = fgbi_receiver_feed(receiver_, &held_byte_, 1); st != FGBI_OK) return st;
+  if (next_epoch() != epoch_ + 1) return FGBI_E_PROTOCOL;  // wire epoch not complete
+  in_epoch_ = false;
+  if (sync && msync(replica_memory(), meta_.replica_bytes, MS_SYNC) != 0)
+    return io_error("cannot sync replica " + path_);
+  meta_.stream = epoch_stream_;
+  meta_.committed = epoch_;
+  meta_.state = ReplicaState::kReceiving;
+  meta_.has_digest = false;
+  return write_metadata(sync);
+}
+
+void ReplicaStore::abort_epoch() {
+  if (!in_epoch_) return;
+  in_epoch_ = false;
+  holding_ = false;
+  fgbi_receiver_reset_stream(receiver_);
+}
+
+fgbi_status ReplicaStore::set_state(ReplicaState state, bool final) {
+  abort_epoch();
+  meta_.state = state;
+  meta_.has_digest = final;
+  if (final) {
+    if (msync(replica_memory(), meta_.replica_bytes, MS_SYNC) != 0)
+      return io_error("cannot sync replica " + path_);
+    meta_.digest = replica_digest();
+  }
+  return write_metadata(final);
+}
+
+}  // namespace fgbi::session

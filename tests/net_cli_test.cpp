@@ -1,0 +1,250 @@
+// fgbi-engine send / recv as processes: replication with a key and a final
+// replica check, failover when the sender dies, a goodbye on SIGINT, and a
+// clear error for a wrong key.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "net_harness.hpp"
+
+extern char** environ;
+
+namespace fgbi::test::net {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A child process whose stdout and stderr are collected by threads.
+class Process {
+ public:
+  explicit Process(std::vector<std::string> args) {
+    args.insert(args.begin(), FGBI_ENGINE_PATH);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int out[2], err[2];
+    EXPECT_EQ(pipe2(out, O_CLOEXEC), 0);
+    EXPECT_EQ(pipe2(err, O_CLOEXEC), 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+    EXPECT_EQ(posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    close(out[1]);
+    close(err[1]);
+    readers_[0] = std::thread([this, fd = out[0]] { collect(fd, &out_); });
+    readers_[1] = std::thread([this, fd = err[0]] { collect(fd, &err_); });
+  }
+  ~Process() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      wait();
+    }
+  }
+  void signal(int sig) { kill(pid_, sig); }
+  // The exit status (128 + signal when killed).
+  int wait() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    exited_ = true;
+    for (auto& t : readers_) t.join();
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  // Waits for a line containing `text` on stderr; returns it ("" on timeout).
+  std::string wait_for_stderr(const std::string& text, std::chrono::milliseconds within) {
+    const auto end = std::chrono::steady_clock::now() + within;
+    while (std::chrono::steady_clock::now() < end) {
+      {
+        std::lock_guard lock(mutex_);
+        const size_t at = err_.find(text);
+        if (at != std::string::npos) {
+          const size_t begin = err_.rfind('\n', at);
+          return err_.substr(begin == std::string::npos ? 0 : begin + 1,
+                             err_.find('\n', at) - (begin == std::string::npos ? 0 : begin + 1));
+        }
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    return {};
+  }
+  std::string out() {
+    std::lock_guard lock(mutex_);
+    return out_;
+  }
+  std::string err() {
+    std::lock_guard lock(mutex_);
+    return err_;
+  }
+
+ private:
+  void collect(int fd, std::string* into) {
+    char buf[4096];
+    for (;;) {
+      const ssize_t n = read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      std::lock_guard lock(mutex_);
+      into->append(buf, static_cast<size_t>(n));
+    }
+    close(fd);
+  }
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  std::mutex mutex_;
+  std::string out_, err_;
+  std::thread readers_[2];
+};
+
+struct Cli {
+  Cli() {
+    std::ofstream(dir.file("key")) << "a pre-shared key for the CLI test";
+    std::ofstream(dir.file("other")) << "some other key, also long enough";
+  }
+  // Starts recv on a free port; returns the port.
+  std::string start_recv(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"recv",    "--replica",  dir.file("replica"),
+                                     "--pages", "256",        "--port",
+                                     "0",       "--key-file", dir.file("key")};
+    args.insert(args.end(), extra.begin(), extra.end());
+    recv = std::make_unique<Process>(args);
+    const std::string line = recv->wait_for_stderr("listening on", 5s);
+    EXPECT_FALSE(line.empty()) << recv->err();
+    const size_t colon = line.find(':', line.find("listening on"));
+    return line.substr(colon + 1, line.find(' ', colon) - colon - 1);
+  }
+  std::vector<std::string> send_args(const std::string& port, const std::string& key,
+                                     const std::string& epochs) {
+    return {"send",    "--port",   port,      "--key-file", dir.file(key),
+            "--pages", "256",      "--dirty", "32",         "--working-set",
+            "128",     "--epochs", epochs,    "--retry-ms", "500"};
+  }
+  std::string metadata() {
+    std::ifstream in(dir.file("replica") + ".meta");
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+  TempDir dir;
+  std::unique_ptr<Process> recv;
+};
+
+TEST(NetCli, SendAndRecvReplicateThenStopCleanly) {
+  Cli s;
+  const std::string port = s.start_recv();
+  auto args = s.send_args(port, "key", "20");
+  args.push_back("--json");
+  Process send(args);
+  EXPECT_EQ(send.wait(), 0) << send.err();
+  EXPECT_NE(send.out().find("\"matches_primary\":true"), std::string::npos) << send.out();
+  EXPECT_NE(send.out().find("\"authenticated\":true"), std::string::npos) << send.out();
+  EXPECT_NE(send.out().find("\"epochs\":20"), std::string::npos) << send.out();
+  EXPECT_FALSE(s.recv->wait_for_stderr("no failover", 2s).empty()) << s.recv->err();
+  s.recv->signal(SIGTERM);
+  EXPECT_EQ(s.recv->wait(), 0) << s.recv->err();
+  EXPECT_NE(s.recv->out().find("stopped: replica"), std::string::npos) << s.recv->out();
+  EXPECT_NE(s.metadata().find("state stopped\n"), std::string::npos) << s.metadata();
+  EXPECT_NE(s.metadata().find("committed_epoch 21\n"), std::string::npos) << s.metadata();
+}
+
+TEST(NetCli, RecvDeclaresFailoverWhenTheSenderDies) {
+  Cli s;
+  const std::string port = s.start_recv({"--failover-ms", "300"});
+  auto args = s.send_args(port, "key", "1000000");
+  args.insert(args.end(), {"--interval-ms", "5"});
+  Process send(args);
+  ASSERT_FALSE(s.recv->wait_for_stderr("connected and authenticated", 5s).empty()) << s.recv->err();
+  std::this_thread::sleep_for(200ms);
+  send.signal(SIGKILL);
+  EXPECT_EQ(send.wait(), 128 + SIGKILL);
+  EXPECT_EQ(s.recv->wait(), 3) << s.recv->err();
+  EXPECT_NE(s.recv->out().find("FAILOVER: replica"), std::string::npos) << s.recv->out();
+  EXPECT_NE(s.metadata().find("state failover\n"), std::string::npos) << s.metadata();
+  EXPECT_NE(s.metadata().find("replica_digest xxh3-64:"), std::string::npos) << s.metadata();
+}
+
+TEST(NetCli, SigintMakesSendSayGoodbye) {
+  Cli s;
+  const std::string port = s.start_recv({"--failover-ms", "800"});
+  auto args = s.send_args(port, "key", "1000000");
+  args.insert(args.end(), {"--interval-ms", "5"});
+  Process send(args);
+  ASSERT_FALSE(s.recv->wait_for_stderr("connected and authenticated", 5s).empty()) << s.recv->err();
+  std::this_thread::sleep_for(200ms);
+  send.signal(SIGINT);
+  EXPECT_EQ(send.wait(), 128 + SIGINT) << send.err();
+  EXPECT_NE(send.err().find("no failover"), std::string::npos) << send.err();
+  EXPECT_FALSE(s.recv->wait_for_stderr("no failover", 2s).empty()) << s.recv->err();
+  std::this_thread::sleep_for(1600ms);  // twice the failover silence: still serving
+  EXPECT_TRUE(s.recv->wait_for_stderr("no primary for", 1ms).empty()) << s.recv->err();
+  s.recv->signal(SIGINT);
+  EXPECT_EQ(s.recv->wait(), 0) << s.recv->err();
+}
+
+// An adapter as the source: memory images replicated, the replica file
+// ends equal to the last image.
+TEST(NetCli, SendReplicatesAnAdapterSource) {
+  Cli s;
+  std::mt19937_64 rng(4);
+  std::vector<uint8_t> image(256 * 4096);
+  for (auto& b : image) b = static_cast<uint8_t>(rng() % 7);
+  std::string images;
+  for (int i = 0; i < 4; ++i) {
+    for (int edit = 0; edit < 300; ++edit)
+      image[rng() % image.size()] = static_cast<uint8_t>(rng());
+    const std::string name = s.dir.file("img" + std::to_string(i) + ".raw");
+    std::ofstream(name, std::ios::binary)
+        .write(reinterpret_cast<const char*>(image.data()),
+               static_cast<std::streamsize>(image.size()));
+    images += (images.empty() ? "images:" : ",") + name;
+  }
+  const std::string port = s.start_recv();
+  Process send(
+      {"send", "--port", port, "--key-file", s.dir.file("key"), "--source", images, "--json"});
+  EXPECT_EQ(send.wait(), 0) << send.err();
+  EXPECT_NE(send.out().find("\"kind\":\"adapter\""), std::string::npos) << send.out();
+  EXPECT_NE(send.out().find("\"matches_primary\":true"), std::string::npos) << send.out();
+  EXPECT_NE(send.err().find("the source ended"), std::string::npos) << send.err();
+  s.recv->signal(SIGTERM);
+  EXPECT_EQ(s.recv->wait(), 0);
+  std::ifstream in(s.dir.file("replica"), std::ios::binary);
+  const std::vector<uint8_t> replica((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_TRUE(replica == image);
+  Process missing({"send", "--port", port, "--source", "trace:" + s.dir.file("none.fgbt")});
+  EXPECT_EQ(missing.wait(), 2);
+  EXPECT_NE(missing.err().find("cannot open trace"), std::string::npos) << missing.err();
+}
+
+TEST(NetCli, WrongKeyFailsWithAClearError) {
+  Cli s;
+  const std::string port = s.start_recv();
+  Process send(s.send_args(port, "other", "3"));
+  EXPECT_EQ(send.wait(), 1);
+  EXPECT_NE(send.err().find("FGBI_E_AUTH_FAILED"), std::string::npos) << send.err();
+  EXPECT_FALSE(s.recv->wait_for_stderr("failed authentication", 2s).empty()) << s.recv->err();
+  s.recv->signal(SIGTERM);
+  EXPECT_EQ(s.recv->wait(), 0);
+}
+
+TEST(NetCli, ShortKeyFileIsRefused) {
+  Cli s;
+  std::ofstream(s.dir.file("short")) << "too short";
+  Process send(s.send_args("7400", "short", "1"));
+  EXPECT_EQ(send.wait(), 1);
+  EXPECT_NE(send.err().find("16 to 1024 bytes"), std::string::npos) << send.err();
+}
+
+}  // namespace
+}  // namespace fgbi::test::net
