@@ -63,7 +63,6 @@ struct WorkingSet {
   Buffer replica = allocate(kBytes);
   Buffer current = allocate(kBytes);
   std::string current_pattern;
-  std::vector<uint16_t> edited_block;  // per page, for "block1of64"
   WorkingSet() {
     fill_random(memory.get(), kBytes, 1);
     std::memcpy(replica.get(), memory.get(), kBytes);
@@ -236,14 +235,12 @@ void prepare_current(const std::string& pattern) {
   auto& ws = working_set();
   if (ws.current_pattern == pattern) return;
   std::memcpy(ws.current.get(), ws.memory.get(), kBytes);
-  ws.edited_block.assign(kPages, 0);
   std::mt19937_64 rng(5);
   for (size_t p = 0; p < kPages; ++p) {
     uint8_t* page = ws.current.get() + p * kPageSize;
     if (pattern == "block1of64") {
       const size_t at = (rng() % 64) * 64 + rng() % 48;
       for (size_t i = 0; i < 16; ++i) page[at + i] ^= uint8_t(1 + i);
-      ws.edited_block[p] = static_cast<uint16_t>(at / 64);
     } else if (pattern == "runs25pct") {
       for (size_t changed = 0; changed < kPageSize / 4;) {
         const size_t length = 1 + rng() % 31, at = rng() % (kPageSize - length);
@@ -263,34 +260,42 @@ void prepare_current(const std::string& pattern) {
 
 // What one XOR-RLE call covers and where its input lives.
 enum class XorScope {
-  kPages,          // whole pages across the working set (memory-bound)
-  kHotPages,       // whole pages of a cache-resident subset: the kernel's own cost
-  kHotEditedBlock  // only the edited 64-byte block, cache-resident, as the sender
-                   // encodes sparse edits (block1of64 only)
+  kPages,           // whole pages across the working set (memory-bound)
+  kHotPages,        // whole pages of a cache-resident subset: the kernel's own cost
+  kHotChangedRuns,  // each run of changed 64-byte blocks of those pages on its
+                    // own, as the sender encodes a page against its cached copy
 };
 constexpr size_t kHotPages = 16;  // 2 x 64 KiB of input
 
-// The distinct calls of a pass: (current, previous, size) each. A pass
-// makes kPages calls, repeating these as often as that takes.
+// The distinct calls of a pass over `pages` pages: (current, previous, size)
+// each. A pass covers kPages pages, repeating these as often as that takes.
 struct XorCall {
   const uint8_t* current;
   const uint8_t* previous;
   size_t size;
 };
-std::vector<XorCall> xor_calls(XorScope scope) {
-  auto& ws = working_set();
+struct XorCalls {
   std::vector<XorCall> calls;
-  const size_t pages = scope == XorScope::kPages ? kPages : kHotPages;
-  for (size_t p = 0; p < pages; ++p) {
+  size_t pages;
+};
+XorCalls xor_calls(XorScope scope) {
+  auto& ws = working_set();
+  XorCalls out{{}, scope == XorScope::kPages ? kPages : kHotPages};
+  for (size_t p = 0; p < out.pages; ++p) {
     const uint8_t* current = ws.current.get() + p * kPageSize;
-    if (scope == XorScope::kHotEditedBlock) {
-      const size_t at = size_t{ws.edited_block[p]} * 64;
-      calls.push_back({current + at, ws.page(p) + at, 64});
-    } else {
-      calls.push_back({current, ws.page(p), kPageSize});
+    const uint8_t* previous = ws.page(p);
+    if (scope != XorScope::kHotChangedRuns) {
+      out.calls.push_back({current, previous, kPageSize});
+      continue;
+    }
+    for (size_t b = 0; b < kPageSize / 64;) {
+      size_t e = b;
+      while (e < kPageSize / 64 && std::memcmp(current + e * 64, previous + e * 64, 64) != 0) ++e;
+      if (e > b) out.calls.push_back({current + b * 64, previous + b * 64, (e - b) * 64});
+      b = e + 1;
     }
   }
-  return calls;
+  return out;
 }
 
 // Literal count of a delta (valid by construction).
@@ -300,65 +305,65 @@ size_t pair_count(const uint8_t* delta, size_t n, size_t size) {
   return pairs;
 }
 
-// Bytes/s of input, the wire ratio and the time per pair (literal) of the
-// deltas, for a pass of kPages calls.
-void set_xor_counters(benchmark::State& state, const std::vector<XorCall>& calls, size_t pairs,
+// Bytes/s of input, the wire ratio, the time per pair (literal) of the
+// deltas and per call, for a pass over kPages pages.
+void set_xor_counters(benchmark::State& state, const XorCalls& x, size_t pairs,
                       size_t delta_bytes) {
-  const size_t repeats = kPages / calls.size();
+  const size_t repeats = kPages / x.pages;
   size_t input = 0;
-  for (const XorCall& c : calls) input += c.size;
+  for (const XorCall& c : x.calls) input += c.size;
   set_bytes(state, input * repeats);
   state.counters["wire_ratio"] = double(input) / double(delta_bytes);
-  state.counters["per_pair"] =
-      benchmark::Counter(double(pairs * repeats), benchmark::Counter::kIsIterationInvariantRate |
-                                                      benchmark::Counter::kInvert);
+  const auto time_per = benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert;
+  state.counters["per_pair"] = benchmark::Counter(double(pairs * repeats), time_per);
+  state.counters["per_call"] = benchmark::Counter(double(x.calls.size() * repeats), time_per);
 }
 
 void bm_xor_rle_encode(benchmark::State& state, const KernelTable* k, const std::string& pattern,
                        XorScope scope) {
   prepare_current(pattern);
-  const std::vector<XorCall> calls = xor_calls(scope);
+  const XorCalls x = xor_calls(scope);
   std::vector<uint8_t> out(xor_rle_bound(kPageSize));
   size_t delta_bytes = 0, pairs = 0;
-  for (const XorCall& c : calls) {
+  for (const XorCall& c : x.calls) {
     const size_t n = k->xor_rle_encode(c.current, c.previous, c.size, out.data(), out.size());
     delta_bytes += n;
     pairs += pair_count(out.data(), n, c.size);
   }
-  const size_t repeats = kPages / calls.size();
+  const size_t repeats = kPages / x.pages;
   for (auto _ : state) {
     size_t total = 0;
     for (size_t r = 0; r < repeats; ++r)
-      for (const XorCall& c : calls)
+      for (const XorCall& c : x.calls)
         total += k->xor_rle_encode(c.current, c.previous, c.size, out.data(), out.size());
     benchmark::DoNotOptimize(total);
   }
-  set_xor_counters(state, calls, pairs, delta_bytes);
+  set_xor_counters(state, x, pairs, delta_bytes);
 }
 
 void bm_xor_rle_decode(benchmark::State& state, const KernelTable* k, const std::string& pattern,
                        XorScope scope) {
   prepare_current(pattern);
   auto& ws = working_set();
-  const std::vector<XorCall> calls = xor_calls(scope);
+  const XorCalls x = xor_calls(scope);
   // Deltas of every call, packed (the payload a receiver would hold).
   std::vector<uint8_t> deltas;
-  std::vector<size_t> offsets(calls.size() + 1, 0);
+  std::vector<size_t> offsets(x.calls.size() + 1, 0);
   std::vector<uint8_t> out(xor_rle_bound(kPageSize));
   size_t pairs = 0;
-  for (size_t i = 0; i < calls.size(); ++i) {
-    const XorCall& c = calls[i];
+  for (size_t i = 0; i < x.calls.size(); ++i) {
+    const XorCall& c = x.calls[i];
     const size_t n = k->xor_rle_encode(c.current, c.previous, c.size, out.data(), out.size());
     pairs += pair_count(out.data(), n, c.size);
     deltas.insert(deltas.end(), out.begin(), out.begin() + static_cast<ptrdiff_t>(n));
     offsets[i + 1] = deltas.size();
   }
-  const size_t repeats = kPages / calls.size();
+  const size_t repeats = kPages / x.pages;
   for (auto _ : state) {
     bool ok = true;
     for (size_t r = 0; r < repeats; ++r) {
-      for (size_t i = 0; i < calls.size(); ++i) {  // toggles replica between old and new
-        const XorCall& c = calls[i];
+      for (size_t i = 0; i < x.calls.size(); ++i) {  // toggles replica between old and new
+        const XorCall& c = x.calls[i];
         uint8_t* data = ws.replica.get() + static_cast<size_t>(c.previous - ws.memory.get());
         ok &= k->xor_rle_decode(deltas.data() + offsets[i], offsets[i + 1] - offsets[i], data,
                                 c.size);
@@ -367,7 +372,7 @@ void bm_xor_rle_decode(benchmark::State& state, const KernelTable* k, const std:
     if (!ok) state.SkipWithError("decode failed");
     benchmark::ClobberMemory();
   }
-  set_xor_counters(state, calls, pairs, deltas.size());
+  set_xor_counters(state, x, pairs, deltas.size());
 }
 
 // ------------------------------------------------------- ratios reporter
@@ -408,7 +413,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
       ratio(std::string("xor_rle_encode/simd/") + pattern, "xxh3/page",
             std::string("xor_rle_encode (simd, ") + pattern + ") / XXH3 page");
       for (const char* op : {"encode", "decode"})
-        for (const char* scope : {"", "/hot"})
+        for (const char* scope : {"", "/hot", "/hot_runs"})
           ratio(std::string("xor_rle_") + op + "/simd/" + pattern + scope,
                 std::string("xor_rle_") + op + "/scalar/" + pattern + scope,
                 std::string("xor_rle_") + op + " simd / scalar (" + pattern + scope + ")");
@@ -460,10 +465,9 @@ void register_all() {
   }
   const std::pair<const char*, XorScope> scopes[] = {{"", XorScope::kPages},
                                                      {"/hot", XorScope::kHotPages},
-                                                     {"/hot_block", XorScope::kHotEditedBlock}};
+                                                     {"/hot_runs", XorScope::kHotChangedRuns}};
   for (const char* pattern : {"block1of64", "runs25pct", "bytes25pct"}) {
     for (const auto& [suffix, scope] : scopes) {
-      if (scope == XorScope::kHotEditedBlock && std::string(pattern) != "block1of64") continue;
       for (const auto& [name, k] : backends) {
         const std::string tail = std::string(name) + "/" + pattern + suffix;
         add("xor_rle_encode/" + tail, bm_xor_rle_encode, k, std::string(pattern), scope);
