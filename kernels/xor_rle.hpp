@@ -103,15 +103,45 @@ inline uint16_t* xor_rle_append_bits(uint16_t* out, uint64_t bits, size_t base) 
 // Calls emit(start, end) for each literal [start, end) of the canonical
 // encoding of `size` bytes, in order, from diff_word(k): the difference bits
 // of bytes [64k, 64k + 64), clear past size. Stops and returns false when
-// emit does. Per chunk of up to 64 words: the difference bitmap, then the
-// literal bits and edge bits of the words in plain loops over arrays (which
-// the compiler vectorizes), then the edge positions of the words that can
-// hold any, then the pairs: the emitting loop has no data-dependent branch.
+// emit does. Up to kDirectWords words go word by word. Longer data goes by
+// chunks of up to 64 words: the difference bitmap, then the literal bits and
+// edge bits of the words in plain loops over arrays (which the compiler
+// vectorizes), then the edge positions of the words that can hold any, then
+// the pairs: the emitting loop has no data-dependent branch.
 // Always inlined so that backends' lambdas (compiled for a SIMD target)
 // inline into it and the loops are vectorized for that target.
 template <class DiffWord, class Emit>
 [[gnu::always_inline]] inline bool xor_rle_for_each_literal(size_t size, DiffWord&& diff_word,
                                                             Emit&& emit) {
+  constexpr size_t kDirectWords = 8;
+  const size_t words = size / 64 + (size % 64 != 0);
+  if (words <= kDirectWords) {
+    // A few words (a sender's run of changed blocks): word by word, no
+    // arrays; a literal's end may lie in a later word than its start.
+    uint64_t before = 0, word = words == 0 ? 0 : diff_word(0), open = 0;
+    size_t start = 0;
+    for (size_t k = 0; k < words; ++k) {
+      const uint64_t after = k + 1 < words ? diff_word(k + 1) : 0;
+      const uint64_t literal = xor_rle_literal_bits(before, word, after);
+      uint64_t bits = literal ^ (literal << 1 | open);
+      const size_t base = k * 64;
+      if (open != 0 && bits != 0) {  // the literal open at the word's start ends first
+        if (!emit(start, base + static_cast<size_t>(std::countr_zero(bits)))) return false;
+        bits &= bits - 1;
+      }
+      open = literal >> 63;
+      while (bits != 0) {
+        start = base + static_cast<size_t>(std::countr_zero(bits));
+        bits &= bits - 1;
+        if (bits == 0) break;  // open: it ends in a later word or at the end
+        if (!emit(start, base + static_cast<size_t>(std::countr_zero(bits)))) return false;
+        bits &= bits - 1;
+      }
+      before = word;
+      word = after;
+    }
+    return open == 0 || emit(start, size);
+  }
   constexpr size_t kChunkWords = 64;
   // diff[1 + k] and literal[1 + k] belong to chunk word k; diff[0] and
   // literal[0] to the word before the chunk, diff[1 + n] to the word after.
@@ -119,20 +149,8 @@ template <class DiffWord, class Emit>
   // Literal starts and ends, alternating, relative to the chunk: at most
   // one per byte, plus room for xor_rle_append_bits.
   uint16_t edges[kChunkWords * 64 + 4];
-  if (size <= 64) {  // one word (a sender's sparse edit): no chunk
-    const uint64_t literal_bits = xor_rle_literal_bits(0, size == 0 ? 0 : diff_word(0), 0);
-    for (uint64_t bits = literal_bits ^ literal_bits << 1; bits != 0;) {
-      const size_t start = static_cast<size_t>(std::countr_zero(bits));
-      bits &= bits - 1;
-      const size_t end = bits == 0 ? size : static_cast<size_t>(std::countr_zero(bits));
-      bits &= bits - 1;
-      if (!emit(start, end)) return false;
-    }
-    return true;
-  }
   diff[0] = 0;
   literal[0] = 0;
-  const size_t words = size / 64 + (size % 64 != 0);
   size_t open_start = 0;  // of a literal running past the previous chunk
   for (size_t first = 0; first < words; first += kChunkWords) {
     const size_t n = words - first < kChunkWords ? words - first : kChunkWords;

@@ -341,14 +341,16 @@ void check_xor_rle_cases(const KernelTable& kernels, std::mt19937_64& rng) {
 
 // Every pattern of differences in 12 consecutive bytes placed across a
 // 64-byte word boundary and at the very end of short data, and in 8 bytes
-// around the encoders' 4 KiB chunk boundary and at the end of a page: all
-// gap lengths and literal ends the bitmap walk must get right, on its
-// one-word and its chunked path.
+// across word boundaries of longer data, the encoders' 4 KiB chunk boundary
+// and the end of a page: all gap lengths and literal ends the bitmap walk
+// must get right, on its word-by-word path (up to 512 bytes) and its
+// chunked one.
 void check_every_small_pattern(const KernelTable& kernels) {
   struct Placement {
     size_t size, at, width;
   } const placements[] = {{12, 0, 12},   {64, 52, 12},    {100, 88, 12},
-                          {128, 58, 12}, {4096, 4088, 8}, {4160, 4092, 8}};
+                          {128, 58, 12}, {512, 252, 8},   {600, 252, 8},
+                          {600, 592, 8}, {4096, 4088, 8}, {4160, 4092, 8}};
   for (const Placement& place : placements) {
     std::vector<uint8_t> previous(place.size, 0x5C);
     for (uint32_t pattern = 0; pattern < (1u << place.width); ++pattern) {

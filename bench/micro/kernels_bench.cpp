@@ -2,8 +2,11 @@
 // backends over a working set of 256 MiB of 4 KiB pages (far beyond cache),
 // beside memcpy and XXH3-64 on the same buffers. One iteration is one pass
 // over the working set on one core; figures are bytes/s of page input
-// (of copied bytes for gather/scatter). After the runs a table of ratios
-// taken in the same run is printed (medians when --benchmark_repetitions>1).
+// (of copied bytes for gather/scatter). XOR-RLE rows also run on 16
+// cache-resident pages ("/hot": the kernel's own cost; "/hot_runs": each run
+// of changed blocks encoded on its own, as the sender does) and report time
+// per pair (literal) and per call. After the runs a table of ratios taken in
+// the same run is printed (medians when --benchmark_repetitions>1).
 //
 //   fgbi_kernels_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 //
