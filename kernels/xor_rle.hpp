@@ -48,9 +48,9 @@ inline constexpr size_t xor_rle_bound(size_t size) {
   return size + 2 * uleb128_size(size) + size / 16384;
 }
 
-// Bits of a 64-byte word that belong to literals, given its difference
-// bits (bit i set where byte i of x is nonzero) and those of the words
-// before and after it (zero outside the data). A zero byte joins a literal
+// Which of 64 consecutive bytes belong to literals (bit i for byte i),
+// given their difference bits (bit i set where byte i of x is nonzero) and
+// those of the 64 bytes before and after them (zero outside the data). A zero byte joins a literal
 // when it lies in a gap of at most two zero bytes with nonzero bytes on
 // both sides: it has a nonzero byte 1 or 2 before it and 1 or 2 after it,
 // and not zero bytes on both sides (that gap would be >= 3 long).
@@ -107,7 +107,7 @@ inline uint16_t* xor_rle_append_bits(uint16_t* out, uint64_t bits, size_t base) 
 // chunks of up to 64 words: the difference bitmap, then the literal bits and
 // edge bits of the words in plain loops over arrays (which the compiler
 // vectorizes), then the edge positions of the words that can hold any, then
-// the pairs: the emitting loop has no data-dependent branch.
+// the pairs: the emitting loop does not branch on where edges lie.
 // Always inlined so that backends' lambdas (compiled for a SIMD target)
 // inline into it and the loops are vectorized for that target.
 template <class DiffWord, class Emit>
