@@ -200,12 +200,13 @@ WorkloadResult run_workload(EpochFeed& feed, std::vector<std::unique_ptr<Scheme>
   for (size_t i = 0; i < schemes.size(); ++i) result.schemes[i].name = schemes[i]->name();
   const double link_bytes_per_s = options.link_gbps * 1e9 / 8;
 
-  const uint32_t total = options.epochs + 1;
+  const uint32_t total = 1 + options.warmup + options.epochs;
   DirtyEpoch epoch;
   for (uint32_t e = 0; e < total && feed.next(epoch); ++e) {
     if (options.observe) options.observe(e, epoch);
     for (size_t i = 0; i < schemes.size(); ++i) {
-      PhaseFigures& f = e == 0 ? result.schemes[i].sync : result.schemes[i].steady;
+      SchemeResult& r = result.schemes[i];
+      PhaseFigures& f = e == 0 ? r.sync : e <= options.warmup ? r.warmup : r.steady;
       if (options.warm_pages) warm(epoch);
       const double cpu0 = process_cpu_seconds(), wall0 = wall_seconds();
       const size_t wire = schemes[i]->encode(epoch);

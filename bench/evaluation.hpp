@@ -110,7 +110,7 @@ struct PhaseFigures {
 
 struct SchemeResult {
   std::string name;
-  PhaseFigures sync, steady;
+  PhaseFigures sync, warmup, steady;
   bool replica_matches = false;
   Counters counters;
 };
@@ -124,12 +124,15 @@ struct WorkloadResult {
 };
 
 struct RunOptions {
-  uint32_t epochs = 50;    // after the initial synchronisation (fewer if the feed ends)
+  uint32_t epochs = 50;  // measured, after the initial synchronisation (fewer if the feed ends)
+  // Epochs run between the initial synchronisation and the measured ones,
+  // so that first-touch costs (page faults, cold caches) are not counted.
+  uint32_t warmup = 2;
   double link_gbps = 1.0;  // for the modelled downtime
   // Called after every epoch with (epochs done, epochs in all).
   std::function<void(uint32_t, uint32_t)> progress;
-  // Called with each epoch (its index, 0 = the initial synchronisation)
-  // before the schemes encode it.
+  // Called with each epoch before the schemes encode it, with its index:
+  // 0 is the initial synchronisation, 1 .. warmup the warm-up epochs.
   std::function<void(uint32_t, const DirtyEpoch&)> observe;
   // Read the epoch's pages before each scheme encodes them, so that every
   // scheme starts with them in the CPU cache, as a guest that just wrote

@@ -33,6 +33,7 @@ struct BenchOptions {
   std::optional<double> edits, zero_share, unchanged_share;
   std::optional<uint32_t> edit_bytes;
   uint32_t epochs = 50;
+  uint32_t warmup = 2;
   int64_t block_size = 64;
   int64_t threads = 1;
   std::string backend = "auto";
@@ -179,6 +180,7 @@ void print_json(const std::vector<bench::WorkloadResult>& results, const BenchOp
   j.field("version", fgbi_version_string());
   j.begin_object("config");
   j.field("epochs", uint64_t{o.epochs});
+  j.field("warmup_epochs", uint64_t{o.warmup});
   j.field("block_size", static_cast<uint64_t>(o.block_size));
   j.field("threads", static_cast<uint64_t>(o.threads));
   j.field("backend", o.backend);
@@ -244,9 +246,10 @@ int run_bench(const BenchOptions& o) {
   std::vector<bench::WorkloadResult> results;
   auto run = [&](bench::EpochFeed& feed) {
     auto schemes = make_schemes(scheme_names, scheme_config(o, feed.tracked_pages()));
-    Progress progress("bench " + feed.name(), o.epochs + 1);
+    Progress progress("bench " + feed.name(), 1 + o.warmup + o.epochs);
     bench::RunOptions options;
     options.epochs = o.epochs;
+    options.warmup = o.warmup;
     options.link_gbps = o.link_gbps;
     options.progress = [&](uint32_t done, uint32_t) { progress.update(done); };
     results.push_back(bench::run_workload(feed, schemes, options));
@@ -342,6 +345,10 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--epochs", opt->epochs, "Epochs after the initial synchronisation")
       ->capture_default_str()
       ->check(CLI::Range(1u, 1000000u));
+  cmd->add_option("--warmup", opt->warmup,
+                  "Epochs run after the initial synchronisation but not measured")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 1000u));
   cmd->add_option("--pages", opt->pages, "Override: tracked memory in 4 KiB pages")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 26));
   cmd->add_option("--dirty", opt->dirty, "Override: pages dirtied per epoch");

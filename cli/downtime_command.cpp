@@ -213,14 +213,14 @@ dt::WorkloadDowntime model_feed(bench::EpochFeed& feed, const std::string& about
   auto runs = make_runs(wanted, o, feed.tracked_pages());
   const uint32_t group = o.llm_group();
   dt::CheckpointUnion llm_union(feed.tracked_pages(), group);
-  Progress progress("downtime " + feed.name(), o.epochs + 1);
   bench::RunOptions options;
+  Progress progress("downtime " + feed.name(), 1 + options.warmup + o.epochs);
   options.epochs = o.epochs;
   options.link_gbps = o.link_gbps;
   options.warm_pages = true;
   options.progress = [&](uint32_t done, uint32_t) { progress.update(done); };
   options.observe = [&](uint32_t index, const bench::DirtyEpoch& epoch) {
-    if (index > 0) llm_union.add_epoch(epoch.pfns);
+    if (index > options.warmup) llm_union.add_epoch(epoch.pfns);  // the measured epochs
   };
   const bench::WorkloadResult r = bench::run_workload(feed, runs, options);
   progress.done();

@@ -43,5 +43,7 @@ if(FGBI_BUILD_FUZZERS)
     message(FATAL_ERROR "FGBI_BUILD_FUZZERS needs clang, e.g. -DCMAKE_C_COMPILER=clang-14 "
                         "-DCMAKE_CXX_COMPILER=clang++-14")
   endif()
-  add_compile_options(-fsanitize=fuzzer-no-link)
+  add_compile_options("$<$<COMPILE_LANGUAGE:C,CXX>:-fsanitize=fuzzer-no-link>")  # not nvcc
 endif()
+# The CUDA backend, when nvcc is found (adds the CUDA runtime to the above).
+include(FgbiCuda)

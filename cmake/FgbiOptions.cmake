@@ -20,10 +20,13 @@ if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
 endif()
 
 add_library(fgbi_warnings INTERFACE)
-target_compile_options(fgbi_warnings INTERFACE -Wall -Wextra $<$<BOOL:${FGBI_WERROR}>:-Werror>)
+# C and C++ flags; nvcc gets its own (fgbi_cuda_flags, cmake/FgbiCuda.cmake).
+target_compile_options(fgbi_warnings INTERFACE
+  "$<$<COMPILE_LANGUAGE:C,CXX>:-Wall;-Wextra;$<$<BOOL:${FGBI_WERROR}>:-Werror>>")
 
 if(FGBI_SANITIZE)
-  add_compile_options(-fsanitize=${FGBI_SANITIZE} -fno-omit-frame-pointer
-                      -fno-sanitize-recover=all)
+  # C and C++ only: nvcc does not take these flags (device code is not
+  # instrumented; see cmake/FgbiCuda.cmake).
+  add_compile_options("$<$<COMPILE_LANGUAGE:C,CXX>:-fsanitize=${FGBI_SANITIZE};-fno-omit-frame-pointer;-fno-sanitize-recover=all>")
   add_link_options(-fsanitize=${FGBI_SANITIZE})
 endif()

@@ -14,7 +14,7 @@ const KernelTable* find_kernels(Backend backend) {
     }
     case Backend::kScalar: return scalar_kernels();
     case Backend::kSimd: return simd_kernels();
-    case Backend::kCuda: return nullptr;
+    case Backend::kCuda: return cuda_kernels();
   }
   return nullptr;
 }

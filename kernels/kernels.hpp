@@ -64,13 +64,17 @@ struct KernelTable {
 enum class Backend : int { kAuto = 0, kScalar = 1, kSimd = 2, kCuda = 3 };
 
 // The kernels of `backend`, or nullptr when it is not compiled in or has no
-// device. kAuto picks the fastest available.
+// device. kAuto picks the fastest CPU backend: the GPU only pays off for
+// large batches and costs a device probe, so it runs only when asked for.
 const KernelTable* find_kernels(Backend backend);
 
 // Each backend's table (nullptr when not available); used by find_kernels
 // and by tests that compare backends.
 const KernelTable* scalar_kernels();
 const KernelTable* simd_kernels();
+// nullptr unless this build has the CUDA backend and a usable GPU is present
+// (the first call probes and self-tests the device; docs/cuda.md).
+const KernelTable* cuda_kernels();
 
 // The Highway target simd_kernels() dispatches to on this CPU now, e.g.
 // "AVX3", "AVX2" or "SCALAR" (nullptr when the SIMD backend is unavailable).

@@ -16,17 +16,22 @@ bool PageCache::configure(size_t bytes, uint32_t page_size, uint64_t tracked_pag
   }
   owner_.assign(slots, kFree);
   referenced_.assign(slots, 0);
+  free_slots_ = slots;
   return data_.allocate(slots * page_size) && slot_of_.allocate(tracked_pages);
 }
 
-void PageCache::insert(uint64_t pfn, const uint8_t* page) {
+bool PageCache::insert(uint64_t pfn, const uint8_t* page, bool only_if_free) {
   uint32_t slot = slot_of_[pfn];
   if (slot == 0) {
+    if (only_if_free && free_slots_ == 0) return false;
     while (owner_[hand_] != kFree && referenced_[hand_]) {
       referenced_[hand_] = 0;
       hand_ = (hand_ + 1) % owner_.size();
     }
-    if (owner_[hand_] != kFree) slot_of_[owner_[hand_]] = 0;
+    if (owner_[hand_] != kFree)
+      slot_of_[owner_[hand_]] = 0;
+    else
+      --free_slots_;
     owner_[hand_] = pfn;
     slot = static_cast<uint32_t>(hand_ + 1);
     slot_of_[pfn] = slot;
@@ -34,6 +39,7 @@ void PageCache::insert(uint64_t pfn, const uint8_t* page) {
   }
   referenced_[slot - 1] = 0;
   std::memcpy(data_.data() + size_t{slot - 1} * page_size_, page, page_size_);
+  return true;
 }
 
 void PageCache::invalidate(uint64_t pfn) {
@@ -43,6 +49,7 @@ void PageCache::invalidate(uint64_t pfn) {
   owner_[slot - 1] = kFree;
   referenced_[slot - 1] = 0;
   slot_of_[pfn] = 0;
+  ++free_slots_;
 }
 
 }  // namespace fgbi

@@ -5,8 +5,9 @@
 // FGBI_P_CACHE_BYTES / 4 KiB slots with CLOCK (second-chance) replacement:
 // a hit sets a slot's reference bit; inserting sweeps the hand past
 // referenced slots, clearing their bits, and takes the first unreferenced
-// one, so pages that are dirtied again survive a scan of pages sent once.
-// Every page the sender sends enters (or is refreshed).
+// one. A page sent for the first time enters only while there are free
+// slots, so the initial synchronisation of a memory larger than the cache
+// warms it without flushing it; a page sent again always enters.
 //
 // Threads: lookups and in-place refreshes of different pages may run in
 // parallel (each page has its own slot); insert() is serial.
@@ -39,8 +40,9 @@ class PageCache {
     const uint32_t slot = slot_of_[pfn];
     return slot == 0 ? nullptr : data_.data() + size_t{slot - 1} * page_size_;
   }
-  // Stores a copy of page as pfn's content, evicting by CLOCK if needed.
-  void insert(uint64_t pfn, const uint8_t* page);
+  // Stores a copy of page as pfn's content, evicting by CLOCK if needed;
+  // with only_if_free, only when a slot is free (and returns whether it did).
+  bool insert(uint64_t pfn, const uint8_t* page, bool only_if_free);
   void invalidate(uint64_t pfn);
   size_t bytes() const { return data_.bytes() + slot_of_.bytes() + owner_.size() * 9; }
 
@@ -51,6 +53,7 @@ class PageCache {
   std::vector<uint64_t> owner_;    // per slot: pfn, or kFree
   std::vector<uint8_t> referenced_;
   size_t hand_ = 0;
+  size_t free_slots_ = 0;
 };
 
 }  // namespace fgbi

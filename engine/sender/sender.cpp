@@ -299,7 +299,7 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   uint8_t* cached = known ? cache_.find(page.pfn) : nullptr;
   if (cache_.enabled()) {
     if (known) ++(cached ? seg.counters.cache_hits : seg.counters.cache_misses);
-    if (!cached) seg.cache_inserts.push_back(dirty_index);  // what the receiver will hold
+    if (!cached) seg.cache_inserts.emplace_back(dirty_index, !known);  // what the receiver holds
   }
 
   // Full (unmasked) hashes identify content for sharing; with narrowed
@@ -663,7 +663,8 @@ void Sender::encode_epoch() {
     // outcome does not depend on the thread count.
     for (const IndexInsert& ins : seg.index_inserts)
       index_.insert(ins.hash, ins.pfn, ins.block, epoch_);
-    for (uint32_t d : seg.cache_inserts) cache_.insert(dirty_[d].pfn, dirty_[d].data);
+    for (const auto& [d, first_send] : seg.cache_inserts)
+      cache_.insert(dirty_[d].pfn, dirty_[d].data, first_send);
     if (seg.records == 0) continue;  // nothing for the receiver
     ++header.segment_count;
     header.record_count += seg.records;

@@ -67,7 +67,7 @@ class Sender {
     ByteBuffer digest_entries;                         // end-to-end digest entries, in record order
     std::vector<std::pair<uint64_t, uint64_t>> clean;  // (pfn, page hash)
     std::vector<IndexInsert> index_inserts;            // blocks the receiver will hold
-    std::vector<uint32_t> cache_inserts;               // dirty_ indices to cache
+    std::vector<std::pair<uint32_t, bool>> cache_inserts;  // (dirty_ index, first send)
     ByteBuffer xor_pages;                              // entries of the segment's XOR_PAGES record
     ByteBuffer xor_digest_entries;                     // their digest entries
     uint32_t xor_pages_count = 0;

@@ -355,9 +355,12 @@ fgbi_status Link::end_epoch() {
     if (st == FGBI_OK) st = emitter.flush();
     if (st == FGBI_OK) {
       {
-        // Before the End is queued: its ack may come back at once.
+        // Before the End is queued: its ack may come back at once, and the
+        // stop-and-copy time ends here, never after the ack's arrival.
         std::lock_guard lock(mutex_);
         queued_epoch_ = epoch;
+        Timing& t = timings_[epoch % kTimings];
+        t.stop_copy_ns = ns_between(t.begin, Clock::now());
       }
       st = enqueue(
           {FrameType::kEpochEnd, encode(EpochEnd{epoch, emitter.bytes(), emitter.frames()})});
@@ -375,8 +378,7 @@ fgbi_status Link::end_epoch() {
   uint64_t stop_copy = 0;
   {
     std::lock_guard lock(mutex_);
-    Timing& t = timings_[epoch % kTimings];
-    t.stop_copy_ns = stop_copy = ns_between(t.begin, Clock::now());
+    stop_copy = timings_[epoch % kTimings].stop_copy_ns;
   }
   stats_.add(FGBI_SS_EPOCHS);
   stats_.add(FGBI_SS_EPOCH_BYTES, emitter.bytes());
