@@ -260,6 +260,16 @@ dt::WorkloadDowntime model_feed(bench::EpochFeed& feed, const std::string& about
       out.schemes.push_back(dt::evaluate(name, dt::xbzrle_costs(samples(r, kXbzrle)),
                                          {interval, pause, UINT64_MAX, true}, link, failover));
     }
+    if (!out.schemes.empty() && out.schemes.back().name == name &&
+        out.schemes.back().type1_s.empty()) {
+      // A failure needs a committed checkpoint before it and one after.
+      std::fprintf(stderr,
+                   "fgbi-engine downtime: %s: %zu checkpoints in %llu epochs are too few to "
+                   "model; left out\n",
+                   name.c_str(), out.schemes.back().timeline.size(),
+                   static_cast<unsigned long long>(steady));
+      out.schemes.pop_back();
+    }
   }
   return out;
 }
