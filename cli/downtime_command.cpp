@@ -264,7 +264,7 @@ dt::WorkloadDowntime model_feed(bench::EpochFeed& feed, const std::string& about
         out.schemes.back().type1_s.empty()) {
       // A failure needs a committed checkpoint before it and one after.
       std::fprintf(stderr,
-                   "fgbi-engine downtime: %s: %zu checkpoints in %llu epochs are too few to "
+                   "fgbi-engine downtime: %s: only %zu checkpoint(s) in %llu epochs, too few to "
                    "model; left out\n",
                    name.c_str(), out.schemes.back().timeline.size(),
                    static_cast<unsigned long long>(steady));
