@@ -44,7 +44,8 @@ class FgbiScheme : public Scheme {
                                 {FGBI_P_CODECS, o.codecs},
                                 {FGBI_P_LINK_MBPS, o.link_mbps},
                                 {FGBI_P_CACHE_BYTES, o.cache_bytes},
-                                {FGBI_P_INDEX_BYTES, o.index_bytes}})
+                                {FGBI_P_INDEX_BYTES, o.index_bytes},
+                                {FGBI_P_ADAPTIVE, o.adaptive}})
       check(fgbi_sender_set_parameter(s, param, value), "fgbi_sender_set_parameter");
     // The initial synchronisation carries every page: let the receiver take it.
     const size_t sync_bytes = fgbi_sender_epoch_bound(s, o.tracked_pages);
@@ -117,6 +118,15 @@ double process_cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
+// Reads every cache line of the epoch's pages.
+void warm(const DirtyEpoch& epoch) {
+  uint64_t sum = 0;
+  for (const uint8_t* page : epoch.pages)
+    for (size_t i = 0; i < SyntheticWorkload::kPageSize; i += 64) sum += page[i];
+  volatile uint64_t sink = sum;
+  (void)sink;
+}
+
 double wall_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -127,12 +137,15 @@ std::unique_ptr<Scheme> make_fgbi_scheme(const FgbiSchemeOptions& options) {
   return std::make_unique<FgbiScheme>(options);
 }
 
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * values.size()));
+  return values[std::clamp<size_t>(rank, 1, values.size()) - 1];
+}
+
 double PhaseFigures::downtime_ms_percentile(double p) const {
-  if (epoch_downtime_ms.empty()) return 0;
-  std::vector<double> sorted = epoch_downtime_ms;
-  std::sort(sorted.begin(), sorted.end());
-  const size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * sorted.size()));
-  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
+  return percentile(epoch_downtime_ms, p);
 }
 
 namespace {
@@ -190,9 +203,11 @@ WorkloadResult run_workload(EpochFeed& feed, std::vector<std::unique_ptr<Scheme>
   const uint32_t total = 1 + options.warmup + options.epochs;
   DirtyEpoch epoch;
   for (uint32_t e = 0; e < total && feed.next(epoch); ++e) {
+    if (options.observe) options.observe(e, epoch);
     for (size_t i = 0; i < schemes.size(); ++i) {
       SchemeResult& r = result.schemes[i];
       PhaseFigures& f = e == 0 ? r.sync : e <= options.warmup ? r.warmup : r.steady;
+      if (options.warm_pages) warm(epoch);
       const double cpu0 = process_cpu_seconds(), wall0 = wall_seconds();
       const size_t wire = schemes[i]->encode(epoch);
       const double wall1 = wall_seconds(), cpu1 = process_cpu_seconds();
@@ -205,6 +220,8 @@ WorkloadResult run_workload(EpochFeed& feed, std::vector<std::unique_ptr<Scheme>
       f.encode_wall_s += wall1 - wall0;
       f.encode_cpu_s += cpu1 - cpu0;
       f.decode_wall_s += wall2 - wall1;
+      f.epoch_samples.push_back(
+          {epoch.pages.size(), wire, wall1 - wall0, cpu1 - cpu0, wall2 - wall1});
       // Stop-and-copy: the epoch's state is captured and encoded, then it
       // crosses the link; the primary waits for both (docs/workloads.md).
       f.epoch_downtime_ms.push_back(1e3 * (wall1 - wall0 + wire / link_bytes_per_s));

@@ -75,14 +75,25 @@ struct FgbiSchemeOptions {
   int64_t link_mbps = 1000;
   int64_t cache_bytes = 64 << 20;
   int64_t index_bytes = 16 << 20;
+  int64_t adaptive = 1;  // FGBI_P_ADAPTIVE: 0 makes the stream depend on the input alone
 };
 std::unique_ptr<Scheme> make_fgbi_scheme(const FgbiSchemeOptions& options);
+
+// What one epoch cost one scheme, as the runner measured it.
+struct EpochSample {
+  uint64_t pages = 0, wire_bytes = 0;
+  double encode_wall_s = 0, encode_cpu_s = 0, decode_wall_s = 0;
+};
+
+// The p-th percentile (0 < p <= 100, nearest rank) of values; 0 if empty.
+double percentile(std::vector<double> values, double p);
 
 // Totals of one scheme over a phase (the initial sync or the steady state).
 struct PhaseFigures {
   uint64_t epochs = 0, pages = 0, dirty_bytes = 0, wire_bytes = 0;
   double encode_wall_s = 0, encode_cpu_s = 0, decode_wall_s = 0;
-  std::vector<double> epoch_downtime_ms;  // modelled type II downtime per epoch
+  std::vector<double> epoch_downtime_ms;   // modelled type II downtime per epoch
+  std::vector<EpochSample> epoch_samples;  // every epoch of the phase, in order
 
   double encode_gbps() const { return rate(encode_wall_s); }
   double encode_gbps_per_core() const { return rate(encode_cpu_s); }
@@ -113,13 +124,20 @@ struct WorkloadResult {
 };
 
 struct RunOptions {
-  uint32_t epochs = 50;    // measured, after the initial synchronisation (fewer if the feed ends)
+  uint32_t epochs = 50;  // measured, after the initial synchronisation (fewer if the feed ends)
   // Epochs run between the initial synchronisation and the measured ones,
   // so that first-touch costs (page faults, cold caches) are not counted.
   uint32_t warmup = 2;
   double link_gbps = 1.0;  // for the modelled downtime
   // Called after every epoch with (epochs done, epochs in all).
   std::function<void(uint32_t, uint32_t)> progress;
+  // Called with each epoch before the schemes encode it, with its index:
+  // 0 is the initial synchronisation, 1 .. warmup the warm-up epochs.
+  std::function<void(uint32_t, const DirtyEpoch&)> observe;
+  // Read the epoch's pages before each scheme encodes them, so that every
+  // scheme starts with them in the CPU cache, as a guest that just wrote
+  // them leaves them, whatever the scheme before it evicted.
+  bool warm_pages = false;
 };
 
 // Runs the feed through every scheme. Its first epoch is the initial

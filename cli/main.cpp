@@ -5,6 +5,7 @@
 
 #include "bench_command.hpp"
 #include "capture_command.hpp"
+#include "downtime_command.hpp"
 #include "fgbi.h"
 #include "replication_commands.hpp"
 #include "trace_command.hpp"
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   fgbi::cli::add_bench_command(app, exit_code);
+  fgbi::cli::add_downtime_command(app, exit_code);
   fgbi::cli::add_trace_command(app, exit_code);
   fgbi::cli::add_capture_command(app, exit_code);
   fgbi::cli::add_send_command(app, exit_code);
