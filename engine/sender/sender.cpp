@@ -19,6 +19,10 @@ constexpr size_t kIdentifyBatch = 16;
 // cost model keeps learning ratios (and, timed, speeds) of codecs it is not
 // choosing at the moment.
 constexpr uint32_t kExplorePeriod = 32;
+// An XOR page this small (a share of the changed bytes) is taken at once.
+constexpr double kXorFastPathShare = 0.5;
+// Typical framing of an XOR_PAGES entry: ULEB128 pfn delta and length.
+constexpr size_t kXorFraming = 3;
 // On an exploration page a codec is tried if its predicted cost is within
 // this factor of the best form found so far.
 constexpr double kExploreReach = 2.0;
@@ -234,11 +238,9 @@ bool Sender::replica_holds(const ContentIndex::Entry& e, uint64_t hash) const {
 // blocks are known to be equal and are never read. Each run of adjacent
 // changed blocks is encoded on its own and its first zero run re-anchored to
 // the end of the previous literal; runs are at least a block apart, so the
-// result is the canonical delta of the whole page. Each run is copied into
-// `old` while it is still in the CPU cache, so `old` ends up as `page`.
-// Returns the delta's size, or kernels::kXorRleTooLarge when it would exceed
-// capacity (the copy is complete either way).
-size_t Sender::xor_page_delta(const uint8_t* page, uint8_t* old, const uint64_t* changed,
+// result is the canonical delta of the whole page. Returns the delta's
+// size, or kernels::kXorRleTooLarge when it would exceed capacity.
+size_t Sender::xor_page_delta(const uint8_t* page, const uint8_t* old, const uint64_t* changed,
                               uint8_t* out, size_t capacity, Worker& w) const {
   const uint32_t block_size = config_.block_size;
   const uint32_t blocks = config_.blocks_per_page();
@@ -254,17 +256,14 @@ size_t Sender::xor_page_delta(const uint8_t* page, uint8_t* old, const uint64_t*
     b = e;
     const size_t n = kernels_->xor_rle_encode(page + start, old + start, length, w.run_delta,
                                               sizeof w.run_delta);
-    std::memcpy(old + start, page + start, length);
-    if (n == 0 || used == kernels::kXorRleTooLarge) continue;  // nothing to add, or too large
+    if (n == 0) continue;  // the receiver already has these bytes
     const uint8_t* p = w.run_delta;
     const uint8_t* const end = w.run_delta + n;
     uint64_t zero_run = 0, literal = 0;
     load_uleb128(&p, end, &zero_run);
     const uint64_t anchored = zero_run + start - literal_end;
-    if (used + uleb128_size(anchored) + static_cast<size_t>(end - p) > capacity) {
-      used = kernels::kXorRleTooLarge;  // keep copying the remaining runs
-      continue;
-    }
+    if (used + uleb128_size(anchored) + static_cast<size_t>(end - p) > capacity)
+      return kernels::kXorRleTooLarge;
     used += store_uleb128(out + used, anchored);
     std::memcpy(out + used, p, static_cast<size_t>(end - p));
     used += static_cast<size_t>(end - p);
@@ -281,6 +280,42 @@ size_t Sender::xor_page_delta(const uint8_t* page, uint8_t* old, const uint64_t*
     literal_end = offset;
   }
   return used;
+}
+
+// Appends a page's XOR delta to the segment's XOR_PAGES record.
+void Sender::emit_xor_page(Segment& seg, uint64_t pfn, const uint8_t* delta, size_t size,
+                           uint32_t n_changed) const {
+  const int64_t gap = seg.xor_pages_count == 0
+                          ? 0
+                          : static_cast<int64_t>(pfn) - static_cast<int64_t>(seg.xor_last_pfn);
+  if (seg.xor_pages_count++ == 0) seg.xor_first_pfn = pfn;
+  seg.xor_last_pfn = pfn;
+  uint8_t head[2 * kMaxUleb128Bytes];
+  size_t n = store_uleb128(head, zigzag_encode(gap));
+  n += store_uleb128(head + n, size);
+  seg.xor_pages.append(head, n);
+  seg.xor_pages.append(delta, size);
+  ++seg.counters.pages_coded;
+  seg.counters.blocks_changed += n_changed;
+  ++seg.counters.chosen[static_cast<size_t>(codec::Codec::kXor)];
+  seg.counters.codec_bytes[static_cast<size_t>(codec::Codec::kXor)] += size;
+}
+
+// Makes the cached copy equal to the page: only the changed blocks differ.
+void Sender::refresh_cached(uint8_t* cached, const uint8_t* page, const uint64_t* changed) const {
+  const uint32_t block_size = config_.block_size;
+  const uint32_t blocks = config_.blocks_per_page();
+  for (uint32_t b = 0; b < blocks;) {
+    if (!bit(changed, b)) {
+      ++b;
+      continue;
+    }
+    uint32_t e = b + 1;
+    while (e < blocks && bit(changed, e)) ++e;
+    std::memcpy(cached + size_t{b} * block_size, page + size_t{b} * block_size,
+                size_t{e - b} * block_size);
+    b = e;
+  }
 }
 
 bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint32_t dirty_index,
@@ -300,6 +335,43 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   if (cache_.enabled()) {
     if (known) ++(cached ? seg.counters.cache_hits : seg.counters.cache_misses);
     if (!cached) seg.cache_inserts.emplace_back(dirty_index, !known);  // what the receiver holds
+  }
+
+  const bool explore = ++w.coded_pages % kExplorePeriod == 0;
+  auto timed = [&](codec::Codec c, size_t in_bytes, auto&& run) {
+    if (!explore) return run();
+    const auto t0 = std::chrono::steady_clock::now();
+    const size_t out = run();
+    const double ns =
+        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+    // A call on at most a page that took this long was preempted: no sample.
+    if (ns < kPreemptedNs) {
+      seg.samples.ns[static_cast<size_t>(c)] += ns;
+      seg.samples.timed_bytes[static_cast<size_t>(c)] += in_bytes;
+    }
+    return out;
+  };
+  auto sample = [&](codec::Codec c, size_t in, size_t out) {
+    seg.samples.in_bytes[static_cast<size_t>(c)] += in;
+    seg.samples.out_bytes[static_cast<size_t>(c)] += out;
+  };
+
+  // An XOR delta of the whole page against the receiver's copy, in the
+  // segment's XOR_PAGES record (a few bytes of framing, no bitmap). When it
+  // is a small share of the changed bytes no other form can do much better,
+  // and the page skips the sharing lookups and the codecs altogether.
+  size_t xor_page_size = kernels::kXorRleTooLarge;
+  if (cached) {
+    xor_page_size = timed(codec::Codec::kXor, changed_bytes, [&] {
+      return xor_page_delta(page.data, cached, changed, w.xor_page, page_size - 1, w);
+    });
+    if (xor_page_size != kernels::kXorRleTooLarge)
+      sample(codec::Codec::kXor, changed_bytes, xor_page_size);
+    if (xor_page_size <= changed_bytes * kXorFastPathShare) {
+      emit_xor_page(seg, page.pfn, w.xor_page, xor_page_size, n_changed);
+      refresh_cached(cached, page.data, changed);
+      return true;
+    }
   }
 
   // Full (unmasked) hashes identify content for sharing; with narrowed
@@ -341,53 +413,21 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
     ops[n_ops++] = op;
   }
   const bool all_literal = n_literal == n_changed;
-  const bool explore = ++w.coded_pages % kExplorePeriod == 0;
-  auto timed = [&](codec::Codec c, size_t in_bytes, auto&& run) {
-    if (!explore) return run();
-    const auto t0 = std::chrono::steady_clock::now();
-    const size_t out = run();
-    const double ns =
-        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
-    // A call on at most a page that took this long was preempted: no sample.
-    if (ns < kPreemptedNs) {
-      seg.samples.ns[static_cast<size_t>(c)] += ns;
-      seg.samples.timed_bytes[static_cast<size_t>(c)] += in_bytes;
-    }
-    return out;
-  };
-  auto sample = [&](codec::Codec c, size_t in, size_t out) {
-    seg.samples.in_bytes[static_cast<size_t>(c)] += in;
-    seg.samples.out_bytes[static_cast<size_t>(c)] += out;
-  };
-
+  const bool coded_xor = cached && !all_literal && n_literal != 0;
+  if (coded_xor) kernels_->gather_blocks(cached, literal_bitmap, block_size, w.previous);
   // Candidates, compared by wire bytes and encode time at the link's speed.
   enum class Form { kPlain, kXorPage, kCoded } form = Form::kPlain;
   double best_cost = static_cast<double>(wire::kRecordHeaderBytes + plain_payload) *
                      costs.cost(codec::Codec::kRaw, 0, 1);
 
-  // The receiver's copy of the literal blocks, for an XOR delta of a coded
-  // record, is read before the XOR page below refreshes the cache.
-  const bool coded_xor = cached && !all_literal && n_literal != 0;
-  if (coded_xor) kernels_->gather_blocks(cached, literal_bitmap, block_size, w.previous);
-
-  // An XOR delta of the whole page against the receiver's copy, in the
-  // segment's XOR_PAGES record (a few bytes of framing, no bitmap).
-  size_t xor_page_size = 0;
-  if (cached) {
-    xor_page_size = timed(codec::Codec::kXor, changed_bytes, [&] {
-      return xor_page_delta(page.data, cached, changed, w.xor_page, page_size - 1, w);
-    });
-    if (xor_page_size != kernels::kXorRleTooLarge) {
-      sample(codec::Codec::kXor, changed_bytes, xor_page_size);
-      const size_t framing = 2 * kMaxUleb128Bytes / 4;  // pfn delta and length, typically
-      const double cost = costs.cost(codec::Codec::kXor, changed_bytes, xor_page_size + framing);
-      if (cost < best_cost) {
-        form = Form::kXorPage;
-        best_cost = cost;
-      }
+  // The XOR page computed above, as a candidate.
+  if (xor_page_size != kernels::kXorRleTooLarge) {
+    const double cost = costs.cost(codec::Codec::kXor, changed_bytes, xor_page_size + kXorFraming);
+    if (cost < best_cost) {
+      form = Form::kXorPage;
+      best_cost = cost;
     }
   }
-
   // A coded record: shared blocks as ops, literal blocks raw or encoded.
   const size_t literal_bytes = size_t{n_literal} * block_size;
   uint8_t prefix[1 + 16 + 32 + kernels::kMaxBlocksPerPage * wire::kMaxRefBytes];
@@ -448,20 +488,7 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   for (uint32_t i = 0; i < kernels::kBitmapWords; ++i)
     replica_sources[i] = changed[i] & ~(zero ? zero[i] : 0);
   if (form == Form::kXorPage) {
-    const int64_t gap = seg.xor_pages_count == 0 ? 0
-                                                 : static_cast<int64_t>(page.pfn) -
-                                                       static_cast<int64_t>(seg.xor_last_pfn);
-    if (seg.xor_pages_count++ == 0) seg.xor_first_pfn = page.pfn;
-    seg.xor_last_pfn = page.pfn;
-    uint8_t head[2 * kMaxUleb128Bytes];
-    size_t n = store_uleb128(head, zigzag_encode(gap));
-    n += store_uleb128(head + n, xor_page_size);
-    seg.xor_pages.append(head, n);
-    seg.xor_pages.append(w.xor_page, xor_page_size);
-    ++seg.counters.pages_coded;
-    seg.counters.blocks_changed += n_changed;
-    ++seg.counters.chosen[static_cast<size_t>(codec::Codec::kXor)];
-    seg.counters.codec_bytes[static_cast<size_t>(codec::Codec::kXor)] += xor_page_size;
+    emit_xor_page(seg, page.pfn, w.xor_page, xor_page_size, n_changed);
   } else if (form == Form::kCoded) {
     prefix[0] = static_cast<uint8_t>(section);
     uint8_t* payload;
@@ -493,6 +520,7 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
       w.add_dup(h, page.pfn, b, page.data + size_t{b} * block_size);
     if (index_.enabled()) seg.index_inserts.push_back({h, page.pfn, b});
   }
+  if (cached) refresh_cached(cached, page.data, changed);
   return form == Form::kXorPage;
 }
 

@@ -68,8 +68,8 @@ class Sender {
     std::vector<std::pair<uint64_t, uint64_t>> clean;  // (pfn, page hash)
     std::vector<IndexInsert> index_inserts;            // blocks the receiver will hold
     std::vector<std::pair<uint32_t, bool>> cache_inserts;  // (dirty_ index, first send)
-    ByteBuffer xor_pages;                              // entries of the segment's XOR_PAGES record
-    ByteBuffer xor_digest_entries;                     // their digest entries
+    ByteBuffer xor_pages;           // entries of the segment's XOR_PAGES record
+    ByteBuffer xor_digest_entries;  // their digest entries
     uint32_t xor_pages_count = 0;
     uint64_t xor_first_pfn = 0, xor_last_pfn = 0;
     uint32_t records = 0;
@@ -91,8 +91,11 @@ class Sender {
                    bool known, const uint64_t* changed, const uint64_t* zero,
                    const uint64_t* hashes);
   bool replica_holds(const ContentIndex::Entry& e, uint64_t hash) const;
-  size_t xor_page_delta(const uint8_t* page, uint8_t* old, const uint64_t* changed, uint8_t* out,
-                        size_t capacity, Worker& worker) const;
+  size_t xor_page_delta(const uint8_t* page, const uint8_t* old, const uint64_t* changed,
+                        uint8_t* out, size_t capacity, Worker& worker) const;
+  void refresh_cached(uint8_t* cached, const uint8_t* page, const uint64_t* changed) const;
+  void emit_xor_page(Segment& seg, uint64_t pfn, const uint8_t* delta, size_t size,
+                     uint32_t n_changed) const;
   void append_record(Segment& seg, uint8_t kind, uint64_t pfn, size_t payload_bytes,
                      uint8_t** payload);
   void emit_plain(Segment& seg, const DirtyPage& page, bool full, const uint64_t* changed,
