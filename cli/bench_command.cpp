@@ -13,13 +13,13 @@
 #include <vector>
 
 #include "evaluation.hpp"
+#include "feeds.hpp"
 #include "fgbi.h"
 #include "json.hpp"
 #include "progress.hpp"
 #include "report_html.hpp"
 #include "schemes.hpp"
 #include "source.hpp"
-#include "source_feed.hpp"
 
 namespace fgbi::cli {
 namespace {
@@ -256,33 +256,11 @@ int run_bench(const BenchOptions& o) {
     progress.done();
     if (!o.json) print_text(results.back(), o);
   };
-  try {
-    if (!o.source.empty()) {
-      std::string error;
-      auto feed = open_source_feed(o.source, error);
-      if (!feed) {
-        std::fprintf(stderr, "fgbi-engine bench: --source %s: %s\n", o.source.c_str(),
-                     error.c_str());
-        return 2;
-      }
-      run(*feed);
-    } else {
-      for (const auto& name : workloads) {
-        const bench::WorkloadModel model = model_for(name, o);
-        if (std::string why = bench::validate(model); !why.empty()) {
-          std::fprintf(stderr, "fgbi-engine bench: workload %s: %s\n", name.c_str(), why.c_str());
-          return 2;
-        }
-        run(*bench::make_synthetic_feed(model));
-      }
-    }
-  } catch (const bench::SchemeError& e) {
-    std::fprintf(stderr, "fgbi-engine bench: %s\n", e.what.c_str());
-    return 1;
-  } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "fgbi-engine bench: out of memory (try fewer --pages or --schemes)\n");
-    return 1;
-  }
+  const int status = for_each_feed(
+      "bench", o.source, workloads,
+      [&](const std::string& name, std::string*) { return model_for(name, o); },
+      [&](bench::EpochFeed& feed, const std::string&) { run(feed); });
+  if (status != 0) return status;
   if (o.json) print_json(results, o);
   if (!o.report.empty()) {
     std::string error;

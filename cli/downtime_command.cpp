@@ -18,13 +18,13 @@
 
 #include "downtime_model.hpp"
 #include "evaluation.hpp"
+#include "feeds.hpp"
 #include "fgbi.h"
 #include "json.hpp"
 #include "progress.hpp"
 #include "report_html.hpp"
 #include "schemes.hpp"
 #include "source.hpp"
-#include "source_feed.hpp"
 
 namespace fgbi::cli {
 namespace {
@@ -407,38 +407,14 @@ int run_downtime(DowntimeOptions o) {
   std::string error;
   if (!o.json)
     std::printf("fgbi-engine downtime %s. %s\n", fgbi_version_string(), setup_text(o).c_str());
-  try {
-    auto run = [&](bench::EpochFeed& feed, const std::string& about) {
-      results.push_back(model_feed(feed, about, wanted, o, copy_s_per_byte, &error));
-      if (!o.json) print_text(results.back());
-    };
-    if (!o.source.empty()) {
-      auto feed = open_source_feed(o.source, error);
-      if (!feed) {
-        std::fprintf(stderr, "fgbi-engine downtime: --source %s: %s\n", o.source.c_str(),
-                     error.c_str());
-        return 2;
-      }
-      run(*feed, "");
-    } else {
-      for (const auto& name : expand(o.workloads, workload_names())) {
-        std::string about;
-        const bench::WorkloadModel model = model_for(name, o, &about);
-        if (std::string why = bench::validate(model); !why.empty()) {
-          std::fprintf(stderr, "fgbi-engine downtime: workload %s: %s\n", name.c_str(),
-                       why.c_str());
-          return 2;
-        }
-        run(*bench::make_synthetic_feed(model), about);
-      }
-    }
-  } catch (const bench::SchemeError& e) {
-    std::fprintf(stderr, "fgbi-engine downtime: %s\n", e.what.c_str());
-    return 1;
-  } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "fgbi-engine downtime: out of memory (try fewer --pages)\n");
-    return 1;
-  }
+  auto run = [&](bench::EpochFeed& feed, const std::string& about) {
+    results.push_back(model_feed(feed, about, wanted, o, copy_s_per_byte, &error));
+    if (!o.json) print_text(results.back());
+  };
+  const int status = for_each_feed(
+      "downtime", o.source, expand(o.workloads, workload_names()),
+      [&](const std::string& name, std::string* about) { return model_for(name, o, about); }, run);
+  if (status != 0) return status;
   if (o.json) print_json(results, o);
   if (!o.report.empty()) {
     std::string why;

@@ -2,6 +2,7 @@
 // every entry point catches and maps to an fgbi_status.
 #include <new>
 
+#include "abi/guarded.hpp"
 #include "fgbi.h"
 #include "receiver/receiver.hpp"
 #include "sender/sender.hpp"
@@ -11,18 +12,7 @@ struct fgbi_receiver : fgbi::Receiver {};
 
 namespace {
 
-// Runs fn, turning a null context or an escaping exception into a status.
-template <typename Ctx, typename Fn>
-fgbi_status guarded(Ctx* ctx, Fn&& fn) noexcept {
-  if (ctx == nullptr) return FGBI_E_NULL_ARGUMENT;
-  try {
-    return fn(*ctx);
-  } catch (const std::bad_alloc&) {
-    return FGBI_E_NO_MEMORY;
-  } catch (...) {
-    return FGBI_E_INTERNAL;
-  }
-}
+using fgbi::guarded;
 
 template <typename Ctx>
 fgbi_status create(Ctx** out) noexcept {

@@ -4,6 +4,7 @@
 #include <new>
 #include <string>
 
+#include "abi/guarded.hpp"
 #include "common/xxh3.hpp"
 #include "fgbi.h"
 #include "session/backup.hpp"
@@ -20,17 +21,7 @@ struct fgbi_backup : fgbi::session::Backup {
 
 namespace {
 
-template <typename Ctx, typename Fn>
-fgbi_status guarded(Ctx* ctx, Fn&& fn) noexcept {
-  if (ctx == nullptr) return FGBI_E_NULL_ARGUMENT;
-  try {
-    return fn(*ctx);
-  } catch (const std::bad_alloc&) {
-    return FGBI_E_NO_MEMORY;
-  } catch (...) {
-    return FGBI_E_INTERNAL;
-  }
-}
+using fgbi::guarded;
 
 fgbi_status copy_text(const std::string& text, char* buffer, size_t capacity) {
   if (buffer == nullptr || capacity == 0) return FGBI_E_NULL_ARGUMENT;

@@ -1,0 +1,45 @@
+#include "feeds.hpp"
+
+#include <cstdio>
+#include <new>
+
+#include "source_feed.hpp"
+
+namespace fgbi::cli {
+
+int for_each_feed(const char* command, const std::string& source,
+                  const std::vector<std::string>& workloads, const ModelFor& model_for,
+                  const RunFeed& run) {
+  try {
+    if (!source.empty()) {
+      std::string error;
+      auto feed = open_source_feed(source, error);
+      if (!feed) {
+        std::fprintf(stderr, "fgbi-engine %s: --source %s: %s\n", command, source.c_str(),
+                     error.c_str());
+        return 2;
+      }
+      run(*feed, "");
+      return 0;
+    }
+    for (const auto& name : workloads) {
+      std::string about;
+      const bench::WorkloadModel model = model_for(name, &about);
+      if (std::string why = bench::validate(model); !why.empty()) {
+        std::fprintf(stderr, "fgbi-engine %s: workload %s: %s\n", command, name.c_str(),
+                     why.c_str());
+        return 2;
+      }
+      run(*bench::make_synthetic_feed(model), about);
+    }
+  } catch (const bench::SchemeError& e) {
+    std::fprintf(stderr, "fgbi-engine %s: %s\n", command, e.what.c_str());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "fgbi-engine %s: out of memory (try fewer --pages)\n", command);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace fgbi::cli
