@@ -1,6 +1,5 @@
 #include "session/backup.hpp"
 
-#include <openssl/crypto.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -56,10 +55,6 @@ class Heartbeat {
 
 }  // namespace
 
-Backup::~Backup() {
-  if (!psk_.empty()) OPENSSL_cleanse(psk_.data(), psk_.size());
-}
-
 fgbi_status Backup::set_parameter(fgbi_session_param param, int64_t value) {
   if (running_) return FGBI_E_WRONG_STAGE;
   return config_.set(Side::kBackup, param, value);
@@ -67,17 +62,7 @@ fgbi_status Backup::set_parameter(fgbi_session_param param, int64_t value) {
 
 fgbi_status Backup::set_key(const void* key, size_t size) {
   if (running_ || listener_.valid()) return FGBI_E_WRONG_STAGE;
-  if (key == nullptr && size == 0) {
-    psk_.clear();
-    psk_mac_ = Hmac{};
-    return FGBI_OK;
-  }
-  if (key == nullptr) return FGBI_E_NULL_ARGUMENT;
-  if (check_key_size(size) != FGBI_OK) return FGBI_E_KEY;
-  const auto* bytes = static_cast<const uint8_t*>(key);
-  psk_.assign(bytes, bytes + size);
-  if (!psk_mac_.set_key(psk_)) return FGBI_E_INTERNAL;
-  return FGBI_OK;
+  return psk_.set(key, size);
 }
 
 fgbi_status Backup::open_replica(const char* path) {
@@ -182,7 +167,7 @@ fgbi_status Backup::handshake(Connection& c, const std::string& peer) {
   if (!random_bytes(welcome.nonce)) return log_.error(FGBI_E_INTERNAL, "no randomness");
   std::vector<uint8_t> welcome_bytes = encode(welcome);
   if (keyed) {
-    const Mac proof = backup_proof(psk_mac_, hello_bytes, welcome_bytes);
+    const Mac proof = backup_proof(psk_.mac(), hello_bytes, welcome_bytes);
     std::copy(proof.begin(), proof.end(), welcome_bytes.begin() + kWelcomeProofOffset);
   }
   if (fgbi_status st = c.send(FrameType::kWelcome, welcome_bytes, io_deadline(), &stop_);
@@ -201,7 +186,7 @@ fgbi_status Backup::handshake(Connection& c, const std::string& peer) {
   if (c.type() != static_cast<uint8_t>(FrameType::kAuth) || decode(c.payload(), &auth) != FGBI_OK)
     return refuse(FGBI_E_PROTOCOL, "malformed Auth");
   if (keyed) {
-    const Mac expected = primary_proof(psk_mac_, hello_bytes, welcome_bytes, c.payload());
+    const Mac expected = primary_proof(psk_.mac(), hello_bytes, welcome_bytes, c.payload());
     if (!equal_constant_time(expected, auth.proof))
       return refuse(FGBI_E_AUTH_FAILED,
                     "the primary failed authentication: its key differs from the backup's (or "
@@ -214,7 +199,7 @@ fgbi_status Backup::handshake(Connection& c, const std::string& peer) {
                                        std::to_string(meta.committed) + ")");
   if (keyed) {
     SessionKeys keys;
-    if (!derive_session_keys(psk_mac_, hello.nonce, welcome.nonce, &keys))
+    if (!derive_session_keys(psk_.mac(), hello.nonce, welcome.nonce, &keys))
       return log_.error(FGBI_E_INTERNAL, "cannot derive session keys");
     c.key(std::move(keys), false);
   }

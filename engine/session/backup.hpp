@@ -19,7 +19,6 @@ namespace fgbi::session {
 class Backup {
  public:
   explicit Backup(fgbi_receiver* receiver) : receiver_(receiver), store_(receiver, &log_) {}
-  ~Backup();
   Backup(const Backup&) = delete;
   Backup& operator=(const Backup&) = delete;
 
@@ -60,8 +59,7 @@ class Backup {
   SessionStats stats_;
   StopSignal stop_;
   ReplicaStore store_;
-  std::vector<uint8_t> psk_;
-  Hmac psk_mac_;
+  PresharedKey psk_;
   Fd listener_;
   uint16_t port_ = 0;
   bool running_ = false;

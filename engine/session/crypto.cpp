@@ -70,6 +70,22 @@ fgbi_status check_key_size(size_t size) {
   return FGBI_OK;
 }
 
+void PresharedKey::wipe() {
+  if (!bytes_.empty()) OPENSSL_cleanse(bytes_.data(), bytes_.size());
+  bytes_.clear();
+  mac_ = Hmac{};
+}
+
+fgbi_status PresharedKey::set(const void* key, size_t size) {
+  if (key == nullptr && size != 0) return FGBI_E_NULL_ARGUMENT;
+  if (key != nullptr && check_key_size(size) != FGBI_OK) return FGBI_E_KEY;
+  wipe();
+  if (key == nullptr) return FGBI_OK;
+  const auto* bytes = static_cast<const uint8_t*>(key);
+  bytes_.assign(bytes, bytes + size);
+  return mac_.set_key(bytes_) ? FGBI_OK : FGBI_E_INTERNAL;
+}
+
 fgbi_status read_key_file(const char* path, std::vector<uint8_t>* key, std::string* why) {
   const int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

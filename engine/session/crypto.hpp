@@ -45,6 +45,27 @@ class Hmac {
   evp_mac_ctx_st* ctx_ = nullptr;
 };
 
+// The pre-shared key of a link or a backup: its bytes, wiped when replaced or
+// destroyed, and the HMAC keyed with them. Empty means unauthenticated.
+class PresharedKey {
+ public:
+  PresharedKey() = default;
+  ~PresharedKey() { wipe(); }
+  PresharedKey(const PresharedKey&) = delete;
+  PresharedKey& operator=(const PresharedKey&) = delete;
+
+  // A null key of size 0 clears it; FGBI_E_NULL_ARGUMENT, FGBI_E_KEY (bad
+  // size) or FGBI_E_INTERNAL otherwise.
+  fgbi_status set(const void* key, size_t size);
+  bool empty() const { return bytes_.empty(); }
+  Hmac& mac() { return mac_; }
+
+ private:
+  void wipe();
+  std::vector<uint8_t> bytes_;
+  Hmac mac_;
+};
+
 // Fills out with cryptographically secure random bytes; false on failure.
 bool random_bytes(std::span<uint8_t> out);
 // Compares in time independent of the contents.

@@ -1,6 +1,5 @@
 #include "session/link.hpp"
 
-#include <openssl/crypto.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -65,10 +64,7 @@ class Link::Emitter {
 
 Link::Link(fgbi_sender* sender) : sender_(sender) { random_bytes(stream_); }
 
-Link::~Link() {
-  disconnect();
-  if (!psk_.empty()) OPENSSL_cleanse(psk_.data(), psk_.size());
-}
+Link::~Link() { disconnect(); }
 
 fgbi_status Link::set_parameter(fgbi_session_param param, int64_t value) {
   if (conn_) return FGBI_E_WRONG_STAGE;
@@ -77,16 +73,7 @@ fgbi_status Link::set_parameter(fgbi_session_param param, int64_t value) {
 
 fgbi_status Link::set_key(const void* key, size_t size) {
   if (conn_) return FGBI_E_WRONG_STAGE;
-  if (key == nullptr && size == 0) {
-    psk_.clear();
-    psk_mac_ = Hmac{};
-    return FGBI_OK;
-  }
-  if (key == nullptr) return FGBI_E_NULL_ARGUMENT;
-  if (check_key_size(size) != FGBI_OK) return FGBI_E_KEY;
-  const auto* bytes = static_cast<const uint8_t*>(key);
-  psk_.assign(bytes, bytes + size);
-  return psk_mac_.set_key(psk_) ? FGBI_OK : FGBI_E_INTERNAL;
+  return psk_.set(key, size);
 }
 
 fgbi_status Link::get_stat(fgbi_session_stat stat, uint64_t* value) const {
@@ -178,7 +165,7 @@ fgbi_status Link::handshake(Connection& c, SyncMode* mode, uint64_t* base) {
     return refuse(FGBI_E_AUTH_FAILED,
                   "the backup requires a pre-shared key; this primary has none");
   if (keyed &&
-      !equal_constant_time(backup_proof(psk_mac_, hello_bytes, welcome_bytes), welcome.proof))
+      !equal_constant_time(backup_proof(psk_.mac(), hello_bytes, welcome_bytes), welcome.proof))
     return refuse(FGBI_E_AUTH_FAILED,
                   "the backup failed authentication: its key differs from the primary's (or "
                   "the handshake was altered in flight)");
@@ -192,14 +179,14 @@ fgbi_status Link::handshake(Connection& c, SyncMode* mode, uint64_t* base) {
   auth.base_epoch = resume ? welcome.committed : 0;
   std::vector<uint8_t> auth_bytes = encode(auth);
   if (keyed) {
-    const Mac proof = primary_proof(psk_mac_, hello_bytes, welcome_bytes, auth_bytes);
+    const Mac proof = primary_proof(psk_.mac(), hello_bytes, welcome_bytes, auth_bytes);
     std::copy(proof.begin(), proof.end(), auth_bytes.begin() + kAuthProofOffset);
   }
   if (fgbi_status st = c.send(FrameType::kAuth, auth_bytes, deadline(), &stop_); st != FGBI_OK)
     return st == FGBI_E_STOPPED ? st : log_.error(st, "cannot send Auth to the backup");
   if (keyed) {
     SessionKeys keys;
-    if (!derive_session_keys(psk_mac_, hello.nonce, welcome.nonce, &keys))
+    if (!derive_session_keys(psk_.mac(), hello.nonce, welcome.nonce, &keys))
       return log_.error(FGBI_E_INTERNAL, "cannot derive session keys");
     c.key(std::move(keys), true);
   }

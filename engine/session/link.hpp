@@ -88,8 +88,7 @@ class Link {
   Log log_;
   StopSignal stop_;
   Wakeup wake_;
-  std::vector<uint8_t> psk_;
-  Hmac psk_mac_;
+  PresharedKey psk_;
   fgbi_page_fn page_fn_ = nullptr;
   void* page_user_ = nullptr;
   StreamId stream_{};
