@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 #include <ostream>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -16,6 +17,7 @@
 #include "cuda/cuda_backend.hpp"
 #include "cuda/resident_identifier.hpp"
 #include "kernels.hpp"
+#include "support/identify_case.hpp"
 #include "support/replication.hpp"
 #include "workload.hpp"
 
@@ -24,6 +26,8 @@ namespace cuda {
 void PrintTo(Transfer transfer, std::ostream* os) { *os << transfer_name(transfer); }
 }  // namespace cuda
 namespace {
+
+using test::IdentifyCase;
 
 // Skips without a GPU; fails where one is present but the backend is not
 // usable (a self-test mismatch must not read as a skip), and everywhere with
@@ -118,55 +122,9 @@ class CudaVsScalar : public ::testing::TestWithParam<uint32_t> {
  protected:
   uint32_t block_size() const { return GetParam(); }
   uint32_t blocks() const { return kPageSize / block_size(); }
-  bench::Rng rng_{0xC0DA0000ull + GetParam()};
+  std::mt19937_64 rng_{0xC0DA0000ull + GetParam()};
 };
 INSTANTIATE_TEST_SUITE_P(BlockSizes, CudaVsScalar, ::testing::ValuesIn(kBlockSizes));
-
-// A batch of pages at odd addresses, stored hashes that partly match, and
-// unknown pages; run() gives one backend a copy of the stored hashes.
-struct IdentifyCase {
-  IdentifyCase(size_t count, uint32_t block_size, bench::Rng& rng)
-      : storage(count * kPageSize + 64), hashes(count), known(count) {
-    const uint32_t blocks = kPageSize / block_size;
-    for (size_t p = 0; p < count; ++p) {
-      uint8_t* page = storage.data() + 8 + p * kPageSize;  // 8-byte aligned only
-      fill_page(page, rng);
-      pages.push_back(page);
-      hashes[p].resize(blocks);
-      scalar_kernels()->hash_blocks(page, blocks, block_size, ~0ull, hashes[p].data());
-      for (uint64_t& h : hashes[p])
-        if (rng.below(4) == 0) h = rng.next();  // this block "changed"
-      known[p] = rng.below(5) != 0;
-    }
-  }
-
-  struct Result {
-    std::vector<std::vector<uint64_t>> hashes;
-    std::vector<uint64_t> changed, zero;
-  };
-  Result run(const KernelTable& k, uint32_t block_size, uint64_t mask, bool want_zero) const {
-    Result r{hashes, std::vector<uint64_t>(pages.size() * kBitmapWords, 0xDEAD),
-             std::vector<uint64_t>(pages.size() * kBitmapWords, 0xDEAD)};
-    std::vector<uint64_t*> hash_ptrs;
-    for (auto& h : r.hashes) hash_ptrs.push_back(h.data());
-    IdentifyBatch batch;
-    batch.count = pages.size();
-    batch.block_size = block_size;
-    batch.hash_mask = mask;
-    batch.pages = pages.data();
-    batch.hashes = hash_ptrs.data();
-    batch.known = known.data();
-    batch.changed = r.changed.data();
-    batch.zero = want_zero ? r.zero.data() : nullptr;
-    k.identify(batch);
-    return r;
-  }
-
-  std::vector<uint8_t> storage;
-  std::vector<const uint8_t*> pages;
-  std::vector<std::vector<uint64_t>> hashes;
-  std::vector<uint8_t> known;
-};
 
 void expect_same(const IdentifyCase::Result& actual, const IdentifyCase::Result& expected,
                  const std::string& what) {
@@ -180,8 +138,8 @@ TEST_P(CudaVsScalar, IdentifyMatchesScalar) {
   // One page, the sender's batch, and batches of several pipeline chunks
   // (more chunks than streams, so slots are reused).
   for (size_t count : {size_t{1}, size_t{16}, size_t{1500}, cuda::kIdentifyChunkPages * 5 + 7}) {
-    const IdentifyCase c(count, block_size(), rng_);
     for (uint64_t mask : {~0ull, 0xFFFFFull}) {
+      const IdentifyCase c(count, block_size(), mask, rng_);
       for (bool want_zero : {false, true}) {
         expect_same(c.run(*cuda_kernels(), block_size(), mask, want_zero),
                     c.run(*scalar_kernels(), block_size(), mask, want_zero),
@@ -198,7 +156,7 @@ TEST_P(CudaVsScalar, HashBlocksMatchesScalar) {
   // Host-side sizes, the threshold, and several chunks with a ragged end.
   for (size_t n : {size_t{1}, size_t{33}, device_minimum, device_minimum * 40 + 3}) {
     std::vector<uint8_t> data(n * block_size() + 8);
-    for (auto& b : data) b = rng_.below(4) == 0 ? 0 : static_cast<uint8_t>(rng_.next());
+    for (auto& b : data) b = rng_() % 4 == 0 ? 0 : static_cast<uint8_t>(rng_());
     for (uint64_t mask : {~0ull, 0xFFFull}) {
       std::vector<uint64_t> expected(n), actual(n + 1, 0xDEAD);
       scalar_kernels()->hash_blocks(data.data() + 8, n, block_size(), mask, expected.data());
@@ -215,7 +173,7 @@ TEST_P(CudaVsScalar, ConcurrentCallersMatchScalar) {
   SKIP_WITHOUT_DEVICE();
   constexpr int kThreads = 4;
   std::vector<IdentifyCase> cases;
-  for (int t = 0; t < kThreads; ++t) cases.emplace_back(300 + 16 * t, block_size(), rng_);
+  for (int t = 0; t < kThreads; ++t) cases.emplace_back(300 + 16 * t, block_size(), ~0ull, rng_);
   std::vector<IdentifyCase::Result> results(kThreads);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t)

@@ -13,29 +13,16 @@
 
 #include "block_hash.hpp"
 #include "kernels.hpp"
+#include "support/identify_case.hpp"
 
 namespace fgbi::kernels {
 namespace {
 
+using test::fill_random;
+using test::IdentifyCase;
+using test::UnalignedBuffer;
+
 constexpr uint32_t kBlockSizes[] = {32, 64, 128, 256};
-
-// Bytes at a deliberately odd offset from a 64-byte boundary.
-class UnalignedBuffer {
- public:
-  UnalignedBuffer(size_t size, size_t misalign) : storage_(size + 128), misalign_(misalign) {}
-  uint8_t* data() {
-    const auto base = reinterpret_cast<uintptr_t>(storage_.data());
-    return storage_.data() + ((64 - base % 64) % 64) + misalign_;
-  }
-
- private:
-  std::vector<uint8_t> storage_;
-  size_t misalign_;
-};
-
-void fill_random(uint8_t* p, size_t n, std::mt19937_64& rng) {
-  for (size_t i = 0; i < n; ++i) p[i] = static_cast<uint8_t>(rng());
-}
 
 // Random bitmap over the blocks of a page, about `density` of them set.
 std::vector<uint64_t> random_bitmap(uint32_t block_size, double density, std::mt19937_64& rng) {
@@ -94,58 +81,6 @@ TEST_P(SimdVsScalar, HashBlocks) {
     }
   }
 }
-
-// One identify batch: pages of random blocks with zero blocks mixed in,
-// stored hashes that match (or almost match) the content, mixed known flags.
-struct IdentifyCase {
-  std::vector<UnalignedBuffer> pages;
-  std::vector<const uint8_t*> page_ptrs;
-  std::vector<std::vector<uint64_t>> hashes;
-  std::vector<uint8_t> known;
-
-  IdentifyCase(size_t count, uint32_t block_size, uint64_t mask, std::mt19937_64& rng) {
-    const uint32_t blocks = kPageSize / block_size;
-    for (size_t p = 0; p < count; ++p) {
-      pages.emplace_back(kPageSize, (p * 13) % 64);
-      uint8_t* page = pages.back().data();
-      fill_random(page, kPageSize, rng);
-      for (uint32_t b = 0; b < blocks; ++b)
-        if (rng() % 4 == 0) std::memset(page + b * block_size, 0, block_size);
-      if (p % 5 == 0) std::memset(page, 0, kPageSize);
-      page_ptrs.push_back(page);
-      // Stored hashes: those of this content, then a few blocks edited.
-      std::vector<uint64_t> stored(blocks);
-      scalar_kernels()->hash_blocks(page, blocks, block_size, mask, stored.data());
-      hashes.push_back(stored);
-      for (uint32_t b = 0; b < blocks; ++b)
-        if (rng() % 8 == 0) page[b * block_size + rng() % block_size] ^= 1 + rng() % 255;
-      known.push_back(p % 3 != 0);
-    }
-  }
-
-  // Runs one backend on a copy of the stored hashes.
-  struct Result {
-    std::vector<std::vector<uint64_t>> hashes;
-    std::vector<uint64_t> changed, zero;
-  };
-  Result run(const KernelTable& kernels, uint32_t block_size, uint64_t mask, bool want_zero) {
-    Result r{hashes, std::vector<uint64_t>(pages.size() * kBitmapWords, 0xDEAD),
-             std::vector<uint64_t>(pages.size() * kBitmapWords, 0xDEAD)};
-    std::vector<uint64_t*> hash_ptrs;
-    for (auto& h : r.hashes) hash_ptrs.push_back(h.data());
-    IdentifyBatch batch;
-    batch.count = pages.size();
-    batch.block_size = block_size;
-    batch.hash_mask = mask;
-    batch.pages = page_ptrs.data();
-    batch.hashes = hash_ptrs.data();
-    batch.known = known.data();
-    batch.changed = r.changed.data();
-    batch.zero = want_zero ? r.zero.data() : nullptr;
-    kernels.identify(batch);
-    return r;
-  }
-};
 
 TEST_P(SimdVsScalar, Identify) {
   for (uint64_t mask : {~0ull, 0xFFFFull, 0x7ull}) {
