@@ -534,8 +534,8 @@ void Sender::prefetch_batch(size_t first, size_t count, const uint8_t* known,
     for (uint32_t w = 0; w < kernels::kBitmapWords; ++w) {
       for (uint64_t bits = changed[j * kernels::kBitmapWords + w]; bits; bits &= bits - 1) {
         const uint32_t b = w * 64 + static_cast<uint32_t>(std::countr_zero(bits));
-        if (use_index) index_.prefetch(hashes[j][b]);
-        if (cached) __builtin_prefetch(cached + size_t{b} * config_.block_size);
+        if (use_index) index_.load_early(hashes[j][b]);
+        if (cached) load_early(cached + size_t{b} * config_.block_size);
       }
     }
   }

@@ -33,6 +33,7 @@
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "simd/simd_kernels.cpp"
+#include <hwy/cache_control.h>
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
@@ -183,10 +184,21 @@ void IdentifyT(const IdentifyBatch& batch) {
   for (size_t p = 0; p < batch.count; ++p) {
     const uint8_t* page = batch.pages[p];
     uint64_t* hashes = batch.hashes[p];
+    // Dirty pages lie apart in memory, where the hardware prefetcher stops
+    // at each page's end: the next page and its hashes are requested group
+    // by group while this page is hashed.
+    const bool ahead = p + 1 < batch.count;
+    const uint8_t* next_page = ahead ? batch.pages[p + 1] : nullptr;
+    const uint64_t* next_hashes = ahead ? batch.hashes[p + 1] : nullptr;
     uint64_t changed[kBitmapWords] = {};
     uint64_t zero[kBitmapWords] = {};
     for (size_t b = 0; b < kBlocks; b += kLanes) {
       const uint8_t* group = page + b * kBlockBytes;
+      if (ahead) {
+        for (size_t line = 0; line < kLanes * kBlockBytes; line += 64)
+          hwy::Prefetch(next_page + b * kBlockBytes + line);
+        if (b % (64 / sizeof(uint64_t)) == 0) hwy::Prefetch(next_hashes + b);
+      }
       const V64 h = HashGroup<kWords>(group, mask);
       const uint64_t same = MaskBits(hn::Eq(h, hn::LoadU(d, hashes + b)));
       hn::StoreU(h, d, hashes + b);
