@@ -40,6 +40,31 @@ uint32_t popcount(const uint64_t* bitmap) {
 bool bit(const uint64_t* bitmap, uint32_t b) { return (bitmap[b / 64] >> (b % 64)) & 1; }
 void set_bit(uint64_t* bitmap, uint32_t b) { bitmap[b / 64] |= 1ull << (b % 64); }
 
+// The first block at or after `from` whose bit equals `value`, or `limit`.
+uint32_t next_block(const uint64_t* bitmap, uint32_t from, uint32_t limit, bool value) {
+  if (from >= limit) return limit;
+  const uint64_t flip = value ? 0 : ~0ull;
+  uint32_t w = from / 64;
+  uint64_t bits = (bitmap[w] ^ flip) & (~0ull << (from % 64));
+  while (bits == 0) {
+    if (++w * 64 >= limit) return limit;
+    bits = bitmap[w] ^ flip;
+  }
+  return std::min(limit, w * 64 + static_cast<uint32_t>(std::countr_zero(bits)));
+}
+
+// Calls run(first, end) for each maximal run of set bits among the first
+// `blocks` bits, in order, while it returns true; false if one returned false.
+template <typename Run>
+bool for_each_run(const uint64_t* bitmap, uint32_t blocks, Run&& run) {
+  for (uint32_t b = next_block(bitmap, 0, blocks, true); b < blocks;) {
+    const uint32_t e = next_block(bitmap, b, blocks, false);
+    if (!run(b, e)) return false;
+    b = next_block(bitmap, e, blocks, true);
+  }
+  return true;
+}
+
 }  // namespace
 
 struct Sender::Worker {
@@ -245,25 +270,17 @@ size_t Sender::xor_page_delta(const uint8_t* page, const uint8_t* old, const uin
   const uint32_t block_size = config_.block_size;
   const uint32_t blocks = config_.blocks_per_page();
   size_t used = 0, literal_end = 0;
-  for (uint32_t b = 0; b < blocks;) {
-    if (!bit(changed, b)) {
-      ++b;
-      continue;
-    }
-    uint32_t e = b + 1;
-    while (e < blocks && bit(changed, e)) ++e;
+  const bool fits = for_each_run(changed, blocks, [&](uint32_t b, uint32_t e) {
     const size_t start = size_t{b} * block_size, length = size_t{e - b} * block_size;
-    b = e;
     const size_t n = kernels_->xor_rle_encode(page + start, old + start, length, w.run_delta,
                                               sizeof w.run_delta);
-    if (n == 0) continue;  // the receiver already has these bytes
+    if (n == 0) return true;  // the receiver already has these bytes
     const uint8_t* p = w.run_delta;
     const uint8_t* const end = w.run_delta + n;
     uint64_t zero_run = 0, literal = 0;
     load_uleb128(&p, end, &zero_run);
     const uint64_t anchored = zero_run + start - literal_end;
-    if (used + uleb128_size(anchored) + static_cast<size_t>(end - p) > capacity)
-      return kernels::kXorRleTooLarge;
+    if (used + uleb128_size(anchored) + static_cast<size_t>(end - p) > capacity) return false;
     used += store_uleb128(out + used, anchored);
     std::memcpy(out + used, p, static_cast<size_t>(end - p));
     used += static_cast<size_t>(end - p);
@@ -278,7 +295,9 @@ size_t Sender::xor_page_delta(const uint8_t* page, const uint8_t* old, const uin
       offset += zero_run;
     }
     literal_end = offset;
-  }
+    return true;
+  });
+  if (!fits) return kernels::kXorRleTooLarge;
   return used;
 }
 
@@ -305,17 +324,11 @@ void Sender::emit_xor_page(Segment& seg, uint64_t pfn, const uint8_t* delta, siz
 void Sender::refresh_cached(uint8_t* cached, const uint8_t* page, const uint64_t* changed) const {
   const uint32_t block_size = config_.block_size;
   const uint32_t blocks = config_.blocks_per_page();
-  for (uint32_t b = 0; b < blocks;) {
-    if (!bit(changed, b)) {
-      ++b;
-      continue;
-    }
-    uint32_t e = b + 1;
-    while (e < blocks && bit(changed, e)) ++e;
+  for_each_run(changed, blocks, [&](uint32_t b, uint32_t e) {
     std::memcpy(cached + size_t{b} * block_size, page + size_t{b} * block_size,
                 size_t{e - b} * block_size);
-    b = e;
-  }
+    return true;
+  });
 }
 
 bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint32_t dirty_index,
