@@ -14,11 +14,12 @@ namespace fgbi {
 void* allocate_zeroed(size_t bytes);
 void release_zeroed(void* p, size_t bytes);
 
-// Starts loading the cache line at p, for a use some pages later. A real
-// load, whose value is discarded: on this project's AVX-512 machine (AMD
-// EPYC) software prefetches of the sender's scattered cache and index lines
-// had no measurable effect, loads a batch ahead halved the misses' cost
-// (docs/PERFORMANCE.md).
+// Starts loading the cache line at p, for a use a batch of pages later. A
+// real load, its value discarded, because a load cannot be dropped: on the
+// AVX-512 machine of docs/PERFORMANCE.md (AMD EPYC) prefetch instructions
+// for the sender's scattered cached blocks and index slots were effective
+// in some builds and not in others (sparse encode 1.6 times slower), with
+// the same instructions around them; loads were fast in every build tried.
 inline void load_early(const void* p) {
   static_cast<void>(*static_cast<const volatile uint8_t*>(p));
 }
