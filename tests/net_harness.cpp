@@ -214,10 +214,6 @@ bool BackupRunner::wait_idle(uint64_t accepted, std::chrono::milliseconds timeou
   }
 }
 
-// ---- proxy ----
-
-namespace {
-
 int listen_loopback(uint16_t* port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
@@ -232,6 +228,10 @@ int listen_loopback(uint16_t* port) {
   *port = ntohs(a.sin_port);
   return fd;
 }
+
+// ---- proxy ----
+
+namespace {
 
 int connect_loopback(uint16_t port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

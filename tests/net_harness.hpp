@@ -178,6 +178,9 @@ class Proxy {
   std::vector<std::vector<uint8_t>> recorded_;
 };
 
+// A socket listening on 127.0.0.1 at a free port (written to *port).
+int listen_loopback(uint16_t* port);
+
 // Model used by the primaries above (deterministic for a seed).
 bench::WorkloadModel model(uint64_t pages, uint64_t dirty, uint64_t seed);
 

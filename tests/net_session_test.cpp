@@ -252,19 +252,14 @@ TEST(NetSession, StallingPeersTimeOut) {
       << pair.backup.log().joined();
 
   // A "backup" that accepts and never speaks.
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const int mute = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_EQ(bind(mute, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(listen(mute, 4), 0);
-  socklen_t len = sizeof a;
-  getsockname(mute, reinterpret_cast<sockaddr*>(&a), &len);
+  uint16_t mute_port = 0;
+  const int mute = listen_loopback(&mute_port);
+  ASSERT_GE(mute, 0);
   PrimaryOptions po;
   po.io_timeout_ms = 200;
   Primary p(po);
   const auto t0 = Clock::now();
-  EXPECT_EQ(p.connect(ntohs(a.sin_port)), FGBI_E_TIMEOUT) << p.last_error();
+  EXPECT_EQ(p.connect(mute_port), FGBI_E_TIMEOUT) << p.last_error();
   EXPECT_LT(Clock::now() - t0, 2s);
   // The timed-out connection is still queued: take it off first.
   close(accept(mute, nullptr, nullptr));
@@ -279,7 +274,7 @@ TEST(NetSession, StallingPeersTimeOut) {
     closed_by_peer(fd, 2s);
     close(fd);
   });
-  EXPECT_EQ(p.connect(ntohs(a.sin_port)), FGBI_E_PROTOCOL) << p.last_error();
+  EXPECT_EQ(p.connect(mute_port), FGBI_E_PROTOCOL) << p.last_error();
   EXPECT_NE(p.last_error().find("malformed Welcome"), std::string::npos) << p.last_error();
   garbage_backup.join();
   close(mute);
@@ -293,14 +288,9 @@ TEST(NetSession, StopInterruptsBlockingCalls) {
   EXPECT_EQ(pair.backup.stop(), FGBI_BACKUP_STOPPED);
   EXPECT_LT(Clock::now() - t0, 1s);
 
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const int mute = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_EQ(bind(mute, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(listen(mute, 4), 0);
-  socklen_t len = sizeof a;
-  getsockname(mute, reinterpret_cast<sockaddr*>(&a), &len);
+  uint16_t mute_port = 0;
+  const int mute = listen_loopback(&mute_port);
+  ASSERT_GE(mute, 0);
   PrimaryOptions po;
   po.io_timeout_ms = 10000;
   Primary p(po);
@@ -309,7 +299,7 @@ TEST(NetSession, StopInterruptsBlockingCalls) {
     fgbi_link_stop(p.link());
   });
   t0 = Clock::now();
-  EXPECT_EQ(p.connect(ntohs(a.sin_port)), FGBI_E_STOPPED);
+  EXPECT_EQ(p.connect(mute_port), FGBI_E_STOPPED);
   EXPECT_LT(Clock::now() - t0, 2s);
   stopper.join();
   EXPECT_EQ(fgbi_link_begin_epoch(p.link(), nullptr), FGBI_E_STOPPED);
