@@ -15,8 +15,9 @@
 #include <benchmark/benchmark.h>
 #include <hwy/targets.h>
 #include <xxhash.h>
-// XXH3_64bits_dispatch picks libxxhash's best x86 code path (AVX2/AVX-512)
-// at run time; XXH3_64bits, which the engine calls, is the baseline build.
+// XXH3_64bits is libxxhash's baseline (SSE2) build; XXH3_64bits_dispatch,
+// which the engine calls (engine/common/xxh3.hpp), picks its best x86 code
+// path (AVX2/AVX-512) at run time.
 #define XXH_DISPATCH_DISABLE_REPLACE
 #include <xxh_x86dispatch.h>
 
@@ -94,21 +95,12 @@ void bm_memcpy_pages(benchmark::State& state) {
   set_bytes(state, kBytes);
 }
 
-void bm_xxh3_page(benchmark::State& state) {
+// XXH3-64 of each page: `hash` is XXH3_64bits or XXH3_64bits_dispatch.
+void bm_xxh3_page(benchmark::State& state, XXH64_hash_t (*hash)(const void*, size_t)) {
   auto& ws = working_set();
   for (auto _ : state) {
     uint64_t acc = 0;
-    for (size_t p = 0; p < kPages; ++p) acc += XXH3_64bits(ws.page(p), kPageSize);
-    benchmark::DoNotOptimize(acc);
-  }
-  set_bytes(state, kBytes);
-}
-
-void bm_xxh3_dispatch_page(benchmark::State& state) {
-  auto& ws = working_set();
-  for (auto _ : state) {
-    uint64_t acc = 0;
-    for (size_t p = 0; p < kPages; ++p) acc += XXH3_64bits_dispatch(ws.page(p), kPageSize);
+    for (size_t p = 0; p < kPages; ++p) acc += hash(ws.page(p), kPageSize);
     benchmark::DoNotOptimize(acc);
   }
   set_bytes(state, kBytes);
@@ -446,7 +438,7 @@ void register_all() {
     benchmark::RegisterBenchmark(name.c_str(), fn, args...)->Unit(benchmark::kMillisecond);
   };
   add("memcpy/page", bm_memcpy_pages);
-  add("xxh3/page", bm_xxh3_page);
+  add("xxh3/page", bm_xxh3_page, XXH3_64bits);
   add("xxh3/block64", bm_xxh3_block);
   const std::pair<const char*, const KernelTable*> backends[] = {{"scalar", scalar_kernels()},
                                                                  {"simd", simd_kernels()}};
@@ -481,7 +473,7 @@ void register_all() {
   // Last: after libxxhash's AVX-512 path the legacy-SSE code of the scalar
   // kernels ran ~3.7x slower here (consistent with upper vector state left
   // dirty), so it must not run before them.
-  add("xxh3_dispatch/page", bm_xxh3_dispatch_page);
+  add("xxh3_dispatch/page", bm_xxh3_page, XXH3_64bits_dispatch);
 }
 
 // Applies and removes --hwy_target=NAME; false when NAME is not a compiled
