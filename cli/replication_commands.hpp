@@ -3,13 +3,13 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include <csignal>
 #include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "fgbi.h"
+#include "stop_on_signal.hpp"
 
 namespace fgbi::cli {
 
@@ -38,33 +38,5 @@ inline void log_to_stderr(void* user, fgbi_log_level level, const char* message)
                                                 : "";
   std::fprintf(stderr, "fgbi-engine %s: %s%s\n", static_cast<const char*>(user), tag, message);
 }
-
-// SIGINT/SIGTERM call stop(): it must be async-signal-safe.
-class StopOnSignal {
- public:
-  explicit StopOnSignal(void (*stop)()) {
-    stop_ = stop;
-    struct sigaction sa {};
-    sa.sa_handler = [](int sig) {
-      signal_ = sig;
-      stop_();
-    };
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int_);
-    sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~StopOnSignal() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-  // The signal that arrived, 0 if none.
-  static int signal() { return signal_; }
-
- private:
-  static inline void (*stop_)() = nullptr;
-  static inline volatile std::sig_atomic_t signal_ = 0;
-  struct sigaction old_int_ {
-  }, old_term_{};
-};
 
 }  // namespace fgbi::cli

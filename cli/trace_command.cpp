@@ -2,9 +2,6 @@
 // trace file (docs/trace-format.md) and describe or verify one.
 #include "trace_command.hpp"
 
-#include <signal.h>
-
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -14,6 +11,7 @@
 #include "json.hpp"
 #include "progress.hpp"
 #include "source.hpp"
+#include "stop_on_signal.hpp"
 #include "trace/reader.hpp"
 #include "trace/writer.hpp"
 
@@ -28,31 +26,6 @@ double seconds_since(Clock::time_point t0) {
 }
 double per_second(double amount, double seconds) { return seconds > 0 ? amount / seconds : 0; }
 double mib(uint64_t bytes) { return bytes / 1048576.0; }
-
-std::atomic<bool> interrupted{false};
-extern "C" void on_interrupt(int) { interrupted = true; }
-
-// SIGINT and SIGTERM end a recording after the current epoch, so that the
-// trace is finished (index and footer) and usable.
-class StopOnSignal {
- public:
-  StopOnSignal() {
-    interrupted = false;
-    struct sigaction sa {};
-    sa.sa_handler = on_interrupt;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int_);
-    sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~StopOnSignal() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-
- private:
-  struct sigaction old_int_ {};
-  struct sigaction old_term_ {};
-};
 
 std::string codec_list(uint32_t codecs) {
   std::string s;
@@ -182,6 +155,8 @@ int record_trace(const RecordOptions& opt) {
   }
   if (!opt.json) std::fprintf(stderr, "%s: %s\n", who.c_str(), source->description().c_str());
 
+  // SIGINT and SIGTERM end a recording after the current epoch, so that the
+  // trace is finished (index and footer) and usable.
   StopOnSignal stop;
   Progress progress(opt.tool, opt.expected_epochs);
   adapters::Epoch epoch;
@@ -190,7 +165,7 @@ int record_trace(const RecordOptions& opt) {
   double write_s = 0;
   const auto t0 = Clock::now();
   while (true) {
-    if (interrupted) {
+    if (StopOnSignal::signal() != 0) {
       reason = "interrupted";
       break;
     }
