@@ -63,7 +63,7 @@ class MalformedStream : public ::testing::Test {
 TEST_F(MalformedStream, TheEpochUnderTestHasEveryRecordKind) {
   const EditableEpoch e = editable();
   ASSERT_EQ(e.segments.size(), 1u);
-  EXPECT_EQ(e.header.record_count, 4u);  // full, 2 x blocks, clean list
+  EXPECT_EQ(e.trailer.record_count, 4u);  // full, 2 x blocks, clean list
   std::vector<uint8_t> kinds;
   for (size_t i = 0; i < 4; ++i)
     kinds.push_back(e.segments[0].records[EditableEpoch::record_offset(e.segments[0], i)]);
@@ -107,7 +107,9 @@ TEST_F(MalformedStream, WrongMagicAndVersion) {
   bad[0] = 'X';
   expect_rejected(bad, FGBI_E_BAD_MAGIC);
   bad = epoch2_;
-  bad[4] = 2;
+  bad[4] = 1;  // a wire-format v1 epoch
+  expect_rejected(bad, FGBI_E_BAD_VERSION);
+  bad[4] = 3;
   expect_rejected(bad, FGBI_E_BAD_VERSION);
   bad = epoch2_;
   bad[6] = 65;  // header length
@@ -117,26 +119,17 @@ TEST_F(MalformedStream, WrongMagicAndVersion) {
 
 TEST_F(MalformedStream, OversizedCountsAreRefusedBeforeAnyWork) {
   EditableEpoch e = editable();
-  e.header.record_count = 0xFFFFFFFFu;
-  expect_rejected(e.serialize(), FGBI_E_LIMIT_EXCEEDED);
-
-  {
-    // A correctly sealed header that claims a terabyte body.
-    std::vector<uint8_t> bad = epoch2_;
-    wire::EpochHeader h;
-    ASSERT_EQ(wire::decode_header(bad.data(), &h), FGBI_OK);
-    h.body_bytes = uint64_t{1} << 40;
-    wire::encode_header(h, bad.data());
-    expect_rejected(bad, FGBI_E_LIMIT_EXCEEDED);
-  }
+  // A correctly sealed segment header that claims a terabyte of records.
+  e.segments[0].header.records_bytes = uint64_t{1} << 40;
+  expect_rejected(e.serialize(false), FGBI_E_LIMIT_EXCEEDED);
 
   e = editable();
-  e.header.segment_count = 1000;  // more segments than records
+  e.segments[0].header.record_count = 1000000;  // more than its bytes can hold
   expect_rejected(e.serialize(), FGBI_E_BAD_SEGMENT);
 
   e = editable();
-  e.segments[0].header.record_count = 1000000;  // more than the epoch declares
-  expect_rejected(e.serialize(), FGBI_E_BAD_SEGMENT);
+  e.trailer.record_count += 1;  // totals that disagree with the segments
+  expect_rejected(e.serialize(), FGBI_E_BAD_TRAILER);
 
   e = editable();
   e.segments[0].header.record_count = 0;
@@ -150,7 +143,8 @@ TEST_F(MalformedStream, OversizedCountsAreRefusedBeforeAnyWork) {
 
 TEST_F(MalformedStream, EpochLargerThanTheReceiverLimit) {
   // A receiver limited to 1 MiB refuses an epoch of 300 full pages (~1.2 MiB)
-  // as soon as the header arrives, without buffering it.
+  // as soon as a segment header takes it past the limit, without buffering
+  // that segment.
   Pair big({.pages = 300});
   bench::Rng rng(3);
   for (auto& b : big.primary()) b = static_cast<uint8_t>(rng.next());
@@ -162,11 +156,12 @@ TEST_F(MalformedStream, EpochLargerThanTheReceiverLimit) {
   std::vector<uint8_t> mem(300 * kPage, 0xAA);
   ASSERT_EQ(fgbi_receiver_attach_memory(r, mem.data(), mem.size()), FGBI_OK);
   const auto stream = big.encode(all_pages(300));
+  uint64_t before = 0, held = 0;
+  ASSERT_EQ(fgbi_receiver_get_stat(r, FGBI_S_MEMORY_BYTES, &before), FGBI_OK);
   EXPECT_EQ(fgbi_receiver_feed(r, stream.data(), stream.size()), FGBI_E_LIMIT_EXCEEDED);
   EXPECT_EQ(mem, std::vector<uint8_t>(300 * kPage, 0xAA));
-  uint64_t held = 0;
   ASSERT_EQ(fgbi_receiver_get_stat(r, FGBI_S_MEMORY_BYTES, &held), FGBI_OK);
-  EXPECT_LT(held, 64u * 1024) << "the receiver buffered an epoch it should have refused";
+  EXPECT_LT(held - before, 64u * 1024) << "the receiver buffered an epoch it should have refused";
 }
 
 TEST_F(MalformedStream, PfnOutOfRangeAndDuplicates) {
@@ -231,7 +226,6 @@ TEST_F(MalformedStream, UnknownOptionalRecordsAreSkipped) {
   auto& recs = e.segments[0].records;
   recs.insert(recs.begin(), rec, rec + sizeof rec);
   e.segments[0].header.record_count += 1;
-  e.header.record_count += 1;
   e.trailer.record_count += 1;
   ASSERT_EQ(pair_->feed(e.serialize()), FGBI_OK);
   EXPECT_TRUE(pair_->replica_matches_primary());

@@ -357,9 +357,7 @@ class References : public ::testing::Test {
       e.segments[0].records.insert(e.segments[0].records.end(), r.begin(), r.end());
     const auto n = static_cast<uint32_t>(records.size());
     e.segments[0].header.record_count = n;
-    e.header.record_count = n;
     e.trailer.record_count = n;
-    e.header.segment_count = 1;
     return e.serialize();
   }
   fgbi_status feed_without_digest(const std::vector<uint8_t>& stream) {

@@ -1,4 +1,4 @@
-// Wire format v1: fixed-size parts round-trip, reject what they must, and
+// Wire format v2: fixed-size parts round-trip, reject what they must, and
 // the canonical byte layout is little-endian as docs/wire-format.md says.
 #include <gtest/gtest.h>
 
@@ -17,9 +17,7 @@ EpochHeader sample_header() {
   h.block_shift = 6;
   h.epoch = 0x0102030405060708ull;
   h.tracked_pages = 1 << 20;
-  h.segment_count = 3;
-  h.record_count = 700;
-  h.body_bytes = 123456;
+  h.stream_id = 0x1122334455667788ull;
   return h;
 }
 
@@ -27,7 +25,7 @@ TEST(WireFormat, HeaderRoundTripsAndIsLittleEndian) {
   uint8_t buf[kHeaderBytes];
   encode_header(sample_header(), buf);
   EXPECT_EQ(std::memcmp(buf, "FGBI", 4), 0);
-  EXPECT_EQ(buf[4], 1);  // version, LE
+  EXPECT_EQ(buf[4], 2);  // version, LE
   EXPECT_EQ(buf[5], 0);
   EXPECT_EQ(buf[16], 0x08);  // epoch, LE
   EXPECT_EQ(buf[23], 0x01);
@@ -35,9 +33,8 @@ TEST(WireFormat, HeaderRoundTripsAndIsLittleEndian) {
   ASSERT_EQ(decode_header(buf, &out), FGBI_OK);
   EXPECT_EQ(out.epoch, sample_header().epoch);
   EXPECT_EQ(out.tracked_pages, sample_header().tracked_pages);
-  EXPECT_EQ(out.segment_count, 3u);
-  EXPECT_EQ(out.record_count, 700u);
-  EXPECT_EQ(out.body_bytes, 123456u);
+  EXPECT_EQ(out.stream_id, sample_header().stream_id);
+  EXPECT_EQ(buf[32], 0x88);  // stream id, LE
   EXPECT_EQ(out.flags, kFlagDigest);
 }
 
@@ -52,7 +49,7 @@ TEST(WireFormat, HeaderRejectsMagicVersionChecksumFlagsReserved) {
   EXPECT_EQ(decode_header(buf, &out), FGBI_E_BAD_MAGIC);
 
   std::memcpy(buf, good, sizeof buf);
-  buf[4] = 2;
+  buf[4] = 1;  // a v1 stream
   EXPECT_EQ(decode_header(buf, &out), FGBI_E_BAD_VERSION);
 
   for (size_t byte = 8; byte < 56; ++byte) {  // any field change breaks the checksum
@@ -99,14 +96,27 @@ TEST(WireFormat, SegmentRecordTrailerRoundTrip) {
   rb[2] = 1;  // reserved
   EXPECT_EQ(decode_record_header(rb, &r2), FGBI_E_BAD_RECORD);
 
-  Trailer t{9, 10, 11, 0};
+  Trailer t;
+  t.record_count = 9;
+  t.segment_count = 2;
+  t.epoch = 10;
+  t.stream_id = 12;
+  t.body_bytes = 13;
+  t.digest = 11;
   uint8_t tb[kTrailerBytes];
   encode_trailer_prefix(t, tb);
   Trailer t2;
   ASSERT_EQ(decode_trailer(tb, &t2), FGBI_OK);
   EXPECT_EQ(t2.record_count, 9u);
+  EXPECT_EQ(t2.segment_count, 2u);
   EXPECT_EQ(t2.epoch, 10u);
+  EXPECT_EQ(t2.stream_id, 12u);
+  EXPECT_EQ(t2.body_bytes, 13u);
   EXPECT_EQ(t2.digest, 11u);
+  EXPECT_EQ(tb[40], 11);  // digest, LE
+  tb[12] = 1;             // reserved
+  EXPECT_EQ(decode_trailer(tb, &t2), FGBI_E_BAD_TRAILER);
+  tb[12] = 0;
   tb[3] = 0;
   EXPECT_EQ(decode_trailer(tb, &t2), FGBI_E_BAD_TRAILER);
 }

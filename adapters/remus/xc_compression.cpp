@@ -25,7 +25,7 @@
 #include "common/pfn_set.hpp"
 #include "common/xxh3.hpp"
 #include "fgbi.h"
-#include "wire/format.hpp"
+#include "wire/epoch_reader.hpp"
 
 namespace {
 
@@ -111,29 +111,25 @@ void append_whole(compression_ctx& c, const uint8_t* data) {
 bool index_records(compression_ctx& c, size_t size) {
   std::vector<RecordRef>& records = c.records;
   records.clear();
-  const uint8_t* s = c.stream.data();
-  wire::EpochHeader h;
-  if (size < wire::kHeaderBytes + wire::kTrailerBytes || wire::decode_header(s, &h) != FGBI_OK)
-    return false;
-  size_t at = wire::kHeaderBytes;
-  for (uint32_t seg = 0; seg < h.segment_count; ++seg) {
-    wire::SegmentHeader sh;
-    if (at + wire::kSegmentHeaderBytes > size ||
-        wire::decode_segment_header(s + at, &sh) != FGBI_OK)
+  const uint8_t* const s = c.stream.data();
+  wire::EpochReader reader(size, UINT64_MAX);
+  size_t at = 0;
+  while (!reader.done()) {
+    const size_t unit = reader.wanted();
+    wire::EpochReader::Event event;
+    if (unit > size - at || reader.take(s + at, &event) != FGBI_OK) return false;
+    if (event == wire::EpochReader::Event::kRecords &&
+        wire::for_each_record(
+            s + at, unit, reader.segment().record_count,
+            [&](const wire::RecordHeader& r, const uint8_t* payload) {
+              const size_t begin = static_cast<size_t>(payload - wire::kRecordHeaderBytes - s);
+              records.push_back({r.pfn, begin, wire::kRecordHeaderBytes + r.payload_bytes, r.kind});
+              return FGBI_OK;
+            }) != FGBI_OK)
       return false;
-    at += wire::kSegmentHeaderBytes;
-    const size_t end = at + sh.records_bytes;
-    if (end > size) return false;
-    while (at < end) {
-      wire::RecordHeader r;
-      if (at + wire::kRecordHeaderBytes > end || wire::decode_record_header(s + at, &r) != FGBI_OK)
-        return false;
-      const size_t bytes = wire::kRecordHeaderBytes + r.payload_bytes;
-      if (at + bytes > end) return false;
-      records.push_back({r.pfn, at, bytes, r.kind});
-      at += bytes;
-    }
+    at += unit;
   }
+  if (at != size) return false;
   std::sort(records.begin(), records.end(),
             [](const RecordRef& a, const RecordRef& b) { return a.pfn < b.pfn; });
   return true;

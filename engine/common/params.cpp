@@ -1,6 +1,7 @@
 #include "common/params.hpp"
 
 #include <bit>
+#include <cstdint>
 
 namespace fgbi {
 namespace {
@@ -32,6 +33,11 @@ constexpr ParamInfo kParams[] = {
     {FGBI_P_INDEX_BYTES, "FGBI_P_INDEX_BYTES", {0, int64_t{1} << 40, 16 << 20}, ParamSide::kSender},
     {FGBI_P_LINK_MBPS, "FGBI_P_LINK_MBPS", {1, 10000000, 1000}, ParamSide::kSender},
     {FGBI_P_ADAPTIVE, "FGBI_P_ADAPTIVE", {0, 1, 1}, ParamSide::kSender},
+    {FGBI_P_STAGING_BYTES,
+     "FGBI_P_STAGING_BYTES",
+     {1 << 20, int64_t{1} << 40, int64_t{4} << 30},
+     ParamSide::kSender},
+    {FGBI_P_STREAM_ID, "FGBI_P_STREAM_ID", {0, INT64_MAX, 0}, ParamSide::kSender},
     {FGBI_P_TEST_HASH_BITS, "FGBI_P_TEST_HASH_BITS", {1, 64, 64}, ParamSide::kSender},
 };
 
@@ -83,6 +89,8 @@ fgbi_status Config::set(fgbi_param param, int64_t value) {
     case FGBI_P_INDEX_BYTES: index_bytes = static_cast<uint64_t>(value); break;
     case FGBI_P_LINK_MBPS: link_mbps = static_cast<uint64_t>(value); break;
     case FGBI_P_ADAPTIVE: adaptive = value != 0; break;
+    case FGBI_P_STAGING_BYTES: staging_bytes = static_cast<uint64_t>(value); break;
+    case FGBI_P_STREAM_ID: stream_id = static_cast<uint64_t>(value); break;
     case FGBI_P_TEST_HASH_BITS: test_hash_bits = static_cast<uint32_t>(value); break;
   }
   return FGBI_OK;
@@ -103,6 +111,8 @@ fgbi_status Config::get(fgbi_param param, int64_t* value) const {
     case FGBI_P_INDEX_BYTES: *value = static_cast<int64_t>(index_bytes); return FGBI_OK;
     case FGBI_P_LINK_MBPS: *value = static_cast<int64_t>(link_mbps); return FGBI_OK;
     case FGBI_P_ADAPTIVE: *value = adaptive ? 1 : 0; return FGBI_OK;
+    case FGBI_P_STAGING_BYTES: *value = static_cast<int64_t>(staging_bytes); return FGBI_OK;
+    case FGBI_P_STREAM_ID: *value = static_cast<int64_t>(stream_id); return FGBI_OK;
     case FGBI_P_TEST_HASH_BITS: *value = test_hash_bits; return FGBI_OK;
   }
   return FGBI_E_PARAM_UNKNOWN;

@@ -42,6 +42,8 @@ struct Config {
   uint64_t index_bytes = 16ull << 20;
   uint64_t link_mbps = 1000;
   bool adaptive = true;
+  uint64_t staging_bytes = 4ull << 30;
+  uint64_t stream_id = 0;
   uint32_t test_hash_bits = 64;
 
   uint32_t blocks_per_page() const { return page_size / block_size; }

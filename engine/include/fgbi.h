@@ -54,7 +54,7 @@ FGBI_API unsigned fgbi_version_number(void);
 FGBI_API const char* fgbi_version_string(void);
 
 /* The wire format version this library writes and reads. */
-#define FGBI_WIRE_VERSION 1
+#define FGBI_WIRE_VERSION 2
 
 /* ---- errors ------------------------------------------------------------ */
 typedef int fgbi_status;
@@ -75,6 +75,9 @@ enum fgbi_error {
   FGBI_E_IO = 11,                  /* a file could not be created, sized or mapped */
   FGBI_E_NO_REPLICA = 12,          /* receiver has no replica memory attached */
   FGBI_E_BAD_ARGUMENT = 13,        /* an argument outside its valid range */
+  FGBI_E_STAGING_FULL = 14,        /* no room left to capture the page: end the
+                                      epoch and add it to the next one, or raise
+                                      FGBI_P_STAGING_BYTES */
   /* stream errors: the epoch in progress is discarded, the replica is
    * unchanged, and the receiver must be reset (fgbi_receiver_reset_stream) */
   FGBI_E_BAD_MAGIC = 20,
@@ -97,6 +100,7 @@ enum fgbi_error {
   FGBI_E_DIGEST_REQUIRED = 37, /* receiver requires a digest; epoch has none */
   FGBI_E_BAD_REFERENCE = 38,   /* a shared-block reference is stale or invalid */
   FGBI_E_BAD_PAYLOAD = 39,     /* compressed or delta data does not decode */
+  FGBI_E_STREAM_MISMATCH = 40, /* the epoch belongs to another sender's stream */
   FGBI_E_INTERNAL = 99
 };
 
@@ -128,6 +132,13 @@ typedef enum fgbi_param {
   FGBI_P_ADAPTIVE = 13,     /* sender: 1 = the cost model learns codec speeds
                                as it runs (default); 0 = fixed reference
                                speeds, so the stream depends only on input    */
+  FGBI_P_STAGING_BYTES = 14, /* sender: most bytes of page content captured
+                                for one epoch, one page slot per dirty page
+                                (default 4 GiB, taken as epochs need it)     */
+  FGBI_P_STREAM_ID = 15,     /* sender: the stream's identity carried by every
+                                epoch; 0 (default) = random at the first
+                                epoch. A receiver refuses an epoch whose id
+                                differs from the one its stream started with */
   FGBI_P_TEST_HASH_BITS = 100 /* TESTING ONLY: keep this many low bits of each
                                  block hash (64 = normal) to force collisions */
 } fgbi_param;
@@ -211,8 +222,14 @@ FGBI_API fgbi_status fgbi_sender_get_parameter(const fgbi_sender* sender, fgbi_p
                                                int64_t* value);
 /* Starts the next epoch (numbered from 1); *epoch may be NULL. */
 FGBI_API fgbi_status fgbi_sender_begin_epoch(fgbi_sender* sender, uint64_t* epoch);
-/* Adds n dirty pages: pfns[i] with its content at pages[i] (page-size bytes,
- * readable until the epoch ends). Pages are checked one by one; with
+/* Adds n dirty pages: pfns[i] with its content at pages[i] (page-size bytes)
+ * and captures them: when the call returns, everything the epoch needs has
+ * been read (the changed blocks copied out, the block hashes and the
+ * end-to-end check computed), so the guest may write the pages again - this
+ * is the only part of an epoch that needs the guest paused. With
+ * FGBI_P_THREADS > 1 the capture uses that many threads. Each page needs a
+ * page of staging room (FGBI_P_STAGING_BYTES); a page that finds none fails
+ * with FGBI_E_STAGING_FULL. Pages are checked one by one; with
  * per_page_status non-NULL each page's status is stored there and the call
  * returns the first error, having accepted every page whose status is
  * FGBI_OK. With per_page_status NULL the batch is all or nothing. */
@@ -221,11 +238,15 @@ FGBI_API fgbi_status fgbi_sender_add_pages(fgbi_sender* sender, const uint64_t* 
                                            fgbi_status* per_page_status);
 /* Worst-case stream size of an epoch of n dirty pages (0 on bad arguments). */
 FGBI_API size_t fgbi_sender_epoch_bound(const fgbi_sender* sender, size_t n_pages);
-/* Ends the epoch and writes its stream into dst. On FGBI_E_DST_TOO_SMALL the
+/* Ends the epoch and writes its stream into dst. It encodes from what
+ * fgbi_sender_add_pages captured and never reads the pages again, so it may
+ * run while the guest runs. On FGBI_E_DST_TOO_SMALL the
  * epoch stays open: call again with a larger buffer (*written = size needed). */
 FGBI_API fgbi_status fgbi_sender_end_epoch(fgbi_sender* sender, void* dst, size_t capacity,
                                            size_t* written);
-/* Ends the epoch and hands its stream to write() in order. If write() fails
+/* Ends the epoch and hands its stream to write() in order, streaming: the
+ * header and each segment are written as soon as they are encoded (a wave of
+ * FGBI_P_THREADS segments at a time), the trailer last. If write() fails
  * the epoch is lost to the receiver: follow with fgbi_sender_rewind(). */
 FGBI_API fgbi_status fgbi_sender_end_epoch_cb(fgbi_sender* sender, fgbi_write_fn write, void* user);
 /* The receiver holds epoch `committed` (e.g. it rejected later epochs, or a

@@ -27,9 +27,13 @@ fgbi_status Receiver::get_parameter(fgbi_param param, int64_t* value) const {
 fgbi_status Receiver::prepare() {
   kernels_ = kernels::find_kernels(static_cast<kernels::Backend>(config_.backend));
   if (kernels_ == nullptr) return FGBI_E_BACKEND_UNAVAILABLE;
-  if (!in_epoch_.allocate((config_.tracked_pages + 63) / 64)) return FGBI_E_NO_MEMORY;
+  if (!in_epoch_.allocate((config_.tracked_pages + 63) / 64) ||
+      !block_hashes_.allocate(config_.tracked_pages * config_.blocks_per_page()) ||
+      !hash_known_.allocate(config_.tracked_pages))
+    return FGBI_E_NO_MEMORY;
+  reader_ = wire::EpochReader(config_.max_epoch_bytes, config_.tracked_pages);
   if (config_.threads > 1) pool_ = std::make_unique<ThreadPool>(config_.threads);
-  expect(Phase::kHeader, wire::kHeaderBytes);
+  reader_.reset();
   return FGBI_OK;
 }
 
@@ -54,14 +58,17 @@ fgbi_status Receiver::replica(const void** memory, size_t* size) const {
 }
 
 fgbi_status Receiver::set_committed_epoch(uint64_t committed) {
-  if (phase_ != Phase::kHeader || epoch_.size() != 0) return FGBI_E_WRONG_STAGE;
+  if (epoch_.size() != 0 || failed_) return FGBI_E_WRONG_STAGE;
   committed_ = committed;
+  forget_block_hashes();
   return FGBI_OK;
 }
 
-void Receiver::expect(Phase phase, size_t bytes) {
-  phase_ = phase;
-  unit_end_ = epoch_.size() + bytes;
+// The replica may have been changed behind the receiver's back (restored
+// from a journal, a new stream): its hashes are taken again as needed.
+void Receiver::forget_block_hashes() {
+  if (hash_known_.size() != 0) std::memset(hash_known_.data(), 0, hash_known_.bytes());
+  stream_known_ = false;
 }
 
 void Receiver::discard_epoch() {
@@ -70,28 +77,27 @@ void Receiver::discard_epoch() {
   entry_of_pfn_.clear();
   entry_map_live_ = false;
   staged_.clear_and_trim();
+  new_hashes_.clear();
   epoch_counts_ = EpochCounts{};
-  segment_offsets_.clear();
   epoch_.clear_and_trim();
-  segments_seen_ = records_seen_ = 0;
-  body_seen_ = 0;
-  expect(Phase::kHeader, wire::kHeaderBytes);
+  unit_start_ = 0;
+  reader_.reset();
 }
 
 fgbi_status Receiver::feed(const uint8_t* data, size_t size) {
   if (!replica_.ready()) return FGBI_E_NO_REPLICA;
-  if (phase_ == Phase::kFailed) return FGBI_E_STREAM_FAILED;
+  if (failed_) return FGBI_E_STREAM_FAILED;
   if (data == nullptr && size != 0) return FGBI_E_NULL_ARGUMENT;
   bytes_in_ += size;
   while (size > 0) {
-    const size_t take = std::min(size, unit_end_ - epoch_.size());
+    const size_t take = std::min(size, unit_start_ + reader_.wanted() - epoch_.size());
     epoch_.append(data, take);
     data += take;
     size -= take;
-    if (epoch_.size() == unit_end_) {
+    if (epoch_.size() == unit_start_ + reader_.wanted()) {
       if (fgbi_status st = complete_unit(); st != FGBI_OK) {
         discard_epoch();
-        phase_ = Phase::kFailed;
+        failed_ = true;
         ++rejected_;
         return st;
       }
@@ -101,10 +107,10 @@ fgbi_status Receiver::feed(const uint8_t* data, size_t size) {
 }
 
 fgbi_status Receiver::end_stream() {
-  if (phase_ == Phase::kFailed) return FGBI_E_STREAM_FAILED;
+  if (failed_) return FGBI_E_STREAM_FAILED;
   if (epoch_.size() == 0) return FGBI_OK;
   discard_epoch();
-  phase_ = Phase::kFailed;
+  failed_ = true;
   ++rejected_;
   return FGBI_E_TRUNCATED;
 }
@@ -112,64 +118,37 @@ fgbi_status Receiver::end_stream() {
 fgbi_status Receiver::reset_stream() {
   if (!replica_.ready()) return FGBI_E_NO_REPLICA;
   discard_epoch();
+  failed_ = false;
+  forget_block_hashes();
   return FGBI_OK;
 }
 
 fgbi_status Receiver::complete_unit() {
-  switch (phase_) {
-    case Phase::kHeader: return on_header();
-    case Phase::kSegmentHeader: return on_segment_header();
-    case Phase::kRecords: return on_records();
-    case Phase::kTrailer: return on_trailer();
-    case Phase::kFailed: break;
+  const size_t size = reader_.wanted();
+  const uint8_t* unit = epoch_.data() + unit_start_;
+  wire::EpochReader::Event event;
+  if (fgbi_status st = reader_.take(unit, &event); st != FGBI_OK) return st;
+  unit_start_ += size;
+  switch (event) {
+    case wire::EpochReader::Event::kHeader: return on_header();
+    case wire::EpochReader::Event::kRecords: return on_records(unit, size);
+    case wire::EpochReader::Event::kTrailer: return on_trailer();
+    case wire::EpochReader::Event::kSegment:
+    case wire::EpochReader::Event::kNone: break;
   }
-  return FGBI_E_INTERNAL;
+  return FGBI_OK;
 }
 
 fgbi_status Receiver::on_header() {
-  if (fgbi_status st = wire::decode_header(epoch_.data(), &header_); st != FGBI_OK) return st;
-  const wire::EpochHeader& h = header_;
+  const wire::EpochHeader& h = reader_.header();
   if (h.page_shift != std::countr_zero(config_.page_size) ||
       h.block_shift != std::countr_zero(config_.block_size) ||
       h.tracked_pages != config_.tracked_pages)
     return FGBI_E_GEOMETRY_MISMATCH;
   if (config_.digest && (h.flags & wire::kFlagDigest) == 0) return FGBI_E_DIGEST_REQUIRED;
+  if (stream_known_ && h.stream_id != stream_id_) return FGBI_E_STREAM_MISMATCH;
   if (h.epoch <= committed_) return FGBI_E_EPOCH_REPLAYED;
   if (h.epoch != committed_ + 1) return FGBI_E_EPOCH_GAP;
-  if (h.body_bytes > config_.max_epoch_bytes - wire::kHeaderBytes - wire::kTrailerBytes ||
-      h.record_count > config_.tracked_pages)
-    return FGBI_E_LIMIT_EXCEEDED;
-  // Every segment holds at least one record of at least a record header.
-  if (h.segment_count > h.record_count ||
-      h.body_bytes < uint64_t{h.segment_count} * wire::kSegmentHeaderBytes +
-                         uint64_t{h.record_count} * wire::kRecordHeaderBytes)
-    return FGBI_E_BAD_SEGMENT;
-  // Bounded by FGBI_P_MAX_EPOCH_BYTES above; untouched capacity costs nothing.
-  epoch_.reserve(wire::kHeaderBytes + h.body_bytes + wire::kTrailerBytes);
-  if (h.segment_count == 0) {
-    if (h.body_bytes != 0) return FGBI_E_BAD_SEGMENT;
-    expect(Phase::kTrailer, wire::kTrailerBytes);
-  } else {
-    expect(Phase::kSegmentHeader, wire::kSegmentHeaderBytes);
-  }
-  return FGBI_OK;
-}
-
-fgbi_status Receiver::on_segment_header() {
-  const size_t offset = epoch_.size() - wire::kSegmentHeaderBytes;
-  if (fgbi_status st = wire::decode_segment_header(epoch_.data() + offset, &segment_);
-      st != FGBI_OK)
-    return st;
-  const wire::SegmentHeader& s = segment_;
-  const uint64_t body_left = header_.body_bytes - body_seen_;  // body_seen_ <= body_bytes
-  if (s.record_count == 0 || s.record_count > header_.record_count - records_seen_ ||
-      s.records_bytes < uint64_t{s.record_count} * wire::kRecordHeaderBytes ||
-      body_left < wire::kSegmentHeaderBytes ||
-      s.records_bytes > body_left - wire::kSegmentHeaderBytes)
-    return FGBI_E_BAD_SEGMENT;
-  segment_offsets_.push_back(offset);
-  body_seen_ += wire::kSegmentHeaderBytes + s.records_bytes;
-  expect(Phase::kRecords, s.records_bytes);
   return FGBI_OK;
 }
 
@@ -299,11 +278,15 @@ fgbi_status Receiver::decode_coded_page(uint64_t pfn, const uint8_t* payload, si
   return FGBI_OK;
 }
 
+// Each XOR_PAGES entry becomes the new content of the blocks its delta
+// touches, taken from the committed replica and XORed on arrival, so that
+// digest and apply treat it like any block record.
 fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size) {
-  const uint8_t* const base = epoch_.data();
-  const uint8_t* p = base + offset;
+  const uint8_t* p = epoch_.data() + offset;
   const uint8_t* const end = p + size;
   if (p == end) return FGBI_E_BAD_RECORD;
+  const uint32_t page_size = config_.page_size;
+  const uint32_t block_size = config_.block_size;
   uint64_t pfn = first;
   while (p < end) {
     uint64_t zigzag, length;
@@ -318,84 +301,75 @@ fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size
     pfn = gap < 0 ? pfn - magnitude : pfn + magnitude;
     if (length == 0 || length > static_cast<uint64_t>(end - p)) return FGBI_E_BAD_RECORD;
     if (fgbi_status st = check_pfn(pfn); st != FGBI_OK) return st;
-    size_t changes = 0;
-    if (!kernels::xor_rle_walk(p, length, config_.page_size,
-                               [&](size_t, const uint8_t*, size_t n) { changes += n; }))
-      return FGBI_E_BAD_PAYLOAD;
     Entry e{};
     e.pfn = pfn;
     e.kind = wire::kRecordXorPages;
-    e.offset = static_cast<size_t>(p - base);
-    e.delta_bytes = static_cast<uint32_t>(length);
-    e.xor_bytes = static_cast<uint32_t>(changes);
+    e.staged = true;
+    if (!kernels::xor_rle_walk(p, length, page_size, [&](size_t at, const uint8_t*, size_t n) {
+          for (size_t b = at / block_size; b <= (at + n - 1) / block_size; ++b)
+            e.bitmap[b / 64] |= 1ull << (b % 64);
+        }))
+      return FGBI_E_BAD_PAYLOAD;
+    for (uint64_t w : e.bitmap) e.blocks += static_cast<uint32_t>(std::popcount(w));
+    const size_t out_bytes = size_t{e.blocks} * block_size;
+    if (staged_.size() + out_bytes > config_.max_epoch_bytes) return FGBI_E_LIMIT_EXCEEDED;
+    e.offset = staged_.size();
+    uint8_t* out = staged_.append(out_bytes);
+    kernels_->gather_blocks(replica_.data() + pfn * page_size, e.bitmap, block_size, out);
+    // Touched blocks are consecutive in `out`, so a literal that spans
+    // several blocks stays contiguous there.
+    uint32_t slot[kernels::kMaxBlocksPerPage];
+    for (uint32_t b = 0, next = 0; b < page_size / block_size; ++b)
+      if ((e.bitmap[b / 64] >> (b % 64)) & 1) slot[b] = next++;
+    kernels::xor_rle_walk(p, length, page_size, [&](size_t at, const uint8_t* literal, size_t n) {
+      uint8_t* dst = out + size_t{slot[at / block_size]} * block_size + at % block_size;
+      for (size_t i = 0; i < n; ++i) dst[i] ^= literal[i];
+    });
     add_entry(e);
     p += length;
   }
   return FGBI_OK;
 }
 
-fgbi_status Receiver::on_records() {
-  const size_t begin = epoch_.size() - segment_.records_bytes;
-  const uint8_t* base = epoch_.data();
-  if (xxh3(base + begin, segment_.records_bytes) != segment_.records_checksum)
-    return FGBI_E_SEGMENT_CHECKSUM;
-
+fgbi_status Receiver::on_records(const uint8_t* records, size_t size) {
   const size_t bitmap_bytes = wire::bitmap_bytes(config_.page_size, config_.block_size);
-  size_t pos = begin;
-  const size_t end = epoch_.size();
-  for (uint32_t i = 0; i < segment_.record_count; ++i) {
-    wire::RecordHeader rh;
-    if (end - pos < wire::kRecordHeaderBytes) return FGBI_E_BAD_RECORD;
-    if (fgbi_status st = wire::decode_record_header(base + pos, &rh); st != FGBI_OK) return st;
-    pos += wire::kRecordHeaderBytes;
-    if (rh.payload_bytes > end - pos) return FGBI_E_BAD_RECORD;
-    const uint8_t* payload = base + pos;
-    fgbi_status st = FGBI_OK;
-    Entry e{};
-    e.pfn = rh.pfn;
-    e.kind = rh.kind;
-    switch (rh.kind) {
-      case wire::kRecordFullPage:
-        if (rh.payload_bytes != config_.page_size) return FGBI_E_BAD_RECORD;
-        if ((st = check_pfn(rh.pfn)) != FGBI_OK) return st;
-        e.offset = pos;
-        e.blocks = config_.blocks_per_page();
-        for (uint32_t b = 0; b < e.blocks; ++b) e.bitmap[b / 64] |= 1ull << (b % 64);
-        add_entry(e);
-        break;
-      case wire::kRecordBlocks:
-        if (rh.payload_bytes <= bitmap_bytes) return FGBI_E_BAD_RECORD;
-        wire::load_bitmap(payload, bitmap_bytes, e.bitmap, kernels::kBitmapWords);
-        for (uint64_t w : e.bitmap) e.blocks += static_cast<uint32_t>(std::popcount(w));
-        if (rh.payload_bytes != bitmap_bytes + size_t{e.blocks} * config_.block_size)
-          return FGBI_E_BAD_RECORD;
-        if ((st = check_pfn(rh.pfn)) != FGBI_OK) return st;
-        e.offset = pos + bitmap_bytes;
-        add_entry(e);
-        break;
-      case wire::kRecordCleanList:
-        st = parse_clean_list(rh.pfn, payload, payload + rh.payload_bytes);
-        break;
-      case wire::kRecordCodedPage: st = decode_coded_page(rh.pfn, payload, rh.payload_bytes); break;
-      case wire::kRecordXorPages: st = parse_xor_pages(rh.pfn, pos, rh.payload_bytes); break;
-      default:
-        if (rh.kind < wire::kFirstOptionalKind) return FGBI_E_UNKNOWN_RECORD;
-        break;  // optional: skipped
-    }
-    if (st != FGBI_OK) return st;
-    pos += rh.payload_bytes;
-  }
-  if (pos != end) return FGBI_E_BAD_RECORD;
-
-  records_seen_ += segment_.record_count;
-  if (++segments_seen_ < header_.segment_count) {
-    expect(Phase::kSegmentHeader, wire::kSegmentHeaderBytes);
-    return FGBI_OK;
-  }
-  if (records_seen_ != header_.record_count || body_seen_ != header_.body_bytes)
-    return FGBI_E_BAD_SEGMENT;
-  expect(Phase::kTrailer, wire::kTrailerBytes);
-  return FGBI_OK;
+  const uint8_t* base = epoch_.data();
+  return wire::for_each_record(
+      records, size, reader_.segment().record_count,
+      [&](const wire::RecordHeader& rh, const uint8_t* payload) -> fgbi_status {
+        const size_t pos = static_cast<size_t>(payload - base);
+        fgbi_status st = FGBI_OK;
+        Entry e{};
+        e.pfn = rh.pfn;
+        e.kind = rh.kind;
+        switch (rh.kind) {
+          case wire::kRecordFullPage:
+            if (rh.payload_bytes != config_.page_size) return FGBI_E_BAD_RECORD;
+            if ((st = check_pfn(rh.pfn)) != FGBI_OK) return st;
+            e.offset = pos;
+            e.blocks = config_.blocks_per_page();
+            for (uint32_t b = 0; b < e.blocks; ++b) e.bitmap[b / 64] |= 1ull << (b % 64);
+            add_entry(e);
+            return FGBI_OK;
+          case wire::kRecordBlocks:
+            if (rh.payload_bytes <= bitmap_bytes) return FGBI_E_BAD_RECORD;
+            wire::load_bitmap(payload, bitmap_bytes, e.bitmap, kernels::kBitmapWords);
+            for (uint64_t w : e.bitmap) e.blocks += static_cast<uint32_t>(std::popcount(w));
+            if (rh.payload_bytes != bitmap_bytes + size_t{e.blocks} * config_.block_size)
+              return FGBI_E_BAD_RECORD;
+            if ((st = check_pfn(rh.pfn)) != FGBI_OK) return st;
+            e.offset = pos + bitmap_bytes;
+            add_entry(e);
+            return FGBI_OK;
+          case wire::kRecordCleanList:
+            return parse_clean_list(rh.pfn, payload, payload + rh.payload_bytes);
+          case wire::kRecordCodedPage: return decode_coded_page(rh.pfn, payload, rh.payload_bytes);
+          case wire::kRecordXorPages: return parse_xor_pages(rh.pfn, pos, rh.payload_bytes);
+          default:
+            // Optional kinds are skipped.
+            return rh.kind < wire::kFirstOptionalKind ? FGBI_E_UNKNOWN_RECORD : FGBI_OK;
+        }
+      });
 }
 
 void Receiver::for_each_entry_chunk(const std::function<void(size_t, size_t)>& fn) {
@@ -409,27 +383,34 @@ void Receiver::for_each_entry_chunk(const std::function<void(size_t, size_t)>& f
     for (size_t t = 0; t < tasks; ++t) run(t, 0);
 }
 
+// The digest from the blocks the epoch writes and the hashes kept of the
+// rest: the replica is read only for pages whose hashes are not known yet.
 uint64_t Receiver::compute_digest() {
+  const uint32_t blocks = config_.blocks_per_page();
+  const uint32_t block_size = config_.block_size;
+  size_t new_blocks = 0;
+  for (Entry& e : entries_) {
+    e.hash_offset = new_blocks;
+    new_blocks += e.blocks;
+  }
+  new_hashes_.resize(new_blocks);
   page_hashes_.resize(entries_.size());
-  const uint32_t page_size = config_.page_size;
   for_each_entry_chunk([&](size_t begin, size_t end) {
-    alignas(64) uint8_t scratch[kernels::kPageSize];
+    uint64_t row[kernels::kMaxBlocksPerPage];
     for (size_t i = begin; i < end; ++i) {
       const Entry& e = entries_[i];
-      const uint8_t* current = replica_.data() + e.pfn * page_size;
-      if (e.kind == wire::kRecordFullPage) {
-        page_hashes_[i] = xxh3(entry_data(e), page_size);
-      } else if (e.kind == wire::kRecordCleanList) {
-        page_hashes_[i] = xxh3(current, page_size);
-      } else if (e.kind == wire::kRecordXorPages) {
-        std::memcpy(scratch, current, page_size);
-        kernels_->xor_rle_decode(entry_data(e), e.delta_bytes, scratch, page_size);
-        page_hashes_[i] = xxh3(scratch, page_size);
-      } else {
-        std::memcpy(scratch, current, page_size);
-        kernels_->scatter_blocks(scratch, e.bitmap, config_.block_size, entry_data(e));
-        page_hashes_[i] = xxh3(scratch, page_size);
+      uint64_t* kept = block_hashes_.data() + e.pfn * blocks;
+      if (e.blocks != blocks && !hash_known_[e.pfn]) {
+        // Hashes of the committed content, true whether or not this epoch commits.
+        kernels_->hash_blocks(replica_.data() + e.pfn * config_.page_size, blocks, block_size,
+                              ~0ull, kept);
+        hash_known_.data()[e.pfn] = 1;
       }
+      uint64_t* fresh = new_hashes_.data() + e.hash_offset;
+      if (e.blocks != 0) kernels_->hash_blocks(entry_data(e), e.blocks, block_size, ~0ull, fresh);
+      for (uint32_t b = 0; b < blocks; ++b)
+        row[b] = (e.bitmap[b / 64] >> (b % 64)) & 1 ? *fresh++ : kept[b];
+      page_hashes_[i] = wire::page_check(row, blocks);
     }
   });
   Xxh3Stream state;
@@ -443,16 +424,33 @@ uint64_t Receiver::compute_digest() {
 
 void Receiver::apply() {
   const uint32_t page_size = config_.page_size;
+  const uint32_t blocks = config_.blocks_per_page();
+  const bool hashed = (reader_.header().flags & wire::kFlagDigest) != 0;
   for_each_entry_chunk([&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
       const Entry& e = entries_[i];
+      if (e.blocks == 0) continue;
       uint8_t* page = replica_.data() + e.pfn * page_size;
-      if (e.kind == wire::kRecordFullPage)
+      if (e.blocks == blocks)
         std::memcpy(page, entry_data(e), page_size);
-      else if (e.kind == wire::kRecordXorPages)
-        kernels_->xor_rle_decode(entry_data(e), e.delta_bytes, page, page_size);
-      else if (e.kind != wire::kRecordCleanList)
+      else
         kernels_->scatter_blocks(page, e.bitmap, config_.block_size, entry_data(e));
+      // Keep the page's block hashes current; without a digest they were
+      // not computed, and are taken from the replica when next needed.
+      if (!hashed) {
+        hash_known_.data()[e.pfn] = 0;
+        continue;
+      }
+      const uint64_t* fresh = new_hashes_.data() + e.hash_offset;
+      uint64_t* kept = block_hashes_.data() + e.pfn * blocks;
+      if (e.blocks == blocks) {
+        std::memcpy(kept, fresh, size_t{blocks} * sizeof(uint64_t));
+        hash_known_.data()[e.pfn] = 1;
+      } else {
+        for (uint32_t w = 0; w < kernels::kBitmapWords; ++w)
+          for (uint64_t bits = e.bitmap[w]; bits != 0; bits &= bits - 1)
+            kept[w * 64 + static_cast<uint32_t>(std::countr_zero(bits))] = *fresh++;
+      }
     }
   });
   for (const Entry& e : entries_) {
@@ -461,7 +459,7 @@ void Receiver::apply() {
     pages_coded_ += e.kind == wire::kRecordCodedPage || e.kind == wire::kRecordXorPages;
     pages_unchanged_ += e.kind == wire::kRecordCleanList;
     blocks_written_ += e.blocks;
-    bytes_out_ += uint64_t{e.blocks} * config_.block_size + e.xor_bytes;
+    bytes_out_ += uint64_t{e.blocks} * config_.block_size;
   }
   totals_.blocks_zero += epoch_counts_.blocks_zero;
   totals_.blocks_shared_epoch += epoch_counts_.blocks_shared_epoch;
@@ -469,23 +467,16 @@ void Receiver::apply() {
 }
 
 fgbi_status Receiver::on_trailer() {
-  const size_t offset = epoch_.size() - wire::kTrailerBytes;
-  const uint8_t* base = epoch_.data();
-  wire::Trailer t;
-  if (fgbi_status st = wire::decode_trailer(base + offset, &t); st != FGBI_OK) return st;
-  if (t.record_count != header_.record_count || t.epoch != header_.epoch) return FGBI_E_BAD_TRAILER;
-  Xxh3Stream sum;
-  sum.update(base, wire::kHeaderBytes);
-  for (size_t seg : segment_offsets_) sum.update(base + seg, wire::kSegmentHeaderBytes);
-  sum.update(base + offset, wire::kTrailerChecksummedBytes);
-  if (sum.digest() != t.checksum) return FGBI_E_EPOCH_CHECKSUM;
-  if (header_.flags & wire::kFlagDigest) {
+  const wire::Trailer& t = reader_.trailer();
+  if (reader_.header().flags & wire::kFlagDigest) {
     if (compute_digest() != t.digest) return FGBI_E_DIGEST_MISMATCH;
   } else if (t.digest != 0) {
     return FGBI_E_BAD_TRAILER;
   }
   apply();
-  committed_ = header_.epoch;
+  committed_ = reader_.header().epoch;
+  stream_id_ = reader_.header().stream_id;
+  stream_known_ = true;
   ++epochs_;
   discard_epoch();
   return FGBI_OK;
@@ -504,8 +495,9 @@ fgbi_status Receiver::get_stat(fgbi_stat stat, uint64_t* value) const {
     case FGBI_S_BLOCKS_CHANGED: *value = blocks_written_; return FGBI_OK;
     case FGBI_S_EPOCHS_REJECTED: *value = rejected_; return FGBI_OK;
     case FGBI_S_MEMORY_BYTES:
-      *value = epoch_.capacity() + staged_.capacity() + in_epoch_.bytes() +
-               entries_.capacity() * sizeof(Entry) + page_hashes_.capacity() * sizeof(uint64_t);
+      *value = epoch_.capacity() + staged_.capacity() + in_epoch_.bytes() + block_hashes_.bytes() +
+               hash_known_.bytes() + entries_.capacity() * sizeof(Entry) +
+               (page_hashes_.capacity() + new_hashes_.capacity()) * sizeof(uint64_t);
       return FGBI_OK;
     case FGBI_S_BLOCKS_ZERO: *value = totals_.blocks_zero; return FGBI_OK;
     case FGBI_S_BLOCKS_SHARED_EPOCH: *value = totals_.blocks_shared_epoch; return FGBI_OK;

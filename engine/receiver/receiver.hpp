@@ -1,6 +1,9 @@
-// The receiver engine: parses a wire-format v1 stream in pieces of any
+// The receiver engine: parses a wire-format v2 stream in pieces of any
 // size, validates each epoch completely (structure, limits, checksums, the
-// end-to-end digest) and only then writes it to the replica, all or nothing.
+// stream's identity, the end-to-end digest) and only then writes it to the
+// replica, all or nothing. It keeps the full block hashes of the replica's
+// pages, so the digest is computed from the blocks an epoch writes and
+// those hashes, without reading the rest of a page.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +19,7 @@
 #include "kernels.hpp"
 #include "receiver/replica_memory.hpp"
 #include "wire/coded_page.hpp"
+#include "wire/epoch_reader.hpp"
 #include "wire/format.hpp"
 
 namespace fgbi {
@@ -35,20 +39,16 @@ class Receiver {
   fgbi_status get_stat(fgbi_stat stat, uint64_t* value) const;
 
  private:
-  // What the bytes being collected are.
-  enum class Phase { kHeader, kSegmentHeader, kRecords, kTrailer, kFailed };
-
   // A page the epoch updates or vouches for. The new content of the blocks
   // set in `bitmap` lies consecutively at `offset` in epoch_ (full-page and
-  // block records) or in staged_ (coded records, decoded on arrival). For an
-  // XOR_PAGES entry, offset is its delta in epoch_ and bitmap is empty.
+  // block records) or in staged_ (coded and XOR records, decoded on
+  // arrival); their full hashes go to new_hashes_ at hash_offset.
   struct Entry {
     uint64_t pfn;
     size_t offset;
+    size_t hash_offset;
     uint64_t bitmap[kernels::kBitmapWords];
-    uint32_t blocks;       // bits set in bitmap
-    uint32_t delta_bytes;  // XOR_PAGES: the delta's size
-    uint32_t xor_bytes;    // XOR_PAGES: bytes the delta changes
+    uint32_t blocks;  // bits set in bitmap
     uint8_t kind;
     bool staged;
   };
@@ -60,9 +60,9 @@ class Receiver {
   fgbi_status prepare();
   fgbi_status complete_unit();
   fgbi_status on_header();
-  fgbi_status on_segment_header();
-  fgbi_status on_records();
+  fgbi_status on_records(const uint8_t* records, size_t size);
   fgbi_status on_trailer();
+  void forget_block_hashes();
   fgbi_status check_pfn(uint64_t pfn) const;
   void add_entry(const Entry& entry);
   fgbi_status decode_coded_page(uint64_t pfn, const uint8_t* payload, size_t size);
@@ -74,7 +74,6 @@ class Receiver {
   fgbi_status parse_clean_list(uint64_t first, const uint8_t* p, const uint8_t* end);
   uint64_t compute_digest();
   void apply();
-  void expect(Phase phase, size_t bytes);
   void discard_epoch();
   void for_each_entry_chunk(const std::function<void(size_t, size_t)>& fn);
 
@@ -85,15 +84,18 @@ class Receiver {
   ZeroedArray<uint64_t> in_epoch_;  // bitmap of pfns the current epoch names
 
   uint64_t committed_ = 0;
-  Phase phase_ = Phase::kHeader;
-  ByteBuffer epoch_;     // every byte of the current epoch received so far
-  size_t unit_end_ = 0;  // epoch_ offset where the unit being collected ends
-  wire::EpochHeader header_;
-  wire::SegmentHeader segment_;
-  uint32_t segments_seen_ = 0;
-  uint32_t records_seen_ = 0;
-  uint64_t body_seen_ = 0;
-  std::vector<size_t> segment_offsets_;  // epoch_ offsets of segment headers
+  bool failed_ = false;    // a stream error; reset before more input
+  ByteBuffer epoch_;       // every byte of the current epoch received so far
+  size_t unit_start_ = 0;  // epoch_ offset where the unit being collected starts
+  wire::EpochReader reader_{0, 0};
+  // The stream being received: fixed by its first committed epoch.
+  uint64_t stream_id_ = 0;
+  bool stream_known_ = false;
+  // Full block hashes of every replica page, valid where hash_known_ is set
+  // (filled from the replica the first time a page is needed).
+  ZeroedArray<uint64_t> block_hashes_;
+  ZeroedArray<uint8_t> hash_known_;
+  std::vector<uint64_t> new_hashes_;
   std::vector<Entry> entries_;
   // pfn -> entries_ index, built on the first in-epoch reference of an epoch.
   std::unordered_map<uint64_t, uint32_t> entry_of_pfn_;

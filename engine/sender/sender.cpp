@@ -4,17 +4,20 @@
 #include <bit>
 #include <chrono>
 #include <cstring>
+#include <random>
 
 #include "common/bytes.hpp"
 #include "common/xxh3.hpp"
-#include "wire/format.hpp"
+#include "wire/epoch_writer.hpp"
 
 namespace fgbi {
 namespace {
 
-// Pages identified per kernel call: small enough that a page is still in
-// L1/L2 when it is encoded and digested right after.
+// Pages captured per kernel call: small enough that a page is still in L1/L2
+// when its changed blocks are copied out right after it is hashed.
 constexpr size_t kIdentifyBatch = 16;
+// Pages whose index slots and cached blocks are loaded ahead of encoding.
+constexpr size_t kPrefetchPages = 16;
 // Every this many coded pages a segment tries every enabled codec, so the
 // cost model keeps learning ratios (and, timed, speeds) of codecs it is not
 // choosing at the moment.
@@ -81,6 +84,7 @@ struct Sender::Worker {
   uint64_t generation = 0;
   uint32_t coded_pages = 0;
   uint64_t full_hashes[kernels::kMaxBlocksPerPage];
+  const uint8_t* block_data[kernels::kMaxBlocksPerPage];  // changed blocks in staging
   alignas(64) uint8_t literal[kernels::kPageSize];
   alignas(64) uint8_t previous[kernels::kPageSize];
   alignas(64) uint8_t xor_out[kernels::kPageSize];
@@ -143,6 +147,12 @@ fgbi_status Sender::start() {
       !cache_.configure(xor_codec ? config_.cache_bytes : 0, config_.page_size, pages))
     return FGBI_E_NO_MEMORY;
   cost_model_.set_link_mbps(config_.link_mbps);
+  staging_.configure(config_.page_size, config_.staging_bytes);
+  stream_id_ = config_.stream_id;
+  if (stream_id_ == 0) {
+    std::random_device entropy;
+    while (stream_id_ == 0) stream_id_ = (uint64_t{entropy()} << 32) ^ entropy();
+  }
   if (config_.threads > 1) pool_ = std::make_unique<ThreadPool>(config_.threads);
   for (uint32_t t = 0; t < config_.threads; ++t) workers_.push_back(std::make_unique<Worker>());
   stage_ = Stage::kIdle;
@@ -173,26 +183,112 @@ fgbi_status Sender::add_pages(const uint64_t* pfns, const void* const* pages, si
   if (stage_ != Stage::kOpen) return FGBI_E_WRONG_STAGE;
   if (n == 0) return FGBI_OK;
   if (pfns == nullptr || pages == nullptr) return FGBI_E_NULL_ARGUMENT;
-  const size_t first_new = dirty_.size();
+  const size_t first = dirty_.size();
+  auto undo = [&] {
+    for (size_t i : accepted_) in_epoch_[pfns[i] / 64] &= ~(1ull << (pfns[i] % 64));
+  };
+  accepted_.clear();
   fgbi_status first_error = FGBI_OK;
   for (size_t i = 0; i < n; ++i) {
-    const fgbi_status st = check_page(pfns[i], pages[i]);
+    fgbi_status st = check_page(pfns[i], pages[i]);
+    if (st == FGBI_OK && first + accepted_.size() >= staging_.capacity()) st = FGBI_E_STAGING_FULL;
     if (per_page_status) per_page_status[i] = st;
     if (st == FGBI_OK) {
       in_epoch_[pfns[i] / 64] |= 1ull << (pfns[i] % 64);
-      dirty_.push_back({pfns[i], static_cast<const uint8_t*>(pages[i])});
+      accepted_.push_back(i);
       continue;
     }
     if (first_error == FGBI_OK) first_error = st;
-    if (per_page_status == nullptr) {
-      // All or nothing: undo this batch.
-      for (size_t j = first_new; j < dirty_.size(); ++j)
-        in_epoch_[dirty_[j].pfn / 64] &= ~(1ull << (dirty_[j].pfn % 64));
-      dirty_.resize(first_new);
+    if (per_page_status == nullptr) {  // all or nothing: nothing captured yet
+      undo();
       return st;
     }
   }
+  if (!staging_.reserve(first + accepted_.size())) {
+    undo();
+    if (per_page_status)
+      for (size_t i : accepted_) per_page_status[i] = FGBI_E_NO_MEMORY;
+    return FGBI_E_NO_MEMORY;
+  }
+  dirty_.resize(first + accepted_.size());
+  const size_t batches = (accepted_.size() + kIdentifyBatch - 1) / kIdentifyBatch;
+  auto capture = [&](size_t b, unsigned) {
+    const size_t begin = b * kIdentifyBatch;
+    const size_t count = std::min(kIdentifyBatch, accepted_.size() - begin);
+    const uint8_t* live[kIdentifyBatch];
+    for (size_t j = 0; j < count; ++j) {
+      const size_t i = accepted_[begin + j];
+      dirty_[first + begin + j].pfn = pfns[i];
+      live[j] = static_cast<const uint8_t*>(pages[i]);
+    }
+    capture_batch(first + begin, count, live);
+  };
+  // The guest's vCPUs are idle during the pause: capture may use every thread.
+  if (pool_ && batches > 1)
+    pool_->parallel_for(batches, capture);
+  else
+    for (size_t b = 0; b < batches; ++b) capture(b, 0);
   return first_error;
+}
+
+// The capture pass over pages [first, first + count) of the epoch, whose
+// live content is at pages[]: the only reads of guest memory.
+void Sender::capture_batch(size_t first, size_t count, const uint8_t* const* pages) {
+  const uint32_t page_size = config_.page_size;
+  const uint32_t block_size = config_.block_size;
+  const uint32_t blocks = config_.blocks_per_page();
+  const bool find_zero = coding() && (config_.sharing & FGBI_SHARE_ZERO);
+  uint64_t* hashes[kIdentifyBatch];
+  uint8_t known[kIdentifyBatch];
+  uint64_t changed[kIdentifyBatch * kernels::kBitmapWords];
+  uint64_t zero[kIdentifyBatch * kernels::kBitmapWords];
+  for (size_t j = 0; j < count; ++j) {
+    const uint64_t pfn = dirty_[first + j].pfn;
+    hashes[j] = hashes_.data() + pfn * blocks;
+    known[j] = sent_epoch_[pfn] != 0;
+  }
+  kernels::IdentifyBatch batch;
+  batch.count = count;
+  batch.block_size = block_size;
+  batch.hash_mask = config_.hash_mask();
+  batch.pages = pages;
+  batch.hashes = hashes;
+  batch.known = known;
+  batch.changed = changed;
+  batch.zero = find_zero ? zero : nullptr;
+  kernels_->identify(batch);
+
+  uint64_t full_hashes[kernels::kMaxBlocksPerPage];
+  for (size_t j = 0; j < count; ++j) {
+    DirtyPage& d = dirty_[first + j];
+    std::memcpy(d.changed, changed + j * kernels::kBitmapWords, sizeof d.changed);
+    if (find_zero)
+      std::memcpy(d.zero, zero + j * kernels::kBitmapWords, sizeof d.zero);
+    else
+      std::fill(std::begin(d.zero), std::end(d.zero), 0);
+    d.known = known[j] != 0;
+    d.n_changed = popcount(d.changed);
+    sent_epoch_[d.pfn] = epoch_;
+    // A changed page the cache lacks is captured whole, so that it can
+    // enter the cache (which holds exactly what the receiver has).
+    d.whole = !d.known || d.n_changed == blocks ||
+              (d.n_changed != 0 && cache_.enabled() && cache_.peek(d.pfn) == nullptr);
+    uint8_t* slot = staging_.slot(first + j);
+    if (d.whole)
+      std::memcpy(slot, pages[j], page_size);
+    else if (d.n_changed != 0)
+      kernels_->gather_blocks(pages[j], d.changed, block_size, slot);
+    d.data = slot;
+    if (!config_.digest) continue;
+    // The check covers the full hashes: narrowed test hashes must not hide
+    // the collisions they force.
+    const uint64_t* check_hashes = hashes[j];
+    if (config_.hash_mask() != ~0ull) {
+      kernels_->hash_blocks(pages[j], blocks, block_size, ~0ull, full_hashes);
+      check_hashes = full_hashes;
+    }
+    d.check = wire::page_check(check_hashes, blocks);
+  }
 }
 
 size_t Sender::segment_count() const {
@@ -210,37 +306,50 @@ size_t Sender::epoch_bound(size_t n_pages) const {
          segments * (wire::kSegmentHeaderBytes + wire::kRecordHeaderBytes) + n_pages * per_page;
 }
 
-void Sender::append_record(Segment& seg, uint8_t kind, uint64_t pfn, size_t payload_bytes,
-                           uint8_t** payload) {
-  uint8_t* p = seg.bytes.append(wire::kRecordHeaderBytes + payload_bytes);
-  wire::RecordHeader rh;
-  rh.kind = kind;
-  rh.payload_bytes = static_cast<uint32_t>(payload_bytes);
-  rh.pfn = pfn;
-  wire::encode_record_header(rh, p);
-  *payload = p + wire::kRecordHeaderBytes;
+uint8_t* Sender::append_record(Segment& seg, uint8_t kind, uint64_t pfn, size_t payload_bytes) {
   ++seg.records;
+  return wire::append_record(seg.bytes, kind, pfn, payload_bytes);
 }
 
-void Sender::emit_plain(Segment& seg, const DirtyPage& page, bool full, const uint64_t* changed,
-                        uint32_t n_changed) {
+void Sender::gather_changed(const DirtyPage& page, const uint64_t* subset, uint8_t* out) const {
+  const uint32_t block_size = config_.block_size;
+  if (page.whole) {
+    kernels_->gather_blocks(page.data, subset, block_size, out);
+    return;
+  }
+  if (std::equal(subset, subset + kernels::kBitmapWords, page.changed)) {
+    std::memcpy(out, page.data, size_t{page.n_changed} * block_size);
+    return;
+  }
+  const uint8_t* block = page.data;
+  for (uint32_t w = 0; w < kernels::kBitmapWords; ++w) {
+    for (uint64_t bits = page.changed[w]; bits != 0; bits &= bits - 1, block += block_size) {
+      if (subset[w] & bits & (0 - bits)) {
+        std::memcpy(out, block, block_size);
+        out += block_size;
+      }
+    }
+  }
+}
+
+void Sender::emit_plain(Segment& seg, const DirtyPage& page, bool full) {
   const uint32_t page_size = config_.page_size;
-  uint8_t* payload;
   if (full) {
-    append_record(seg, wire::kRecordFullPage, page.pfn, page_size, &payload);
-    std::memcpy(payload, page.data, page_size);
+    // Only for pages captured whole or with every block changed.
+    std::memcpy(append_record(seg, wire::kRecordFullPage, page.pfn, page_size), page.data,
+                page_size);
     ++seg.counters.pages_full;
     seg.counters.blocks_changed += config_.blocks_per_page();
     seg.counters.codec_bytes[0] += page_size;
     return;
   }
   const size_t bitmap_bytes = wire::bitmap_bytes(page_size, config_.block_size);
-  const size_t block_bytes = size_t{n_changed} * config_.block_size;
-  append_record(seg, wire::kRecordBlocks, page.pfn, bitmap_bytes + block_bytes, &payload);
-  wire::store_bitmap(changed, bitmap_bytes, payload);
-  kernels_->gather_blocks(page.data, changed, config_.block_size, payload + bitmap_bytes);
+  const size_t block_bytes = size_t{page.n_changed} * config_.block_size;
+  uint8_t* payload = append_record(seg, wire::kRecordBlocks, page.pfn, bitmap_bytes + block_bytes);
+  wire::store_bitmap(page.changed, bitmap_bytes, payload);
+  gather_changed(page, page.changed, payload + bitmap_bytes);
   ++seg.counters.pages_partial;
-  seg.counters.blocks_changed += n_changed;
+  seg.counters.blocks_changed += page.n_changed;
   seg.counters.codec_bytes[0] += block_bytes;
 }
 
@@ -265,15 +374,17 @@ bool Sender::replica_holds(const ContentIndex::Entry& e, uint64_t hash) const {
 // the end of the previous literal; runs are at least a block apart, so the
 // result is the canonical delta of the whole page. Returns the delta's
 // size, or kernels::kXorRleTooLarge when it would exceed capacity.
-size_t Sender::xor_page_delta(const uint8_t* page, const uint8_t* old, const uint64_t* changed,
-                              uint8_t* out, size_t capacity, Worker& w) const {
+size_t Sender::xor_page_delta(const DirtyPage& page, const uint8_t* old, uint8_t* out,
+                              size_t capacity, Worker& w) const {
   const uint32_t block_size = config_.block_size;
   const uint32_t blocks = config_.blocks_per_page();
-  size_t used = 0, literal_end = 0;
-  const bool fits = for_each_run(changed, blocks, [&](uint32_t b, uint32_t e) {
+  size_t used = 0, literal_end = 0, staged = 0;
+  const bool fits = for_each_run(page.changed, blocks, [&](uint32_t b, uint32_t e) {
     const size_t start = size_t{b} * block_size, length = size_t{e - b} * block_size;
-    const size_t n = kernels_->xor_rle_encode(page + start, old + start, length, w.run_delta,
-                                              sizeof w.run_delta);
+    const uint8_t* current = page.data + (page.whole ? start : staged);
+    staged += length;
+    const size_t n =
+        kernels_->xor_rle_encode(current, old + start, length, w.run_delta, sizeof w.run_delta);
     if (n == 0) return true;  // the receiver already has these bytes
     const uint8_t* p = w.run_delta;
     const uint8_t* const end = w.run_delta + n;
@@ -321,25 +432,30 @@ void Sender::emit_xor_page(Segment& seg, uint64_t pfn, const uint8_t* delta, siz
 }
 
 // Makes the cached copy equal to the page: only the changed blocks differ.
-void Sender::refresh_cached(uint8_t* cached, const uint8_t* page, const uint64_t* changed) const {
+void Sender::refresh_cached(uint8_t* cached, const DirtyPage& page) const {
   const uint32_t block_size = config_.block_size;
-  const uint32_t blocks = config_.blocks_per_page();
-  for_each_run(changed, blocks, [&](uint32_t b, uint32_t e) {
-    std::memcpy(cached + size_t{b} * block_size, page + size_t{b} * block_size,
+  if (!page.whole) {
+    kernels_->scatter_blocks(cached, page.changed, block_size, page.data);
+    return;
+  }
+  for_each_run(page.changed, config_.blocks_per_page(), [&](uint32_t b, uint32_t e) {
+    std::memcpy(cached + size_t{b} * block_size, page.data + size_t{b} * block_size,
                 size_t{e - b} * block_size);
     return true;
   });
 }
 
 bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint32_t dirty_index,
-                         bool known, const uint64_t* changed, const uint64_t* zero,
-                         const uint64_t* hashes) {
+                         bool find_zero) {
   const DirtyPage& page = dirty_[dirty_index];
+  const bool known = page.known;
+  const uint64_t* changed = page.changed;
+  const uint64_t* zero = find_zero ? page.zero : nullptr;
   const uint32_t page_size = config_.page_size;
   const uint32_t block_size = config_.block_size;
   const uint32_t blocks = config_.blocks_per_page();
   const size_t bitmap_bytes = wire::bitmap_bytes(page_size, block_size);
-  const uint32_t n_changed = popcount(changed);
+  const uint32_t n_changed = page.n_changed;
   const size_t changed_bytes = size_t{n_changed} * block_size;
   const bool plain_full = !known || bitmap_bytes + changed_bytes >= page_size;
   const size_t plain_payload = plain_full ? page_size : bitmap_bytes + changed_bytes;
@@ -347,7 +463,9 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   uint8_t* cached = known ? cache_.find(page.pfn) : nullptr;
   if (cache_.enabled()) {
     if (known) ++(cached ? seg.counters.cache_hits : seg.counters.cache_misses);
-    if (!cached) seg.cache_inserts.emplace_back(dirty_index, !known);  // what the receiver holds
+    // What the receiver holds; pages captured whole are the ones to insert.
+    if (!cached && (page.whole || n_changed == blocks))
+      seg.cache_inserts.emplace_back(dirty_index, !known);
   }
 
   const bool explore = ++w.coded_pages % kExplorePeriod == 0;
@@ -376,22 +494,35 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   size_t xor_page_size = kernels::kXorRleTooLarge;
   if (cached) {
     xor_page_size = timed(codec::Codec::kXor, changed_bytes, [&] {
-      return xor_page_delta(page.data, cached, changed, w.xor_page, page_size - 1, w);
+      return xor_page_delta(page, cached, w.xor_page, page_size - 1, w);
     });
     if (xor_page_size != kernels::kXorRleTooLarge)
       sample(codec::Codec::kXor, changed_bytes, xor_page_size);
     if (xor_page_size <= changed_bytes * kXorFastPathShare) {
       emit_xor_page(seg, page.pfn, w.xor_page, xor_page_size, n_changed);
-      refresh_cached(cached, page.data, changed);
+      refresh_cached(cached, page);
       return true;
     }
   }
 
-  // Full (unmasked) hashes identify content for sharing; with narrowed
-  // test hashes they must be computed apart from the stored ones.
-  const uint64_t* full_hashes = hashes;
+  // Where each changed block's content lies in staging.
+  {
+    const uint8_t* next = page.data;
+    for (uint32_t word = 0; word < kernels::kBitmapWords; ++word) {
+      for (uint64_t bits = changed[word]; bits != 0; bits &= bits - 1) {
+        const uint32_t b = word * 64 + static_cast<uint32_t>(std::countr_zero(bits));
+        w.block_data[b] = page.whole ? page.data + size_t{b} * block_size : next;
+        next += block_size;
+      }
+    }
+  }
+  // Full (unmasked) hashes identify content for sharing: the stored ones,
+  // or, with narrowed test hashes, hashes of the staged changed blocks.
+  const uint64_t* full_hashes = hashes_.data() + page.pfn * blocks;
   if (config_.hash_mask() != ~0ull) {
-    kernels_->hash_blocks(page.data, blocks, block_size, ~0ull, w.full_hashes);
+    for (uint32_t b = 0; b < blocks; ++b)
+      if (bit(changed, b))
+        kernels_->hash_blocks(w.block_data[b], 1, block_size, ~0ull, w.full_hashes + b);
     full_hashes = w.full_hashes;
   }
 
@@ -402,7 +533,7 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   uint32_t n_ops = 0, n_refs = 0, n_literal = 0, n_zero = 0, n_epoch = 0, n_replica = 0;
   for (uint32_t b = 0; b < blocks; ++b) {
     if (!bit(changed, b)) continue;
-    const uint8_t* block = page.data + size_t{b} * block_size;
+    const uint8_t* block = w.block_data[b];
     const uint64_t h = full_hashes[b];
     wire::BlockOp op = wire::BlockOp::kLiteral;
     if ((config_.sharing & FGBI_SHARE_ZERO) && zero && bit(zero, b)) {
@@ -461,7 +592,7 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
       section_size = size;
     }
   };
-  if (n_literal != 0) kernels_->gather_blocks(page.data, literal_bitmap, block_size, w.literal);
+  if (n_literal != 0) gather_changed(page, literal_bitmap, w.literal);
   if (!all_literal) consider(codec::Codec::kRaw, w.literal, literal_bytes);
   if (n_literal != 0) {
     if (coded_xor) {
@@ -504,8 +635,8 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
     emit_xor_page(seg, page.pfn, w.xor_page, xor_page_size, n_changed);
   } else if (form == Form::kCoded) {
     prefix[0] = static_cast<uint8_t>(section);
-    uint8_t* payload;
-    append_record(seg, wire::kRecordCodedPage, page.pfn, prefix_bytes + section_size, &payload);
+    uint8_t* payload =
+        append_record(seg, wire::kRecordCodedPage, page.pfn, prefix_bytes + section_size);
     std::memcpy(payload, prefix, prefix_bytes);
     std::memcpy(payload + prefix_bytes, section_data, section_size);
     ++seg.counters.pages_coded;
@@ -517,7 +648,7 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
     seg.counters.codec_bytes[static_cast<size_t>(section)] += section_size;
     std::memcpy(epoch_sources, changed, sizeof epoch_sources);
   } else {
-    emit_plain(seg, page, plain_full, changed, n_changed);
+    emit_plain(seg, page, plain_full);
     std::memcpy(epoch_sources, changed, sizeof epoch_sources);
   }
   // XOR pages are the working set being edited: their blocks change again
@@ -530,24 +661,26 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
     if (!bit(replica_sources, b) || (form == Form::kCoded && !bit(literal_bitmap, b))) continue;
     const uint64_t h = full_hashes[b];
     if ((config_.sharing & FGBI_SHARE_EPOCH) && bit(epoch_sources, b))
-      w.add_dup(h, page.pfn, b, page.data + size_t{b} * block_size);
+      w.add_dup(h, page.pfn, b, w.block_data[b]);
     if (index_.enabled()) seg.index_inserts.push_back({h, page.pfn, b});
   }
-  if (cached) refresh_cached(cached, page.data, changed);
+  if (cached) refresh_cached(cached, page);
   return form == Form::kXorPage;
 }
 
 // Index slots and cached blocks are far apart in memory and miss the CPU
-// cache: start loading those of a whole batch before its pages need them.
-void Sender::prefetch_batch(size_t first, size_t count, const uint8_t* known,
-                            const uint64_t* changed, uint64_t* const* hashes) const {
+// cache: start loading those of the next pages before they are encoded.
+void Sender::prefetch_pages(size_t first, size_t count) const {
   const bool use_index = index_.enabled() && config_.hash_mask() == ~0ull;
-  for (size_t j = 0; j < count; ++j) {
-    const uint8_t* cached = known[j] ? cache_.peek(dirty_[first + j].pfn) : nullptr;
+  const uint32_t blocks = config_.blocks_per_page();
+  for (size_t j = first; j < first + count; ++j) {
+    const DirtyPage& d = dirty_[j];
+    const uint8_t* cached = d.known ? cache_.peek(d.pfn) : nullptr;
+    const uint64_t* hashes = hashes_.data() + d.pfn * blocks;
     for (uint32_t w = 0; w < kernels::kBitmapWords; ++w) {
-      for (uint64_t bits = changed[j * kernels::kBitmapWords + w]; bits; bits &= bits - 1) {
+      for (uint64_t bits = d.changed[w]; bits; bits &= bits - 1) {
         const uint32_t b = w * 64 + static_cast<uint32_t>(std::countr_zero(bits));
-        if (use_index) index_.load_early(hashes[j][b]);
+        if (use_index) index_.load_early(hashes[b]);
         if (cached) load_early(cached + size_t{b} * config_.block_size);
       }
     }
@@ -556,7 +689,7 @@ void Sender::prefetch_batch(size_t first, size_t count, const uint8_t* known,
 
 void Sender::encode_segment(size_t index, Worker& w) {
   Segment& seg = segments_[index];
-  seg.bytes.clear();
+  wire::open_segment(seg.bytes);
   seg.digest_entries.clear();
   seg.clean.clear();
   seg.xor_pages.clear();
@@ -567,91 +700,45 @@ void Sender::encode_segment(size_t index, Worker& w) {
   seg.records = 0;
   seg.counters = Counters{};
   seg.samples = CostSamples{};
-  seg.bytes.append(wire::kSegmentHeaderBytes);  // filled in at the end
-  ++w.generation;                               // in-epoch references stay inside the segment
+  ++w.generation;  // in-epoch references stay inside the segment
   w.coded_pages = 0;
   CostModel::Local costs(cost_model_);
 
   const size_t begin = index * wire::kSegmentPages;
   const size_t end = std::min(dirty_.size(), begin + wire::kSegmentPages);
-  const uint32_t page_size = config_.page_size;
   const uint32_t blocks = config_.blocks_per_page();
-  const bool need_zero = coding() && (config_.sharing & FGBI_SHARE_ZERO);
+  const bool find_zero = coding() && (config_.sharing & FGBI_SHARE_ZERO);
 
-  // Batches are identified one ahead of the one being encoded, so that the
-  // cached blocks and index slots prefetched for a batch arrive while the
-  // batch before it is encoded.
-  struct Batch {
-    size_t first = 0, count = 0;
-    const uint8_t* pages[kIdentifyBatch];
-    uint64_t* hashes[kIdentifyBatch];
-    uint8_t known[kIdentifyBatch];
-    uint64_t changed[kIdentifyBatch * kernels::kBitmapWords];
-    uint64_t zero[kIdentifyBatch * kernels::kBitmapWords];
-  } batches[2];
-  auto identify = [&](Batch& b, size_t first) {
-    b.first = first;
-    b.count = std::min(kIdentifyBatch, end - first);
-    for (size_t j = 0; j < b.count; ++j) {
-      const DirtyPage& d = dirty_[first + j];
-      b.pages[j] = d.data;
-      b.hashes[j] = hashes_.data() + d.pfn * blocks;
-      b.known[j] = sent_epoch_[d.pfn] != 0;
+  for (size_t i = begin; i < end; ++i) {
+    if (coding() && (i - begin) % kPrefetchPages == 0)
+      prefetch_pages(std::min(end, i + kPrefetchPages),
+                     std::min(kPrefetchPages, end - std::min(end, i + kPrefetchPages)));
+    const DirtyPage& d = dirty_[i];
+    seg.counters.blocks_scanned += blocks;
+    if (d.known && d.n_changed == 0) {
+      ++seg.counters.pages_unchanged;
+      if (config_.digest) seg.clean.emplace_back(d.pfn, d.check);
+      continue;
     }
-    kernels::IdentifyBatch batch;
-    batch.count = b.count;
-    batch.block_size = config_.block_size;
-    batch.hash_mask = config_.hash_mask();
-    batch.pages = b.pages;
-    batch.hashes = b.hashes;
-    batch.known = b.known;
-    batch.changed = b.changed;
-    batch.zero = need_zero ? b.zero : nullptr;
-    kernels_->identify(batch);
-    if (coding()) prefetch_batch(b.first, b.count, b.known, b.changed, b.hashes);
-  };
-
-  if (begin < end) identify(batches[0], begin);
-  for (size_t current = 0, first = begin; first < end; current ^= 1) {
-    const Batch& b = batches[current];
-    const size_t next = first + b.count;
-    if (next < end) identify(batches[current ^ 1], next);
-    for (size_t j = 0; j < b.count; ++j) {
-      const DirtyPage& d = dirty_[b.first + j];
-      const uint64_t* bitmap = b.changed + j * kernels::kBitmapWords;
-      const uint32_t n_changed = popcount(bitmap);
-      seg.counters.blocks_scanned += blocks;
-      sent_epoch_[d.pfn] = epoch_;
-      if (b.known[j] && n_changed == 0) {
-        ++seg.counters.pages_unchanged;
-        if (config_.digest) seg.clean.emplace_back(d.pfn, xxh3(d.data, page_size));
-        continue;
-      }
-      bool in_xor_pages = false;
-      if (coding()) {
-        in_xor_pages =
-            encode_page(seg, w, costs, static_cast<uint32_t>(b.first + j), b.known[j], bitmap,
-                        need_zero ? b.zero + j * kernels::kBitmapWords : nullptr, b.hashes[j]);
-      } else {
-        const bool full = !b.known[j] || wire::bitmap_bytes(page_size, config_.block_size) +
-                                                 size_t{n_changed} * config_.block_size >=
-                                             page_size;
-        emit_plain(seg, d, full, bitmap, n_changed);
-      }
-      // Digest entries follow record order; XOR_PAGES comes after the
-      // segment's other page records.
-      ByteBuffer& entries = in_xor_pages ? seg.xor_digest_entries : seg.digest_entries;
-      if (config_.digest)
-        wire::encode_digest_entry(d.pfn, xxh3(d.data, page_size),
-                                  entries.append(wire::kDigestEntryBytes));
+    bool in_xor_pages = false;
+    if (coding()) {
+      in_xor_pages = encode_page(seg, w, costs, static_cast<uint32_t>(i), find_zero);
+    } else {
+      const bool full = !d.known || wire::bitmap_bytes(config_.page_size, config_.block_size) +
+                                            size_t{d.n_changed} * config_.block_size >=
+                                        config_.page_size;
+      emit_plain(seg, d, full);
     }
-    first = next;
+    // Digest entries follow record order; XOR_PAGES comes after the
+    // segment's other page records.
+    ByteBuffer& entries = in_xor_pages ? seg.xor_digest_entries : seg.digest_entries;
+    if (config_.digest)
+      wire::encode_digest_entry(d.pfn, d.check, entries.append(wire::kDigestEntryBytes));
   }
 
   if (seg.xor_pages_count != 0) {
-    uint8_t* payload;
-    append_record(seg, wire::kRecordXorPages, seg.xor_first_pfn, seg.xor_pages.size(), &payload);
-    std::memcpy(payload, seg.xor_pages.data(), seg.xor_pages.size());
+    std::memcpy(append_record(seg, wire::kRecordXorPages, seg.xor_first_pfn, seg.xor_pages.size()),
+                seg.xor_pages.data(), seg.xor_pages.size());
     seg.digest_entries.append(seg.xor_digest_entries.data(), seg.xor_digest_entries.size());
   }
 
@@ -663,90 +750,84 @@ void Sender::encode_segment(size_t index, Worker& w) {
     size_t gap_bytes = 0;
     for (size_t i = 1; i < seg.clean.size(); ++i)
       gap_bytes += store_uleb128(gaps + gap_bytes, seg.clean[i].first - seg.clean[i - 1].first);
-    uint8_t* payload;
-    append_record(seg, wire::kRecordCleanList, seg.clean.front().first, gap_bytes, &payload);
-    std::memcpy(payload, gaps, gap_bytes);
-    for (const auto& [pfn, hash] : seg.clean)
-      wire::encode_digest_entry(pfn, hash, seg.digest_entries.append(wire::kDigestEntryBytes));
+    std::memcpy(append_record(seg, wire::kRecordCleanList, seg.clean.front().first, gap_bytes),
+                gaps, gap_bytes);
+    for (const auto& [pfn, check] : seg.clean)
+      wire::encode_digest_entry(pfn, check, seg.digest_entries.append(wire::kDigestEntryBytes));
   }
-
-  wire::SegmentHeader sh;
-  sh.record_count = seg.records;
-  sh.records_bytes = seg.bytes.size() - wire::kSegmentHeaderBytes;
-  sh.records_checksum = xxh3(seg.bytes.data() + wire::kSegmentHeaderBytes, sh.records_bytes);
-  wire::encode_segment_header(sh, seg.bytes.data());
+  wire::seal_segment(seg.bytes, seg.records);
 }
 
-void Sender::encode_epoch() {
+fgbi_status Sender::encode_epoch(fgbi_write_fn write, void* user) {
   const size_t n_segments = segment_count();
   if (segments_.size() < n_segments) segments_.resize(n_segments);
-  if (pool_)
-    pool_->parallel_for(n_segments,
-                        [this](size_t i, unsigned t) { encode_segment(i, *workers_[t]); });
-  else
-    for (size_t i = 0; i < n_segments; ++i) encode_segment(i, *workers_[0]);
-
   wire::EpochHeader header;
   header.flags = config_.digest ? wire::kFlagDigest : 0;
   header.page_shift = static_cast<uint8_t>(std::countr_zero(config_.page_size));
   header.block_shift = static_cast<uint8_t>(std::countr_zero(config_.block_size));
   header.epoch = epoch_;
   header.tracked_pages = config_.tracked_pages;
+  header.stream_id = stream_id_;
+  wire::EpochWriter writer;
+  writer.begin(header, header_);
+  // After a failed write the epoch is still encoded to the end, so the
+  // sender's state stays that of a sent epoch; the caller rewinds.
+  fgbi_status status = FGBI_OK;
+  auto out = [&](const uint8_t* data, size_t size) {
+    if (write && status == FGBI_OK && write(user, data, size) != 0) status = FGBI_E_CALLBACK_FAILED;
+  };
+  out(header_, wire::kHeaderBytes);
+
   Xxh3Stream digest_state;
+  const size_t wave = pool_ ? config_.threads : 1;
+  for (size_t first = 0; first < n_segments; first += wave) {
+    const size_t count = std::min(wave, n_segments - first);
+    if (pool_ && count > 1)
+      pool_->parallel_for(count,
+                          [&](size_t i, unsigned t) { encode_segment(first + i, *workers_[t]); });
+    else
+      for (size_t i = 0; i < count; ++i) encode_segment(first + i, *workers_[0]);
+    for (size_t i = first; i < first + count; ++i) {
+      const Segment& seg = segments_[i];
+      digest_state.update(seg.digest_entries.data(), seg.digest_entries.size());
+      if (seg.records == 0) continue;  // nothing for the receiver
+      writer.add_segment(seg.bytes.data(), seg.bytes.size());
+      out(seg.bytes.data(), seg.bytes.size());
+    }
+  }
+  writer.finish(config_.digest ? digest_state.digest() : 0, trailer_);
+  out(trailer_, wire::kTrailerBytes);
+
+  // What the receiver will hold after this epoch, in epoch order so the
+  // outcome does not depend on the thread count.
   Counters epoch_counters;
   CostSamples samples;
   for (size_t i = 0; i < n_segments; ++i) {
     const Segment& seg = segments_[i];
     epoch_counters.add(seg.counters);
     samples.add(seg.samples);
-    digest_state.update(seg.digest_entries.data(), seg.digest_entries.size());
-    // What the receiver will hold after this epoch, in epoch order so the
-    // outcome does not depend on the thread count.
     for (const IndexInsert& ins : seg.index_inserts)
       index_.insert(ins.hash, ins.pfn, ins.block, epoch_);
     for (const auto& [d, first_send] : seg.cache_inserts)
       cache_.insert(dirty_[d].pfn, dirty_[d].data, first_send);
-    if (seg.records == 0) continue;  // nothing for the receiver
-    ++header.segment_count;
-    header.record_count += seg.records;
-    header.body_bytes += seg.bytes.size();
   }
   cost_model_.learn(samples, config_.adaptive);
-
-  header_and_trailer_.clear();
-  uint8_t* head = header_and_trailer_.append(wire::kHeaderBytes + wire::kTrailerBytes);
-  uint8_t* trailer = head + wire::kHeaderBytes;
-  wire::encode_header(header, head);
-  wire::Trailer t;
-  t.record_count = header.record_count;
-  t.epoch = epoch_;
-  t.digest = config_.digest ? digest_state.digest() : 0;
-  wire::encode_trailer_prefix(t, trailer);
-
-  Xxh3Stream sum;
-  sum.update(head, wire::kHeaderBytes);
-  for (size_t i = 0; i < n_segments; ++i)
-    if (segments_[i].records != 0) sum.update(segments_[i].bytes.data(), wire::kSegmentHeaderBytes);
-  sum.update(trailer, wire::kTrailerChecksummedBytes);
-  store_le<uint64_t>(trailer + wire::kTrailerChecksummedBytes, sum.digest());
-
-  encoded_bytes_ = wire::kHeaderBytes + header.body_bytes + wire::kTrailerBytes;
+  encoded_bytes_ = wire::kHeaderBytes + writer.body_bytes() + wire::kTrailerBytes;
   totals_.add(epoch_counters);
   pages_ += dirty_.size();
   bytes_in_ += dirty_.size() * config_.page_size;
   stage_ = Stage::kEncoded;
+  return status;
 }
 
 fgbi_status Sender::emit(fgbi_write_fn write, void* user) {
-  const uint8_t* head = header_and_trailer_.data();
-  if (write(user, head, wire::kHeaderBytes) != 0) return FGBI_E_CALLBACK_FAILED;
+  if (write(user, header_, wire::kHeaderBytes) != 0) return FGBI_E_CALLBACK_FAILED;
   for (size_t i = 0; i < segment_count(); ++i) {
     const Segment& seg = segments_[i];
     if (seg.records != 0 && write(user, seg.bytes.data(), seg.bytes.size()) != 0)
       return FGBI_E_CALLBACK_FAILED;
   }
-  if (write(user, head + wire::kHeaderBytes, wire::kTrailerBytes) != 0)
-    return FGBI_E_CALLBACK_FAILED;
+  if (write(user, trailer_, wire::kTrailerBytes) != 0) return FGBI_E_CALLBACK_FAILED;
   return FGBI_OK;
 }
 
@@ -755,6 +836,7 @@ void Sender::finish_epoch() {
   // Keep the memory of a typical epoch, not of the largest one seen.
   segments_.resize(segment_count());
   for (Segment& seg : segments_) seg.bytes.clear_and_trim();
+  staging_.trim(dirty_.size());
   if (!pending_.empty())
     std::erase_if(pending_, [this](uint64_t pfn) { return sent_epoch_[pfn] != 0; });
   dirty_.clear();
@@ -767,7 +849,7 @@ void Sender::finish_epoch() {
 fgbi_status Sender::end_epoch(uint8_t* dst, size_t capacity, size_t* written) {
   if (stage_ != Stage::kOpen && stage_ != Stage::kEncoded) return FGBI_E_WRONG_STAGE;
   if (written == nullptr || (dst == nullptr && capacity != 0)) return FGBI_E_NULL_ARGUMENT;
-  if (stage_ == Stage::kOpen) encode_epoch();
+  if (stage_ == Stage::kOpen) encode_epoch(nullptr, nullptr);
   *written = encoded_bytes_;
   if (capacity < encoded_bytes_) return FGBI_E_DST_TOO_SMALL;
   uint8_t* out = dst;
@@ -785,8 +867,8 @@ fgbi_status Sender::end_epoch(uint8_t* dst, size_t capacity, size_t* written) {
 fgbi_status Sender::end_epoch(fgbi_write_fn write, void* user) {
   if (stage_ != Stage::kOpen && stage_ != Stage::kEncoded) return FGBI_E_WRONG_STAGE;
   if (write == nullptr) return FGBI_E_NULL_ARGUMENT;
-  if (stage_ == Stage::kOpen) encode_epoch();
-  const fgbi_status st = emit(write, user);
+  // Encoded already (after FGBI_E_DST_TOO_SMALL): emit what is held.
+  const fgbi_status st = stage_ == Stage::kOpen ? encode_epoch(write, user) : emit(write, user);
   finish_epoch();
   return st;
 }
@@ -835,7 +917,7 @@ fgbi_status Sender::get_stat(fgbi_stat stat, uint64_t* value) const {
       size_t segment_bytes = 0;
       for (const Segment& s : segments_) segment_bytes += s.bytes.capacity();
       *value = hashes_.bytes() + sent_epoch_.bytes() + in_epoch_.bytes() + index_.bytes() +
-               cache_.bytes() + segment_bytes + workers_.size() * sizeof(Worker);
+               cache_.bytes() + staging_.bytes() + segment_bytes + workers_.size() * sizeof(Worker);
       return FGBI_OK;
     }
     case FGBI_S_BLOCKS_ZERO: *value = c.blocks_zero; return FGBI_OK;

@@ -1,7 +1,14 @@
-// The sender engine: turns each epoch's dirty pages into a wire-format v1
+// The sender engine: turns each epoch's dirty pages into a wire-format v2
 // epoch carrying only what the receiver does not hold yet - the changed
 // blocks, with zero and duplicate blocks shared and the rest encoded the
 // way the cost model expects to ship fastest.
+//
+// Two phases. add_pages() captures: one pass over each page, while the
+// guest is paused, hashes its blocks, compares them with the receiver's,
+// copies the changed ones (or the whole page, where the encoder needs it)
+// into the staging arena and computes the page's end-to-end check.
+// end_epoch() encodes from the arena, the page cache and the sender's own
+// tables only - never from the caller's pages - and streams the epoch.
 #pragma once
 
 #include <array>
@@ -18,7 +25,9 @@
 #include "sender/content_index.hpp"
 #include "sender/cost_model.hpp"
 #include "sender/page_cache.hpp"
+#include "sender/staging_arena.hpp"
 #include "wire/coded_page.hpp"
+#include "wire/format.hpp"
 
 namespace fgbi {
 
@@ -43,9 +52,18 @@ class Sender {
  private:
   enum class Stage { kConfiguring, kIdle, kOpen, kEncoded };
 
+  // A dirty page as captured.
   struct DirtyPage {
     uint64_t pfn;
+    // Its staging slot: the whole page (whole) or its changed blocks, in
+    // block order. A page whose every block changed is whole either way.
     const uint8_t* data;
+    uint64_t check;  // wire::page_check of its content at capture (digest on)
+    uint64_t changed[kernels::kBitmapWords];
+    uint64_t zero[kernels::kBitmapWords];  // all-zero blocks (zero sharing on)
+    uint32_t n_changed;
+    bool known;  // the receiver holds a copy: changed is against it
+    bool whole;
   };
   struct Counters {
     uint64_t pages_full = 0, pages_partial = 0, pages_unchanged = 0, pages_coded = 0;
@@ -82,24 +100,26 @@ class Sender {
   fgbi_status start();
   bool coding() const { return config_.sharing != 0 || config_.codecs != 0; }
   fgbi_status check_page(uint64_t pfn, const void* page) const;
-  void encode_epoch();
+  void capture_batch(size_t first, size_t count, const uint8_t* const* pages);
+  // Encodes every segment, a wave of `threads` at a time; with write set,
+  // streams the header and each wave's segments as they are done.
+  fgbi_status encode_epoch(fgbi_write_fn write, void* user);
   void encode_segment(size_t index, Worker& worker);
-  void prefetch_batch(size_t first, size_t count, const uint8_t* known, const uint64_t* changed,
-                      uint64_t* const* hashes) const;
+  void prefetch_pages(size_t first, size_t count) const;
   // Returns true when the page went into the segment's XOR_PAGES record.
   bool encode_page(Segment& seg, Worker& worker, CostModel::Local& costs, uint32_t dirty_index,
-                   bool known, const uint64_t* changed, const uint64_t* zero,
-                   const uint64_t* hashes);
+                   bool find_zero);
   bool replica_holds(const ContentIndex::Entry& e, uint64_t hash) const;
-  size_t xor_page_delta(const uint8_t* page, const uint8_t* old, const uint64_t* changed,
-                        uint8_t* out, size_t capacity, Worker& worker) const;
-  void refresh_cached(uint8_t* cached, const uint8_t* page, const uint64_t* changed) const;
+  size_t xor_page_delta(const DirtyPage& page, const uint8_t* old, uint8_t* out, size_t capacity,
+                        Worker& worker) const;
+  void refresh_cached(uint8_t* cached, const DirtyPage& page) const;
+  // Copies the page's changed blocks that are set in `subset` (a subset of
+  // its changed blocks), in order, to out.
+  void gather_changed(const DirtyPage& page, const uint64_t* subset, uint8_t* out) const;
   void emit_xor_page(Segment& seg, uint64_t pfn, const uint8_t* delta, size_t size,
                      uint32_t n_changed) const;
-  void append_record(Segment& seg, uint8_t kind, uint64_t pfn, size_t payload_bytes,
-                     uint8_t** payload);
-  void emit_plain(Segment& seg, const DirtyPage& page, bool full, const uint64_t* changed,
-                  uint32_t n_changed);
+  uint8_t* append_record(Segment& seg, uint8_t kind, uint64_t pfn, size_t payload_bytes);
+  void emit_plain(Segment& seg, const DirtyPage& page, bool full);
   fgbi_status emit(fgbi_write_fn write, void* user);
   void finish_epoch();
   size_t segment_count() const;
@@ -118,6 +138,9 @@ class Sender {
   ContentIndex index_;
   PageCache cache_;
   CostModel cost_model_;
+  StagingArena staging_;
+  uint64_t stream_id_ = 0;
+  std::vector<size_t> accepted_;  // add_pages scratch: the batch's pages that passed
 
   uint64_t epoch_ = 0;       // the open (or last) epoch
   uint64_t last_epoch_ = 0;  // the last epoch produced
@@ -125,7 +148,8 @@ class Sender {
   std::vector<Segment> segments_;
   std::vector<uint64_t> pending_;  // pfns to resend after a rewind, ascending
   size_t encoded_bytes_ = 0;
-  ByteBuffer header_and_trailer_;
+  uint8_t header_[wire::kHeaderBytes];
+  uint8_t trailer_[wire::kTrailerBytes];
 
   uint64_t epochs_ = 0, bytes_in_ = 0, bytes_out_ = 0, pages_ = 0;
   Counters totals_;

@@ -1,5 +1,6 @@
 #include "wire/format.hpp"
 
+#include <bit>
 #include <cstring>
 
 #include "common/bytes.hpp"
@@ -23,9 +24,7 @@ void encode_header(const EpochHeader& h, uint8_t out[kHeaderBytes]) {
   out[13] = h.block_shift;
   store_le<uint64_t>(out + 16, h.epoch);
   store_le<uint64_t>(out + 24, h.tracked_pages);
-  store_le<uint32_t>(out + 32, h.segment_count);
-  store_le<uint32_t>(out + 36, h.record_count);
-  store_le<uint64_t>(out + 40, h.body_bytes);
+  store_le<uint64_t>(out + 32, h.stream_id);
   store_le<uint64_t>(out + kHeaderChecksumOffset, xxh3(out, kHeaderChecksumOffset));
 }
 
@@ -40,13 +39,12 @@ fgbi_status decode_header(const uint8_t in[kHeaderBytes], EpochHeader* h) {
   if ((h->flags & ~kKnownFlags) != 0) return FGBI_E_UNSUPPORTED_FLAGS;
   h->page_shift = in[12];
   h->block_shift = in[13];
-  if (load_le<uint16_t>(in + 14) != 0 || load_le<uint64_t>(in + 48) != 0)
+  if (load_le<uint16_t>(in + 14) != 0 || load_le<uint64_t>(in + 40) != 0 ||
+      load_le<uint64_t>(in + 48) != 0)
     return FGBI_E_UNSUPPORTED_FLAGS;
   h->epoch = load_le<uint64_t>(in + 16);
   h->tracked_pages = load_le<uint64_t>(in + 24);
-  h->segment_count = load_le<uint32_t>(in + 32);
-  h->record_count = load_le<uint32_t>(in + 36);
-  h->body_bytes = load_le<uint64_t>(in + 40);
+  h->stream_id = load_le<uint64_t>(in + 32);
   return FGBI_OK;
 }
 
@@ -87,19 +85,26 @@ fgbi_status decode_record_header(const uint8_t in[kRecordHeaderBytes], RecordHea
 }
 
 void encode_trailer_prefix(const Trailer& t, uint8_t out[kTrailerBytes]) {
+  std::memset(out, 0, kTrailerBytes);
   store_le<uint32_t>(out + 0, kTrailerMagic);
   store_le<uint32_t>(out + 4, t.record_count);
-  store_le<uint64_t>(out + 8, t.epoch);
-  store_le<uint64_t>(out + 16, t.digest);
-  store_le<uint64_t>(out + 24, 0);
+  store_le<uint32_t>(out + 8, t.segment_count);
+  store_le<uint64_t>(out + 16, t.epoch);
+  store_le<uint64_t>(out + 24, t.stream_id);
+  store_le<uint64_t>(out + 32, t.body_bytes);
+  store_le<uint64_t>(out + 40, t.digest);
 }
 
 fgbi_status decode_trailer(const uint8_t in[kTrailerBytes], Trailer* t) {
   if (load_le<uint32_t>(in) != kTrailerMagic) return FGBI_E_BAD_TRAILER;
+  if (load_le<uint32_t>(in + 12) != 0 || load_le<uint64_t>(in + 48) != 0) return FGBI_E_BAD_TRAILER;
   t->record_count = load_le<uint32_t>(in + 4);
-  t->epoch = load_le<uint64_t>(in + 8);
-  t->digest = load_le<uint64_t>(in + 16);
-  t->checksum = load_le<uint64_t>(in + 24);
+  t->segment_count = load_le<uint32_t>(in + 8);
+  t->epoch = load_le<uint64_t>(in + 16);
+  t->stream_id = load_le<uint64_t>(in + 24);
+  t->body_bytes = load_le<uint64_t>(in + 32);
+  t->digest = load_le<uint64_t>(in + 40);
+  t->checksum = load_le<uint64_t>(in + kTrailerChecksummedBytes);
   return FGBI_OK;
 }
 
@@ -112,9 +117,15 @@ void load_bitmap(const uint8_t* in, size_t bytes, uint64_t* words, size_t n_word
   for (size_t i = 0; i < bytes; ++i) words[i / 8] |= uint64_t{in[i]} << (8 * (i % 8));
 }
 
-void encode_digest_entry(uint64_t pfn, uint64_t page_hash, uint8_t out[kDigestEntryBytes]) {
+void encode_digest_entry(uint64_t pfn, uint64_t page_check, uint8_t out[kDigestEntryBytes]) {
   store_le<uint64_t>(out, pfn);
-  store_le<uint64_t>(out + 8, page_hash);
+  store_le<uint64_t>(out + 8, page_check);
+}
+
+uint64_t page_check(const uint64_t* block_hashes, uint32_t blocks) {
+  // The canonical form is little-endian; x86-64 and arm64 hold it so.
+  static_assert(std::endian::native == std::endian::little);
+  return xxh3(block_hashes, size_t{blocks} * sizeof(uint64_t));
 }
 
 }  // namespace fgbi::wire

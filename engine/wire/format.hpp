@@ -1,6 +1,10 @@
-// Wire format v1: layouts, constants and the pure encode/decode of the
+// Wire format v2: layouts, constants and the pure encode/decode of the
 // fixed-size parts (epoch header, segment header, record header, trailer).
-// docs/wire-format.md is the specification; this file follows it.
+// docs/wire-format.md is the specification; this file follows it. The
+// header carries nothing that depends on the epoch's content, so a sender
+// streams each segment as soon as it is encoded; counts, sizes and the
+// end-to-end digest travel in the trailer. epoch_reader.hpp and
+// epoch_writer.hpp are the one reader and the one writer of the framing.
 #pragma once
 
 #include <cstddef>
@@ -18,9 +22,13 @@ inline constexpr uint16_t kVersion = FGBI_WIRE_VERSION;
 inline constexpr size_t kHeaderBytes = 64;
 inline constexpr size_t kSegmentHeaderBytes = 32;
 inline constexpr size_t kRecordHeaderBytes = 16;
-inline constexpr size_t kTrailerBytes = 32;
-// The trailer's checksum covers its first 24 bytes.
-inline constexpr size_t kTrailerChecksummedBytes = 24;
+inline constexpr size_t kTrailerBytes = 64;
+// The trailer's checksum covers its first 56 bytes.
+inline constexpr size_t kTrailerChecksummedBytes = 56;
+// After the header, a reader takes units of this size: a segment header, or
+// the first half of the trailer (told apart by their magic).
+inline constexpr size_t kUnitBytes = kSegmentHeaderBytes;
+static_assert(kTrailerBytes == 2 * kUnitBytes);
 
 // Epoch header flags. Any other bit set is rejected.
 inline constexpr uint32_t kFlagDigest = 1u << 0;
@@ -48,9 +56,7 @@ struct EpochHeader {
   uint8_t block_shift = 6;
   uint64_t epoch = 0;
   uint64_t tracked_pages = 0;
-  uint32_t segment_count = 0;
-  uint32_t record_count = 0;
-  uint64_t body_bytes = 0;  // segment headers + records
+  uint64_t stream_id = 0;  // the sender's stream: random, fixed at its creation
 };
 
 struct SegmentHeader {
@@ -71,16 +77,19 @@ struct RecordHeader {
 
 struct Trailer {
   uint32_t record_count = 0;
+  uint32_t segment_count = 0;
   uint64_t epoch = 0;
+  uint64_t stream_id = 0;
+  uint64_t body_bytes = 0;  // segment headers + records
   uint64_t digest = 0;
-  uint64_t checksum = 0;  // XXH3-64 of header, segment headers, trailer[0..24)
+  uint64_t checksum = 0;  // XXH3-64 of header, segment headers, trailer[0..56)
 };
 
 // Encoders write exactly the fixed size; the header's own checksum is filled in.
 void encode_header(const EpochHeader& h, uint8_t out[kHeaderBytes]);
 void encode_segment_header(const SegmentHeader& s, uint8_t out[kSegmentHeaderBytes]);
 void encode_record_header(const RecordHeader& r, uint8_t out[kRecordHeaderBytes]);
-// Writes everything but the checksum field (bytes 24..32), which the caller
+// Writes everything but the checksum field (bytes 56..64), which the caller
 // fills once the epoch checksum is known.
 void encode_trailer_prefix(const Trailer& t, uint8_t out[kTrailerBytes]);
 
@@ -102,9 +111,32 @@ constexpr size_t bitmap_bytes(uint32_t page_size, uint32_t block_size) {
 void store_bitmap(const uint64_t* words, size_t bytes, uint8_t* out);
 void load_bitmap(const uint8_t* in, size_t bytes, uint64_t* words, size_t n_words);
 
-// One end-to-end digest entry: the page's pfn and the XXH3-64 of its full new
-// content. The epoch digest is XXH3-64 of all entries, in record order.
+// One end-to-end digest entry: the page's pfn and its check, the XXH3-64 of
+// the page's full 64-bit block hashes (page_check). The epoch digest is
+// XXH3-64 of all entries, in record order.
 inline constexpr size_t kDigestEntryBytes = 16;
-void encode_digest_entry(uint64_t pfn, uint64_t page_hash, uint8_t out[kDigestEntryBytes]);
+void encode_digest_entry(uint64_t pfn, uint64_t page_check, uint8_t out[kDigestEntryBytes]);
+// The check of a page whose blocks have these full (unmasked) block hashes:
+// the sender takes them from its capture pass, the receiver from the blocks
+// it writes and the hashes it keeps of the rest, so neither reads a page.
+uint64_t page_check(const uint64_t* block_hashes, uint32_t blocks);
+
+// Calls fn(header, payload) for each of the `count` records in
+// records[0, bytes) and checks that they fill it exactly. Returns the first
+// error fn returns, FGBI_E_BAD_RECORD on a length that does not fit.
+template <typename Fn>
+fgbi_status for_each_record(const uint8_t* records, size_t bytes, uint32_t count, Fn&& fn) {
+  size_t pos = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    RecordHeader rh;
+    if (bytes - pos < kRecordHeaderBytes) return FGBI_E_BAD_RECORD;
+    if (fgbi_status st = decode_record_header(records + pos, &rh); st != FGBI_OK) return st;
+    pos += kRecordHeaderBytes;
+    if (rh.payload_bytes > bytes - pos) return FGBI_E_BAD_RECORD;
+    if (fgbi_status st = fn(rh, records + pos); st != FGBI_OK) return st;
+    pos += rh.payload_bytes;
+  }
+  return pos == bytes ? FGBI_OK : FGBI_E_BAD_RECORD;
+}
 
 }  // namespace fgbi::wire

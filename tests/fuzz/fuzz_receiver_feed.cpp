@@ -1,7 +1,8 @@
 // libFuzzer: arbitrary bytes into fgbi_receiver_feed, in pieces whose size
 // the first input byte picks; after a stream error the receiver is reset
 // and fed the rest. It must never crash, hang, leak or write outside the
-// replica, and commits never go backwards. Mutated bytes nearly always fail
+// replica, commits never go backwards, and a feed that commits nothing
+// leaves the replica unchanged. Mutated bytes nearly always fail
 // a checksum first, so when the first byte asks for it the harness first
 // recomputes the stream's checksums (docs/wire-format.md) to let the
 // mutations reach record parsing, decoding and the apply.
@@ -19,8 +20,12 @@ constexpr int64_t kPages = 8;
 constexpr size_t kPageBytes = 4096;
 constexpr uint32_t kEpochMagic = 0x49424746;
 
+constexpr uint32_t kSegmentMagic = 0x53424746;
+constexpr uint32_t kTrailerMagic = 0x54424746;
+
 // Recomputes header, segment, record and epoch checksums of every epoch
-// that the bytes still delimit; stops where they no longer do.
+// that the bytes still delimit (wire format v2: header, segments until the
+// trailer's magic, trailer); stops where they no longer do.
 void fix_checksums(std::vector<uint8_t>& b) {
   size_t pos = 0;
   while (pos + 64 <= b.size() && fgbi::load_le<uint32_t>(b.data() + pos) == kEpochMagic) {
@@ -28,10 +33,8 @@ void fix_checksums(std::vector<uint8_t>& b) {
     fgbi::store_le<uint64_t>(h + 56, fgbi::xxh3(h, 56));
     fgbi::Xxh3Stream epoch_sum;
     epoch_sum.update(h, 64);
-    const uint32_t segments = fgbi::load_le<uint32_t>(h + 32);
     size_t p = pos + 64;
-    for (uint32_t s = 0; s < segments && s < 4096; ++s) {
-      if (p + 32 > b.size()) return;
+    while (p + 32 <= b.size() && fgbi::load_le<uint32_t>(b.data() + p) == kSegmentMagic) {
       uint8_t* sh = b.data() + p;
       const uint64_t records = fgbi::load_le<uint64_t>(sh + 8);
       if (records > b.size() - p - 32) return;
@@ -40,11 +43,11 @@ void fix_checksums(std::vector<uint8_t>& b) {
       epoch_sum.update(sh, 32);
       p += 32 + records;
     }
-    if (p + 32 > b.size()) return;
+    if (p + 64 > b.size() || fgbi::load_le<uint32_t>(b.data() + p) != kTrailerMagic) return;
     uint8_t* t = b.data() + p;
-    epoch_sum.update(t, 24);
-    fgbi::store_le<uint64_t>(t + 24, epoch_sum.digest());
-    pos = p + 32;
+    epoch_sum.update(t, 56);
+    fgbi::store_le<uint64_t>(t + 56, epoch_sum.digest());
+    pos = p + 64;
   }
 }
 
@@ -65,12 +68,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t bits = mode & 0x3Fu;
   const size_t piece = 1 + bits * bits * 3;
   uint64_t committed = 0;
+  std::vector<uint8_t> before = replica;
   for (size_t off = 0; off < stream.size(); off += piece) {
     const size_t n = std::min(piece, stream.size() - off);
     const fgbi_status st = fgbi_receiver_feed(r, stream.data() + off, n);
     uint64_t now = 0;
     fgbi_receiver_committed_epoch(r, &now);
     if (now < committed) __builtin_trap();  // commits never go backwards
+    // A feed that commits nothing leaves the replica byte for byte as it was.
+    if (now == committed && replica != before) __builtin_trap();
+    if (now != committed) before = replica;
     committed = now;
     if (st != FGBI_OK) fgbi_receiver_reset_stream(r);
   }

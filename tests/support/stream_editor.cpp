@@ -4,57 +4,60 @@
 
 #include "common/bytes.hpp"
 #include "common/xxh3.hpp"
+#include "wire/epoch_reader.hpp"
 
 namespace fgbi::test {
 
 EditableEpoch EditableEpoch::parse(const std::vector<uint8_t>& stream) {
   EditableEpoch e;
+  wire::EpochReader reader(stream.size(), UINT64_MAX);
   size_t pos = 0;
-  EXPECT_GE(stream.size(), wire::kHeaderBytes + wire::kTrailerBytes);
-  EXPECT_EQ(wire::decode_header(stream.data(), &e.header), FGBI_OK);
-  pos += wire::kHeaderBytes;
-  for (uint32_t i = 0; i < e.header.segment_count; ++i) {
-    Segment seg;
-    EXPECT_EQ(wire::decode_segment_header(stream.data() + pos, &seg.header), FGBI_OK);
-    pos += wire::kSegmentHeaderBytes;
-    seg.records.assign(stream.begin() + pos, stream.begin() + pos + seg.header.records_bytes);
-    pos += seg.header.records_bytes;
-    e.segments.push_back(std::move(seg));
+  while (!reader.done()) {
+    const size_t unit = reader.wanted();
+    wire::EpochReader::Event event;
+    EXPECT_LE(unit, stream.size() - pos);
+    if (unit > stream.size() - pos) break;
+    const fgbi_status st = reader.take(stream.data() + pos, &event);
+    EXPECT_EQ(st, FGBI_OK) << fgbi_error_name(st);
+    if (st != FGBI_OK) break;
+    if (event == wire::EpochReader::Event::kSegment) e.segments.push_back({reader.segment(), {}});
+    if (event == wire::EpochReader::Event::kRecords)
+      e.segments.back().records.assign(stream.begin() + static_cast<ptrdiff_t>(pos),
+                                       stream.begin() + static_cast<ptrdiff_t>(pos + unit));
+    pos += unit;
   }
-  EXPECT_EQ(wire::decode_trailer(stream.data() + pos, &e.trailer), FGBI_OK);
-  EXPECT_EQ(pos + wire::kTrailerBytes, stream.size());
+  e.header = reader.header();
+  e.trailer = reader.trailer();
+  EXPECT_EQ(pos, stream.size());
   return e;
 }
 
 std::vector<uint8_t> EditableEpoch::serialize(bool reseal) const {
-  wire::EpochHeader h = header;
-  std::vector<wire::SegmentHeader> seg_headers;
-  if (reseal) h.body_bytes = 0;
+  wire::Trailer t = trailer;
+  std::vector<uint8_t> out(wire::kHeaderBytes);
+  wire::encode_header(header, out.data());
+  Xxh3Stream sum;
+  sum.update(out.data(), wire::kHeaderBytes);
+  if (reseal) t.body_bytes = t.segment_count = 0;
   for (const Segment& seg : segments) {
     wire::SegmentHeader sh = seg.header;
     if (reseal) {
       sh.records_bytes = seg.records.size();
       sh.records_checksum = xxh3(seg.records.data(), seg.records.size());
-      h.body_bytes += wire::kSegmentHeaderBytes + seg.records.size();
+      t.body_bytes += wire::kSegmentHeaderBytes + seg.records.size();
+      ++t.segment_count;
     }
-    seg_headers.push_back(sh);
+    uint8_t bytes[wire::kSegmentHeaderBytes];
+    wire::encode_segment_header(sh, bytes);
+    sum.update(bytes, sizeof bytes);
+    out.insert(out.end(), bytes, bytes + sizeof bytes);
+    out.insert(out.end(), seg.records.begin(), seg.records.end());
   }
-  std::vector<uint8_t> out(wire::kHeaderBytes);
-  wire::encode_header(h, out.data());
-  Xxh3Stream sum;
-  sum.update(out.data(), wire::kHeaderBytes);
-  for (size_t i = 0; i < segments.size(); ++i) {
-    uint8_t sh[wire::kSegmentHeaderBytes];
-    wire::encode_segment_header(seg_headers[i], sh);
-    sum.update(sh, sizeof sh);
-    out.insert(out.end(), sh, sh + sizeof sh);
-    out.insert(out.end(), segments[i].records.begin(), segments[i].records.end());
-  }
-  uint8_t t[wire::kTrailerBytes];
-  wire::encode_trailer_prefix(trailer, t);
-  sum.update(t, wire::kTrailerChecksummedBytes);
-  store_le<uint64_t>(t + wire::kTrailerChecksummedBytes, reseal ? sum.digest() : trailer.checksum);
-  out.insert(out.end(), t, t + sizeof t);
+  uint8_t tail[wire::kTrailerBytes];
+  wire::encode_trailer_prefix(t, tail);
+  sum.update(tail, wire::kTrailerChecksummedBytes);
+  store_le<uint64_t>(tail + wire::kTrailerChecksummedBytes, reseal ? sum.digest() : t.checksum);
+  out.insert(out.end(), tail, tail + sizeof tail);
   return out;
 }
 
