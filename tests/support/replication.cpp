@@ -25,6 +25,8 @@ Pair::Pair(const PairOptions& options)
   EXPECT_EQ(fgbi_sender_set_parameter(s, FGBI_P_CACHE_BYTES, options.cache_bytes), FGBI_OK);
   EXPECT_EQ(fgbi_sender_set_parameter(s, FGBI_P_ADAPTIVE, options.adaptive), FGBI_OK);
   EXPECT_EQ(fgbi_sender_set_parameter(s, FGBI_P_STREAM_ID, options.stream_id), FGBI_OK);
+  EXPECT_EQ(fgbi_sender_set_parameter(s, FGBI_P_BACKEND, options.backend), FGBI_OK);
+  EXPECT_EQ(fgbi_receiver_set_parameter(r, FGBI_P_BACKEND, options.backend), FGBI_OK);
   EXPECT_EQ(fgbi_receiver_set_parameter(r, FGBI_P_TRACKED_PAGES, pages), FGBI_OK);
   EXPECT_EQ(fgbi_receiver_set_parameter(r, FGBI_P_BLOCK_SIZE, options.block_size), FGBI_OK);
   EXPECT_EQ(fgbi_receiver_set_parameter(r, FGBI_P_THREADS, options.receiver_threads), FGBI_OK);

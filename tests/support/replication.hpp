@@ -33,6 +33,7 @@ struct PairOptions {
   // FGBI_P_STREAM_ID: fixed, so that two pairs given the same input produce
   // the same bytes.
   int64_t stream_id = 0x5eed;
+  int64_t backend = FGBI_BACKEND_AUTO;  // both ends
 };
 
 // Sharing and compression off: the plain records of wire format v1 only.
