@@ -63,7 +63,11 @@ std::vector<EpochTimes> simulate(std::span<const EpochCost> costs, const Pipelin
           c.held_bytes > pipeline.held_limit_bytes ? c.held_bytes - pipeline.held_limit_bytes : 0;
       const uint64_t paused_bytes = std::min(c.wire_bytes, overflow);
       t.resume = paused_bytes ? clock.send(work_done, paused_bytes) : work_done;
-      t.arrived = clock.send(t.resume + c.deferred_work_s, c.wire_bytes - paused_bytes) + one_way;
+      const double first = c.first_bytes_s < 0 ? c.deferred_work_s : c.first_bytes_s;
+      // Streamed: the last byte leaves no earlier than the encode ends.
+      t.arrived = std::max(clock.send(t.resume + first, c.wire_bytes - paused_bytes),
+                           t.resume + c.deferred_work_s) +
+                  one_way;
       t.committed = t.arrived + c.commit_s;
       t.acked = t.committed + one_way;
     }
@@ -119,8 +123,8 @@ void CheckpointUnion::add_epoch(std::span<const uint64_t> pfns) {
 std::vector<EpochCost> remus_costs(std::span<const EpochSample> remus_full) {
   std::vector<EpochCost> out;
   for (const EpochSample& s : remus_full)
-    out.push_back(
-        {s.encode_wall_s, 0, s.wire_bytes, s.wire_bytes, s.decode_wall_s, s.encode_cpu_s});
+    out.push_back({s.pause_wall_s + s.encode_wall_s, 0, s.wire_bytes, s.wire_bytes,
+                   s.decode_wall_s, s.encode_cpu_s});
   return out;
 }
 
@@ -129,7 +133,7 @@ std::vector<EpochCost> llm_costs(std::span<const uint64_t> checkpoint_pages,
   double pages = 0, copy_s = 0, apply_s = 0, cpu_s = 0;
   for (const EpochSample& s : remus_full) {
     pages += static_cast<double>(s.pages);
-    copy_s += s.encode_wall_s;
+    copy_s += s.pause_wall_s + s.encode_wall_s;
     apply_s += s.decode_wall_s;
     cpu_s += s.encode_cpu_s;
   }
@@ -149,7 +153,8 @@ std::vector<EpochCost> fgbi_paper_costs(std::span<const EpochSample> paper,
   std::vector<EpochCost> out;
   for (size_t i = 0; i < std::min(paper.size(), identify.size()); ++i) {
     const EpochSample &p = paper[i], &id = identify[i];
-    out.push_back({id.encode_wall_s, std::max(0.0, p.encode_wall_s - id.encode_wall_s),
+    const double identify_s = id.pause_wall_s + id.encode_wall_s;
+    out.push_back({identify_s, std::max(0.0, p.pause_wall_s + p.encode_wall_s - identify_s),
                    id.wire_bytes, p.wire_bytes, p.decode_wall_s, p.encode_cpu_s});
   }
   return out;
@@ -159,14 +164,18 @@ std::vector<EpochCost> fgbi_costs(std::span<const EpochSample> fgbi, double copy
   std::vector<EpochCost> out;
   for (const EpochSample& s : fgbi) {
     const double journal_s = static_cast<double>(s.pages) * 4096 * copy_s_per_byte;
-    out.push_back({s.encode_wall_s, 0, s.wire_bytes, s.wire_bytes, s.decode_wall_s + journal_s,
-                   s.encode_cpu_s});
+    // The capture holds only the changed blocks; the first segment is on
+    // the wire once it is encoded.
+    const double segment_share =
+        s.pages > kStreamSegmentPages ? static_cast<double>(kStreamSegmentPages) / s.pages : 1.0;
+    out.push_back({s.pause_wall_s, s.encode_wall_s, 0, s.wire_bytes, s.decode_wall_s + journal_s,
+                   s.encode_cpu_s, s.encode_wall_s * segment_share});
   }
   return out;
 }
 
 std::vector<EpochCost> xbzrle_costs(std::span<const EpochSample> xbzrle) {
-  return remus_costs(xbzrle);  // the same terms; the pipeline differs
+  return remus_costs(xbzrle);  // copy and encode paused; the pipeline differs
 }
 
 double measure_copy_s_per_byte() {

@@ -60,6 +60,10 @@ struct EpochCost {
   uint64_t wire_bytes = 0;     // what crosses the link
   double commit_s = 0;         // backup: from the last byte to the committed state
   double cpu_s = 0;            // primary CPU seconds
+  // Streamed (fgbi_link): the first bytes leave this long after the guest
+  // resumes, while the rest is still being encoded; < 0: only once all of
+  // deferred_work_s is done.
+  double first_bytes_s = -1;
 };
 
 struct EpochTimes {
@@ -124,8 +128,10 @@ std::vector<EpochCost> llm_costs(std::span<const uint64_t> checkpoint_pages,
 //               `identify` run: sharing on, codecs off); compress after resuming
 std::vector<EpochCost> fgbi_paper_costs(std::span<const EpochSample> paper,
                                         std::span<const EpochSample> identify);
-//   fgbi        encode while paused (fgbi_link_end_epoch), send after resuming;
-//               the backup journals the pages it overwrites, then applies
+//   fgbi        capture while paused (fgbi_sender_add_pages: hash, compare, copy
+//               the changed blocks), encode after resuming and stream as
+//               segments are ready; the backup journals the pages it
+//               overwrites, then applies
 std::vector<EpochCost> fgbi_costs(std::span<const EpochSample> fgbi, double copy_s_per_byte);
 //   xbzrle      COLO checkpoint: encode, send and load while paused
 std::vector<EpochCost> xbzrle_costs(std::span<const EpochSample> xbzrle);

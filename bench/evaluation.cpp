@@ -62,15 +62,19 @@ class FgbiScheme : public Scheme {
 
   const std::string& name() const override { return name_; }
 
-  size_t encode(const DirtyEpoch& epoch) override {
+  bool capture(const DirtyEpoch& epoch) override {
     const auto& pfns = epoch.pfns;
-    const size_t bound = fgbi_sender_epoch_bound(sender_.get(), pfns.size());
-    if (stream_.size() < bound) stream_.resize(bound);
     check(fgbi_sender_begin_epoch(sender_.get(), nullptr), "fgbi_sender_begin_epoch");
     check(fgbi_sender_add_pages(sender_.get(), pfns.data(),
                                 reinterpret_cast<const void* const*>(epoch.pages.data()),
                                 pfns.size(), nullptr),
           "fgbi_sender_add_pages");
+    return true;
+  }
+
+  size_t encode(const DirtyEpoch& epoch) override {
+    const size_t bound = fgbi_sender_epoch_bound(sender_.get(), epoch.pfns.size());
+    if (stream_.size() < bound) stream_.resize(bound);
     check(fgbi_sender_end_epoch(sender_.get(), stream_.data(), stream_.size(), &written_),
           "fgbi_sender_end_epoch");
     return written_;
@@ -144,8 +148,18 @@ double percentile(std::vector<double> values, double p) {
   return values[std::clamp<size_t>(rank, 1, values.size()) - 1];
 }
 
-double PhaseFigures::downtime_ms_percentile(double p) const {
-  return percentile(epoch_downtime_ms, p);
+double PhaseFigures::pause_ms_percentile(double p) const { return percentile(epoch_pause_ms, p); }
+
+double PhaseFigures::latency_ms_percentile(double p) const {
+  return percentile(epoch_latency_ms, p);
+}
+
+double commit_latency_s(const EpochSample& s, double link_bytes_per_s) {
+  const double send_s = static_cast<double>(s.wire_bytes) / link_bytes_per_s;
+  const double segment_share =
+      s.pages > kStreamSegmentPages ? static_cast<double>(kStreamSegmentPages) / s.pages : 1.0;
+  return s.pause_wall_s + std::max(s.encode_wall_s, send_s) +
+         std::min(s.encode_wall_s, send_s) * segment_share + s.decode_wall_s;
 }
 
 namespace {
@@ -202,6 +216,9 @@ WorkloadResult run_workload(EpochFeed& feed, std::vector<std::unique_ptr<Scheme>
 
   const uint32_t total = 1 + options.warmup + options.epochs;
   DirtyEpoch epoch;
+  // Remus's stop-and-copy, for schemes that encode from a copy.
+  std::vector<uint8_t> copy;
+  std::vector<const uint8_t*> copy_pages;
   for (uint32_t e = 0; e < total && feed.next(epoch); ++e) {
     if (options.observe) options.observe(e, epoch);
     for (size_t i = 0; i < schemes.size(); ++i) {
@@ -209,22 +226,35 @@ WorkloadResult run_workload(EpochFeed& feed, std::vector<std::unique_ptr<Scheme>
       PhaseFigures& f = e == 0 ? r.sync : e <= options.warmup ? r.warmup : r.steady;
       if (options.warm_pages) warm(epoch);
       const double cpu0 = process_cpu_seconds(), wall0 = wall_seconds();
-      const size_t wire = schemes[i]->encode(epoch);
+      DirtyEpoch source = epoch;
+      if (!schemes[i]->capture(epoch)) {
+        constexpr size_t kPage = SyntheticWorkload::kPageSize;
+        copy.resize(epoch.pages.size() * kPage);
+        copy_pages.resize(epoch.pages.size());
+        for (size_t p = 0; p < epoch.pages.size(); ++p) {
+          std::memcpy(copy.data() + p * kPage, epoch.pages[p], kPage);
+          copy_pages[p] = copy.data() + p * kPage;
+        }
+        source.pages = copy_pages;
+      }
+      const double resumed = wall_seconds();
+      const size_t wire = schemes[i]->encode(source);
       const double wall1 = wall_seconds(), cpu1 = process_cpu_seconds();
       schemes[i]->decode();
       const double wall2 = wall_seconds();
+      const EpochSample sample{epoch.pages.size(), wire,        resumed - wall0,
+                               wall1 - resumed,    cpu1 - cpu0, wall2 - wall1};
       ++f.epochs;
-      f.pages += epoch.pages.size();
-      f.dirty_bytes += epoch.pages.size() * SyntheticWorkload::kPageSize;
+      f.pages += sample.pages;
+      f.dirty_bytes += sample.pages * SyntheticWorkload::kPageSize;
       f.wire_bytes += wire;
-      f.encode_wall_s += wall1 - wall0;
-      f.encode_cpu_s += cpu1 - cpu0;
-      f.decode_wall_s += wall2 - wall1;
-      f.epoch_samples.push_back(
-          {epoch.pages.size(), wire, wall1 - wall0, cpu1 - cpu0, wall2 - wall1});
-      // Stop-and-copy: the epoch's state is captured and encoded, then it
-      // crosses the link; the primary waits for both (docs/workloads.md).
-      f.epoch_downtime_ms.push_back(1e3 * (wall1 - wall0 + wire / link_bytes_per_s));
+      f.pause_wall_s += sample.pause_wall_s;
+      f.encode_wall_s += sample.encode_wall_s;
+      f.encode_cpu_s += sample.encode_cpu_s;
+      f.decode_wall_s += sample.decode_wall_s;
+      f.epoch_samples.push_back(sample);
+      f.epoch_pause_ms.push_back(1e3 * sample.pause_wall_s);
+      f.epoch_latency_ms.push_back(1e3 * commit_latency_s(sample, link_bytes_per_s));
     }
     if (options.progress) options.progress(e + 1, total);
   }

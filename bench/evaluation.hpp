@@ -1,6 +1,7 @@
 // The evaluation behind `fgbi-engine bench`: replicate one workload through
 // several schemes - fgbi in its configurations and the peers - on the same
-// dirty pages in the same run, timing each scheme's encode and decode and
+// dirty pages in the same run, timing each scheme's pause (the work the
+// guest waits for), its encode after the guest resumes and its decode, and
 // checking every replica against the primary at the end.
 #pragma once
 
@@ -49,7 +50,17 @@ class Scheme {
  public:
   virtual ~Scheme() = default;
   virtual const std::string& name() const = 0;
-  // Encodes one epoch and returns its wire bytes. Timed by the runner.
+  // What the scheme does while the guest is paused, timed by the runner as
+  // the pause. A scheme that captures the epoch by itself returns true, and
+  // its encode() then reads none of the pages; one that returns false gets
+  // the pages copied while paused (Remus's stop-and-copy) and encodes the
+  // copy after the guest resumes.
+  virtual bool capture(const DirtyEpoch& epoch) {
+    static_cast<void>(epoch);
+    return false;
+  }
+  // Encodes one epoch, after the guest resumed, and returns its wire bytes.
+  // Timed by the runner.
   virtual size_t encode(const DirtyEpoch& epoch) = 0;
   // Applies the epoch just encoded to the scheme's replica. Timed.
   virtual void decode() = 0;
@@ -82,8 +93,17 @@ std::unique_ptr<Scheme> make_fgbi_scheme(const FgbiSchemeOptions& options);
 // What one epoch cost one scheme, as the runner measured it.
 struct EpochSample {
   uint64_t pages = 0, wire_bytes = 0;
-  double encode_wall_s = 0, encode_cpu_s = 0, decode_wall_s = 0;
+  // encode_cpu_s counts the pause's CPU too: all the primary spends.
+  double pause_wall_s = 0, encode_wall_s = 0, encode_cpu_s = 0, decode_wall_s = 0;
 };
+
+// Pages a streaming sender encodes before the first bytes can leave (one
+// wire-format segment): what the latency model overlaps encode and send by.
+inline constexpr uint64_t kStreamSegmentPages = 256;
+// Commit latency of one epoch at link_bytes_per_s: the pause, then encode
+// and send overlapped segment by segment (the slower one sets the pace, the
+// other adds its share of one segment), then the backup's decode and commit.
+double commit_latency_s(const EpochSample& s, double link_bytes_per_s);
 
 // The p-th percentile (0 < p <= 100, nearest rank) of values; 0 if empty.
 double percentile(std::vector<double> values, double p);
@@ -91,18 +111,22 @@ double percentile(std::vector<double> values, double p);
 // Totals of one scheme over a phase (the initial sync or the steady state).
 struct PhaseFigures {
   uint64_t epochs = 0, pages = 0, dirty_bytes = 0, wire_bytes = 0;
-  double encode_wall_s = 0, encode_cpu_s = 0, decode_wall_s = 0;
-  std::vector<double> epoch_downtime_ms;   // modelled type II downtime per epoch
+  double pause_wall_s = 0, encode_wall_s = 0, encode_cpu_s = 0, decode_wall_s = 0;
+  std::vector<double> epoch_pause_ms;      // the guest's pause per epoch (type II downtime)
+  std::vector<double> epoch_latency_ms;    // modelled commit latency per epoch
   std::vector<EpochSample> epoch_samples;  // every epoch of the phase, in order
 
-  double encode_gbps() const { return rate(encode_wall_s); }
+  // Pause and encode together: what the scheme's sender does per byte.
+  double encode_gbps() const { return rate(pause_wall_s + encode_wall_s); }
   double encode_gbps_per_core() const { return rate(encode_cpu_s); }
   double decode_gbps() const { return rate(decode_wall_s); }
   double cpu_s_per_gb() const { return dirty_bytes ? encode_cpu_s / (dirty_bytes / 1e9) : 0; }
   double wire_ratio() const {
     return dirty_bytes ? static_cast<double>(wire_bytes) / static_cast<double>(dirty_bytes) : 0;
   }
-  double downtime_ms_percentile(double p) const;
+  double pause_ms_percentile(double p) const;
+  double latency_ms_percentile(double p) const;
+  double cpu_ms_per_epoch() const { return epochs ? 1e3 * encode_cpu_s / epochs : 0; }
 
  private:
   double rate(double s) const { return s > 0 ? static_cast<double>(dirty_bytes) / s / 1e9 : 0; }
@@ -128,7 +152,7 @@ struct RunOptions {
   // Epochs run between the initial synchronisation and the measured ones,
   // so that first-touch costs (page faults, cold caches) are not counted.
   uint32_t warmup = 2;
-  double link_gbps = 1.0;  // for the modelled downtime
+  double link_gbps = 1.0;  // for the modelled commit latency
   // Called after every epoch with (epochs done, epochs in all).
   std::function<void(uint32_t, uint32_t)> progress;
   // Called with each epoch before the schemes encode it, with its index:

@@ -123,14 +123,17 @@ void print_text(const bench::WorkloadResult& r, const BenchOptions& o) {
       r.tracked_pages * 4096 / 1048576.0,
       static_cast<unsigned long long>(r.schemes.empty() ? 0 : r.schemes[0].steady.epochs),
       o.link_gbps);
-  std::printf("  %-12s %9s %9s %9s %10s %8s %17s %7s\n", "scheme", "enc GB/s", "GB/s/core",
-              "dec GB/s", "wire MiB", "of raw", "downtime ms p50/99", "replica");
+  std::printf("  %-12s %9s %9s %9s %10s %8s %15s %17s %7s %7s\n", "scheme", "enc GB/s",
+              "GB/s/core", "dec GB/s", "wire MiB", "of raw", "pause ms p50/99",
+              "latency ms p50/99", "CPU ms", "replica");
   for (const auto& s : r.schemes) {
     const auto& f = s.steady;
-    std::printf("  %-12s %9.2f %9.2f %9.2f %10.2f %8.4f %8.2f / %-7.2f %7s\n", s.name.c_str(),
-                f.encode_gbps(), f.encode_gbps_per_core(), f.decode_gbps(),
-                f.wire_bytes / 1048576.0, f.wire_ratio(), f.downtime_ms_percentile(50),
-                f.downtime_ms_percentile(99), s.replica_matches ? "ok" : "DIFFERS");
+    std::printf("  %-12s %9.2f %9.2f %9.2f %10.2f %8.4f %6.3f / %-6.3f %7.2f / %-7.2f %7.3f %7s\n",
+                s.name.c_str(), f.encode_gbps(), f.encode_gbps_per_core(), f.decode_gbps(),
+                f.wire_bytes / 1048576.0, f.wire_ratio(), f.pause_ms_percentile(50),
+                f.pause_ms_percentile(99), f.latency_ms_percentile(50),
+                f.latency_ms_percentile(99), f.cpu_ms_per_epoch(),
+                s.replica_matches ? "ok" : "DIFFERS");
   }
   for (const auto& s : r.schemes) {
     std::map<std::string, uint64_t> c(s.counters.begin(), s.counters.end());
@@ -161,6 +164,7 @@ void phase_json(JsonWriter& j, const char* key, const bench::PhaseFigures& f) {
   j.field("dirty_bytes", f.dirty_bytes);
   j.field("wire_bytes", f.wire_bytes);
   j.field("wire_ratio", f.wire_ratio());
+  j.field("pause_seconds", f.pause_wall_s);
   j.field("encode_seconds", f.encode_wall_s);
   j.field("encode_cpu_seconds", f.encode_cpu_s);
   j.field("encode_gbps", f.encode_gbps());
@@ -168,8 +172,11 @@ void phase_json(JsonWriter& j, const char* key, const bench::PhaseFigures& f) {
   j.field("cpu_seconds_per_gb", f.cpu_s_per_gb());
   j.field("decode_seconds", f.decode_wall_s);
   j.field("decode_gbps", f.decode_gbps());
-  j.field("downtime_ms_median", f.downtime_ms_percentile(50));
-  j.field("downtime_ms_p99", f.downtime_ms_percentile(99));
+  j.field("pause_ms_median", f.pause_ms_percentile(50));
+  j.field("pause_ms_p99", f.pause_ms_percentile(99));
+  j.field("latency_ms_median", f.latency_ms_percentile(50));
+  j.field("latency_ms_p99", f.latency_ms_percentile(99));
+  j.field("cpu_ms_per_epoch", f.cpu_ms_per_epoch());
   j.end_object();
 }
 
@@ -289,8 +296,10 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       "bench",
       "Replicate built-in workloads through fgbi and the peer schemes (Remus full pages, Remus "
       "xc_compression, XBZRLE, LZ4, zstd) on the same pages in the same run. Per scheme: encode "
-      "GB/s (wall and per core), decode GB/s, wire bytes, modelled type II downtime at the link "
-      "speed, and a replica == primary check (exit status 1 if any differs). Epoch 1 "
+      "GB/s (pause and encode, wall and per core), decode GB/s, wire bytes, the guest's pause "
+      "per epoch (what it waits while its pages are captured: type II downtime), the modelled "
+      "commit latency at the link speed (pause, then encode and send overlapped segment by "
+      "segment, then the backup's apply), CPU ms per epoch, and a replica == primary check (exit status 1 if any differs). Epoch 1 "
       "synchronises every tracked page; the steady state is reported. Workloads and the "
       "downtime model: docs/workloads.md.");
   cmd->add_option(

@@ -18,18 +18,31 @@ class PeerScheme : public bench::Scheme {
   PeerScheme(peers::PeerKind kind, const peers::PeerOptions& options)
       : name_(peers::peer_name(kind)),
         peer_(peers::make_peer(kind, options)),
+        encodes_while_paused_(kind == peers::PeerKind::kRemusFullPages),
         replica_(options.tracked_pages * peers::kPeerPageSize) {}
 
   const std::string& name() const override { return name_; }
 
+  // Remus's full pages are its stop-and-copy: the encode is the copy, done
+  // while the guest is paused. The other peers encode a copy after resume.
+  bool capture(const bench::DirtyEpoch& epoch) override {
+    if (!encodes_while_paused_) return false;
+    encode_now(epoch);
+    return true;
+  }
+
   size_t encode(const bench::DirtyEpoch& epoch) override {
+    if (!encodes_while_paused_) encode_now(epoch);
+    return written_;
+  }
+
+  void encode_now(const bench::DirtyEpoch& epoch) {
     dirty_.resize(epoch.pages.size());
     for (size_t i = 0; i < dirty_.size(); ++i) dirty_[i] = {epoch.pfns[i], epoch.pages[i]};
     const size_t bound = peer_.encoder->epoch_bound(dirty_.size());
     if (stream_.size() < bound) stream_.resize(bound);
     const peers::PeerStatus st = peer_.encoder->encode_epoch(dirty_, stream_, &written_);
     if (!st.ok()) throw bench::SchemeError{name_ + " encoder: " + st.error};
-    return written_;
   }
 
   void decode() override {
@@ -52,6 +65,7 @@ class PeerScheme : public bench::Scheme {
  private:
   std::string name_;
   peers::Peer peer_;
+  bool encodes_while_paused_;
   std::vector<uint8_t> replica_;
   std::vector<peers::DirtyPage> dirty_;
   std::vector<uint8_t> stream_;

@@ -383,11 +383,13 @@ TEST_F(DowntimeLinkTest, ModelPredictsTypeTwoDowntimeAndLatencyWithinTwentyPerce
   auto encode_twin = [&](const std::vector<uint64_t>& pfns) {
     const bench::DirtyEpoch epoch{pfns, pages};
     const double c0 = cpu_s(), t0 = now_s();
+    EXPECT_TRUE(twin->capture(epoch));
+    const double resumed = now_s();
     const size_t wire = twin->encode(epoch);
     const double t1 = now_s(), c1 = cpu_s();
     twin->decode();
     const double t2 = now_s();
-    return bench::EpochSample{pfns.size(), wire, t1 - t0, c1 - c0, t2 - t1};
+    return bench::EpochSample{pfns.size(), wire, resumed - t0, t1 - resumed, c1 - c0, t2 - t1};
   };
 
   // The initial synchronisation, unshaped: every page, in the same order.

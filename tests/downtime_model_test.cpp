@@ -184,8 +184,10 @@ TEST(DowntimeModel, CheckpointUnionCountsDistinctPagesPerGroup) {
 
 TEST(DowntimeModel, LlmCostsScaleRemusMeasuredPerPageCosts) {
   // Remus copied 1,000 pages in 2 ms (CPU 1.5 ms) and applied them in 4 ms.
-  const std::vector<EpochSample> remus = {{600, 600 * kPageRecordBytes, 0.0012, 0.0009, 0.0024},
-                                          {400, 400 * kPageRecordBytes, 0.0008, 0.0006, 0.0016}};
+  // (Remus encodes while paused: pause and encode both count.)
+  const std::vector<EpochSample> remus = {
+      {600, 600 * kPageRecordBytes, 0.0012, 0, 0.0009, 0.0024},
+      {400, 400 * kPageRecordBytes, 0.0005, 0.0003, 0.0006, 0.0016}};
   const std::vector<uint64_t> checkpoints = {5000};
   const auto c = llm_costs(checkpoints, remus);
   ASSERT_EQ(c.size(), 1u);
@@ -197,10 +199,10 @@ TEST(DowntimeModel, LlmCostsScaleRemusMeasuredPerPageCosts) {
 }
 
 TEST(DowntimeModel, FgbiPaperPausesForIdentificationAndCompressesAfter) {
-  const std::vector<EpochSample> paper = {{100, 3000, 0.004, 0.0035, 0.001},
-                                          {100, 2000, 0.001, 0.001, 0.001}};
-  const std::vector<EpochSample> identify = {{100, 9000, 0.0015, 0.0014, 0.0005},
-                                             {100, 8000, 0.0012, 0.0011, 0.0005}};
+  const std::vector<EpochSample> paper = {{100, 3000, 0.001, 0.003, 0.0035, 0.001},
+                                          {100, 2000, 0.0005, 0.0005, 0.001, 0.001}};
+  const std::vector<EpochSample> identify = {{100, 9000, 0.001, 0.0005, 0.0014, 0.0005},
+                                             {100, 8000, 0.001, 0.0002, 0.0011, 0.0005}};
   const auto c = fgbi_paper_costs(paper, identify);
   ASSERT_EQ(c.size(), 2u);
   EXPECT_NEAR(c[0].paused_work_s, 0.0015, kEps);
@@ -211,11 +213,15 @@ TEST(DowntimeModel, FgbiPaperPausesForIdentificationAndCompressesAfter) {
   EXPECT_NEAR(c[1].deferred_work_s, 0.0, kEps);  // never negative
 }
 
-TEST(DowntimeModel, FgbiCommitJournalsTheDirtyPages) {
-  const std::vector<EpochSample> fgbi = {{1000, 5000, 0.003, 0.0025, 0.002}};
+TEST(DowntimeModel, FgbiPausesToCaptureAndStreamsItsEncodeAfter) {
+  const std::vector<EpochSample> fgbi = {{1000, 5000, 0.001, 0.002, 0.0025, 0.002}};
   const auto c = fgbi_costs(fgbi, 1e-10);
   ASSERT_EQ(c.size(), 1u);
-  EXPECT_NEAR(c[0].paused_work_s, 0.003, kEps);
+  EXPECT_NEAR(c[0].paused_work_s, 0.001, kEps);
+  EXPECT_NEAR(c[0].deferred_work_s, 0.002, kEps);
+  EXPECT_EQ(c[0].held_bytes, 0u);  // nothing leaves before the guest resumes
+  // The first of four segments is on the wire once it is encoded.
+  EXPECT_NEAR(c[0].first_bytes_s, 0.002 * 256 / 1000, kEps);
   EXPECT_NEAR(c[0].commit_s, 0.002 + 1000 * 4096 * 1e-10, kEps);
   EXPECT_EQ(c[0].wire_bytes, 5000u);
 }

@@ -433,17 +433,21 @@ FGBI_API fgbi_status fgbi_link_connect(fgbi_link* link, const char* host, uint16
 /* Starts an epoch (the VM is paused): then add its dirty pages with
  * fgbi_sender_add_pages(). */
 FGBI_API fgbi_status fgbi_link_begin_epoch(fgbi_link* link, uint64_t* epoch);
-/* Ends the epoch: encodes it and queues it for sending; returns once it is
- * queued (the VM may resume), or with FGBI_E_DISCONNECTED when there is no
- * connection (the epoch is then dropped; its pages travel after the next
- * fgbi_link_connect()). */
+/* Ends the epoch: returns as soon as its pages are captured (the VM may
+ * resume); the link's encoder thread then encodes the epoch and queues it,
+ * streaming, while the I/O thread sends what is queued. Returns
+ * FGBI_E_DISCONNECTED when there is no connection (the epoch is then
+ * dropped; its pages travel after the next fgbi_link_connect()); an epoch
+ * whose queueing the connection's loss interrupts is lost the same way
+ * (fgbi_link_wait_ack reports it). The next begin_epoch waits until the
+ * previous epoch is encoded. */
 FGBI_API fgbi_status fgbi_link_end_epoch(fgbi_link* link);
 /* Waits until the backup has committed `epoch` (or a later one). Returns
  * FGBI_E_TIMEOUT after timeout_ms (< 0: no limit), FGBI_E_DISCONNECTED if
  * the connection is lost first: the epoch's state is then only safe once a
  * later epoch is acknowledged after a reconnect. */
 FGBI_API fgbi_status fgbi_link_wait_ack(fgbi_link* link, uint64_t epoch, int64_t timeout_ms);
-/* Stop-and-copy time (begin_epoch to end_epoch's return) and latency
+/* Pause (begin_epoch to end_epoch's return: the capture) and commit latency
  * (begin_epoch to ack; 0 while unacknowledged) of one of the last 1024
  * epochs; FGBI_E_BAD_ARGUMENT if it is no longer known. */
 FGBI_API fgbi_status fgbi_link_epoch_timing(const fgbi_link* link, uint64_t epoch,

@@ -64,7 +64,35 @@ class Link::Emitter {
 
 Link::Link(fgbi_sender* sender) : sender_(sender) { random_bytes(stream_); }
 
-Link::~Link() { disconnect(); }
+Link::~Link() {
+  wait_encoded();
+  {
+    std::lock_guard lock(mutex_);
+    encoder_quit_ = true;
+  }
+  changed_.notify_all();
+  if (encoder_.joinable()) encoder_.join();
+  disconnect();
+}
+
+void Link::wait_encoded() {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return encoding_ == 0; });
+}
+
+void Link::encoder_loop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    changed_.wait(lock, [&] { return encoding_ != 0 || encoder_quit_; });
+    if (encoding_ == 0) return;
+    const uint64_t epoch = encoding_;
+    lock.unlock();
+    encode_epoch(epoch);
+    lock.lock();
+    encoding_ = 0;
+    changed_.notify_all();
+  }
+}
 
 fgbi_status Link::set_parameter(fgbi_session_param param, int64_t value) {
   if (conn_) return FGBI_E_WRONG_STAGE;
@@ -214,6 +242,7 @@ fgbi_status Link::connect(const char* host, uint16_t port, fgbi_sync* sync) {
   if (page_fn_ == nullptr)
     return log_.error(FGBI_E_WRONG_STAGE,
                       "set a page source first: a resynchronisation must read any page");
+  wait_encoded();  // the handshake rewinds the sender
   if (config_.heartbeat_ms >= config_.io_timeout_ms)
     return log_.error(FGBI_E_BAD_ARGUMENT, "the heartbeat interval must be below the I/O timeout");
   if (conn_) {
@@ -265,6 +294,7 @@ fgbi_status Link::connect(const char* host, uint16_t port, fgbi_sync* sync) {
 fgbi_status Link::begin_epoch(uint64_t* epoch) {
   if (stop_.raised()) return FGBI_E_STOPPED;
   if (open_epoch_ != 0) return FGBI_E_WRONG_STAGE;
+  wait_encoded();  // the sender is the encoder thread's until then
   const auto begin = Clock::now();
   uint64_t e = 0;
   if (fgbi_status st = fgbi_sender_begin_epoch(sender_, &e); st != FGBI_OK) return st;
@@ -334,6 +364,31 @@ fgbi_status Link::end_epoch() {
     last_epoch_ = queued;
     return st;
   }
+  // Captured: the guest may run again while the encoder thread encodes and
+  // queues the epoch. The stop-and-copy time ends here.
+  uint64_t stop_copy = 0;
+  {
+    std::lock_guard lock(mutex_);
+    Timing& t = timings_[epoch % kTimings];
+    t.stop_copy_ns = ns_between(t.begin, Clock::now());
+    stop_copy = t.stop_copy_ns;
+    encoding_ = epoch;
+    if (!encoder_.joinable()) encoder_ = std::thread([this] { encoder_loop(); });
+  }
+  changed_.notify_all();
+  last_epoch_ = epoch;
+  open_epoch_ = 0;
+  // A failed encode means a lost connection, after which connect() decides.
+  need_full_ = false;
+  stats_.add(FGBI_SS_STOP_COPY_NS, stop_copy);
+  stats_.raise_to(FGBI_SS_STOP_COPY_MAX_NS, stop_copy);
+  return FGBI_OK;
+}
+
+// Encoder thread: the epoch's stream, cut into frames and queued as the
+// sender produces it. An epoch that cannot be queued is lost to the backup
+// like one queued before a disconnect: the next connect() rewinds.
+void Link::encode_epoch(uint64_t epoch) {
   Emitter emitter(this);
   fgbi_status st = enqueue({FrameType::kEpochBegin, encode_u64(epoch)});
   if (st == FGBI_OK) {
@@ -342,12 +397,9 @@ fgbi_status Link::end_epoch() {
     if (st == FGBI_OK) st = emitter.flush();
     if (st == FGBI_OK) {
       {
-        // Before the End is queued: its ack may come back at once, and the
-        // stop-and-copy time ends here, never after the ack's arrival.
+        // Before the End is queued: its ack may come back at once.
         std::lock_guard lock(mutex_);
         queued_epoch_ = epoch;
-        Timing& t = timings_[epoch % kTimings];
-        t.stop_copy_ns = ns_between(t.begin, Clock::now());
       }
       st = enqueue(
           {FrameType::kEpochEnd, encode(EpochEnd{epoch, emitter.bytes(), emitter.frames()})});
@@ -355,23 +407,14 @@ fgbi_status Link::end_epoch() {
   } else {
     fgbi_sender_end_epoch_cb(sender_, refuse_write, nullptr);
   }
-  last_epoch_ = epoch;
-  open_epoch_ = 0;
   if (st != FGBI_OK) {
     stats_.add(FGBI_SS_EPOCHS_DISCARDED);
-    return st;
-  }
-  need_full_ = false;
-  uint64_t stop_copy = 0;
-  {
-    std::lock_guard lock(mutex_);
-    stop_copy = timings_[epoch % kTimings].stop_copy_ns;
+    if (st != FGBI_E_STOPPED && st != FGBI_E_DISCONNECTED)
+      log_.error(st, "epoch " + std::to_string(epoch) + " could not be encoded and queued");
+    return;
   }
   stats_.add(FGBI_SS_EPOCHS);
   stats_.add(FGBI_SS_EPOCH_BYTES, emitter.bytes());
-  stats_.add(FGBI_SS_STOP_COPY_NS, stop_copy);
-  stats_.raise_to(FGBI_SS_STOP_COPY_MAX_NS, stop_copy);
-  return FGBI_OK;
 }
 
 std::vector<uint8_t> Link::take_buffer() {
@@ -411,6 +454,13 @@ fgbi_status Link::wait_ack(uint64_t epoch, int64_t timeout_ms) {
   std::unique_lock lock(mutex_);
   for (;;) {
     if (acked_ >= epoch) return FGBI_OK;
+    if (encoding_ != 0 && encoding_ <= epoch) {  // not queued yet: it will be, or be lost
+      if (deadline == Deadline::max())
+        changed_.wait(lock);
+      else if (changed_.wait_until(lock, deadline) == std::cv_status::timeout)
+        return FGBI_E_TIMEOUT;
+      continue;
+    }
     if (stop_.raised()) return FGBI_E_STOPPED;
     if (!connected_) return FGBI_E_DISCONNECTED;
     if (epoch > queued_epoch_) return FGBI_E_BAD_ARGUMENT;  // never sent: would wait forever
@@ -433,6 +483,7 @@ fgbi_status Link::epoch_timing(uint64_t epoch, uint64_t* stop_copy_ns, uint64_t*
 fgbi_status Link::replica_digest(int64_t timeout_ms, uint64_t* epoch, uint64_t* digest) {
   if (epoch == nullptr || digest == nullptr) return FGBI_E_NULL_ARGUMENT;
   if (open_epoch_ != 0) return FGBI_E_WRONG_STAGE;
+  wait_encoded();  // after every epoch ended so far
   uint64_t request;
   {
     std::lock_guard lock(mutex_);
@@ -458,6 +509,7 @@ fgbi_status Link::replica_digest(int64_t timeout_ms, uint64_t* epoch, uint64_t* 
 
 fgbi_status Link::close() {
   if (open_epoch_ != 0) return FGBI_E_WRONG_STAGE;
+  wait_encoded();
   if (!conn_) return FGBI_OK;
   enqueue({FrameType::kBye, encode_u64(last_epoch_)}, true);
   if (io_.joinable()) io_.join();  // it ends once Bye is written, or on failure

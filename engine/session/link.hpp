@@ -1,7 +1,9 @@
-// The primary end of a replication session: drives a fgbi_sender, queues
-// each epoch's stream in bounded chunks for an I/O thread that frames,
-// authenticates and sends them while the caller goes on, and tracks the
-// backup's acknowledgements. Reconnecting rewinds the sender to what the
+// The primary end of a replication session: drives a fgbi_sender. The
+// caller's end_epoch returns once the epoch is captured; an encoder thread
+// encodes it and queues its stream in bounded chunks for an I/O thread that
+// frames, authenticates and sends them while the caller goes on, so the
+// first segment is on the wire while later ones are encoded. It tracks the
+// backup's acknowledgements; reconnecting rewinds the sender to what the
 // backup holds.
 #pragma once
 
@@ -77,6 +79,11 @@ class Link {
   std::vector<uint8_t> take_buffer();
   void disconnect();
 
+  // Caller thread: until no epoch is being encoded (the sender is free).
+  void wait_encoded();
+  // Encoder thread.
+  void encoder_loop();
+  void encode_epoch(uint64_t epoch);
   // I/O thread.
   void io_loop();
   fgbi_status on_incoming(Connection& c);
@@ -116,8 +123,12 @@ class Link {
   uint64_t verify_request_ = 0;
   std::optional<VerifyReply> verify_reply_;
 
+  uint64_t encoding_ = 0;  // captured epoch the encoder thread holds; 0 = none
+  bool encoder_quit_ = false;
+
   std::unique_ptr<Connection> conn_;
   std::thread io_;
+  std::thread encoder_;
 };
 
 }  // namespace fgbi::session
