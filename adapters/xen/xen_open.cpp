@@ -102,11 +102,10 @@ std::unique_ptr<DirtySource> open_xen_source(const SourceSpec& spec, SpecOptions
       !options.all_used(error))
     return nullptr;
   if (stop != "pause") {
-    error =
-        "xen:" + text +
-        ": suspend=shutdown is not supported: a remote SHUTDOWN_suspend followed by a fast "
-        "resume crashes PV guests, and libxl's cooperative suspend (suspend event channel, "
-        "control/shutdown) is not implemented; the guest is paused (suspend=pause, the default)";
+    error = "xen:" + text +
+            ": suspend=shutdown is not supported: a remote SHUTDOWN_suspend followed by a fast "
+            "resume crashes PV guests, and libxl's cooperative suspend (suspend event channel, "
+            "control/shutdown) is not implemented; use suspend=pause (the default)";
     return nullptr;
   }
 #ifdef FGBI_HAVE_XEN
