@@ -279,15 +279,14 @@ void Sender::capture_batch(size_t first, size_t count, const uint8_t* const* pag
     else if (d.n_changed != 0)
       kernels_->gather_blocks(pages[j], d.changed, block_size, slot);
     d.data = slot;
-    if (!config_.digest) continue;
-    // The check covers the full hashes: narrowed test hashes must not hide
-    // the collisions they force.
-    const uint64_t* check_hashes = hashes[j];
-    if (config_.hash_mask() != ~0ull) {
+    // The check covers the full hashes, which the stored ones are, and which
+    // stay as they are until the page's next capture: the encoder computes
+    // it after resume. Narrowed test hashes must not hide the collisions
+    // they force, so then the capture hashes the page in full.
+    if (config_.digest && config_.hash_mask() != ~0ull) {
       kernels_->hash_blocks(pages[j], blocks, block_size, ~0ull, full_hashes);
-      check_hashes = full_hashes;
+      d.check = wire::page_check(full_hashes, blocks);
     }
-    d.check = wire::page_check(check_hashes, blocks);
   }
 }
 
@@ -713,8 +712,10 @@ void Sender::encode_segment(size_t index, Worker& w) {
     if (coding() && (i - begin) % kPrefetchPages == 0)
       prefetch_pages(std::min(end, i + kPrefetchPages),
                      std::min(kPrefetchPages, end - std::min(end, i + kPrefetchPages)));
-    const DirtyPage& d = dirty_[i];
+    DirtyPage& d = dirty_[i];
     seg.counters.blocks_scanned += blocks;
+    if (config_.digest && config_.hash_mask() == ~0ull)
+      d.check = wire::page_check(hashes_.data() + d.pfn * blocks, blocks);
     if (d.known && d.n_changed == 0) {
       ++seg.counters.pages_unchanged;
       if (config_.digest) seg.clean.emplace_back(d.pfn, d.check);
