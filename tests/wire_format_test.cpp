@@ -171,5 +171,22 @@ TEST(WireFormat, Uleb128RoundTripAndRejectsOverlongCutOrNonCanonical) {
   EXPECT_EQ(zigzag_encode(1), 2u);
 }
 
+// The page check is canonical (both ends compute it) and a sum of per-block
+// terms, so one block's new hash changes it by exactly its own term.
+TEST(WireFormat, PageCheckIsASumOfPositionedBlockTermsWithFixedValues) {
+  uint64_t hashes[64];
+  for (uint32_t b = 0; b < 64; ++b) hashes[b] = 0x0123456789abcdefull * (b + 1);
+  EXPECT_EQ(check_term(0, 0), 0u);
+  EXPECT_EQ(check_term(3, 0x0123456789abcdefull), 0x4fc9874aab32ef5cu);
+  EXPECT_EQ(page_check(hashes, 64), 0xa04b00310fba46e8u);
+  const uint64_t before = page_check(hashes, 64);
+  const uint64_t old = hashes[17];
+  hashes[17] ^= 1;
+  EXPECT_EQ(page_check(hashes, 64), before - check_term(17, old) + check_term(17, hashes[17]));
+  // The same hash at another position counts differently: a block moved
+  // within the page changes the check.
+  EXPECT_NE(check_term(1, old), check_term(2, old));
+}
+
 }  // namespace
 }  // namespace fgbi::wire

@@ -4,6 +4,9 @@
 // times only the encoding of each epoch; the workload mutates memory
 // between epochs with timing paused.
 //
+// decode/*: the receiver's validate-and-apply of each epoch against a
+// memcpy of the bytes it writes into the replica (its FGBI_S_BYTES_OUT).
+//
 // pause/*: what the guest waits per epoch - fgbi's capture (begin_epoch and
 // add_pages: hash, compare, copy the changed blocks) against Remus's copy of
 // the dirty pages (memcpy), on the same pages just written by the workload.
@@ -186,7 +189,62 @@ void run_pause(benchmark::State& state, const WorkloadModel& m, bool fgbi, int64
   state.SetBytesProcessed(static_cast<int64_t>(dirty));
 }
 
+// The backup's side: fgbi's receiver on each epoch (fed in 64 KiB pieces,
+// as a socket delivers it), against memcpy of the bytes it writes.
+void run_decode(benchmark::State& state, const WorkloadModel& m, bool fgbi) {
+  SyntheticWorkload w(m);
+  const uint64_t pages = w.model().tracked_pages;
+  Sender sender(pages, kAllSharing, kAllCodecs);
+  fgbi_receiver* r = nullptr;
+  fgbi_receiver_create(&r);
+  fgbi_receiver_set_parameter(r, FGBI_P_TRACKED_PAGES, static_cast<int64_t>(pages));
+  fgbi_receiver_set_parameter(r, FGBI_P_MAX_EPOCH_BYTES, int64_t{1} << 32);
+  std::vector<uint8_t> replica(pages * SyntheticWorkload::kPageSize);
+  fgbi_receiver_attach_memory(r, replica.data(), replica.size());
+  std::vector<uint64_t> all(pages);
+  for (uint64_t i = 0; i < all.size(); ++i) all[i] = i;
+  std::vector<uint8_t> out, from(size_t{64} << 20), to(size_t{64} << 20);
+  auto feed = [&](size_t size) {
+    for (size_t at = 0; at < size; at += 65536)
+      if (fgbi_receiver_feed(r, out.data() + at, std::min<size_t>(65536, size - at)) != FGBI_OK)
+        std::abort();
+  };
+  feed(sender.epoch(all, w, out));
+  feed(sender.epoch(all, w, out));
+  uint64_t written = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    const size_t size = sender.epoch(w.next_epoch(), w, out);
+    uint64_t before = 0, after = 0;
+    fgbi_receiver_get_stat(r, FGBI_S_BYTES_OUT, &before);
+    if (!fgbi) {  // the bytes the receiver writes for this epoch, found untimed
+      feed(size);
+      fgbi_receiver_get_stat(r, FGBI_S_BYTES_OUT, &after);
+      state.ResumeTiming();
+      std::memcpy(to.data(), from.data(), std::min<uint64_t>(after - before, from.size()));
+      benchmark::DoNotOptimize(to.data());
+    } else {
+      state.ResumeTiming();
+      feed(size);
+      state.PauseTiming();
+      fgbi_receiver_get_stat(r, FGBI_S_BYTES_OUT, &after);
+      state.ResumeTiming();
+    }
+    written += after - before;
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(written));
+  fgbi_receiver_free(r);
+}
+
 void register_all() {
+  for (const char* workload : {"web", "hpc", "db", "sparse", "dense"}) {
+    const WorkloadModel m = *fgbi::bench::find_preset(workload);
+    for (auto [name, fgbi] : {std::pair{"memcpy", false}, {"fgbi", true}})
+      benchmark::RegisterBenchmark(("decode/" + std::string(name) + "/" + workload).c_str(),
+                                   [m, fgbi](benchmark::State& s) { run_decode(s, m, fgbi); })
+          ->Unit(benchmark::kMicrosecond)
+          ->UseRealTime();
+  }
   // The pause on the presets as they are (a few hundred dirty pages an
   // epoch, as the paper's workloads at 50 ms) and on 64 MiB epochs.
   for (const char* workload : {"web", "hpc", "db", "sparse"}) {

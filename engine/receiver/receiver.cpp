@@ -29,7 +29,7 @@ fgbi_status Receiver::prepare() {
   if (kernels_ == nullptr) return FGBI_E_BACKEND_UNAVAILABLE;
   if (!in_epoch_.allocate((config_.tracked_pages + 63) / 64) ||
       !block_hashes_.allocate(config_.tracked_pages * config_.blocks_per_page()) ||
-      !hash_known_.allocate(config_.tracked_pages))
+      !page_checks_.allocate(config_.tracked_pages) || !hash_known_.allocate(config_.tracked_pages))
     return FGBI_E_NO_MEMORY;
   reader_ = wire::EpochReader(config_.max_epoch_bytes, config_.tracked_pages);
   if (config_.threads > 1) pool_ = std::make_unique<ThreadPool>(config_.threads);
@@ -383,8 +383,9 @@ void Receiver::for_each_entry_chunk(const std::function<void(size_t, size_t)>& f
     for (size_t t = 0; t < tasks; ++t) run(t, 0);
 }
 
-// The digest from the blocks the epoch writes and the hashes kept of the
-// rest: the replica is read only for pages whose hashes are not known yet.
+// The digest from the blocks the epoch writes, the hashes kept of the
+// blocks they replace and the pages' kept checks: the replica is read only
+// for pages whose hashes are not known yet.
 uint64_t Receiver::compute_digest() {
   const uint32_t blocks = config_.blocks_per_page();
   const uint32_t block_size = config_.block_size;
@@ -394,29 +395,38 @@ uint64_t Receiver::compute_digest() {
     new_blocks += e.blocks;
   }
   new_hashes_.resize(new_blocks);
-  page_hashes_.resize(entries_.size());
+  entry_checks_.resize(entries_.size());
   for_each_entry_chunk([&](size_t begin, size_t end) {
-    uint64_t row[kernels::kMaxBlocksPerPage];
     for (size_t i = begin; i < end; ++i) {
       const Entry& e = entries_[i];
-      uint64_t* kept = block_hashes_.data() + e.pfn * blocks;
-      if (e.blocks != blocks && !hash_known_[e.pfn]) {
-        // Hashes of the committed content, true whether or not this epoch commits.
-        kernels_->hash_blocks(replica_.data() + e.pfn * config_.page_size, blocks, block_size,
-                              ~0ull, kept);
-        hash_known_.data()[e.pfn] = 1;
-      }
       uint64_t* fresh = new_hashes_.data() + e.hash_offset;
       if (e.blocks != 0) kernels_->hash_blocks(entry_data(e), e.blocks, block_size, ~0ull, fresh);
-      for (uint32_t b = 0; b < blocks; ++b)
-        row[b] = (e.bitmap[b / 64] >> (b % 64)) & 1 ? *fresh++ : kept[b];
-      page_hashes_[i] = wire::page_check(row, blocks);
+      if (e.blocks == blocks) {
+        entry_checks_[i] = wire::page_check(fresh, blocks);
+        continue;
+      }
+      uint64_t* kept = block_hashes_.data() + e.pfn * blocks;
+      if (!hash_known_[e.pfn]) {
+        // The committed content's, true whether or not this epoch commits.
+        kernels_->hash_blocks(replica_.data() + e.pfn * config_.page_size, blocks, block_size,
+                              ~0ull, kept);
+        page_checks_.data()[e.pfn] = wire::page_check(kept, blocks);
+        hash_known_.data()[e.pfn] = 1;
+      }
+      uint64_t check = page_checks_[e.pfn];
+      for (uint32_t w = 0; w < kernels::kBitmapWords; ++w) {
+        for (uint64_t bits = e.bitmap[w]; bits != 0; bits &= bits - 1) {
+          const uint32_t b = w * 64 + static_cast<uint32_t>(std::countr_zero(bits));
+          check += wire::check_term(b, *fresh++) - wire::check_term(b, kept[b]);
+        }
+      }
+      entry_checks_[i] = check;
     }
   });
   Xxh3Stream state;
   for (size_t i = 0; i < entries_.size(); ++i) {
     uint8_t entry[wire::kDigestEntryBytes];
-    wire::encode_digest_entry(entries_[i].pfn, page_hashes_[i], entry);
+    wire::encode_digest_entry(entries_[i].pfn, entry_checks_[i], entry);
     state.update(entry, sizeof entry);
   }
   return state.digest();
@@ -443,6 +453,7 @@ void Receiver::apply() {
       }
       const uint64_t* fresh = new_hashes_.data() + e.hash_offset;
       uint64_t* kept = block_hashes_.data() + e.pfn * blocks;
+      page_checks_.data()[e.pfn] = entry_checks_[i];
       if (e.blocks == blocks) {
         std::memcpy(kept, fresh, size_t{blocks} * sizeof(uint64_t));
         hash_known_.data()[e.pfn] = 1;
@@ -496,8 +507,8 @@ fgbi_status Receiver::get_stat(fgbi_stat stat, uint64_t* value) const {
     case FGBI_S_EPOCHS_REJECTED: *value = rejected_; return FGBI_OK;
     case FGBI_S_MEMORY_BYTES:
       *value = epoch_.capacity() + staged_.capacity() + in_epoch_.bytes() + block_hashes_.bytes() +
-               hash_known_.bytes() + entries_.capacity() * sizeof(Entry) +
-               (page_hashes_.capacity() + new_hashes_.capacity()) * sizeof(uint64_t);
+               page_checks_.bytes() + hash_known_.bytes() + entries_.capacity() * sizeof(Entry) +
+               (entry_checks_.capacity() + new_hashes_.capacity()) * sizeof(uint64_t);
       return FGBI_OK;
     case FGBI_S_BLOCKS_ZERO: *value = totals_.blocks_zero; return FGBI_OK;
     case FGBI_S_BLOCKS_SHARED_EPOCH: *value = totals_.blocks_shared_epoch; return FGBI_OK;

@@ -2,8 +2,9 @@
 // size, validates each epoch completely (structure, limits, checksums, the
 // stream's identity, the end-to-end digest) and only then writes it to the
 // replica, all or nothing. It keeps the full block hashes of the replica's
-// pages, so the digest is computed from the blocks an epoch writes and
-// those hashes, without reading the rest of a page.
+// pages and each page's check, so the digest is computed from the blocks an
+// epoch writes and the hashes of those blocks only, without reading the
+// rest of a page.
 #pragma once
 
 #include <cstdint>
@@ -91,9 +92,11 @@ class Receiver {
   // The stream being received: fixed by its first committed epoch.
   uint64_t stream_id_ = 0;
   bool stream_known_ = false;
-  // Full block hashes of every replica page, valid where hash_known_ is set
-  // (filled from the replica the first time a page is needed).
+  // Full block hashes and the check (wire::page_check) of every replica
+  // page, valid where hash_known_ is set (taken from the replica the first
+  // time a page is needed).
   ZeroedArray<uint64_t> block_hashes_;
+  ZeroedArray<uint64_t> page_checks_;
   ZeroedArray<uint8_t> hash_known_;
   std::vector<uint64_t> new_hashes_;
   std::vector<Entry> entries_;
@@ -105,7 +108,7 @@ class Receiver {
   wire::CodedPage coded_;  // parse scratch, reused
   alignas(64) uint8_t literal_scratch_[kernels::kPageSize];
   EpochCounts epoch_counts_;
-  std::vector<uint64_t> page_hashes_;
+  std::vector<uint64_t> entry_checks_;
 
   uint64_t epochs_ = 0, bytes_in_ = 0, bytes_out_ = 0, pages_full_ = 0, pages_partial_ = 0;
   uint64_t pages_unchanged_ = 0, pages_coded_ = 0, blocks_written_ = 0, rejected_ = 0;

@@ -1,6 +1,5 @@
 #include "wire/format.hpp"
 
-#include <bit>
 #include <cstring>
 
 #include "common/bytes.hpp"
@@ -120,12 +119,6 @@ void load_bitmap(const uint8_t* in, size_t bytes, uint64_t* words, size_t n_word
 void encode_digest_entry(uint64_t pfn, uint64_t page_check, uint8_t out[kDigestEntryBytes]) {
   store_le<uint64_t>(out, pfn);
   store_le<uint64_t>(out + 8, page_check);
-}
-
-uint64_t page_check(const uint64_t* block_hashes, uint32_t blocks) {
-  // The canonical form is little-endian; x86-64 and arm64 hold it so.
-  static_assert(std::endian::native == std::endian::little);
-  return xxh3(block_hashes, size_t{blocks} * sizeof(uint64_t));
 }
 
 }  // namespace fgbi::wire

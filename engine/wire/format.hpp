@@ -111,15 +111,28 @@ constexpr size_t bitmap_bytes(uint32_t page_size, uint32_t block_size) {
 void store_bitmap(const uint64_t* words, size_t bytes, uint8_t* out);
 void load_bitmap(const uint8_t* in, size_t bytes, uint64_t* words, size_t n_words);
 
-// One end-to-end digest entry: the page's pfn and its check, the XXH3-64 of
-// the page's full 64-bit block hashes (page_check). The epoch digest is
-// XXH3-64 of all entries, in record order.
+// One end-to-end digest entry: the page's pfn and its check (page_check).
+// The epoch digest is XXH3-64 of all entries, in record order.
 inline constexpr size_t kDigestEntryBytes = 16;
 void encode_digest_entry(uint64_t pfn, uint64_t page_check, uint8_t out[kDigestEntryBytes]);
-// The check of a page whose blocks have these full (unmasked) block hashes:
-// the sender takes them from its capture pass, the receiver from the blocks
-// it writes and the hashes it keeps of the rest, so neither reads a page.
-uint64_t page_check(const uint64_t* block_hashes, uint32_t blocks);
+
+// A page's check: the sum, modulo 2^64, of one term per block mixing the
+// block's index and its full 64-bit hash. A sum, so that the receiver can
+// keep each page's check and update it from the blocks an epoch writes (the
+// new terms less the old ones) without reading the rest of the page or its
+// hashes; the sender takes the hashes from its capture pass.
+constexpr uint64_t check_term(uint32_t block, uint64_t hash) {
+  // MurmurHash3's 64-bit finaliser over the hash and the block's index.
+  uint64_t x = hash ^ (uint64_t{block} * 0x9E3779B97F4A7C15ull);
+  x = (x ^ (x >> 33)) * 0xFF51AFD7ED558CCDull;
+  x = (x ^ (x >> 33)) * 0xC4CEB9FE1A85EC53ull;
+  return x ^ (x >> 33);
+}
+constexpr uint64_t page_check(const uint64_t* block_hashes, uint32_t blocks) {
+  uint64_t sum = 0;
+  for (uint32_t b = 0; b < blocks; ++b) sum += check_term(b, block_hashes[b]);
+  return sum;
+}
 
 // Calls fn(header, payload) for each of the `count` records in
 // records[0, bytes) and checks that they fill it exactly. Returns the first

@@ -185,11 +185,12 @@ void IdentifyT(const IdentifyBatch& batch) {
     const uint8_t* page = batch.pages[p];
     uint64_t* hashes = batch.hashes[p];
     // Dirty pages lie apart in memory, where the hardware prefetcher stops
-    // at each page's end: the next page and its hashes are requested group
-    // by group while this page is hashed.
-    const bool ahead = p + 1 < batch.count;
-    const uint8_t* next_page = ahead ? batch.pages[p + 1] : nullptr;
-    const uint64_t* next_hashes = ahead ? batch.hashes[p + 1] : nullptr;
+    // at each page's end: the page after next and its hashes are requested
+    // group by group while this page is hashed (one page ahead left the
+    // capture pass waiting on memory: docs/PERFORMANCE.md).
+    const bool ahead = p + 2 < batch.count;
+    const uint8_t* next_page = ahead ? batch.pages[p + 2] : nullptr;
+    const uint64_t* next_hashes = ahead ? batch.hashes[p + 2] : nullptr;
     uint64_t changed[kBitmapWords] = {};
     uint64_t zero[kBitmapWords] = {};
     for (size_t b = 0; b < kBlocks; b += kLanes) {
