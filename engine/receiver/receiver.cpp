@@ -280,13 +280,18 @@ fgbi_status Receiver::decode_coded_page(uint64_t pfn, const uint8_t* payload, si
 
 // Each XOR_PAGES entry becomes the new content of the blocks its delta
 // touches, taken from the committed replica and XORed on arrival, so that
-// digest and apply treat it like any block record.
+// digest and apply treat it like any block record. The entries are checked
+// first; then the replica blocks are loaded a few entries ahead of their
+// use, since the pages lie far apart in memory.
 fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size) {
-  const uint8_t* p = epoch_.data() + offset;
+  const uint8_t* const base = epoch_.data();
+  const uint8_t* p = base + offset;
   const uint8_t* const end = p + size;
   if (p == end) return FGBI_E_BAD_RECORD;
   const uint32_t page_size = config_.page_size;
   const uint32_t block_size = config_.block_size;
+  const size_t first_entry = entries_.size();
+  xor_deltas_.clear();
   uint64_t pfn = first;
   while (p < end) {
     uint64_t zigzag, length;
@@ -314,19 +319,39 @@ fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size
     const size_t out_bytes = size_t{e.blocks} * block_size;
     if (staged_.size() + out_bytes > config_.max_epoch_bytes) return FGBI_E_LIMIT_EXCEEDED;
     e.offset = staged_.size();
-    uint8_t* out = staged_.append(out_bytes);
-    kernels_->gather_blocks(replica_.data() + pfn * page_size, e.bitmap, block_size, out);
-    // Touched blocks are consecutive in `out`, so a literal that spans
-    // several blocks stays contiguous there.
-    uint32_t slot[kernels::kMaxBlocksPerPage];
-    for (uint32_t b = 0, next = 0; b < page_size / block_size; ++b)
-      if ((e.bitmap[b / 64] >> (b % 64)) & 1) slot[b] = next++;
-    kernels::xor_rle_walk(p, length, page_size, [&](size_t at, const uint8_t* literal, size_t n) {
-      uint8_t* dst = out + size_t{slot[at / block_size]} * block_size + at % block_size;
-      for (size_t i = 0; i < n; ++i) dst[i] ^= literal[i];
-    });
+    staged_.append(out_bytes);
     add_entry(e);
+    xor_deltas_.emplace_back(static_cast<size_t>(p - base), static_cast<size_t>(length));
     p += length;
+  }
+  constexpr size_t kAhead = 8;
+  auto load_ahead = [&](size_t k) {
+    const Entry& e = entries_[first_entry + k];
+    const uint8_t* page = replica_.data() + e.pfn * page_size;
+    for (uint32_t w = 0; w < kernels::kBitmapWords; ++w)
+      for (uint64_t bits = e.bitmap[w]; bits != 0; bits &= bits - 1)
+        load_early(page + (w * 64 + static_cast<size_t>(std::countr_zero(bits))) * block_size);
+  };
+  for (size_t k = 0; k < std::min(kAhead, xor_deltas_.size()); ++k) load_ahead(k);
+  for (size_t k = 0; k < xor_deltas_.size(); ++k) {
+    if (k + kAhead < xor_deltas_.size()) load_ahead(k + kAhead);
+    const Entry& e = entries_[first_entry + k];
+    uint8_t* out = staged_.data() + e.offset;
+    kernels_->gather_blocks(replica_.data() + e.pfn * page_size, e.bitmap, block_size, out);
+    // Touched blocks are consecutive in `out`, so a literal that spans
+    // several blocks stays contiguous there: it starts at its first block's
+    // rank among the touched ones.
+    const auto [delta, length] = xor_deltas_[k];
+    kernels::xor_rle_walk(base + delta, length, page_size,
+                          [&](size_t at, const uint8_t* literal, size_t n) {
+                            const size_t b = at / block_size;
+                            size_t rank = static_cast<size_t>(
+                                std::popcount(e.bitmap[b / 64] & ((uint64_t{1} << (b % 64)) - 1)));
+                            for (size_t w = 0; w < b / 64; ++w)
+                              rank += static_cast<size_t>(std::popcount(e.bitmap[w]));
+                            uint8_t* dst = out + rank * block_size + at % block_size;
+                            for (size_t i = 0; i < n; ++i) dst[i] ^= literal[i];
+                          });
   }
   return FGBI_OK;
 }

@@ -103,7 +103,8 @@ class Receiver {
   // pfn -> entries_ index, built on the first in-epoch reference of an epoch.
   std::unordered_map<uint64_t, uint32_t> entry_of_pfn_;
   bool entry_map_live_ = false;
-  ByteBuffer staged_;  // decoded blocks of coded records
+  ByteBuffer staged_;                                  // decoded blocks of coded records
+  std::vector<std::pair<size_t, size_t>> xor_deltas_;  // parse scratch: (epoch_ offset, length)
   codec::Decompressor decompressor_;
   wire::CodedPage coded_;  // parse scratch, reused
   alignas(64) uint8_t literal_scratch_[kernels::kPageSize];
