@@ -16,6 +16,9 @@ namespace {
 // Pages captured per kernel call: small enough that a page is still in L1/L2
 // when its changed blocks are copied out right after it is hashed.
 constexpr size_t kIdentifyBatch = 16;
+// A page that changed and is not cached is captured whole, to enter the
+// cache, in one of this many of the epochs that carry it.
+constexpr uint64_t kAdmitEvery = 8;
 // Pages whose index slots and cached blocks are loaded ahead of encoding.
 constexpr size_t kPrefetchPages = 16;
 // Every this many coded pages a segment tries every enabled codec, so the
@@ -270,9 +273,13 @@ void Sender::capture_batch(size_t first, size_t count, const uint8_t* const* pag
     d.n_changed = popcount(d.changed);
     sent_epoch_[d.pfn] = epoch_;
     // A changed page the cache lacks is captured whole, so that it can
-    // enter the cache (which holds exactly what the receiver has).
+    // enter the cache (which holds exactly what the receiver has) - but only
+    // in one epoch out of kAdmitEvery for each page: a full copy costs the
+    // pause what a Remus copy does, and a working set larger than the cache
+    // would pay it on most pages every epoch while gaining little.
     d.whole = !d.known || d.n_changed == blocks ||
-              (d.n_changed != 0 && cache_.enabled() && cache_.peek(d.pfn) == nullptr);
+              (d.n_changed != 0 && cache_.enabled() && (d.pfn + epoch_) % kAdmitEvery == 0 &&
+               cache_.peek(d.pfn) == nullptr);
     uint8_t* slot = staging_.slot(first + j);
     if (d.whole)
       std::memcpy(slot, pages[j], page_size);
