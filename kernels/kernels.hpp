@@ -35,7 +35,21 @@ struct IdentifyBatch {
   const uint8_t* known = nullptr;
   uint64_t* changed = nullptr;  // out: count * kBitmapWords, changed blocks
   uint64_t* zero = nullptr;     // out (optional): count * kBitmapWords, all-zero blocks
+  // out (optional): count pointers to kPageSize bytes each. In the same pass
+  // that hashes them, the changed blocks of pages[i] - every block where
+  // copy_all[i] is set or the page is not known - are copied to staged[i],
+  // consecutively in block order: the sender's capture of a paused guest.
+  uint8_t* const* staged = nullptr;
+  const uint8_t* copy_all = nullptr;  // count flags; nullptr = none set
 };
+
+// Whether identify copies block-group bits `changed` of page p, or all of
+// `group` (the bits of the group's blocks).
+inline uint64_t staged_bits(const IdentifyBatch& batch, size_t p, uint64_t changed,
+                            uint64_t group) {
+  const bool all = batch.known[p] == 0 || (batch.copy_all != nullptr && batch.copy_all[p] != 0);
+  return all ? group : changed & group;
+}
 
 struct KernelTable {
   const char* name;

@@ -16,8 +16,8 @@ namespace {
 // Pages captured per kernel call: small enough that a page is still in L1/L2
 // when its changed blocks are copied out right after it is hashed.
 constexpr size_t kIdentifyBatch = 16;
-// A page that changed and is not cached is captured whole, to enter the
-// cache, in one of this many of the epochs that carry it.
+// A page that is not cached is captured whole, to enter the cache, in one
+// of this many of the epochs that carry it.
 constexpr uint64_t kAdmitEvery = 8;
 // Pages whose index slots and cached blocks are loaded ahead of encoding.
 constexpr size_t kPrefetchPages = 16;
@@ -237,19 +237,29 @@ fgbi_status Sender::add_pages(const uint64_t* pfns, const void* const* pages, si
 // The capture pass over pages [first, first + count) of the epoch, whose
 // live content is at pages[]: the only reads of guest memory.
 void Sender::capture_batch(size_t first, size_t count, const uint8_t* const* pages) {
-  const uint32_t page_size = config_.page_size;
   const uint32_t block_size = config_.block_size;
   const uint32_t blocks = config_.blocks_per_page();
   const bool find_zero = coding() && (config_.sharing & FGBI_SHARE_ZERO);
   uint64_t* hashes[kIdentifyBatch];
   uint8_t known[kIdentifyBatch];
+  uint8_t whole[kIdentifyBatch];
+  uint8_t* staged[kIdentifyBatch];
   uint64_t changed[kIdentifyBatch * kernels::kBitmapWords];
   uint64_t zero[kIdentifyBatch * kernels::kBitmapWords];
   for (size_t j = 0; j < count; ++j) {
     const uint64_t pfn = dirty_[first + j].pfn;
     hashes[j] = hashes_.data() + pfn * blocks;
     known[j] = sent_epoch_[pfn] != 0;
+    // A page the cache lacks is captured whole, so that it can enter the
+    // cache (which holds exactly what the receiver has) once it changes -
+    // but only in one epoch out of kAdmitEvery for each page: a full copy
+    // costs the pause what a Remus copy does, and a working set larger than
+    // the cache would pay it on most pages every epoch while gaining little.
+    whole[j] = known[j] && cache_.enabled() && (pfn + epoch_) % kAdmitEvery == 0 &&
+               cache_.peek(pfn) == nullptr;
+    staged[j] = staging_.slot(first + j);
   }
+  // One pass over each page: hash, compare, copy out what changed.
   kernels::IdentifyBatch batch;
   batch.count = count;
   batch.block_size = block_size;
@@ -259,6 +269,8 @@ void Sender::capture_batch(size_t first, size_t count, const uint8_t* const* pag
   batch.known = known;
   batch.changed = changed;
   batch.zero = find_zero ? zero : nullptr;
+  batch.staged = staged;
+  batch.copy_all = whole;
   kernels_->identify(batch);
 
   uint64_t full_hashes[kernels::kMaxBlocksPerPage];
@@ -271,21 +283,9 @@ void Sender::capture_batch(size_t first, size_t count, const uint8_t* const* pag
       std::fill(std::begin(d.zero), std::end(d.zero), 0);
     d.known = known[j] != 0;
     d.n_changed = popcount(d.changed);
+    d.whole = !d.known || whole[j] || d.n_changed == blocks;
+    d.data = staged[j];
     sent_epoch_[d.pfn] = epoch_;
-    // A changed page the cache lacks is captured whole, so that it can
-    // enter the cache (which holds exactly what the receiver has) - but only
-    // in one epoch out of kAdmitEvery for each page: a full copy costs the
-    // pause what a Remus copy does, and a working set larger than the cache
-    // would pay it on most pages every epoch while gaining little.
-    d.whole = !d.known || d.n_changed == blocks ||
-              (d.n_changed != 0 && cache_.enabled() && (d.pfn + epoch_) % kAdmitEvery == 0 &&
-               cache_.peek(d.pfn) == nullptr);
-    uint8_t* slot = staging_.slot(first + j);
-    if (d.whole)
-      std::memcpy(slot, pages[j], page_size);
-    else if (d.n_changed != 0)
-      kernels_->gather_blocks(pages[j], d.changed, block_size, slot);
-    d.data = slot;
     // The check covers the full hashes, which the stored ones are, and which
     // stay as they are until the page's next capture: the encoder computes
     // it after resume. Narrowed test hashes must not hide the collisions

@@ -348,6 +348,20 @@ void identify(const IdentifyBatch& batch) {
       c.pipeline.run(job, batch.count, kIdentifyChunkPages, finished);
     });
   }
+  // The device hashes; the host copies the blocks to stage from the pages,
+  // which it reads anyway to send them to the device.
+  if (batch.staged != nullptr) {
+    const size_t blocks = kPageSize / batch.block_size;
+    for (size_t p = 0; p < done; ++p) {
+      uint64_t copy[kBitmapWords];
+      for (size_t w = 0; w < kBitmapWords; ++w) {
+        const size_t in_word = blocks > w * 64 ? std::min<size_t>(64, blocks - w * 64) : 0;
+        const uint64_t word_blocks = in_word == 64 ? ~0ull : (uint64_t{1} << in_word) - 1;
+        copy[w] = staged_bits(batch, p, batch.changed[p * kBitmapWords + w], word_blocks);
+      }
+      host_kernels().gather_blocks(batch.pages[p], copy, batch.block_size, batch.staged[p]);
+    }
+  }
   if (done == batch.count) return;
   IdentifyBatch rest = batch;
   rest.count = batch.count - done;
@@ -356,6 +370,8 @@ void identify(const IdentifyBatch& batch) {
   rest.known += done;
   rest.changed += done * kBitmapWords;
   if (rest.zero != nullptr) rest.zero += done * kBitmapWords;
+  if (rest.staged != nullptr) rest.staged += done;
+  if (rest.copy_all != nullptr) rest.copy_all += done;
   host_kernels().identify(rest);
 }
 

@@ -30,6 +30,7 @@ void identify(const IdentifyBatch& batch) {
     const bool known = batch.known[p] != 0;
     uint64_t* changed = batch.changed + p * kBitmapWords;
     uint64_t* zero = batch.zero ? batch.zero + p * kBitmapWords : nullptr;
+    uint8_t* staged = batch.staged ? batch.staged[p] : nullptr;
     for (uint32_t w = 0; w < kBitmapWords; ++w) {
       changed[w] = 0;
       if (zero) zero[w] = 0;
@@ -37,9 +38,14 @@ void identify(const IdentifyBatch& batch) {
     for (uint32_t b = 0; b < blocks; ++b) {
       const uint8_t* block = page + b * batch.block_size;
       const uint64_t h = block_hash_reference(block, batch.block_size) & batch.hash_mask;
-      if (!known || h != hashes[b]) changed[b / 64] |= 1ull << (b % 64);
+      const bool differs = !known || h != hashes[b];
+      if (differs) changed[b / 64] |= 1ull << (b % 64);
       if (zero && block_is_zero(block, batch.block_size)) zero[b / 64] |= 1ull << (b % 64);
       hashes[b] = h;
+      if (staged && staged_bits(batch, p, differs, 1)) {
+        std::memcpy(staged, block, batch.block_size);
+        staged += batch.block_size;
+      }
     }
   }
 }

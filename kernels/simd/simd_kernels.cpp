@@ -169,6 +169,13 @@ void HashBlocksT(const uint8_t* data, size_t n_blocks, uint64_t hash_mask, uint6
     out[b] = block_hash_reference(data + b * kBlockBytes, kBlockBytes) & hash_mask;
 }
 
+template <size_t kBytes>
+HWY_INLINE void CopyBlock(const uint8_t* from, uint8_t* to) {
+  const hn::CappedTag<uint8_t, kBytes> d8;
+  for (size_t i = 0; i < kBytes; i += hn::Lanes(d8))
+    hn::StoreU(hn::LoadU(d8, from + i), d8, to + i);
+}
+
 template <size_t kWords, bool kFindZero>
 void IdentifyT(const IdentifyBatch& batch) {
   constexpr size_t kBlockBytes = kWords * 8;
@@ -193,6 +200,7 @@ void IdentifyT(const IdentifyBatch& batch) {
     const uint64_t* next_hashes = ahead ? batch.hashes[p + 2] : nullptr;
     uint64_t changed[kBitmapWords] = {};
     uint64_t zero[kBitmapWords] = {};
+    uint8_t* staged = batch.staged ? batch.staged[p] : nullptr;
     for (size_t b = 0; b < kBlocks; b += kLanes) {
       const uint8_t* group = page + b * kBlockBytes;
       if (ahead) {
@@ -204,6 +212,14 @@ void IdentifyT(const IdentifyBatch& batch) {
       const uint64_t same = MaskBits(hn::Eq(h, hn::LoadU(d, hashes + b)));
       hn::StoreU(h, d, hashes + b);
       changed[b / 64] |= (~same & kGroupBits) << (b % 64);
+      if (staged != nullptr) {
+        // The group is still in registers' reach (L1): copy it out now.
+        for (uint64_t c = staged_bits(batch, p, ~same, kGroupBits); c != 0; c &= c - 1) {
+          CopyBlock<kBlockBytes>(group + static_cast<size_t>(std::countr_zero(c)) * kBlockBytes,
+                                 staged);
+          staged += kBlockBytes;
+        }
+      }
       if constexpr (kFindZero) {
         for (uint64_t c = MaskBits(hn::Eq(h, zero_hash)); c != 0; c &= c - 1) {
           const size_t block = b + static_cast<size_t>(std::countr_zero(c));
@@ -219,13 +235,6 @@ void IdentifyT(const IdentifyBatch& batch) {
     std::memcpy(batch.changed + p * kBitmapWords, changed, sizeof changed);
     if constexpr (kFindZero) std::memcpy(batch.zero + p * kBitmapWords, zero, sizeof zero);
   }
-}
-
-template <size_t kBytes>
-HWY_INLINE void CopyBlock(const uint8_t* from, uint8_t* to) {
-  const hn::CappedTag<uint8_t, kBytes> d8;
-  for (size_t i = 0; i < kBytes; i += hn::Lanes(d8))
-    hn::StoreU(hn::LoadU(d8, from + i), d8, to + i);
 }
 
 // Copies the blocks of `page` selected by `bitmap` to (gather: Page is
