@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "json.hpp"
+#include "option_checks.hpp"
 #include "replication_commands.hpp"
 #include "source.hpp"
 #include "workload.hpp"
@@ -219,12 +220,13 @@ class Sender {
   }
 
   int run() {
+    if (!opt_.key_file.empty() && !(key_ = load_key("send", opt_.key_file))) return kExitUsage;
     std::string error;
     source_ = make_source(opt_, &error);
     if (!source_) {
       std::fprintf(stderr, "fgbi-engine send: --source %s: %s\n", opt_.source.c_str(),
                    error.c_str());
-      return 2;
+      return kExitUsage;
     }
     if (fgbi_status st = setup(); st != FGBI_OK) return fail("setup", st);
     g_link = link_;
@@ -279,10 +281,6 @@ class Sender {
 
  private:
   fgbi_status setup() {
-    if (!opt_.key_file.empty()) {
-      key_ = load_key("send", opt_.key_file);
-      if (!key_) return FGBI_E_KEY;
-    }
     fgbi_status st = fgbi_sender_create(&sender_);
     const int64_t pages = static_cast<int64_t>(source_->tracked_pages());
     for (auto [p, v] : {std::pair{FGBI_P_TRACKED_PAGES, pages},
@@ -499,15 +497,19 @@ void add_send_command(CLI::App& app, int& exit_code) {
       "throughput and a final replica == primary check (exit 1 on mismatch; 130/143 after "
       "SIGINT/SIGTERM, having told the backup not to fail over).");
   cmd->add_option("--host", opt->host, "Backup host")->capture_default_str();
-  cmd->add_option("--port", opt->port, "Backup port")->capture_default_str();
+  cmd->add_option("--port", opt->port, "Backup port")
+      ->capture_default_str()
+      ->check(whole_number(1, 65535));
   cmd->add_option("--key-file", opt->key_file,
                   "Pre-shared key file (16-1024 bytes, same as the backup's): mutual "
-                  "authentication and an HMAC-SHA256 on every frame");
+                  "authentication and an HMAC-SHA256 on every frame")
+      ->check(non_empty());
   cmd->add_option("--source", opt->source,
                   "Replicate an adapter's dirty pages instead of the synthetic workload: "
                   "trace:FILE, images:..., pid:N or xen:DOMID with options (docs/adapters.md); "
                   "kinds in this build: " +
-                      adapters::source_kinds());
+                      adapters::source_kinds())
+      ->check(non_empty());
   cmd->add_option(
          "--workload", opt->workload,
          "Synthetic workload preset (docs/workloads.md): " +
@@ -521,44 +523,54 @@ void add_send_command(CLI::App& app, int& exit_code) {
         return bench::find_preset(name) ? std::string() : "unknown workload " + name;
       });
   cmd->add_option("--pages", opt->pages, "Override: tracked memory in 4 KiB pages")
-      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 26));
-  cmd->add_option("--dirty", opt->dirty, "Override: pages dirtied per epoch");
-  cmd->add_option("--working-set", opt->working_set, "Override: pages the dirty pages come from");
-  cmd->add_option("--seed", opt->seed, "Override: workload random seed");
+      ->check(whole_number(1, uint64_t{1} << 26));
+  cmd->add_option("--dirty", opt->dirty, "Override: pages dirtied per epoch")
+      ->check(whole_number(0, uint64_t{1} << 26));
+  cmd->add_option("--working-set", opt->working_set, "Override: pages the dirty pages come from")
+      ->check(whole_number(1, uint64_t{1} << 26));
+  cmd->add_option("--seed", opt->seed, "Override: workload random seed")
+      ->check(whole_number(0, UINT64_MAX));
   cmd->add_option("--epochs", opt->epochs,
                   "Epochs after the initial synchronisation (default: 100 of the workload; with "
-                  "--source, until the source ends)");
+                  "--source, until the source ends)")
+      ->check(whole_number(0, UINT32_MAX));
   cmd->add_option("--interval-ms", opt->interval_ms, "Pause between epochs (0: back to back)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(whole_number(0, 3600000));
   cmd->add_option("--max-unacked", opt->max_unacked,
                   "Epochs in flight before waiting for the oldest ack (1: wait for every ack)")
       ->capture_default_str()
-      ->check(CLI::Range(1u, 1024u));
+      ->check(whole_number(1, 1024));
   cmd->add_option("--block-size", opt->block_size, "Block size in bytes: 32, 64, 128 or 256")
       ->capture_default_str()
       ->check(CLI::IsMember({32, 64, 128, 256}));
   cmd->add_option("--threads", opt->threads, "Sender threads")
       ->capture_default_str()
-      ->check(CLI::Range(1, 256));
+      ->check(whole_number(1, 256));
   cmd->add_flag("--no-digest", opt->no_digest, "Turn the end-to-end digest off");
+  // Bounds as fgbi_session_param_bounds() states them.
   cmd->add_option("--io-timeout-ms", opt->io_timeout_ms, "Longest wait for the backup")
-      ->capture_default_str();
-  cmd->add_option("--heartbeat-ms", opt->heartbeat_ms, "Heartbeat interval")->capture_default_str();
+      ->capture_default_str()
+      ->check(whole_number(10, 3600000));
+  cmd->add_option("--heartbeat-ms", opt->heartbeat_ms, "Heartbeat interval")
+      ->capture_default_str()
+      ->check(whole_number(1, 600000));
   cmd->add_option("--queue-mib", opt->queue_mib, "Send queue bound in MiB")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+      ->check(whole_number(1, uint64_t{1} << 20));
   cmd->add_option("--chunk-kib", opt->chunk_kib, "Epoch bytes per frame in KiB (4-1024)")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{4}, int64_t{1024}));
+      ->check(whole_number(4, 1024));
   cmd->add_option("--retry-ms", opt->retry_ms, "How long to keep trying to (re)connect")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(whole_number(0, 86400000));
   cmd->add_flag("--no-verify", opt->no_verify, "Skip the final replica digest check");
   cmd->add_flag("--json", opt->json, "Print the figures as one JSON object");
   cmd->callback([opt, &exit_code] {
     if (std::string why = opt->source.empty() ? bench::validate(workload_model(*opt)) : "";
         !why.empty()) {
       std::fprintf(stderr, "fgbi-engine send: invalid workload: %s\n", why.c_str());
-      exit_code = 2;
+      exit_code = kExitUsage;
       return;
     }
     Sender sender(*opt);
