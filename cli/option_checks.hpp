@@ -22,6 +22,8 @@ namespace fgbi::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;  // a runtime failure, e.g. a replica that differs
 inline constexpr int kExitUsage = 2;    // bad arguments: an option, a file or a source spec
+inline constexpr int kExitFailover = 3;     // recv: failover was declared
+inline constexpr int kExitNotVerified = 4;  // send: the final replica check could not run
 
 // A whole number written with digits only, from min to max inclusive.
 inline CLI::Validator whole_number(uint64_t min, uint64_t max) {

@@ -109,7 +109,7 @@ class Receiver {
     st = fgbi_backup_run(backup_, &outcome);
     if (st != FGBI_OK) return fail("stopped serving", st);
     report(outcome);
-    return outcome == FGBI_BACKUP_FAILOVER ? 3 : 0;
+    return outcome == FGBI_BACKUP_FAILOVER ? kExitFailover : kExitOk;
   }
 
  private:

@@ -113,11 +113,11 @@ struct Cli {
     std::ofstream(dir.file("key")) << "a pre-shared key for the CLI test";
     std::ofstream(dir.file("other")) << "some other key, also long enough";
   }
-  // Starts recv on a free port; returns the port.
-  std::string start_recv(std::vector<std::string> extra = {}) {
+  // Starts recv on `port` (0: a free one); returns the port.
+  std::string start_recv(std::vector<std::string> extra = {}, const std::string& port = "0") {
     std::vector<std::string> args = {"recv",    "--replica",  dir.file("replica"),
                                      "--pages", "256",        "--port",
-                                     "0",       "--key-file", dir.file("key")};
+                                     port,      "--key-file", dir.file("key")};
     args.insert(args.end(), extra.begin(), extra.end());
     recv = std::make_unique<Process>(args);
     const std::string line = recv->wait_for_stderr("listening on", 5s);
@@ -225,6 +225,63 @@ TEST(NetCli, SendReplicatesAnAdapterSource) {
   Process missing({"send", "--port", port, "--source", "trace:" + s.dir.file("none.fgbt")});
   EXPECT_EQ(missing.wait(), 2);
   EXPECT_NE(missing.err().find("cannot open trace"), std::string::npos) << missing.err();
+}
+
+// A port that was free a moment ago, so that a restarted recv listens where
+// the sender reconnects.
+std::string free_port() {
+  uint16_t port = 0;
+  const int fd = listen_loopback(&port);
+  close(fd);
+  return std::to_string(port);
+}
+
+// The reproducer of issue 15: the backup dies (kill -9) just before the
+// sender's last epoch, which is lost; once the backup is back, that
+// epoch's pages must still reach it, so the final check passes.
+TEST(NetCli, PagesOfALostFinalEpochAreResentAfterResume) {
+  Cli s;
+  const std::string port = free_port();
+  s.start_recv({}, port);
+  auto args = s.send_args(port, "key", "2");  // epochs at about 0, 1 and 2 s
+  args.back() = "20000";                      // --retry-ms: wait for the restarted backup
+  args.insert(args.end(), {"--interval-ms", "1000"});
+  Process send(args);
+  std::this_thread::sleep_for(1500ms);
+  s.recv->signal(SIGKILL);
+  EXPECT_EQ(s.recv->wait(), 128 + SIGKILL);
+  std::this_thread::sleep_for(1100ms);  // the epoch at 2 s finds no backup
+  s.start_recv({}, port);
+  EXPECT_EQ(send.wait(), 0) << send.err() << send.out();
+  EXPECT_NE(send.err().find("resuming after epoch 2"), std::string::npos) << send.err();
+  EXPECT_NE(send.out().find("1 epochs discarded"), std::string::npos) << send.out();
+  EXPECT_NE(send.out().find("replica == primary after epoch 3: yes"), std::string::npos)
+      << send.out();
+  s.recv->signal(SIGTERM);
+  EXPECT_EQ(s.recv->wait(), 0) << s.recv->err();
+}
+
+// The backup stops answering (SIGSTOP) while the sender waits out its
+// interval after the last epoch: the final check cannot run, which is
+// reported as such (status 4), not as a replica that differs (status 1).
+TEST(NetCli, AFinalCheckThatCannotRunIsNotVerifiedNotADifference) {
+  Cli s;
+  const std::string port = s.start_recv();
+  auto args = s.send_args(port, "key", "0");
+  args.insert(args.end(), {"--interval-ms", "2000", "--io-timeout-ms", "300"});
+  Process send(args);
+  ASSERT_FALSE(s.recv->wait_for_stderr("connected and authenticated", 5s).empty()) << s.recv->err();
+  std::this_thread::sleep_for(1000ms);  // epoch 1 is acknowledged; the sender sleeps
+  s.recv->signal(SIGSTOP);
+  EXPECT_EQ(send.wait(), 4) << send.err() << send.out();
+  EXPECT_NE(send.out().find("replica == primary: not verified: FGBI_E_"), std::string::npos)
+      << send.out();
+  EXPECT_EQ(send.out().find("NO"), std::string::npos) << send.out();
+  EXPECT_NE(send.err().find("the final replica check could not run"), std::string::npos)
+      << send.err();
+  s.recv->signal(SIGCONT);
+  s.recv->signal(SIGTERM);
+  EXPECT_EQ(s.recv->wait(), 0) << s.recv->err();
 }
 
 TEST(NetCli, WrongKeyFailsWithAClearError) {
