@@ -72,7 +72,7 @@ enum fgbi_error {
   FGBI_E_DST_TOO_SMALL = 8,        /* output buffer smaller than the epoch */
   FGBI_E_CALLBACK_FAILED = 9,      /* the write callback returned nonzero */
   FGBI_E_BACKEND_UNAVAILABLE = 10, /* kernel backend not compiled or no device */
-  FGBI_E_IO = 11,                  /* a file could not be created, sized or mapped */
+  FGBI_E_IO = 11,                  /* a replica, journal or metadata file could not be created, sized, mapped, read or written */
   FGBI_E_NO_REPLICA = 12,          /* receiver has no replica memory attached */
   FGBI_E_BAD_ARGUMENT = 13,        /* an argument outside its valid range */
   /* stream errors: the epoch in progress is discarded, the replica is
@@ -212,14 +212,32 @@ FGBI_API fgbi_status fgbi_sender_get_parameter(const fgbi_sender* sender, fgbi_p
 /* Starts the next epoch (numbered from 1); *epoch may be NULL. */
 FGBI_API fgbi_status fgbi_sender_begin_epoch(fgbi_sender* sender, uint64_t* epoch);
 /* Adds n dirty pages: pfns[i] with its content at pages[i] (page-size bytes,
- * readable until the epoch ends). Pages are checked one by one; with
- * per_page_status non-NULL each page's status is stored there and the call
- * returns the first error, having accepted every page whose status is
- * FGBI_OK. With per_page_status NULL the batch is all or nothing. */
+ * readable until the epoch ends). Pages are checked one by one; with per_page_status non-NULL each
+ * page's status is stored there and the call returns the first error, having
+ * accepted every page whose status is FGBI_OK. With per_page_status NULL the
+ * batch is all or nothing.
+ *
+ * Page pointers: C converts no T** to const void* const* implicitly, so a
+ * caller holding `uint8_t* pages[]` (or `void* pages[]`) passes them with
+ * the cast `(const void* const*)pages`; the cast is exact, nothing is copied
+ * or converted (tests/c_api_test.c does it under -Werror). An array of
+ * `const void*` needs no cast.
+ *
+ * Epoch 1 (and the first epoch after a full resynchronisation) is not
+ * required to carry every page: it is not refused. A tracked page that no
+ * epoch has carried keeps whatever the replica memory held: zeros in a new
+ * replica file, the file's old content in an existing one, the caller's
+ * bytes with fgbi_receiver_attach_memory(). For a replica equal to the
+ * primary, add every tracked page in epoch 1 (fgbi_link does so itself on a
+ * full synchronisation). */
 FGBI_API fgbi_status fgbi_sender_add_pages(fgbi_sender* sender, const uint64_t* pfns,
                                            const void* const* pages, size_t n,
                                            fgbi_status* per_page_status);
-/* Worst-case stream size of an epoch of n dirty pages (0 on bad arguments). */
+/* Worst-case stream size of an epoch of n_pages dirty pages (0 on bad
+ * arguments). n_pages counts every page of the epoch: the total added by all
+ * of its fgbi_sender_add_pages() calls, those before this call included, not
+ * only the pages still to come. It does not depend on the content, so it may
+ * be called before the pages are added. */
 FGBI_API size_t fgbi_sender_epoch_bound(const fgbi_sender* sender, size_t n_pages);
 /* Ends the epoch and writes its stream into dst. On FGBI_E_DST_TOO_SMALL the
  * epoch stays open: call again with a larger buffer (*written = size needed). */
@@ -245,7 +263,15 @@ typedef struct fgbi_receiver fgbi_receiver;
 
 FGBI_API fgbi_status fgbi_receiver_create(fgbi_receiver** out);
 FGBI_API void fgbi_receiver_free(fgbi_receiver* receiver);
-/* Parameters may be set until replica memory is attached. */
+/* Parameters may be set until replica memory is attached. Receiver defaults
+ * (fgbi_param_bounds() states each): FGBI_P_TRACKED_PAGES 65,536 (256 MiB of
+ * 4 KiB pages: set it to the sender's); FGBI_P_PAGE_SIZE 4096;
+ * FGBI_P_BLOCK_SIZE 64 (must equal the sender's); FGBI_P_DIGEST 1 (every
+ * epoch must carry the end-to-end digest, so a sender with FGBI_P_DIGEST 0
+ * is refused until this is set to 0); FGBI_P_THREADS 1; FGBI_P_BACKEND auto;
+ * FGBI_P_MAX_EPOCH_BYTES 1 GiB (a larger epoch is refused, on the wire and
+ * decoded: raise it for full synchronisations of incompressible memory
+ * beyond 1 GiB). */
 FGBI_API fgbi_status fgbi_receiver_set_parameter(fgbi_receiver* receiver, fgbi_param param,
                                                  int64_t value);
 FGBI_API fgbi_status fgbi_receiver_get_parameter(const fgbi_receiver* receiver, fgbi_param param,
