@@ -21,6 +21,7 @@
 #include <random>
 #include <sstream>
 
+#include "common/xxh3.hpp"
 #include "net_harness.hpp"
 #include "session/epoch_pages.hpp"
 #include "session/replica_store.hpp"
@@ -520,9 +521,19 @@ TEST(ReplicaIdentity, MetadataWithoutIdentityIsNotResumed) {
     ASSERT_EQ(o.store->start_session(SyncMode::kFull), FGBI_OK);
     commit_epoch(*o.store, two.stream, 1, two.epoch1);
   }
-  write_file(path + ".meta",
-             "fgbi-replica 1\nstate receiving\nstream 42000000000000000000000000000000\n"
-             "committed_epoch 1\n");
+  // The same metadata as version 1 wrote it: no replica_id, no replica_file.
+  std::string v1 = read_file(path + ".meta");
+  v1.replace(0, 15, "fgbi-replica 1\n");
+  for (const char* key : {"replica_id ", "replica_file ", "checksum "}) {
+    const size_t at = v1.find(std::string("\n") + key);
+    ASSERT_NE(at, std::string::npos) << key;
+    v1.erase(at + 1, v1.find('\n', at + 1) - at);
+  }
+  char sum[17];
+  std::snprintf(sum, sizeof sum, "%016llx",
+                static_cast<unsigned long long>(xxh3(v1.data(), v1.size())));
+  write_file(path + ".meta", v1 + "checksum " + sum + "\n");
+  ASSERT_NE(v1.find("committed_epoch 1\n"), std::string::npos) << v1;
   Opened o(path);
   ASSERT_EQ(o.status, FGBI_OK) << o.log.last_error();
   EXPECT_EQ(o.store->metadata().committed, 0u);

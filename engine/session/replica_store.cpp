@@ -205,7 +205,15 @@ fgbi_status parse_metadata(std::string_view text, ReplicaMetadata* out, std::str
     return FGBI_E_REPLICA_STATE;
   };
   if (text.substr(0, kMetadataHeader.size()) != kMetadataHeader) {
-    if (text.substr(0, 15) != "fgbi-replica 1\n") return fail("not an fgbi-replica file");
+    // Version 1 ends with the same checksum line; only an intact one is
+    // taken for an older version rather than for damage.
+    const size_t line = text.rfind("\nchecksum ");
+    uint64_t checksum = 0;
+    if (text.substr(0, 15) != "fgbi-replica 1\n" || line == std::string_view::npos ||
+        text.back() != '\n' ||
+        !parse_hex64(text.substr(line + 10, text.size() - line - 11), &checksum) ||
+        checksum != xxh3(text.data(), line + 1))
+      return fail("not an intact fgbi-replica file");
     *why = "metadata: written by an older version (fgbi-replica 1), which names no replica "
            "identity";
     return FGBI_E_INCOMPATIBLE;
