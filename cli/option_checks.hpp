@@ -4,9 +4,9 @@
 // comparison with NaN is false). These check the text itself first.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <cerrno>
 #include <charconv>
@@ -20,8 +20,8 @@ namespace fgbi::cli {
 
 // Exit statuses of fgbi-engine (README, --help).
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;  // a runtime failure, e.g. a replica that differs
-inline constexpr int kExitUsage = 2;    // bad arguments: an option, a file or a source spec
+inline constexpr int kExitFailure = 1;      // a runtime failure, e.g. a replica that differs
+inline constexpr int kExitUsage = 2;        // bad arguments: an option, a file or a source spec
 inline constexpr int kExitFailover = 3;     // recv: failover was declared
 inline constexpr int kExitNotVerified = 4;  // send: the final replica check could not run
 

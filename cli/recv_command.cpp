@@ -18,7 +18,7 @@ namespace {
 
 struct RecvOptions {
   std::string replica;
-  std::optional<uint64_t> pages;     // absent: from FILE.meta
+  std::optional<uint64_t> pages;      // absent: from FILE.meta
   std::optional<int64_t> block_size;  // absent: from FILE.meta, else 64
   int64_t threads = 1;
   bool no_digest = false;

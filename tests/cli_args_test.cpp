@@ -159,9 +159,8 @@ TEST_F(CliArgs, EveryBadInvocationExitsWithTwoAndSaysWhy) {
     const std::string args = expand(bad.args);
     const Result r = run(args);
     EXPECT_EQ(r.status, 2) << "fgbi-engine " << args << "\n" << r.output;
-    EXPECT_NE(r.output.find(bad.expected), std::string::npos)
-        << "fgbi-engine " << args << "\n"
-        << r.output;
+    EXPECT_NE(r.output.find(bad.expected), std::string::npos) << "fgbi-engine " << args << "\n"
+                                                              << r.output;
   }
 }
 
@@ -178,10 +177,10 @@ TEST_F(CliArgs, HelpExitsWithZeroAndListsTheExitStatuses) {
 
 // The bounds do not refuse good values at their edges.
 TEST_F(CliArgs, ValuesAtTheBoundsAreAccepted) {
-  const Result r = run(
-      "bench --schemes fgbi --pages 64 --working-set 64 --dirty 0 --epochs 1 --warmup 0 "
-      "--edits 256 --edit-bytes 2048 --zero-share 1 --unchanged-share 0 --link-gbps 0.001 "
-      "--seed 18446744073709551615 --cache-mib 0 --index-mib 0");
+  const Result r =
+      run("bench --schemes fgbi --pages 64 --working-set 64 --dirty 0 --epochs 1 --warmup 0 "
+          "--edits 256 --edit-bytes 2048 --zero-share 1 --unchanged-share 0 --link-gbps 0.001 "
+          "--seed 18446744073709551615 --cache-mib 0 --index-mib 0");
   EXPECT_EQ(r.status, 0) << r.output;
 }
 

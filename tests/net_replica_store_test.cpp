@@ -451,7 +451,8 @@ TEST(ReplicaIdentity, MissingReplacedOrTruncatedReplicaIsNotResumed) {
     std::function<void(const std::string& path, const std::string& other)> damage;
   };
   const Case cases[] = {
-      {"deleted", "it is missing", [](const std::string& p, const std::string&) { unlink(p.c_str()); }},
+      {"deleted", "it is missing",
+       [](const std::string& p, const std::string&) { unlink(p.c_str()); }},
       {"truncated", "it is truncated",
        [](const std::string& p, const std::string&) { ASSERT_EQ(truncate(p.c_str(), 4096), 0); }},
       {"replaced by an identical copy", "it is another file",
@@ -597,10 +598,10 @@ TEST(ReplicaIdentity, DISABLED_FourGiBReplicaOpenTimes) {
   const auto t0 = std::chrono::steady_clock::now();
   constexpr int kChecks = 1000;
   for (int i = 0; i < kChecks; ++i) ASSERT_EQ(replica_identity_problem(path, m), "");
-  std::printf("%-58s %8.1f us\n", "identity check alone (statx + getxattr)",
-              std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
-                      .count() /
-                  kChecks);
+  std::printf(
+      "%-58s %8.1f us\n", "identity check alone (statx + getxattr)",
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() /
+          kChecks);
   m = timed_open("after a crash: identity check, journal, metadata");
   EXPECT_EQ(m.committed, 5u);
   m.has_digest = true;  // as after a stop or failover: the content is digested too

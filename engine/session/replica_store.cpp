@@ -112,9 +112,9 @@ bool file_identity(int fd, const char* path, ReplicaFile* f, uint64_t* size) {
     return false;
   f->device = makedev(sx.stx_dev_major, sx.stx_dev_minor);
   f->inode = sx.stx_ino;
-  f->birth_ns = (sx.stx_mask & STATX_BTIME) ? uint64_t(sx.stx_btime.tv_sec) * 1000000000u +
-                                                  sx.stx_btime.tv_nsec
-                                            : 0;
+  f->birth_ns = (sx.stx_mask & STATX_BTIME)
+                    ? uint64_t(sx.stx_btime.tv_sec) * 1000000000u + sx.stx_btime.tv_nsec
+                    : 0;
   *size = sx.stx_size;
   return S_ISREG(sx.stx_mode);
 }
@@ -177,7 +177,8 @@ std::string replica_identity_problem(const std::string& path, const ReplicaMetad
     return errno == ENODATA ? std::string("it carries no replica id")
                             : "its replica id cannot be read: " + errno_text(errno);
   if (static_cast<size_t>(n) != id.size() || id != m.id)
-    return "it carries replica id " + hex({id.data(), static_cast<size_t>(std::max<ssize_t>(n, 0))}) +
+    return "it carries replica id " +
+           hex({id.data(), static_cast<size_t>(std::max<ssize_t>(n, 0))}) +
            ", the metadata names " + hex(m.id);
   return {};
 }
@@ -214,8 +215,9 @@ fgbi_status parse_metadata(std::string_view text, ReplicaMetadata* out, std::str
         !parse_hex64(text.substr(line + 10, text.size() - line - 11), &checksum) ||
         checksum != xxh3(text.data(), line + 1))
       return fail("not an intact fgbi-replica file");
-    *why = "metadata: written by an older version (fgbi-replica 1), which names no replica "
-           "identity";
+    *why =
+        "metadata: written by an older version (fgbi-replica 1), which names no replica "
+        "identity";
     return FGBI_E_INCOMPATIBLE;
   }
   LineReader r(text.substr(kMetadataHeader.size()));
@@ -360,8 +362,10 @@ fgbi_status ReplicaStore::open(const std::string& path) {
   Fd journal(::open(journal_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (!journal.valid()) return io_error("cannot open journal " + journal_path_);
   // The largest epoch writes every page (a full synchronisation does).
-  const uint64_t journal_bytes = kJournalHeaderBytes + meta_.geometry.tracked_pages * (8 + page_size_);
-  if (fgbi_status st = reserve(journal.get(), journal_bytes, journal_path_, "journal"); st != FGBI_OK)
+  const uint64_t journal_bytes =
+      kJournalHeaderBytes + meta_.geometry.tracked_pages * (8 + page_size_);
+  if (fgbi_status st = reserve(journal.get(), journal_bytes, journal_path_, "journal");
+      st != FGBI_OK)
     return st;
   journal_ = std::move(journal);
   return recover(resuming);
@@ -609,8 +613,8 @@ fgbi_status ReplicaStore::commit(bool sync) {
   // next open does; until then nothing more may be applied.
   auto unrecorded = [&](const std::string& why) {
     return log_->error(FGBI_E_IO, "epoch " + std::to_string(epoch_) +
-                                      " was applied to the replica but cannot be recorded: " +
-                                      why + "; serving stops, and opening the replica again "
+                                      " was applied to the replica but cannot be recorded: " + why +
+                                      "; serving stops, and opening the replica again "
                                       "rolls it back to epoch " +
                                       std::to_string(meta_.committed) + " from " + journal_path_);
   };

@@ -3,10 +3,10 @@
 // and fed the rest. It must never crash, hang, leak or write outside the
 // replica, and commits never go backwards. A feed that commits nothing
 // leaves the replica byte-identical: after every stream error and at the
-// end, the replica equals its content at the last commit (or at the start). Mutated bytes nearly always fail
-// a checksum first, so when the first byte asks for it the harness first
-// recomputes the stream's checksums (docs/wire-format.md) to let the
-// mutations reach record parsing, decoding and the apply.
+// end, the replica equals its content at the last commit (or at the start). Mutated bytes nearly
+// always fail a checksum first, so when the first byte asks for it the harness first recomputes the
+// stream's checksums (docs/wire-format.md) to let the mutations reach record parsing, decoding and
+// the apply.
 #include <cstdint>
 #include <cstring>
 #include <vector>

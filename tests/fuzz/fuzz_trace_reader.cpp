@@ -21,8 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     done += static_cast<size_t>(n);
   }
   std::string error;
-  auto reader = fgbi::adapters::trace::TraceReader::open("/proc/self/fd/" + std::to_string(fd),
-                                                          error);
+  auto reader =
+      fgbi::adapters::trace::TraceReader::open("/proc/self/fd/" + std::to_string(fd), error);
   if (reader) {
     fgbi::adapters::Epoch epoch;
     for (size_t i = 0; i < reader->index().size(); ++i) {
