@@ -123,6 +123,7 @@ const BadInvocation kBad[] = {
     {"send --key-file ''", "must not be empty"},
     {"send --key-file $DIR/short.key", "cannot use key file"},
     {"send --key-file $DIR/missing.key", "cannot use key file"},
+    {"send --key-file $DIR/fifo", "is not a regular file"},
     {"send --pages 64 --working-set 100", "invalid workload"},
     // recv
     {"recv", "--replica is required"},
@@ -137,6 +138,7 @@ const BadInvocation kBad[] = {
     {"recv --replica $DIR/r --pages 16 --io-timeout-ms inf", "not a whole number"},
     {"recv --replica $DIR/r --pages 16 --threads 0", "out of range"},
     {"recv --replica $DIR/r --pages 16 --key-file $DIR/short.key", "cannot use key file"},
+    {"recv --replica $DIR/r --pages 16 --key-file $DIR/fifo", "is not a regular file"},
 };
 
 class CliArgs : public testing::Test {
