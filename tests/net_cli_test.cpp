@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,8 +31,11 @@ using namespace std::chrono_literals;
 // A child process whose stdout and stderr are collected by threads.
 class Process {
  public:
-  explicit Process(std::vector<std::string> args) {
+  // Runs fgbi-engine with args, under `wrapper` (a program and its
+  // arguments, e.g. setpriv) when one is given.
+  explicit Process(std::vector<std::string> args, std::vector<std::string> wrapper = {}) {
     args.insert(args.begin(), FGBI_ENGINE_PATH);
+    args.insert(args.begin(), wrapper.begin(), wrapper.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -282,6 +286,51 @@ TEST(NetCli, AFinalCheckThatCannotRunIsNotVerifiedNotADifference) {
   s.recv->signal(SIGCONT);
   s.recv->signal(SIGTERM);
   EXPECT_EQ(s.recv->wait(), 0) << s.recv->err();
+}
+
+// The scenario as it happened: recv runs as an unprivileged user and
+// its metadata directory becomes read-only (mode 555) mid-run. The epoch
+// being committed has been applied when the metadata cannot be written:
+// recv says so, naming the file and the errno, never "rejected", and exits
+// 1 instead of serving reconnects; the metadata still names the last
+// recorded epoch. Needs root (to drop to nobody) and setpriv.
+TEST(NetCli, UnwritableMetadataDirectoryStopsRecv) {
+  constexpr const char* kSetpriv = "/usr/bin/setpriv";
+  if (geteuid() != 0 || access(kSetpriv, X_OK) != 0)
+    GTEST_SKIP() << "needs root and " << kSetpriv << " to run recv as an unprivileged user";
+  Cli s;
+  const std::string dir = s.dir.file("d");
+  ASSERT_EQ(chmod(s.dir.path().c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+  ASSERT_EQ(chown(dir.c_str(), 65534, 65534), 0);
+  Process recv({"recv", "--replica", dir + "/replica", "--pages", "256", "--port", "0"},
+               {kSetpriv, "--reuid=65534", "--regid=65534", "--clear-groups"});
+  const std::string line = recv.wait_for_stderr("listening on 127", 5s);
+  ASSERT_FALSE(line.empty()) << recv.err();
+  const size_t colon = line.find(':', line.find("listening on"));
+  const std::string port = line.substr(colon + 1, line.find(' ', colon) - colon - 1);
+  Process send({"send", "--port", port, "--pages", "256", "--dirty", "32", "--working-set", "128",
+                "--epochs", "1000", "--interval-ms", "20", "--retry-ms", "500"});
+  ASSERT_FALSE(recv.wait_for_stderr("connected", 5s).empty()) << recv.err();
+  std::this_thread::sleep_for(300ms);
+  ASSERT_EQ(chmod(dir.c_str(), 0555), 0);
+  EXPECT_EQ(recv.wait(), 1) << recv.err();
+  const std::string err = recv.err();
+  EXPECT_NE(err.find("was applied to the replica but cannot be recorded: cannot write " + dir +
+                     "/replica.meta.tmp: Permission denied (EACCES)"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(err.find("rejected"), std::string::npos) << err;
+  EXPECT_EQ(send.wait(), 1) << send.err();
+  std::ifstream in(dir + "/replica.meta");
+  std::stringstream meta;
+  meta << in.rdbuf();
+  const size_t at = err.find("rolls it back to epoch ");
+  ASSERT_NE(at, std::string::npos) << err;
+  const std::string recorded = err.substr(at + 23, err.find(' ', at + 23) - at - 23);
+  EXPECT_NE(meta.str().find("committed_epoch " + recorded + "\n"), std::string::npos)
+      << recorded << "\n"
+      << meta.str();
 }
 
 TEST(NetCli, WrongKeyFailsWithAClearError) {
