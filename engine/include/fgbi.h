@@ -72,7 +72,7 @@ enum fgbi_error {
   FGBI_E_DST_TOO_SMALL = 8,        /* output buffer smaller than the epoch */
   FGBI_E_CALLBACK_FAILED = 9,      /* the write callback returned nonzero */
   FGBI_E_BACKEND_UNAVAILABLE = 10, /* kernel backend not compiled or no device */
-  FGBI_E_IO = 11,                  /* a replica, journal or metadata file could not be created, sized, mapped, read or written */
+  FGBI_E_IO = 11,                  /* a replica, journal or metadata file: I/O failed */
   FGBI_E_NO_REPLICA = 12,          /* receiver has no replica memory attached */
   FGBI_E_BAD_ARGUMENT = 13,        /* an argument outside its valid range */
   /* stream errors: the epoch in progress is discarded, the replica is
