@@ -446,7 +446,9 @@ FGBI_API fgbi_status fgbi_link_end_epoch(fgbi_link* link);
 /* Waits until the backup has committed `epoch` (or a later one). Returns
  * FGBI_E_TIMEOUT after timeout_ms (< 0: no limit), FGBI_E_DISCONNECTED if
  * the connection is lost first: the epoch's state is then only safe once a
- * later epoch is acknowledged after a reconnect. */
+ * later epoch is acknowledged after a reconnect. When the lost epoch was the
+ * last one, reconnect and run one more epoch without adding pages (begin,
+ * end): the link fills it with the lost pages (fgbi-engine send does so). */
 FGBI_API fgbi_status fgbi_link_wait_ack(fgbi_link* link, uint64_t epoch, int64_t timeout_ms);
 /* Stop-and-copy time (begin_epoch to end_epoch's return) and latency
  * (begin_epoch to ack; 0 while unacknowledged) of one of the last 1024
@@ -454,7 +456,10 @@ FGBI_API fgbi_status fgbi_link_wait_ack(fgbi_link* link, uint64_t epoch, int64_t
 FGBI_API fgbi_status fgbi_link_epoch_timing(const fgbi_link* link, uint64_t epoch,
                                             uint64_t* stop_copy_ns, uint64_t* latency_ns);
 /* Asks the backup for the digest of its whole replica (fgbi_memory_digest)
- * after it has committed every epoch queued so far; *epoch is that epoch. */
+ * after it has committed every epoch queued so far; *epoch is that epoch.
+ * Any status but FGBI_OK (e.g. FGBI_E_DISCONNECTED, FGBI_E_TIMEOUT) means no
+ * comparison was possible: *digest is not set, and the replica is unverified,
+ * not known to differ. */
 FGBI_API fgbi_status fgbi_link_replica_digest(fgbi_link* link, int64_t timeout_ms,
                                               uint64_t* epoch, uint64_t* digest);
 /* Orderly close: sends what is queued, then a goodbye so that the backup
