@@ -16,6 +16,7 @@
 #include "feeds.hpp"
 #include "fgbi.h"
 #include "json.hpp"
+#include "option_checks.hpp"
 #include "progress.hpp"
 #include "report_html.hpp"
 #include "schemes.hpp"
@@ -317,7 +318,8 @@ void add_bench_command(CLI::App& app, int& exit_code) {
                   "Replicate pages from an adapter instead of the synthetic workloads: "
                   "trace:FILE, images:GLOB, pid:N or xen:DOMID, with options "
                   "(docs/adapters.md); kinds in this build: " +
-                      adapters::source_kinds());
+                      adapters::source_kinds())
+      ->check(non_empty());
   cmd->add_option(
          "--schemes", opt->schemes,
          "Schemes to compare: all or a comma list of " +
@@ -331,27 +333,36 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       ->check(name_list(all_scheme_names(), false));
   cmd->add_option("--epochs", opt->epochs, "Epochs after the initial synchronisation")
       ->capture_default_str()
-      ->check(CLI::Range(1u, 1000000u));
+      ->check(whole_number(1, 1000000));
   cmd->add_option("--warmup", opt->warmup,
                   "Epochs run after the initial synchronisation but not measured")
       ->capture_default_str()
-      ->check(CLI::Range(0u, 1000u));
+      ->check(whole_number(0, 1000));
   cmd->add_option("--pages", opt->pages, "Override: tracked memory in 4 KiB pages")
-      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 26));
-  cmd->add_option("--dirty", opt->dirty, "Override: pages dirtied per epoch");
-  cmd->add_option("--working-set", opt->working_set, "Override: pages the dirty pages come from");
-  cmd->add_option("--edits", opt->edits, "Override: mean edits per edited page (>= 1)");
-  cmd->add_option("--edit-bytes", opt->edit_bytes, "Override: mean bytes per edit");
-  cmd->add_option("--zero-share", opt->zero_share, "Override: share of edits zeroing a block");
+      ->check(whole_number(1, uint64_t{1} << 26));
+  cmd->add_option("--dirty", opt->dirty, "Override: pages dirtied per epoch")
+      ->check(whole_number(0, uint64_t{1} << 26));
+  cmd->add_option("--working-set", opt->working_set, "Override: pages the dirty pages come from")
+      ->check(whole_number(1, uint64_t{1} << 26));
+  // More than 256 edits of a 4 KiB page (4 per 64-byte block) is a rewritten
+  // page; the unbounded geometric draw would also run for hours.
+  cmd->add_option("--edits", opt->edits, "Override: mean edits per edited page (1-256)")
+      ->check(real_number(1, 256));
+  cmd->add_option("--edit-bytes", opt->edit_bytes, "Override: mean bytes per edit (1-2048)")
+      ->check(whole_number(1, 2048));
+  cmd->add_option("--zero-share", opt->zero_share, "Override: share of edits zeroing a block")
+      ->check(real_number(0, 1));
   cmd->add_option("--unchanged-share", opt->unchanged_share,
-                  "Override: share of dirty pages rewritten identically");
-  cmd->add_option("--seed", opt->seed, "Override: workload random seed");
+                  "Override: share of dirty pages rewritten identically")
+      ->check(real_number(0, 1));
+  cmd->add_option("--seed", opt->seed, "Override: workload random seed")
+      ->check(whole_number(0, UINT64_MAX));
   cmd->add_option("--block-size", opt->block_size, "fgbi block size: 32, 64, 128 or 256")
       ->capture_default_str()
       ->check(CLI::IsMember({32, 64, 128, 256}));
   cmd->add_option("--threads", opt->threads, "fgbi sender and receiver threads")
       ->capture_default_str()
-      ->check(CLI::Range(1, 256));
+      ->check(whole_number(1, 256));
   cmd->add_option("--backend", opt->backend,
                   "fgbi kernel backend: auto, scalar, simd, cuda, or all (one row each)")
       ->capture_default_str()
@@ -379,17 +390,20 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--link-gbps", opt->link_gbps,
                   "Link bandwidth for fgbi's cost model and the modelled downtime, Gbit/s")
       ->capture_default_str()
-      ->check(CLI::Range(0.001, 10000.0));
+      ->check(real_number(0.001, 10000));
   cmd->add_option("--cache-mib", opt->cache_mib,
-                  "Page cache for fgbi's XOR deltas and for XBZRLE, MiB (the same for both)")
+                  "Page cache for fgbi's XOR deltas and for XBZRLE, MiB (the same for both; at "
+                  "most this machine's memory)")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
-  cmd->add_option("--index-mib", opt->index_mib, "fgbi index of replica blocks, MiB")
+      ->check(whole_number(0, memory_mib()));
+  cmd->add_option("--index-mib", opt->index_mib,
+                  "fgbi index of replica blocks, MiB (at most this machine's memory)")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
-  cmd->add_option("--xc-cache-mib", opt->xc_cache_mib, "Remus xc_compression page cache, MiB")
+      ->check(whole_number(0, memory_mib()));
+  cmd->add_option("--xc-cache-mib", opt->xc_cache_mib,
+                  "Remus xc_compression page cache, MiB (at most this machine's memory)")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+      ->check(whole_number(1, memory_mib()));
   cmd->add_flag("--json", opt->json, "Print the figures as one JSON object on stdout");
   cmd->add_option("--report", opt->report,
                   "Also write a self-contained HTML report with charts to this file");

@@ -3,8 +3,11 @@
 #include "capture_command.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "option_checks.hpp"
+#include "source.hpp"
 #include "trace_command.hpp"
 
 namespace fgbi::cli {
@@ -14,7 +17,7 @@ struct CaptureOptions {
   uint64_t pid = 0;
   uint64_t interval_ms = 100;
   uint64_t epochs = 10;
-  uint64_t max_pages = 0;
+  std::optional<uint64_t> max_pages;  // absent: the adapter sizes it
   std::string stop = "auto";
   std::string dirty = "auto";
   std::string read = "auto";
@@ -30,7 +33,7 @@ int run_capture(CaptureOptions& opt) {
   r.source += ",stop=" + opt.stop;
   r.source += ",dirty=" + opt.dirty;
   r.source += ",read=" + opt.read;
-  if (opt.max_pages) r.source += ",max-pages=" + std::to_string(opt.max_pages);
+  if (opt.max_pages) r.source += ",max-pages=" + std::to_string(*opt.max_pages);
   r.expected_epochs = opt.epochs;
   return record_trace(r);
 }
@@ -48,12 +51,17 @@ void add_capture_command(CLI::App& app, int& exit_code) {
       "user and Yama ptrace_scope 0, or CAP_SYS_PTRACE). Ctrl-C stops after the current epoch.");
   cmd->add_option("--pid", opt->pid, "Process to capture")
       ->required()
-      ->check(CLI::Range(1, 1 << 30));
-  cmd->add_option("--interval", opt->interval_ms, "Milliseconds between epoch starts")
-      ->capture_default_str();
-  cmd->add_option("--epochs", opt->epochs, "Epochs to capture (0 = until the process exits)")
-      ->capture_default_str();
-  cmd->add_option("-o,--output", opt->record.output, "Trace file to write")->required();
+      ->check(whole_number(1, uint64_t{1} << 22));  // Linux pid_max at most
+  cmd->add_option("--interval", opt->interval_ms,
+                  "Milliseconds between epoch starts (0: back to back)")
+      ->capture_default_str()
+      ->check(whole_number(0, 3600000));
+  cmd->add_option("--epochs", opt->epochs, "Epochs to capture (0: until the process exits)")
+      ->capture_default_str()
+      ->check(whole_number(0, 1000000000));
+  cmd->add_option("-o,--output", opt->record.output, "Trace file to write")
+      ->required()
+      ->check(non_empty());
   cmd->add_option("--stop", opt->stop, "How to stop the process during a copy")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "ptrace", "signal", "none"}));
@@ -65,13 +73,14 @@ void add_capture_command(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "vm", "mem"}));
   cmd->add_option("--max-pages", opt->max_pages,
-                  "Tracked pages, bounding the pfn space (default: mapped pages + 25% + 16384)");
+                  "Tracked pages, bounding the pfn space (default: mapped pages + 25% + 16384)")
+      ->check(whole_number(1, adapters::kMaxTrackedPages));
   cmd->add_option("--codec", opt->record.codec, "Chunk compression: zstd, lz4 or none")
       ->capture_default_str()
       ->check(CLI::IsMember({"zstd", "lz4", "none"}));
   cmd->add_option("--level", opt->record.level, "zstd level")
       ->capture_default_str()
-      ->check(CLI::Range(1, 19));
+      ->check(whole_number(1, 19));
   cmd->add_flag("--json", opt->record.json, "Print the figures as one JSON object");
   cmd->callback([opt, &exit_code] { exit_code = run_capture(*opt); });
 }

@@ -21,6 +21,7 @@
 #include "feeds.hpp"
 #include "fgbi.h"
 #include "json.hpp"
+#include "option_checks.hpp"
 #include "progress.hpp"
 #include "report_html.hpp"
 #include "schemes.hpp"
@@ -468,7 +469,8 @@ void add_downtime_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--source", opt->source,
                   "Use an adapter's epochs instead: trace:FILE, images:GLOB, pid:N or xen:DOMID "
                   "(docs/adapters.md); kinds in this build: " +
-                      adapters::source_kinds());
+                      adapters::source_kinds())
+      ->check(non_empty());
   cmd->add_option("--schemes", opt->schemes, "Schemes: all or a comma list of " + joined(kSchemes))
       ->default_str("all")
       ->delimiter(',')
@@ -479,47 +481,48 @@ void add_downtime_command(CLI::App& app, int& exit_code) {
       }()));
   cmd->add_option("--epochs", opt->epochs, "Epochs after the initial synchronisation")
       ->capture_default_str()
-      ->check(CLI::Range(2u, 1000000u));
+      ->check(whole_number(2, 1000000));
   cmd->add_option("--pages", opt->pages, "Override: tracked memory in 4 KiB pages")
-      ->check(CLI::Range(uint64_t{16}, uint64_t{1} << 26));
-  cmd->add_option("--seed", opt->seed, "Override: workload random seed");
+      ->check(whole_number(16, uint64_t{1} << 26));
+  cmd->add_option("--seed", opt->seed, "Override: workload random seed")
+      ->check(whole_number(0, UINT64_MAX));
   cmd->add_option("--epoch-ms", opt->epoch_ms,
                   "Checkpoint interval; synthetic workloads dirty pages in proportion to it")
       ->capture_default_str()
-      ->check(CLI::Range(1.0, 60000.0));
+      ->check(real_number(1, 60000));
   cmd->add_option("--link-gbps", opt->link_gbps, "Link line rate, Gbit/s")
       ->capture_default_str()
-      ->check(CLI::Range(0.001, 10000.0));
+      ->check(real_number(0.001, 10000));
   cmd->add_option("--link-efficiency", opt->link_efficiency,
                   "Payload bytes per line byte (default: TCP at MTU 1500, 0.956; --testbed paper: "
                   "0.819, i.e. 25,000 pages/s at 1 Gbit/s)")
-      ->check(CLI::Range(0.01, 1.0));
+      ->check(real_number(0.01, 1));
   cmd->add_option("--rtt-ms", opt->rtt_ms, "Round-trip time between primary and backup")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 10000.0));
+      ->check(real_number(0, 10000));
   cmd->add_option("--detect-ms", opt->detect_ms,
                   "Failure detection: the silence after which the backup takes over (fgbi's "
                   "FGBI_SP_FAILOVER_MS)")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 600000.0));
+      ->check(real_number(0, 600000));
   cmd->add_option("--resume-ms", opt->resume_ms, "Time for the backup to start its guest")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 600000.0));
+      ->check(real_number(0, 600000));
   cmd->add_option("--pause-ms", opt->pause_ms,
                   "Fixed part of every pause: suspend, dirty-log read, resume (the same for every "
                   "scheme)")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 60000.0));
+      ->check(real_number(0, 60000));
   cmd->add_option("--redo-share", opt->redo_share,
                   "Seconds to redo per second of guest work lost at a failure (1: the lost work "
                   "reruns at its first speed; 0: none is redone)")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 100.0));
+      ->check(real_number(0, 100));
   cmd->add_option("--llm-memory-ms", opt->llm_memory_ms,
                   "LLM's memory checkpoint interval (rounded to whole epochs); its input log "
                   "ships every epoch")
       ->capture_default_str()
-      ->check(CLI::Range(1.0, 600000.0));
+      ->check(real_number(1, 600000));
   cmd->add_option("--paper-codec", opt->paper_codec,
                   "FGBI's general compressor for pages not in its cache")
       ->capture_default_str()

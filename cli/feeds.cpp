@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <new>
 
+#include "option_checks.hpp"
 #include "source_feed.hpp"
 
 namespace fgbi::cli {
@@ -17,7 +18,7 @@ int for_each_feed(const char* command, const std::string& source,
       if (!feed) {
         std::fprintf(stderr, "fgbi-engine %s: --source %s: %s\n", command, source.c_str(),
                      error.c_str());
-        return 2;
+        return kExitUsage;
       }
       run(*feed, "");
       return 0;
@@ -28,16 +29,22 @@ int for_each_feed(const char* command, const std::string& source,
       if (std::string why = bench::validate(model); !why.empty()) {
         std::fprintf(stderr, "fgbi-engine %s: workload %s: %s\n", command, name.c_str(),
                      why.c_str());
-        return 2;
+        return kExitUsage;
       }
       run(*bench::make_synthetic_feed(model), about);
     }
   } catch (const bench::SchemeError& e) {
     std::fprintf(stderr, "fgbi-engine %s: %s\n", command, e.what.c_str());
-    return 1;
+    return kExitFailure;
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "fgbi-engine %s: out of memory (try fewer --pages)\n", command);
-    return 1;
+    // The pages of the workload and every cache of every scheme share the
+    // machine's memory: name all of them, not only the pages.
+    std::fprintf(stderr,
+                 "fgbi-engine %s: out of memory: the tracked pages and the schemes' caches do "
+                 "not fit in this machine's memory (try fewer --pages, or a smaller "
+                 "--cache-mib, --index-mib or --xc-cache-mib where the command has them)\n",
+                 command);
+    return kExitFailure;
   }
   return 0;
 }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "json.hpp"
+#include "option_checks.hpp"
 #include "replication_commands.hpp"
 
 namespace fgbi::cli {
@@ -17,8 +18,8 @@ namespace {
 
 struct RecvOptions {
   std::string replica;
-  uint64_t pages = 0;  // 0: from FILE.meta
-  int64_t block_size = 0;
+  std::optional<uint64_t> pages;      // absent: from FILE.meta
+  std::optional<int64_t> block_size;  // absent: from FILE.meta, else 64
   int64_t threads = 1;
   bool no_digest = false;
   std::string bind;
@@ -61,27 +62,24 @@ class Receiver {
   }
 
   int run() {
-    if (opt_.pages == 0) {
-      const auto pages = metadata_value(opt_.replica, "tracked_pages");
-      if (!pages) {
+    if (!opt_.pages) {
+      opt_.pages = metadata_value(opt_.replica, "tracked_pages");
+      if (!opt_.pages) {
         std::fprintf(stderr,
                      "fgbi-engine recv: give --pages (the primary's tracked pages): %s.meta does "
                      "not say\n",
                      opt_.replica.c_str());
-        return 2;
+        return kExitUsage;
       }
-      opt_.pages = *pages;
-      if (opt_.block_size == 0)
-        opt_.block_size = metadata_value(opt_.replica, "block_size").value_or(64);
+      if (!opt_.block_size) opt_.block_size = metadata_value(opt_.replica, "block_size");
     }
-    if (opt_.block_size == 0) opt_.block_size = 64;
     if (!opt_.key_file.empty()) {
       key_ = load_key("recv", opt_.key_file);
-      if (!key_) return 2;
+      if (!key_) return kExitUsage;
     }
     fgbi_status st = fgbi_receiver_create(&receiver_);
-    for (auto [p, v] : {std::pair{FGBI_P_TRACKED_PAGES, static_cast<int64_t>(opt_.pages)},
-                        {FGBI_P_BLOCK_SIZE, opt_.block_size},
+    for (auto [p, v] : {std::pair{FGBI_P_TRACKED_PAGES, static_cast<int64_t>(*opt_.pages)},
+                        {FGBI_P_BLOCK_SIZE, opt_.block_size.value_or(64)},
                         {FGBI_P_THREADS, opt_.threads},
                         {FGBI_P_DIGEST, int64_t{opt_.no_digest ? 0 : 1}}})
       if (st == FGBI_OK) st = fgbi_receiver_set_parameter(receiver_, p, v);
@@ -111,7 +109,7 @@ class Receiver {
     st = fgbi_backup_run(backup_, &outcome);
     if (st != FGBI_OK) return fail("stopped serving", st);
     report(outcome);
-    return outcome == FGBI_BACKUP_FAILOVER ? 3 : 0;
+    return outcome == FGBI_BACKUP_FAILOVER ? kExitFailover : kExitOk;
   }
 
  private:
@@ -190,30 +188,42 @@ void add_recv_command(CLI::App& app, int& exit_code) {
       "FILE (with FILE.meta and FILE.journal), acknowledge each committed epoch, and when the "
       "primary stays silent for --failover-ms declare failover: the replica is left at its last "
       "committed epoch with its digest in FILE.meta. Exit status 3 after failover, 0 after "
-      "SIGINT/SIGTERM, 1 on errors. Without --key-file it listens on loopback only.");
+      "SIGINT/SIGTERM, 1 on errors (e.g. the replica's disk failed: it stops rather than "
+      "accept epochs it cannot keep), 2 on bad arguments. Without --key-file it listens on "
+      "loopback only.");
   cmd->add_option("--replica", opt->replica, "Replica memory file (created if missing)")
-      ->required();
+      ->required()
+      ->check(non_empty());
   cmd->add_option("--pages", opt->pages,
                   "Tracked memory in 4 KiB pages, as the primary's (default: from FILE.meta)")
-      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
-  cmd->add_option("--block-size", opt->block_size, "Block size, as the primary's (default 64)")
+      ->check(whole_number(1, uint64_t{1} << 32));
+  cmd->add_option("--block-size", opt->block_size,
+                  "Block size, as the primary's (default: from FILE.meta, else 64)")
       ->check(CLI::IsMember({32, 64, 128, 256}));
   cmd->add_option("--threads", opt->threads, "Receiver threads")
       ->capture_default_str()
-      ->check(CLI::Range(1, 256));
+      ->check(whole_number(1, 256));
   cmd->add_flag("--no-digest", opt->no_digest, "Do not require the end-to-end digest");
   cmd->add_option("--bind", opt->bind,
                   "Address to listen on (default: 127.0.0.1 without a key, all with one)");
-  cmd->add_option("--port", opt->port, "Port to listen on")->capture_default_str();
+  cmd->add_option("--port", opt->port, "Port to listen on (0: any free port, logged)")
+      ->capture_default_str()
+      ->check(whole_number(0, 65535));
   cmd->add_option("--key-file", opt->key_file,
-                  "Pre-shared key file (16-1024 bytes, same as the primary's)");
+                  "Pre-shared key file (16-1024 bytes, same as the primary's)")
+      ->check(non_empty());
   cmd->add_flag("--listen-any", opt->listen_any,
                 "Without a key, accept primaries from any host anyway (unauthenticated)");
+  // Bounds as fgbi_session_param_bounds() states them.
   cmd->add_option("--failover-ms", opt->failover_ms, "Primary silence that declares failover")
-      ->capture_default_str();
-  cmd->add_option("--heartbeat-ms", opt->heartbeat_ms, "Heartbeat interval")->capture_default_str();
+      ->capture_default_str()
+      ->check(whole_number(10, 86400000));
+  cmd->add_option("--heartbeat-ms", opt->heartbeat_ms, "Heartbeat interval")
+      ->capture_default_str()
+      ->check(whole_number(1, 600000));
   cmd->add_option("--io-timeout-ms", opt->io_timeout_ms, "Longest wait for the primary")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(whole_number(10, 3600000));
   cmd->add_flag("--sync", opt->sync,
                 "fsync journal, replica and metadata at every commit (survives power loss)");
   cmd->add_flag("--json", opt->json, "Print the outcome as one JSON object");

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fgbi.h"
+#include "option_checks.hpp"
 #include "stop_on_signal.hpp"
 
 namespace fgbi::cli {
@@ -18,6 +19,12 @@ void add_recv_command(CLI::App& app, int& exit_code);
 
 // Reads --key-file; an empty optional with a message on stderr if unusable.
 inline std::optional<std::vector<uint8_t>> load_key(const char* command, const std::string& path) {
+  // A FIFO would block the read until some writer appears.
+  if (std::string why = regular_file_problem(path); !why.empty()) {
+    std::fprintf(stderr, "fgbi-engine %s: cannot use key file %s: %s\n", command, path.c_str(),
+                 why.c_str());
+    return std::nullopt;
+  }
   std::vector<uint8_t> key(FGBI_KEY_MAX_BYTES);
   size_t size = 0;
   if (fgbi_read_key_file(path.c_str(), key.data(), key.size(), &size) != FGBI_OK) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "json.hpp"
+#include "option_checks.hpp"
 #include "replication_commands.hpp"
 #include "source.hpp"
 #include "workload.hpp"
@@ -219,12 +220,13 @@ class Sender {
   }
 
   int run() {
+    if (!opt_.key_file.empty() && !(key_ = load_key("send", opt_.key_file))) return kExitUsage;
     std::string error;
     source_ = make_source(opt_, &error);
     if (!source_) {
       std::fprintf(stderr, "fgbi-engine send: --source %s: %s\n", opt_.source.c_str(),
                    error.c_str());
-      return 2;
+      return kExitUsage;
     }
     if (fgbi_status st = setup(); st != FGBI_OK) return fail("setup", st);
     g_link = link_;
@@ -234,6 +236,7 @@ class Sender {
     std::vector<uint64_t> pfns;
     std::vector<const void*> pages;
     std::deque<uint64_t> in_flight;
+    bool lost = false;  // an epoch was lost to a disconnect and no later one was queued
     fgbi_status st = FGBI_OK;
     const uint64_t epochs = opt_.epochs ? *opt_.epochs : opt_.source.empty() ? 100 : UINT64_MAX - 1;
     for (uint64_t i = 0; i <= epochs && st == FGBI_OK; ++i) {
@@ -255,7 +258,10 @@ class Sender {
       else
         fgbi_link_end_epoch(link_);
       dirty_bytes_ += pfns.size() * 4096ull;
-      if (st == FGBI_OK) in_flight.push_back(epoch);
+      if (st == FGBI_OK) {
+        in_flight.push_back(epoch);
+        lost = false;  // this epoch carries the lost epochs' pages
+      }
       while (st == FGBI_OK && !in_flight.empty() && in_flight.size() >= opt_.max_unacked) {
         st = fgbi_link_wait_ack(link_, in_flight.front(), -1);
         if (st == FGBI_OK) acked(in_flight.front(), start);
@@ -263,14 +269,34 @@ class Sender {
       }
       if (st == FGBI_E_DISCONNECTED) {
         in_flight.clear();  // their pages travel with the next epoch
+        lost = true;
         st = connect();
       }
       if (st == FGBI_OK && opt_.interval_ms)
         std::this_thread::sleep_for(std::chrono::milliseconds(opt_.interval_ms));
     }
-    for (; st == FGBI_OK && !in_flight.empty(); in_flight.pop_front()) {
-      st = fgbi_link_wait_ack(link_, in_flight.front(), -1);
-      if (st == FGBI_OK) acked(in_flight.front(), start);
+    // The last epochs' acks. When a disconnect lost epochs that no captured
+    // epoch follows, one more epoch without new pages carries their pages
+    // (the link adds what the backup lacks after a resume).
+    while (st == FGBI_OK) {
+      for (; st == FGBI_OK && !in_flight.empty(); in_flight.pop_front()) {
+        st = fgbi_link_wait_ack(link_, in_flight.front(), -1);
+        if (st == FGBI_OK) acked(in_flight.front(), start);
+      }
+      if (st == FGBI_E_DISCONNECTED) {
+        in_flight.clear();
+        lost = true;
+        st = connect();
+        continue;
+      }
+      if (st != FGBI_OK || !lost) break;
+      uint64_t epoch = 0;
+      st = fgbi_link_begin_epoch(link_, &epoch);
+      if (st == FGBI_OK) st = fgbi_link_end_epoch(link_);
+      if (st == FGBI_OK) {
+        in_flight.push_back(epoch);
+        lost = false;
+      }
     }
     end_ = Clock::now();
     if (st == FGBI_OK && !opt_.no_verify) verify();
@@ -279,10 +305,6 @@ class Sender {
 
  private:
   fgbi_status setup() {
-    if (!opt_.key_file.empty()) {
-      key_ = load_key("send", opt_.key_file);
-      if (!key_) return FGBI_E_KEY;
-    }
     fgbi_status st = fgbi_sender_create(&sender_);
     const int64_t pages = static_cast<int64_t>(source_->tracked_pages());
     for (auto [p, v] : {std::pair{FGBI_P_TRACKED_PAGES, pages},
@@ -343,10 +365,15 @@ class Sender {
     uint64_t epoch = 0, digest = 0;
     const fgbi_status st = fgbi_link_replica_digest(
         link_, std::max<int64_t>(opt_.io_timeout_ms, 10000), &epoch, &digest);
+    if (st != FGBI_OK) {  // no comparison ran: that is not a replica that differs
+      char text[512] = "";
+      fgbi_link_last_error(link_, text, sizeof text);
+      not_verified_ = std::string(fgbi_error_name(st)) + (*text ? std::string(": ") + text : "");
+      return;
+    }
     verified_ = true;
-    verify_status_ = st;
     replica_epoch_ = epoch;
-    matches_ = st == FGBI_OK && digest == mine;
+    matches_ = digest == mine;
   }
 
   uint64_t stat(fgbi_session_stat s) const {
@@ -379,13 +406,19 @@ class Sender {
                    *text ? ": " : "", text);
       return 1;
     }
-    if (source_failed_) return 1;
-    if (verified_ && !matches_) {
-      std::fprintf(stderr, "fgbi-engine send: the replica does not match the primary (%s)\n",
-                   fgbi_error_name(verify_status_));
-      return 1;
+    if (source_failed_) return kExitFailure;
+    if (!not_verified_.empty()) {
+      std::fprintf(stderr, "fgbi-engine send: the final replica check could not run: %s\n",
+                   not_verified_.c_str());
+      return kExitNotVerified;
     }
-    return 0;
+    if (verified_ && !matches_) {
+      std::fprintf(stderr,
+                   "fgbi-engine send: the replica does not match the primary after epoch %llu\n",
+                   static_cast<unsigned long long>(replica_epoch_));
+      return kExitFailure;
+    }
+    return kExitOk;
   }
 
   void report() {
@@ -436,6 +469,7 @@ class Sender {
       j.field("done", verified_);
       j.field("epoch", replica_epoch_);
       j.field("matches_primary", matches_);
+      if (!not_verified_.empty()) j.field("not_verified", not_verified_);
       j.end_object();
       j.end_object();
       j.finish();
@@ -466,6 +500,8 @@ class Sender {
     if (verified_)
       std::printf("replica == primary after epoch %llu: %s\n",
                   static_cast<unsigned long long>(replica_epoch_), matches_ ? "yes" : "NO");
+    else if (!not_verified_.empty())
+      std::printf("replica == primary: not verified: %s\n", not_verified_.c_str());
   }
 
   SendOptions opt_;
@@ -481,7 +517,7 @@ class Sender {
   uint64_t dirty_bytes_ = 0, steady_dirty_from_ = 0;
   Distribution stop_copy_, latency_;
   bool verified_ = false, matches_ = false, source_failed_ = false;
-  fgbi_status verify_status_ = FGBI_OK;
+  std::string not_verified_;  // why the final check could not run
   uint64_t replica_epoch_ = 0;
 };
 
@@ -496,18 +532,25 @@ void add_send_command(CLI::App& app, int& exit_code) {
       "epoch synchronises every "
       "page; each epoch is acknowledged once the backup committed it; a lost connection is "
       "resumed from the backup's committed epoch. Prints stop-and-copy time, ack latency, "
-      "throughput and a final replica == primary check (exit 1 on mismatch; 130/143 after "
-      "SIGINT/SIGTERM, having told the backup not to fail over).");
+      "throughput and a final replica == primary check. Epochs lost to a disconnect are resent "
+      "after the resume, the last one included. Exit status 0 when the replica matches, 1 on "
+      "a mismatch or a failure, 2 on bad arguments, 4 when the final check could not run "
+      "(\"not verified\"), 130/143 after SIGINT/SIGTERM (the backup was told not to fail "
+      "over).");
   cmd->add_option("--host", opt->host, "Backup host")->capture_default_str();
-  cmd->add_option("--port", opt->port, "Backup port")->capture_default_str();
+  cmd->add_option("--port", opt->port, "Backup port")
+      ->capture_default_str()
+      ->check(whole_number(1, 65535));
   cmd->add_option("--key-file", opt->key_file,
                   "Pre-shared key file (16-1024 bytes, same as the backup's): mutual "
-                  "authentication and an HMAC-SHA256 on every frame");
+                  "authentication and an HMAC-SHA256 on every frame")
+      ->check(non_empty());
   cmd->add_option("--source", opt->source,
                   "Replicate an adapter's dirty pages instead of the synthetic workload: "
                   "trace:FILE, images:..., pid:N or xen:DOMID with options (docs/adapters.md); "
                   "kinds in this build: " +
-                      adapters::source_kinds());
+                      adapters::source_kinds())
+      ->check(non_empty());
   cmd->add_option(
          "--workload", opt->workload,
          "Synthetic workload preset (docs/workloads.md): " +
@@ -521,44 +564,54 @@ void add_send_command(CLI::App& app, int& exit_code) {
         return bench::find_preset(name) ? std::string() : "unknown workload " + name;
       });
   cmd->add_option("--pages", opt->pages, "Override: tracked memory in 4 KiB pages")
-      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 26));
-  cmd->add_option("--dirty", opt->dirty, "Override: pages dirtied per epoch");
-  cmd->add_option("--working-set", opt->working_set, "Override: pages the dirty pages come from");
-  cmd->add_option("--seed", opt->seed, "Override: workload random seed");
+      ->check(whole_number(1, uint64_t{1} << 26));
+  cmd->add_option("--dirty", opt->dirty, "Override: pages dirtied per epoch")
+      ->check(whole_number(0, uint64_t{1} << 26));
+  cmd->add_option("--working-set", opt->working_set, "Override: pages the dirty pages come from")
+      ->check(whole_number(1, uint64_t{1} << 26));
+  cmd->add_option("--seed", opt->seed, "Override: workload random seed")
+      ->check(whole_number(0, UINT64_MAX));
   cmd->add_option("--epochs", opt->epochs,
                   "Epochs after the initial synchronisation (default: 100 of the workload; with "
-                  "--source, until the source ends)");
+                  "--source, until the source ends)")
+      ->check(whole_number(0, UINT32_MAX));
   cmd->add_option("--interval-ms", opt->interval_ms, "Pause between epochs (0: back to back)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(whole_number(0, 3600000));
   cmd->add_option("--max-unacked", opt->max_unacked,
                   "Epochs in flight before waiting for the oldest ack (1: wait for every ack)")
       ->capture_default_str()
-      ->check(CLI::Range(1u, 1024u));
+      ->check(whole_number(1, 1024));
   cmd->add_option("--block-size", opt->block_size, "Block size in bytes: 32, 64, 128 or 256")
       ->capture_default_str()
       ->check(CLI::IsMember({32, 64, 128, 256}));
   cmd->add_option("--threads", opt->threads, "Sender threads")
       ->capture_default_str()
-      ->check(CLI::Range(1, 256));
+      ->check(whole_number(1, 256));
   cmd->add_flag("--no-digest", opt->no_digest, "Turn the end-to-end digest off");
+  // Bounds as fgbi_session_param_bounds() states them.
   cmd->add_option("--io-timeout-ms", opt->io_timeout_ms, "Longest wait for the backup")
-      ->capture_default_str();
-  cmd->add_option("--heartbeat-ms", opt->heartbeat_ms, "Heartbeat interval")->capture_default_str();
+      ->capture_default_str()
+      ->check(whole_number(10, 3600000));
+  cmd->add_option("--heartbeat-ms", opt->heartbeat_ms, "Heartbeat interval")
+      ->capture_default_str()
+      ->check(whole_number(1, 600000));
   cmd->add_option("--queue-mib", opt->queue_mib, "Send queue bound in MiB")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+      ->check(whole_number(1, uint64_t{1} << 20));
   cmd->add_option("--chunk-kib", opt->chunk_kib, "Epoch bytes per frame in KiB (4-1024)")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{4}, int64_t{1024}));
+      ->check(whole_number(4, 1024));
   cmd->add_option("--retry-ms", opt->retry_ms, "How long to keep trying to (re)connect")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(whole_number(0, 86400000));
   cmd->add_flag("--no-verify", opt->no_verify, "Skip the final replica digest check");
   cmd->add_flag("--json", opt->json, "Print the figures as one JSON object");
   cmd->callback([opt, &exit_code] {
     if (std::string why = opt->source.empty() ? bench::validate(workload_model(*opt)) : "";
         !why.empty()) {
       std::fprintf(stderr, "fgbi-engine send: invalid workload: %s\n", why.c_str());
-      exit_code = 2;
+      exit_code = kExitUsage;
       return;
     }
     Sender sender(*opt);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "json.hpp"
+#include "option_checks.hpp"
 #include "progress.hpp"
 #include "source.hpp"
 #include "stop_on_signal.hpp"
@@ -38,11 +39,15 @@ std::string codec_list(uint32_t codecs) {
 }
 
 int run_info(const std::string& path, bool verify, bool json) {
+  if (std::string why = regular_file_problem(path); !why.empty()) {
+    std::fprintf(stderr, "fgbi-engine trace info: %s\n", why.c_str());
+    return kExitUsage;
+  }
   std::string error;
   auto reader = tr::TraceReader::open(path, error);
   if (!reader) {
     std::fprintf(stderr, "fgbi-engine trace info: %s\n", error.c_str());
-    return 1;
+    return kExitFailure;
   }
   const auto& h = reader->header();
   const auto& index = reader->index();
@@ -142,9 +147,9 @@ int record_trace(const RecordOptions& opt) {
   const std::string who = "fgbi-engine " + opt.tool;
   std::string error;
   auto source = adapters::open_source(opt.source, error);
-  if (!source) {
+  if (!source) {  // the spec names nothing that can be read: an argument error
     std::fprintf(stderr, "%s: %s\n", who.c_str(), error.c_str());
-    return 1;
+    return kExitUsage;
   }
   const auto codec = tr::parse_codec(opt.codec);
   auto writer = tr::TraceWriter::create(opt.output, source->tracked_pages(), source->description(),
@@ -266,14 +271,17 @@ void add_trace_command(CLI::App& app, int& exit_code) {
       "such as ,epochs=K and ,interval=MS (docs/adapters.md). Ctrl-C stops after the current "
       "epoch and still finishes the trace.");
   record->add_option("--source", rec->source, "Dirty source spec, e.g. images:dump-*.raw")
-      ->required();
-  record->add_option("-o,--output", rec->output, "Trace file to write")->required();
+      ->required()
+      ->check(non_empty());
+  record->add_option("-o,--output", rec->output, "Trace file to write")
+      ->required()
+      ->check(non_empty());
   record->add_option("--codec", rec->codec, "Chunk compression: zstd, lz4 or none")
       ->capture_default_str()
       ->check(CLI::IsMember({"zstd", "lz4", "none"}));
   record->add_option("--level", rec->level, "zstd level")
       ->capture_default_str()
-      ->check(CLI::Range(1, 19));
+      ->check(whole_number(1, 19));
   record->add_flag("--json", rec->json, "Print the figures as one JSON object");
   record->callback([rec, &exit_code] { exit_code = record_trace(*rec); });
 

@@ -120,14 +120,15 @@ TEST_F(CliTest, CaptureARunningProgram) {
 }
 
 TEST_F(CliTest, ErrorsAreClearAndFail) {
+  // A source or file that cannot be used is an argument error (status 2).
   Result r = run("trace record --source bogus:1 -o " + path("x.fgbt"));
-  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("unknown source kind \"bogus\""), std::string::npos) << r.output;
   r = run("trace info " + path("missing.fgbt"));
-  EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.output.find("cannot open trace"), std::string::npos) << r.output;
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("cannot open"), std::string::npos) << r.output;
   r = run("capture --pid 4194300 -o " + path("y.fgbt"));
-  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("/proc/4194300/maps"), std::string::npos) << r.output;
   r = run("capture -o " + path("y.fgbt"));  // --pid missing
   EXPECT_NE(r.status, 0);

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,8 +31,11 @@ using namespace std::chrono_literals;
 // A child process whose stdout and stderr are collected by threads.
 class Process {
  public:
-  explicit Process(std::vector<std::string> args) {
+  // Runs fgbi-engine with args, under `wrapper` (a program and its
+  // arguments, e.g. setpriv) when one is given.
+  explicit Process(std::vector<std::string> args, std::vector<std::string> wrapper = {}) {
     args.insert(args.begin(), FGBI_ENGINE_PATH);
+    args.insert(args.begin(), wrapper.begin(), wrapper.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -113,11 +117,11 @@ struct Cli {
     std::ofstream(dir.file("key")) << "a pre-shared key for the CLI test";
     std::ofstream(dir.file("other")) << "some other key, also long enough";
   }
-  // Starts recv on a free port; returns the port.
-  std::string start_recv(std::vector<std::string> extra = {}) {
+  // Starts recv on `port` (0: a free one); returns the port.
+  std::string start_recv(std::vector<std::string> extra = {}, const std::string& port = "0") {
     std::vector<std::string> args = {"recv",    "--replica",  dir.file("replica"),
                                      "--pages", "256",        "--port",
-                                     "0",       "--key-file", dir.file("key")};
+                                     port,      "--key-file", dir.file("key")};
     args.insert(args.end(), extra.begin(), extra.end());
     recv = std::make_unique<Process>(args);
     const std::string line = recv->wait_for_stderr("listening on", 5s);
@@ -227,6 +231,108 @@ TEST(NetCli, SendReplicatesAnAdapterSource) {
   EXPECT_NE(missing.err().find("cannot open trace"), std::string::npos) << missing.err();
 }
 
+// A port that was free a moment ago, so that a restarted recv listens where
+// the sender reconnects.
+std::string free_port() {
+  uint16_t port = 0;
+  const int fd = listen_loopback(&port);
+  close(fd);
+  return std::to_string(port);
+}
+
+// The reproducer of issue 15: the backup dies (kill -9) just before the
+// sender's last epoch, which is lost; once the backup is back, that
+// epoch's pages must still reach it, so the final check passes.
+TEST(NetCli, PagesOfALostFinalEpochAreResentAfterResume) {
+  Cli s;
+  const std::string port = free_port();
+  s.start_recv({}, port);
+  auto args = s.send_args(port, "key", "2");  // epochs at about 0, 1 and 2 s
+  args.back() = "20000";                      // --retry-ms: wait for the restarted backup
+  args.insert(args.end(), {"--interval-ms", "1000"});
+  Process send(args);
+  std::this_thread::sleep_for(1500ms);
+  s.recv->signal(SIGKILL);
+  EXPECT_EQ(s.recv->wait(), 128 + SIGKILL);
+  std::this_thread::sleep_for(1100ms);  // the epoch at 2 s finds no backup
+  s.start_recv({}, port);
+  EXPECT_EQ(send.wait(), 0) << send.err() << send.out();
+  EXPECT_NE(send.err().find("resuming after epoch 2"), std::string::npos) << send.err();
+  EXPECT_NE(send.out().find("1 epochs discarded"), std::string::npos) << send.out();
+  EXPECT_NE(send.out().find("replica == primary after epoch 3: yes"), std::string::npos)
+      << send.out();
+  s.recv->signal(SIGTERM);
+  EXPECT_EQ(s.recv->wait(), 0) << s.recv->err();
+}
+
+// The backup stops answering (SIGSTOP) while the sender waits out its
+// interval after the last epoch: the final check cannot run, which is
+// reported as such (status 4), not as a replica that differs (status 1).
+TEST(NetCli, AFinalCheckThatCannotRunIsNotVerifiedNotADifference) {
+  Cli s;
+  const std::string port = s.start_recv();
+  auto args = s.send_args(port, "key", "0");
+  args.insert(args.end(), {"--interval-ms", "2000", "--io-timeout-ms", "300"});
+  Process send(args);
+  ASSERT_FALSE(s.recv->wait_for_stderr("connected and authenticated", 5s).empty()) << s.recv->err();
+  std::this_thread::sleep_for(1000ms);  // epoch 1 is acknowledged; the sender sleeps
+  s.recv->signal(SIGSTOP);
+  EXPECT_EQ(send.wait(), 4) << send.err() << send.out();
+  EXPECT_NE(send.out().find("replica == primary: not verified: FGBI_E_"), std::string::npos)
+      << send.out();
+  EXPECT_EQ(send.out().find("NO"), std::string::npos) << send.out();
+  EXPECT_NE(send.err().find("the final replica check could not run"), std::string::npos)
+      << send.err();
+  s.recv->signal(SIGCONT);
+  s.recv->signal(SIGTERM);
+  EXPECT_EQ(s.recv->wait(), 0) << s.recv->err();
+}
+
+// The issue's scenario as it happened: recv runs as an unprivileged user and
+// its metadata directory becomes read-only (mode 555) mid-run. The epoch
+// being committed has been applied when the metadata cannot be written:
+// recv says so, naming the file and the errno, never "rejected", and exits
+// 1 instead of serving reconnects; the metadata still names the last
+// recorded epoch. Needs root (to drop to nobody) and setpriv.
+TEST(NetCli, UnwritableMetadataDirectoryStopsRecv) {
+  constexpr const char* kSetpriv = "/usr/bin/setpriv";
+  if (geteuid() != 0 || access(kSetpriv, X_OK) != 0)
+    GTEST_SKIP() << "needs root and " << kSetpriv << " to run recv as an unprivileged user";
+  Cli s;
+  const std::string dir = s.dir.file("d");
+  ASSERT_EQ(chmod(s.dir.path().c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+  ASSERT_EQ(chown(dir.c_str(), 65534, 65534), 0);
+  Process recv({"recv", "--replica", dir + "/replica", "--pages", "256", "--port", "0"},
+               {kSetpriv, "--reuid=65534", "--regid=65534", "--clear-groups"});
+  const std::string line = recv.wait_for_stderr("listening on 127", 5s);
+  ASSERT_FALSE(line.empty()) << recv.err();
+  const size_t colon = line.find(':', line.find("listening on"));
+  const std::string port = line.substr(colon + 1, line.find(' ', colon) - colon - 1);
+  Process send({"send", "--port", port, "--pages", "256", "--dirty", "32", "--working-set", "128",
+                "--epochs", "1000", "--interval-ms", "20", "--retry-ms", "500"});
+  ASSERT_FALSE(recv.wait_for_stderr("connected", 5s).empty()) << recv.err();
+  std::this_thread::sleep_for(300ms);
+  ASSERT_EQ(chmod(dir.c_str(), 0555), 0);
+  EXPECT_EQ(recv.wait(), 1) << recv.err();
+  const std::string err = recv.err();
+  EXPECT_NE(err.find("was applied to the replica but cannot be recorded: cannot write " + dir +
+                     "/replica.meta.tmp: Permission denied (EACCES)"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(err.find("rejected"), std::string::npos) << err;
+  EXPECT_EQ(send.wait(), 1) << send.err();
+  std::ifstream in(dir + "/replica.meta");
+  std::stringstream meta;
+  meta << in.rdbuf();
+  const size_t at = err.find("rolls it back to epoch ");
+  ASSERT_NE(at, std::string::npos) << err;
+  const std::string recorded = err.substr(at + 23, err.find(' ', at + 23) - at - 23);
+  EXPECT_NE(meta.str().find("committed_epoch " + recorded + "\n"), std::string::npos)
+      << recorded << "\n"
+      << meta.str();
+}
+
 TEST(NetCli, WrongKeyFailsWithAClearError) {
   Cli s;
   const std::string port = s.start_recv();
@@ -242,7 +348,7 @@ TEST(NetCli, ShortKeyFileIsRefused) {
   Cli s;
   std::ofstream(s.dir.file("short")) << "too short";
   Process send(s.send_args("7400", "short", "1"));
-  EXPECT_EQ(send.wait(), 1);
+  EXPECT_EQ(send.wait(), 2);  // an argument error, as in recv
   EXPECT_NE(send.err().find("16 to 1024 bytes"), std::string::npos) << send.err();
 }
 

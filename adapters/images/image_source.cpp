@@ -65,7 +65,8 @@ std::unique_ptr<ImageSource> ImageSource::open(std::vector<std::string> files, s
   }
   uint64_t bytes = 0;
   for (size_t i = 0; i < files.size(); ++i) {
-    UniqueFd fd(::open(files[i].c_str(), O_RDONLY | O_CLOEXEC));
+    // O_NONBLOCK: a FIFO must not block the open; stat_size() refuses it.
+    UniqueFd fd(::open(files[i].c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     uint64_t size = 0;
     if (!fd) {
       error = errno_message("cannot open image", files[i]);
@@ -130,14 +131,14 @@ Next ImageSource::next(Epoch& epoch, std::string& message) {
   }
   const auto t0 = std::chrono::steady_clock::now();
   const std::string& path = files_[next_];
-  UniqueFd cur(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd cur(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   UniqueFd prev;
   if (!cur) {
     message = errno_message("cannot open image", path);
     return Next::kError;
   }
   if (next_ > 0) {
-    prev = UniqueFd(::open(files_[next_ - 1].c_str(), O_RDONLY | O_CLOEXEC));
+    prev = UniqueFd(::open(files_[next_ - 1].c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!prev) {
       message = errno_message("cannot open image", files_[next_ - 1]);
       return Next::kError;

@@ -27,7 +27,9 @@ std::string at(uint64_t offset) { return " (at byte " + std::to_string(offset) +
 }  // namespace
 
 std::unique_ptr<TraceReader> TraceReader::open(const std::string& path, std::string& error) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; load() refuses
+  // anything but a regular file (on which O_NONBLOCK changes nothing).
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fd) {
     error = errno_message("cannot open trace", path);
     return nullptr;

@@ -26,7 +26,7 @@ constexpr ErrorInfo kErrors[] = {
     {FGBI_E_CALLBACK_FAILED, "FGBI_E_CALLBACK_FAILED", "the write callback reported failure"},
     {FGBI_E_BACKEND_UNAVAILABLE, "FGBI_E_BACKEND_UNAVAILABLE",
      "kernel backend not built into this library or no device present"},
-    {FGBI_E_IO, "FGBI_E_IO", "replica file could not be opened, sized or mapped"},
+    {FGBI_E_IO, "FGBI_E_IO", "a replica, journal or metadata file could not be read or written"},
     {FGBI_E_NO_REPLICA, "FGBI_E_NO_REPLICA", "no replica memory attached to the receiver"},
     {FGBI_E_BAD_ARGUMENT, "FGBI_E_BAD_ARGUMENT", "argument outside its valid range"},
     {FGBI_E_STAGING_FULL, "FGBI_E_STAGING_FULL",

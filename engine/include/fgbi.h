@@ -72,7 +72,7 @@ enum fgbi_error {
   FGBI_E_DST_TOO_SMALL = 8,        /* output buffer smaller than the epoch */
   FGBI_E_CALLBACK_FAILED = 9,      /* the write callback returned nonzero */
   FGBI_E_BACKEND_UNAVAILABLE = 10, /* kernel backend not compiled or no device */
-  FGBI_E_IO = 11,                  /* a file could not be created, sized or mapped */
+  FGBI_E_IO = 11,                  /* a replica, journal or metadata file: I/O failed */
   FGBI_E_NO_REPLICA = 12,          /* receiver has no replica memory attached */
   FGBI_E_BAD_ARGUMENT = 13,        /* an argument outside its valid range */
   FGBI_E_STAGING_FULL = 14,        /* no room left to capture the page: end the
@@ -120,38 +120,40 @@ typedef enum fgbi_param {
   FGBI_P_BACKEND = 6,         /* fgbi_backend value (sender)                    */
   FGBI_P_MAX_EPOCH_BYTES = 7, /* receiver: largest epoch it accepts, on the
                                  wire and decoded                             */
-  FGBI_P_SHARING = 8,       /* sender: FGBI_SHARE_* bits (default all)        */
-  FGBI_P_CODECS = 9,        /* sender: FGBI_CODEC_* bits the cost model may
-                               choose from (default all)                      */
-  FGBI_P_CACHE_BYTES = 10,  /* sender: cache of sent pages for XOR deltas
-                               (default 64 MiB; 0 = none)                     */
-  FGBI_P_INDEX_BYTES = 11,  /* sender: index of the receiver's blocks for
-                               FGBI_SHARE_REPLICA (default 16 MiB)            */
-  FGBI_P_LINK_MBPS = 12,    /* sender: link bandwidth the cost model assumes,
-                               Mbit/s (default 1000)                          */
-  FGBI_P_ADAPTIVE = 13,     /* sender: 1 = the cost model learns codec speeds
-                               as it runs (default); 0 = fixed reference
-                               speeds, so the stream depends only on input    */
-  FGBI_P_STAGING_BYTES = 14, /* sender: most bytes of page content captured
-                                for one epoch, one page slot per dirty page
-                                (default 4 GiB, taken as epochs need it)     */
-  FGBI_P_STREAM_ID = 15,     /* sender: the stream's identity carried by every
-                                epoch; 0 (default) = random at the first
-                                epoch. A receiver refuses an epoch whose id
-                                differs from the one its stream started with */
+  FGBI_P_SHARING = 8,         /* sender: FGBI_SHARE_* bits (default all)        */
+  FGBI_P_CODECS = 9,          /* sender: FGBI_CODEC_* bits the cost model may
+                                 choose from (default all)                      */
+  FGBI_P_CACHE_BYTES = 10,    /* sender: cache of sent pages for XOR deltas
+                                 (default 64 MiB; 0 = none)                     */
+  FGBI_P_INDEX_BYTES = 11,    /* sender: index of the receiver's blocks for
+                                 FGBI_SHARE_REPLICA (default 16 MiB)            */
+  FGBI_P_LINK_MBPS = 12,      /* sender: link bandwidth the cost model assumes,
+                                 Mbit/s (default 1000)                          */
+  FGBI_P_ADAPTIVE = 13,       /* sender: 1 = the cost model learns codec speeds
+                                 as it runs (default); 0 = fixed reference
+                                 speeds, so the stream depends only on input    */
+  FGBI_P_STAGING_BYTES = 14,  /* sender: most bytes of page content captured
+                                 for one epoch, one page slot per dirty page
+                                 (default 4 GiB, taken as epochs need it)     */
+  FGBI_P_STREAM_ID = 15,      /* sender: the stream's identity carried by every
+                                 epoch; 0 (default) = random at the first
+                                 epoch. A receiver refuses an epoch whose id
+                                 differs from the one its stream started with */
   FGBI_P_TEST_HASH_BITS = 100 /* TESTING ONLY: keep this many low bits of each
                                  block hash (64 = normal) to force collisions */
 } fgbi_param;
 
 /* FGBI_P_SHARING bits: how changed blocks may avoid carrying their bytes. */
-#define FGBI_SHARE_ZERO 1u    /* all-zero blocks travel as a flag            */
-#define FGBI_SHARE_EPOCH 2u   /* a block equal to one sent earlier in the
-                                 same epoch travels as a reference to it     */
-#define FGBI_SHARE_REPLICA 4u /* a block the receiver already holds anywhere
-                                 travels as a reference to that location     */
+#define FGBI_SHARE_ZERO 1u /* all-zero blocks travel as a flag            */
+#define FGBI_SHARE_EPOCH                         \
+  2u /* a block equal to one sent earlier in the \
+        same epoch travels as a reference to it     */
+#define FGBI_SHARE_REPLICA                          \
+  4u /* a block the receiver already holds anywhere \
+        travels as a reference to that location     */
 
 /* FGBI_P_CODECS bits: encodings of a page's literal blocks besides raw. */
-#define FGBI_CODEC_XOR 1u  /* XOR + zero-run delta against the cached copy  */
+#define FGBI_CODEC_XOR 1u /* XOR + zero-run delta against the cached copy  */
 #define FGBI_CODEC_LZ4 2u
 #define FGBI_CODEC_ZLIB 4u /* raw DEFLATE, level 1                          */
 #define FGBI_CODEC_ZSTD 8u /* zstd, level 1                                 */
@@ -172,30 +174,30 @@ FGBI_API const char* fgbi_param_name(fgbi_param param);
 
 /* ---- statistics -------------------------------------------------------- */
 typedef enum fgbi_stat {
-  FGBI_S_EPOCHS = 1,           /* sender: epochs produced; receiver: committed */
-  FGBI_S_BYTES_IN = 2,         /* sender: dirty page bytes; receiver: stream bytes */
-  FGBI_S_BYTES_OUT = 3,        /* sender: stream bytes; receiver: replica bytes written */
-  FGBI_S_PAGES = 4,            /* sender: dirty pages added; receiver: pages updated */
-  FGBI_S_PAGES_FULL = 5,       /* pages sent whole */
-  FGBI_S_PAGES_PARTIAL = 6,    /* pages sent as changed blocks */
-  FGBI_S_PAGES_UNCHANGED = 7,  /* dirty pages with no changed block */
-  FGBI_S_BLOCKS_SCANNED = 8,   /* blocks hashed (sender) */
-  FGBI_S_BLOCKS_CHANGED = 9,   /* blocks sent (sender) or written (receiver) */
-  FGBI_S_EPOCHS_REJECTED = 10, /* receiver: epochs refused with a stream error */
-  FGBI_S_MEMORY_BYTES = 11,    /* bytes of state this context holds */
-  FGBI_S_BLOCKS_ZERO = 12,     /* changed blocks sent as a zero flag */
+  FGBI_S_EPOCHS = 1,                 /* sender: epochs produced; receiver: committed */
+  FGBI_S_BYTES_IN = 2,               /* sender: dirty page bytes; receiver: stream bytes */
+  FGBI_S_BYTES_OUT = 3,              /* sender: stream bytes; receiver: replica bytes written */
+  FGBI_S_PAGES = 4,                  /* sender: dirty pages added; receiver: pages updated */
+  FGBI_S_PAGES_FULL = 5,             /* pages sent whole */
+  FGBI_S_PAGES_PARTIAL = 6,          /* pages sent as changed blocks */
+  FGBI_S_PAGES_UNCHANGED = 7,        /* dirty pages with no changed block */
+  FGBI_S_BLOCKS_SCANNED = 8,         /* blocks hashed (sender) */
+  FGBI_S_BLOCKS_CHANGED = 9,         /* blocks sent (sender) or written (receiver) */
+  FGBI_S_EPOCHS_REJECTED = 10,       /* receiver: epochs refused with a stream error */
+  FGBI_S_MEMORY_BYTES = 11,          /* bytes of state this context holds */
+  FGBI_S_BLOCKS_ZERO = 12,           /* changed blocks sent as a zero flag */
   FGBI_S_BLOCKS_SHARED_EPOCH = 13,   /* ... as a reference within the epoch */
   FGBI_S_BLOCKS_SHARED_REPLICA = 14, /* ... as a reference to the replica */
-  FGBI_S_CACHE_HITS = 15,      /* sender: changed known pages found in the cache */
-  FGBI_S_CACHE_MISSES = 16,    /* sender: changed known pages not in the cache */
-  FGBI_S_PAGES_CODED = 17,     /* pages sent as coded records (sharing/codecs) */
-  FGBI_S_CHOSEN_RAW = 18,      /* sender: coded pages whose literal blocks went raw */
-  FGBI_S_CHOSEN_XOR = 19,      /* ... as an XOR delta */
+  FGBI_S_CACHE_HITS = 15,            /* sender: changed known pages found in the cache */
+  FGBI_S_CACHE_MISSES = 16,          /* sender: changed known pages not in the cache */
+  FGBI_S_PAGES_CODED = 17,           /* pages sent as coded records (sharing/codecs) */
+  FGBI_S_CHOSEN_RAW = 18,            /* sender: coded pages whose literal blocks went raw */
+  FGBI_S_CHOSEN_XOR = 19,            /* ... as an XOR delta */
   FGBI_S_CHOSEN_LZ4 = 20,
   FGBI_S_CHOSEN_ZLIB = 21,
   FGBI_S_CHOSEN_ZSTD = 22,
-  FGBI_S_BYTES_RAW = 23,       /* sender: wire bytes of block data sent raw */
-  FGBI_S_BYTES_XOR = 24,       /* ... as XOR deltas */
+  FGBI_S_BYTES_RAW = 23, /* sender: wire bytes of block data sent raw */
+  FGBI_S_BYTES_XOR = 24, /* ... as XOR deltas */
   FGBI_S_BYTES_LZ4 = 25,
   FGBI_S_BYTES_ZLIB = 26,
   FGBI_S_BYTES_ZSTD = 27
@@ -232,11 +234,29 @@ FGBI_API fgbi_status fgbi_sender_begin_epoch(fgbi_sender* sender, uint64_t* epoc
  * with FGBI_E_STAGING_FULL. Pages are checked one by one; with
  * per_page_status non-NULL each page's status is stored there and the call
  * returns the first error, having accepted every page whose status is
- * FGBI_OK. With per_page_status NULL the batch is all or nothing. */
+ * FGBI_OK. With per_page_status NULL the batch is all or nothing.
+ *
+ * Page pointers: C converts no T** to const void* const* implicitly, so a
+ * caller holding `uint8_t* pages[]` (or `void* pages[]`) passes them with
+ * the cast `(const void* const*)pages`; the cast is exact, nothing is copied
+ * or converted (tests/c_api_test.c does it under -Werror). An array of
+ * `const void*` needs no cast.
+ *
+ * Epoch 1 (and the first epoch after a full resynchronisation) is not
+ * required to carry every page: it is not refused. A tracked page that no
+ * epoch has carried keeps whatever the replica memory held: zeros in a new
+ * replica file, the file's old content in an existing one, the caller's
+ * bytes with fgbi_receiver_attach_memory(). For a replica equal to the
+ * primary, add every tracked page in epoch 1 (fgbi_link does so itself on a
+ * full synchronisation). */
 FGBI_API fgbi_status fgbi_sender_add_pages(fgbi_sender* sender, const uint64_t* pfns,
                                            const void* const* pages, size_t n,
                                            fgbi_status* per_page_status);
-/* Worst-case stream size of an epoch of n dirty pages (0 on bad arguments). */
+/* Worst-case stream size of an epoch of n_pages dirty pages (0 on bad
+ * arguments). n_pages counts every page of the epoch: the total added by all
+ * of its fgbi_sender_add_pages() calls, those before this call included, not
+ * only the pages still to come. It does not depend on the content, so it may
+ * be called before the pages are added. */
 FGBI_API size_t fgbi_sender_epoch_bound(const fgbi_sender* sender, size_t n_pages);
 /* Ends the epoch and writes its stream into dst. It encodes from what
  * fgbi_sender_add_pages captured and never reads the pages again, so it may
@@ -266,7 +286,15 @@ typedef struct fgbi_receiver fgbi_receiver;
 
 FGBI_API fgbi_status fgbi_receiver_create(fgbi_receiver** out);
 FGBI_API void fgbi_receiver_free(fgbi_receiver* receiver);
-/* Parameters may be set until replica memory is attached. */
+/* Parameters may be set until replica memory is attached. Receiver defaults
+ * (fgbi_param_bounds() states each): FGBI_P_TRACKED_PAGES 65,536 (256 MiB of
+ * 4 KiB pages: set it to the sender's); FGBI_P_PAGE_SIZE 4096;
+ * FGBI_P_BLOCK_SIZE 64 (must equal the sender's); FGBI_P_DIGEST 1 (every
+ * epoch must carry the end-to-end digest, so a sender with FGBI_P_DIGEST 0
+ * is refused until this is set to 0); FGBI_P_THREADS 1; FGBI_P_BACKEND auto;
+ * FGBI_P_MAX_EPOCH_BYTES 1 GiB (a larger epoch is refused, on the wire and
+ * decoded: raise it for full synchronisations of incompressible memory
+ * beyond 1 GiB). */
 FGBI_API fgbi_status fgbi_receiver_set_parameter(fgbi_receiver* receiver, fgbi_param param,
                                                  int64_t value);
 FGBI_API fgbi_status fgbi_receiver_get_parameter(const fgbi_receiver* receiver, fgbi_param param,
@@ -306,13 +334,12 @@ FGBI_API fgbi_status fgbi_receiver_get_stat(const fgbi_receiver* receiver, fgbi_
  * acknowledgement of the commit can be awaited (Remus: release buffered
  * output only then). The backup's fgbi_backup drives a fgbi_receiver whose
  * replica lives in a file: it journals the pages each epoch overwrites
- * before applying it, keeps a small metadata file next to the replica, and, after a configurable silence
- * of the primary, declares failover and leaves the replica at the last
- * committed epoch. A primary that reconnects continues from the backup's
- * committed epoch when its state allows, otherwise resynchronises fully.
- * With a pre-shared key both ends authenticate each other and every frame
- * after the handshake carries an HMAC-SHA256 under keys derived from both
- * ends' nonces. Every blocking step has a timeout.
+ * before applying it, keeps a small metadata file next to the replica, and, after a configurable
+ * silence of the primary, declares failover and leaves the replica at the last committed epoch. A
+ * primary that reconnects continues from the backup's committed epoch when its state allows,
+ * otherwise resynchronises fully. With a pre-shared key both ends authenticate each other and every
+ * frame after the handshake carries an HMAC-SHA256 under keys derived from both ends' nonces. Every
+ * blocking step has a timeout.
  *
  * Threads: a context is used by one thread at a time, except that
  * fgbi_link_stop() and fgbi_backup_stop() may be called from any thread or a
@@ -340,8 +367,7 @@ enum fgbi_session_error {
 /* Reads a pre-shared key file: its bytes, exactly, are the key. Stores the
  * length in *size; FGBI_E_KEY if it is unreadable, shorter than
  * FGBI_KEY_MIN_BYTES or longer than capacity / FGBI_KEY_MAX_BYTES. */
-FGBI_API fgbi_status fgbi_read_key_file(const char* path, void* key, size_t capacity,
-                                        size_t* size);
+FGBI_API fgbi_status fgbi_read_key_file(const char* path, void* key, size_t capacity, size_t* size);
 /* XXH3-64 of a whole memory: the replica digest the backup reports and
  * writes into its metadata file. */
 FGBI_API uint64_t fgbi_memory_digest(const void* memory, size_t size);
@@ -376,7 +402,7 @@ typedef enum fgbi_session_stat {
   FGBI_SS_PEERS_REJECTED = 10,  /* backup: connections refused during the handshake */
   FGBI_SS_STOP_COPY_NS = 11,    /* link: total time from begin_epoch to end_epoch's return */
   FGBI_SS_STOP_COPY_MAX_NS = 12,
-  FGBI_SS_LATENCY_NS = 13,      /* link: total time from begin_epoch to the epoch's ack */
+  FGBI_SS_LATENCY_NS = 13, /* link: total time from begin_epoch to the epoch's ack */
   FGBI_SS_LATENCY_MAX_NS = 14,
   FGBI_SS_COMMITTED_EPOCH = 15, /* link: last acknowledged epoch; backup: replica's epoch */
   FGBI_SS_ROLLBACKS = 16,       /* backup: interrupted applies undone from the journal at open */
@@ -445,7 +471,9 @@ FGBI_API fgbi_status fgbi_link_end_epoch(fgbi_link* link);
 /* Waits until the backup has committed `epoch` (or a later one). Returns
  * FGBI_E_TIMEOUT after timeout_ms (< 0: no limit), FGBI_E_DISCONNECTED if
  * the connection is lost first: the epoch's state is then only safe once a
- * later epoch is acknowledged after a reconnect. */
+ * later epoch is acknowledged after a reconnect. When the lost epoch was the
+ * last one, reconnect and run one more epoch without adding pages (begin,
+ * end): the link fills it with the lost pages (fgbi-engine send does so). */
 FGBI_API fgbi_status fgbi_link_wait_ack(fgbi_link* link, uint64_t epoch, int64_t timeout_ms);
 /* Pause (begin_epoch to end_epoch's return: the capture) and commit latency
  * (begin_epoch to ack; 0 while unacknowledged) of one of the last 1024
@@ -453,9 +481,12 @@ FGBI_API fgbi_status fgbi_link_wait_ack(fgbi_link* link, uint64_t epoch, int64_t
 FGBI_API fgbi_status fgbi_link_epoch_timing(const fgbi_link* link, uint64_t epoch,
                                             uint64_t* stop_copy_ns, uint64_t* latency_ns);
 /* Asks the backup for the digest of its whole replica (fgbi_memory_digest)
- * after it has committed every epoch queued so far; *epoch is that epoch. */
-FGBI_API fgbi_status fgbi_link_replica_digest(fgbi_link* link, int64_t timeout_ms,
-                                              uint64_t* epoch, uint64_t* digest);
+ * after it has committed every epoch queued so far; *epoch is that epoch.
+ * Any status but FGBI_OK (e.g. FGBI_E_DISCONNECTED, FGBI_E_TIMEOUT) means no
+ * comparison was possible: *digest is not set, and the replica is unverified,
+ * not known to differ. */
+FGBI_API fgbi_status fgbi_link_replica_digest(fgbi_link* link, int64_t timeout_ms, uint64_t* epoch,
+                                              uint64_t* digest);
 /* Orderly close: sends what is queued, then a goodbye so that the backup
  * keeps its replica without failing over, and closes. */
 FGBI_API fgbi_status fgbi_link_close(fgbi_link* link);
@@ -481,8 +512,8 @@ FGBI_API fgbi_status fgbi_backup_create(fgbi_backup** out, fgbi_receiver* receiv
 FGBI_API void fgbi_backup_free(fgbi_backup* backup);
 FGBI_API fgbi_status fgbi_backup_set_parameter(fgbi_backup* backup, fgbi_session_param param,
                                                int64_t value);
-FGBI_API fgbi_status fgbi_backup_get_parameter(const fgbi_backup* backup,
-                                               fgbi_session_param param, int64_t* value);
+FGBI_API fgbi_status fgbi_backup_get_parameter(const fgbi_backup* backup, fgbi_session_param param,
+                                               int64_t* value);
 FGBI_API fgbi_status fgbi_backup_set_key(fgbi_backup* backup, const void* key, size_t size);
 FGBI_API fgbi_status fgbi_backup_set_log(fgbi_backup* backup, fgbi_log_fn log, void* user);
 /* Maps the replica file (created if needed) and reads PATH.meta and

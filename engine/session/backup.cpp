@@ -328,6 +328,11 @@ Backup::End Backup::serve_frames(Connection& c, const std::string& peer,
           discard_epoch();
           return End::kStopped;
         }
+        if (st == FGBI_E_IO) {  // the store logged which file and why
+          send_error(c, st, "the backup cannot write its replica files; it stops");
+          discard_epoch();
+          return End::kDiskFault;
+        }
         if (st != FGBI_OK) {
           const std::string what =
               std::string(frame_type_name(type)) + ": " + fgbi_error_message(st);
@@ -422,6 +427,12 @@ fgbi_status Backup::run(fgbi_backup_outcome* outcome) {
         break;
       case End::kStopped: return finish(FGBI_BACKUP_STOPPED, outcome);
       case End::kFailover: return finish(FGBI_BACKUP_FAILOVER, outcome);
+      case End::kDiskFault: {
+        // No final metadata either: what is on disk is what a restart needs.
+        running_ = false;
+        const std::string why = log_.last_error();  // the store's, ending in " [FGBI_E_IO]"
+        return log_.error(FGBI_E_IO, "stopped serving: " + why.substr(0, why.rfind(" [")));
+      }
     }
   }
 }

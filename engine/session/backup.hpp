@@ -38,7 +38,9 @@ class Backup {
 
  private:
   // Why serving a primary ended.
-  enum class End { kLost, kGoodbye, kStopped, kFailover };
+  // kDiskFault: the replica's files cannot be written; serving stops
+  // rather than accept epochs it cannot keep.
+  enum class End { kLost, kGoodbye, kStopped, kFailover, kDiskFault };
 
   fgbi_status handshake(Connection& c, const std::string& peer);
   End serve(Connection& c, const std::string& peer, Clock::time_point* last_heard);

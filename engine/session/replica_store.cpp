@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +13,7 @@
 #include <cstring>
 
 #include "common/bytes.hpp"
+#include "session/crypto.hpp"
 
 namespace fgbi::session {
 namespace {
@@ -80,10 +83,40 @@ class LineReader {
   size_t pos_ = 0;
 };
 
-bool is_zero(const StreamId& id) {
+template <size_t N>
+bool is_zero(const std::array<uint8_t, N>& id) {
   for (uint8_t b : id)
     if (b != 0) return false;
   return true;
+}
+
+constexpr std::string_view kMetadataHeader = "fgbi-replica 2\n";
+
+// "DEVICE INODE BIRTH_NS xattr|no-xattr"
+bool parse_replica_file(std::string_view v, ReplicaFile* f) {
+  uint64_t* fields[] = {&f->device, &f->inode, &f->birth_ns};
+  for (uint64_t* field : fields) {
+    const size_t space = v.find(' ');
+    if (space == std::string_view::npos || !parse_u64(v.substr(0, space), field)) return false;
+    v.remove_prefix(space + 1);
+  }
+  if (v != "xattr" && v != "no-xattr") return false;
+  f->xattr = v == "xattr";
+  return true;
+}
+
+// The identity of an open or named file (fd, or path with fd = AT_FDCWD).
+bool file_identity(int fd, const char* path, ReplicaFile* f, uint64_t* size) {
+  struct statx sx {};
+  if (statx(fd, path, *path ? 0 : AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0)
+    return false;
+  f->device = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+  f->inode = sx.stx_ino;
+  f->birth_ns = (sx.stx_mask & STATX_BTIME)
+                    ? uint64_t(sx.stx_btime.tv_sec) * 1000000000u + sx.stx_btime.tv_nsec
+                    : 0;
+  *size = sx.stx_size;
+  return S_ISREG(sx.stx_mode);
 }
 
 fgbi_status pwrite_all(int fd, const void* data, size_t size, uint64_t offset) {
@@ -116,8 +149,42 @@ fgbi_status pread_all(int fd, void* data, size_t size, uint64_t offset) {
 
 std::string digest_text(uint64_t digest) { return "xxh3-64:" + hex64(digest); }
 
+std::string errno_text(int e) {
+  const char* name = strerrorname_np(e);
+  return std::string(std::strerror(e)) + " (" + (name ? name : std::to_string(e)) + ")";
+}
+
+std::string replica_identity_problem(const std::string& path, const ReplicaMetadata& m) {
+  ReplicaFile now;
+  uint64_t size = 0;
+  errno = 0;
+  if (!file_identity(AT_FDCWD, path.c_str(), &now, &size))
+    return errno == ENOENT ? "it is missing"
+           : errno != 0    ? "it cannot be examined: " + errno_text(errno)
+                           : "it is not a regular file";
+  if (size < m.replica_bytes)
+    return "it is truncated (" + std::to_string(size) + " of " + std::to_string(m.replica_bytes) +
+           " bytes)";
+  if (now.device != m.file.device || now.inode != m.file.inode)
+    return "it is another file (inode " + std::to_string(now.inode) + ", the metadata's is " +
+           std::to_string(m.file.inode) + ")";
+  if (now.birth_ns != 0 && m.file.birth_ns != 0 && now.birth_ns != m.file.birth_ns)
+    return "it was created again since (another birth time)";
+  if (!m.file.xattr) return {};
+  ReplicaId id{};
+  const ssize_t n = getxattr(path.c_str(), kReplicaIdXattr, id.data(), id.size());
+  if (n < 0)
+    return errno == ENODATA ? std::string("it carries no replica id")
+                            : "its replica id cannot be read: " + errno_text(errno);
+  if (static_cast<size_t>(n) != id.size() || id != m.id)
+    return "it carries replica id " +
+           hex({id.data(), static_cast<size_t>(std::max<ssize_t>(n, 0))}) +
+           ", the metadata names " + hex(m.id);
+  return {};
+}
+
 std::string format_metadata(const ReplicaMetadata& m) {
-  std::string s = "fgbi-replica 1\n";
+  std::string s = std::string(kMetadataHeader);
   s += "state " + std::string(kStateNames[static_cast<int>(m.state)]) + "\n";
   s += "stream " + hex(m.stream) + "\n";
   s += "committed_epoch " + std::to_string(m.committed) + "\n";
@@ -125,6 +192,9 @@ std::string format_metadata(const ReplicaMetadata& m) {
   s += "block_size " + std::to_string(m.geometry.block_size) + "\n";
   s += "tracked_pages " + std::to_string(m.geometry.tracked_pages) + "\n";
   s += "replica_bytes " + std::to_string(m.replica_bytes) + "\n";
+  s += "replica_id " + hex(m.id) + "\n";
+  s += "replica_file " + std::to_string(m.file.device) + " " + std::to_string(m.file.inode) + " " +
+       std::to_string(m.file.birth_ns) + " " + (m.file.xattr ? "xattr" : "no-xattr") + "\n";
   s += "replica_digest " + (m.has_digest ? digest_text(m.digest) : std::string("none")) + "\n";
   s += "checksum " + hex64(xxh3(s.data(), s.size())) + "\n";
   return s;
@@ -135,8 +205,22 @@ fgbi_status parse_metadata(std::string_view text, ReplicaMetadata* out, std::str
     *why = std::string("metadata: ") + what;
     return FGBI_E_REPLICA_STATE;
   };
-  if (text.substr(0, 15) != "fgbi-replica 1\n") return fail("not an fgbi-replica 1 file");
-  LineReader r(text.substr(15));
+  if (text.substr(0, kMetadataHeader.size()) != kMetadataHeader) {
+    // Version 1 ends with the same checksum line; only an intact one is
+    // taken for an older version rather than for damage.
+    const size_t line = text.rfind("\nchecksum ");
+    uint64_t checksum = 0;
+    if (text.substr(0, 15) != "fgbi-replica 1\n" || line == std::string_view::npos ||
+        text.back() != '\n' ||
+        !parse_hex64(text.substr(line + 10, text.size() - line - 11), &checksum) ||
+        checksum != xxh3(text.data(), line + 1))
+      return fail("not an intact fgbi-replica file");
+    *why =
+        "metadata: written by an older version (fgbi-replica 1), which names no replica "
+        "identity";
+    return FGBI_E_INCOMPATIBLE;
+  }
+  LineReader r(text.substr(kMetadataHeader.size()));
   std::string_view v;
   ReplicaMetadata m;
   uint64_t n = 0;
@@ -161,13 +245,16 @@ fgbi_status parse_metadata(std::string_view text, ReplicaMetadata* out, std::str
     return fail("bad tracked_pages");
   if (!r.next("replica_bytes", &v) || !parse_u64(v, &m.replica_bytes))
     return fail("bad replica_bytes");
+  if (!r.next("replica_id", &v) || !parse_hex(v, m.id)) return fail("bad replica_id");
+  if (!r.next("replica_file", &v) || !parse_replica_file(v, &m.file))
+    return fail("bad replica_file");
   if (!r.next("replica_digest", &v)) return fail("missing replica_digest");
   if (v != "none") {
     if (v.substr(0, 8) != "xxh3-64:" || !parse_hex64(v.substr(8), &m.digest))
       return fail("bad replica_digest");
     m.has_digest = true;
   }
-  const size_t checked = 15 + r.position();
+  const size_t checked = kMetadataHeader.size() + r.position();
   uint64_t checksum = 0;
   if (!r.next("checksum", &v) || !parse_hex64(v, &checksum) || !r.at_end())
     return fail("bad checksum line");
@@ -183,12 +270,12 @@ fgbi_status write_file_atomically(const std::string& path, std::string_view cont
   Fd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd.valid() || pwrite_all(fd.get(), content.data(), content.size(), 0) != FGBI_OK ||
       (sync && fsync(fd.get()) != 0)) {
-    *why = "cannot write " + tmp + ": " + std::strerror(errno);
+    *why = "cannot write " + tmp + ": " + errno_text(errno);
     return FGBI_E_IO;
   }
   fd.reset();
   if (rename(tmp.c_str(), path.c_str()) != 0) {
-    *why = "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);
+    *why = "cannot rename " + tmp + " to " + path + ": " + errno_text(errno);
     return FGBI_E_IO;
   }
   if (sync) {
@@ -196,7 +283,7 @@ fgbi_status write_file_atomically(const std::string& path, std::string_view cont
     const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
     Fd dfd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dfd.valid() || fsync(dfd.get()) != 0) {
-      *why = "cannot sync directory " + dir + ": " + std::strerror(errno);
+      *why = "cannot sync directory " + dir + ": " + errno_text(errno);
       return FGBI_E_IO;
     }
   }
@@ -225,7 +312,7 @@ bool decode_journal_header(const uint8_t in[kJournalHeaderBytes], JournalHeader*
 }
 
 fgbi_status ReplicaStore::io_error(const std::string& what) {
-  return log_->error(FGBI_E_IO, what + ": " + std::strerror(errno));
+  return log_->error(FGBI_E_IO, what + ": " + errno_text(errno));
 }
 
 uint8_t* ReplicaStore::replica_memory() const {
@@ -237,8 +324,6 @@ uint8_t* ReplicaStore::replica_memory() const {
 
 fgbi_status ReplicaStore::open(const std::string& path) {
   if (is_open()) return FGBI_E_WRONG_STAGE;
-  if (fgbi_status st = fgbi_receiver_map_file(receiver_, path.c_str()); st != FGBI_OK)
-    return log_->error(st, "cannot map replica file " + path);
   path_ = path;
   meta_path_ = path + ".meta";
   journal_path_ = path + ".journal";
@@ -251,48 +336,112 @@ fgbi_status ReplicaStore::open(const std::string& path) {
   meta_.geometry = {static_cast<uint32_t>(page), static_cast<uint32_t>(block),
                     static_cast<uint64_t>(pages)};
   meta_.replica_bytes = static_cast<uint64_t>(page) * static_cast<uint64_t>(pages);
+
+  // The metadata's epoch counts only for the file it describes, examined
+  // before anything creates or extends the replica.
+  ReplicaMetadata found;
+  bool exists = false;
+  if (fgbi_status st = read_metadata(&found, &exists); st != FGBI_OK) return st;
+  bool resuming = false;
+  if (exists) {
+    const std::string why = found.committed == 0 ? "" : replica_identity_problem(path_, found);
+    if (why.empty()) {
+      meta_ = found;
+      resuming = found.committed != 0;
+    } else {
+      log_->warning("replica " + path_ + " is not the file " + meta_path_ + " describes: " + why +
+                    "; it does not hold epoch " + std::to_string(found.committed) +
+                    ", so the next primary resynchronises it fully");
+    }
+  }
+  if (fgbi_status st = prepare_replica(resuming); st != FGBI_OK) return st;
+  if (fgbi_status st = fgbi_receiver_map_file(receiver_, path.c_str()); st != FGBI_OK)
+    return log_->error(st, "cannot map replica file " + path + ": " + errno_text(errno));
   pages_ =
       std::make_unique<EpochPages>(static_cast<uint64_t>(pages), static_cast<uint64_t>(max_epoch));
   Fd journal(::open(journal_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (!journal.valid()) return io_error("cannot open journal " + journal_path_);
+  // The largest epoch writes every page (a full synchronisation does).
+  const uint64_t journal_bytes =
+      kJournalHeaderBytes + meta_.geometry.tracked_pages * (8 + page_size_);
+  if (fgbi_status st = reserve(journal.get(), journal_bytes, journal_path_, "journal");
+      st != FGBI_OK)
+    return st;
   journal_ = std::move(journal);
-  return recover();
+  return recover(resuming);
 }
 
-fgbi_status ReplicaStore::recover() {
-  // Metadata: absent for a new replica.
+fgbi_status ReplicaStore::read_metadata(ReplicaMetadata* found, bool* exists) {
+  *exists = false;
   Fd fd(::open(meta_path_.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.valid()) {
-    std::string text(4096, '\0');
-    const ssize_t n = read(fd.get(), text.data(), text.size());
-    if (n < 0) return io_error("cannot read " + meta_path_);
-    text.resize(static_cast<size_t>(n));
-    ReplicaMetadata m;
-    std::string why;
-    if (fgbi_status st = parse_metadata(text, &m, &why); st != FGBI_OK)
-      return log_->error(st, meta_path_ + ": " + why);
-    if (m.geometry != meta_.geometry || m.replica_bytes != meta_.replica_bytes)
-      return log_->error(FGBI_E_REPLICA_STATE,
-                         meta_path_ + " describes " + std::to_string(m.geometry.tracked_pages) +
-                             " pages of " + std::to_string(m.geometry.page_size) + " bytes, " +
-                             std::to_string(m.geometry.block_size) +
-                             "-byte blocks; the receiver is configured for " +
-                             std::to_string(meta_.geometry.tracked_pages) + " pages of " +
-                             std::to_string(meta_.geometry.page_size) + " bytes, " +
-                             std::to_string(meta_.geometry.block_size) + "-byte blocks");
-    meta_ = m;
-  } else if (errno != ENOENT) {
-    return io_error("cannot open " + meta_path_);
+  if (!fd.valid()) return errno == ENOENT ? FGBI_OK : io_error("cannot open " + meta_path_);
+  std::string text(4096, '\0');
+  const ssize_t n = read(fd.get(), text.data(), text.size());
+  if (n < 0) return io_error("cannot read " + meta_path_);
+  text.resize(static_cast<size_t>(n));
+  std::string why;
+  const fgbi_status st = parse_metadata(text, found, &why);
+  if (st == FGBI_E_INCOMPATIBLE) {
+    log_->warning(meta_path_ + ": " + why + "; the next primary resynchronises the replica fully");
+    return FGBI_OK;
   }
+  if (st != FGBI_OK) return log_->error(st, meta_path_ + ": " + why);
+  if (found->geometry != meta_.geometry || found->replica_bytes != meta_.replica_bytes)
+    return log_->error(FGBI_E_REPLICA_STATE,
+                       meta_path_ + " describes " + std::to_string(found->geometry.tracked_pages) +
+                           " pages of " + std::to_string(found->geometry.page_size) + " bytes, " +
+                           std::to_string(found->geometry.block_size) +
+                           "-byte blocks; the receiver is configured for " +
+                           std::to_string(meta_.geometry.tracked_pages) + " pages of " +
+                           std::to_string(meta_.geometry.page_size) + " bytes, " +
+                           std::to_string(meta_.geometry.block_size) + "-byte blocks");
+  *exists = true;
+  return FGBI_OK;
+}
 
+fgbi_status ReplicaStore::reserve(int fd, uint64_t bytes, const std::string& path,
+                                  const char* what) {
+  // posix_fallocate returns the error instead of setting errno.
+  if (const int e = posix_fallocate(fd, 0, static_cast<off_t>(bytes)); e != 0)
+    return log_->error(FGBI_E_IO, std::string("cannot reserve ") + std::to_string(bytes) +
+                                      " bytes for the " + what + " " + path + ": " + errno_text(e));
+  return FGBI_OK;
+}
+
+fgbi_status ReplicaStore::prepare_replica(bool resuming) {
+  Fd fd(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd.valid()) return io_error("cannot open replica " + path_);
+  ReplicaFile file;
+  uint64_t size = 0;
+  if (!file_identity(fd.get(), "", &file, &size))
+    return log_->error(FGBI_E_IO, "replica " + path_ + " is not a regular file");
+  // Every page the receiver may write is allocated now: a write through
+  // the mapping into a hole of a full file system would be a SIGBUS.
+  if (fgbi_status st = reserve(fd.get(), meta_.replica_bytes, path_, "replica"); st != FGBI_OK)
+    return st;
+  if (resuming) return FGBI_OK;  // the file is the one the metadata names
+  meta_.stream = {};
+  meta_.committed = 0;
+  meta_.has_digest = false;
+  if (!random_bytes(meta_.id)) return log_->error(FGBI_E_INTERNAL, "no randomness");
+  file.xattr = fsetxattr(fd.get(), kReplicaIdXattr, meta_.id.data(), meta_.id.size(), 0) == 0;
+  if (!file.xattr && errno != ENOTSUP)
+    return io_error("cannot set " + std::string(kReplicaIdXattr) + " on replica " + path_);
+  meta_.file = file;
+  return FGBI_OK;
+}
+
+fgbi_status ReplicaStore::recover(bool resuming) {
   // Journal: undo an epoch whose apply a crash interrupted. It applies
   // only to the state the metadata names; once an epoch's metadata is
-  // written, its journal no longer matches.
+  // written, its journal no longer matches. A replica that is not the
+  // metadata's file is not rolled back: it is resynchronised whole.
   uint8_t raw[kJournalHeaderBytes];
   JournalHeader j;
   struct stat st {};
   const uint64_t entry_bytes = 8 + uint64_t{page_size_};
-  if (fstat(journal_.get(), &st) == 0 && static_cast<uint64_t>(st.st_size) >= kJournalHeaderBytes &&
+  if (resuming && fstat(journal_.get(), &st) == 0 &&
+      static_cast<uint64_t>(st.st_size) >= kJournalHeaderBytes &&
       pread_all(journal_.get(), raw, sizeof raw, 0) == FGBI_OK && decode_journal_header(raw, &j) &&
       j.stream == meta_.stream && j.restores_to == meta_.committed &&
       j.pages <= meta_.geometry.tracked_pages &&
@@ -459,13 +608,28 @@ fgbi_status ReplicaStore::commit(bool sync) {
   if (fgbi_status st = fgbi_receiver_feed(receiver_, &held_byte_, 1); st != FGBI_OK) return st;
   if (next_epoch() != epoch_ + 1) return FGBI_E_PROTOCOL;  // wire epoch not complete
   in_epoch_ = false;
+  // From here the epoch is in the replica: failing to record it is no
+  // rejection. The journal still restores the metadata's epoch, which the
+  // next open does; until then nothing more may be applied.
+  auto unrecorded = [&](const std::string& why) {
+    return log_->error(FGBI_E_IO, "epoch " + std::to_string(epoch_) +
+                                      " was applied to the replica but cannot be recorded: " + why +
+                                      "; serving stops, and opening the replica again "
+                                      "rolls it back to epoch " +
+                                      std::to_string(meta_.committed) + " from " + journal_path_);
+  };
   if (sync && msync(replica_memory(), meta_.replica_bytes, MS_SYNC) != 0)
-    return io_error("cannot sync replica " + path_);
-  meta_.stream = epoch_stream_;
-  meta_.committed = epoch_;
-  meta_.state = ReplicaState::kReceiving;
-  meta_.has_digest = false;
-  return write_metadata(sync);
+    return unrecorded("cannot sync replica " + path_ + ": " + errno_text(errno));
+  ReplicaMetadata next = meta_;
+  next.stream = epoch_stream_;
+  next.committed = epoch_;
+  next.state = ReplicaState::kReceiving;
+  next.has_digest = false;
+  std::string why;
+  if (write_file_atomically(meta_path_, format_metadata(next), sync, &why) != FGBI_OK)
+    return unrecorded(why);
+  meta_ = next;
+  return FGBI_OK;
 }
 
 void ReplicaStore::abort_epoch() {

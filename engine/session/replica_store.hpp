@@ -1,14 +1,24 @@
 // The backup's replica on disk: the memory file the receiver maps, a
 // metadata file beside it (PATH.meta: stream, committed epoch, geometry,
-// state, digest; replaced atomically) and an undo journal (PATH.journal)
+// state, digest, and the identity of the replica file it describes;
+// replaced atomically) and an undo journal (PATH.journal)
 // holding the content, before the epoch being committed, of every page
 // that epoch writes. The receiver applies epochs in place, and some records
 // are deltas against the committed replica (they cannot be applied twice),
 // so a backup that crashes mid-apply rolls the replica back from the
 // journal when it opens it again: the replica is then at the epoch its
 // metadata names, which is the last epoch it acknowledged.
+//
+// The metadata's epoch is only believed for the file it was written for: a
+// random replica id, kept both in the metadata and in an extended attribute
+// of the replica file (user.fgbi.replica_id), plus the file's device, inode,
+// birth time and size. A replica that is missing, replaced, truncated or
+// another replica's is not resumed: the next primary resynchronises it.
+// Replica and journal space is reserved (posix_fallocate) before any epoch
+// is accepted, so that a write through the mapping never meets a full disk.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -27,11 +37,26 @@ namespace fgbi::session {
 
 enum class ReplicaState { kReceiving, kPrimaryClosed, kFailover, kStopped };
 
+inline constexpr size_t kReplicaIdBytes = 16;
+using ReplicaId = std::array<uint8_t, kReplicaIdBytes>;
+// The extended attribute of the replica file that holds its replica id.
+inline constexpr const char* kReplicaIdXattr = "user.fgbi.replica_id";
+
+// Which file a metadata file describes.
+struct ReplicaFile {
+  uint64_t device = 0, inode = 0;
+  uint64_t birth_ns = 0;  // 0: the file system does not report birth times
+  bool xattr = false;     // the replica id is also in the file's extended attribute
+  bool operator==(const ReplicaFile&) const = default;
+};
+
 struct ReplicaMetadata {
   StreamId stream{};  // all zero: no stream has committed an epoch
   uint64_t committed = 0;
   Geometry geometry;
   uint64_t replica_bytes = 0;
+  ReplicaId id{};  // all zero: no replica file bound yet
+  ReplicaFile file;
   ReplicaState state = ReplicaState::kReceiving;
   bool has_digest = false;
   uint64_t digest = 0;  // fgbi_memory_digest of the replica, when has_digest
@@ -41,8 +66,15 @@ struct ReplicaMetadata {
 std::string digest_text(uint64_t digest);
 
 std::string format_metadata(const ReplicaMetadata& m);
-// FGBI_E_REPLICA_STATE with a reason for anything but a well-formed file.
+// FGBI_E_REPLICA_STATE with a reason for anything but a well-formed file;
+// FGBI_E_INCOMPATIBLE for a well-formed file of an older version, which
+// names no replica identity and so cannot be resumed from.
 fgbi_status parse_metadata(std::string_view text, ReplicaMetadata* out, std::string* why);
+// "" when the file at path is the replica m describes; else what differs
+// (missing, not a regular file, truncated, another file, another replica).
+std::string replica_identity_problem(const std::string& path, const ReplicaMetadata& m);
+// "strerror (ENAME)" for errno value e: what a disk error message names.
+std::string errno_text(int e);
 // Writes path.tmp, then renames it over path; with sync, fsyncs the file
 // before and the directory after the rename.
 fgbi_status write_file_atomically(const std::string& path, std::string_view content, bool sync,
@@ -98,7 +130,12 @@ class ReplicaStore {
   uint64_t replica_digest() const;
 
  private:
-  fgbi_status recover();
+  fgbi_status read_metadata(ReplicaMetadata* found, bool* exists);
+  // Creates the replica file if needed, reserves its space, and binds it to
+  // meta_.id (a new id unless resuming).
+  fgbi_status prepare_replica(bool resuming);
+  fgbi_status reserve(int fd, uint64_t bytes, const std::string& path, const char* what);
+  fgbi_status recover(bool resuming);
   fgbi_status write_metadata(bool sync);
   fgbi_status feed(std::span<const uint8_t> bytes);
   fgbi_status journal_pages(const std::vector<uint64_t>& pfns, bool sync);

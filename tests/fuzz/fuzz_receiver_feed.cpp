@@ -1,11 +1,12 @@
 // libFuzzer: arbitrary bytes into fgbi_receiver_feed, in pieces whose size
 // the first input byte picks; after a stream error the receiver is reset
 // and fed the rest. It must never crash, hang, leak or write outside the
-// replica, commits never go backwards, and a feed that commits nothing
-// leaves the replica unchanged. Mutated bytes nearly always fail
-// a checksum first, so when the first byte asks for it the harness first
-// recomputes the stream's checksums (docs/wire-format.md) to let the
-// mutations reach record parsing, decoding and the apply.
+// replica, and commits never go backwards. A feed that commits nothing
+// leaves the replica byte-identical: after every stream error and at the
+// end, the replica equals its content at the last commit (or at the start). Mutated bytes nearly
+// always fail a checksum first, so when the first byte asks for it the harness first recomputes the
+// stream's checksums (docs/wire-format.md) to let the mutations reach record parsing, decoding and
+// the apply.
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -63,25 +64,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fgbi_receiver_set_parameter(r, FGBI_P_TRACKED_PAGES, kPages);
   fgbi_receiver_set_parameter(r, FGBI_P_MAX_EPOCH_BYTES, 1 << 20);
   fgbi_receiver_set_parameter(r, FGBI_P_DIGEST, (mode & 0x80) ? 1 : 0);
-  std::vector<uint8_t> replica(kPages * kPageBytes, 0);
+  // Not zeros: a stray write of zeros must show too.
+  std::vector<uint8_t> replica(kPages * kPageBytes);
+  for (size_t i = 0; i < replica.size(); ++i) replica[i] = static_cast<uint8_t>(i * 7 + i / 4096);
+  std::vector<uint8_t> at_commit = replica;
   fgbi_receiver_attach_memory(r, replica.data(), replica.size());
   const size_t bits = mode & 0x3Fu;
   const size_t piece = 1 + bits * bits * 3;
   uint64_t committed = 0;
-  std::vector<uint8_t> before = replica;
   for (size_t off = 0; off < stream.size(); off += piece) {
     const size_t n = std::min(piece, stream.size() - off);
     const fgbi_status st = fgbi_receiver_feed(r, stream.data() + off, n);
     uint64_t now = 0;
     fgbi_receiver_committed_epoch(r, &now);
     if (now < committed) __builtin_trap();  // commits never go backwards
-    // A feed that commits nothing leaves the replica byte for byte as it was.
-    if (now == committed && replica != before) __builtin_trap();
-    if (now != committed) before = replica;
+    if (now > committed) at_commit = replica;
     committed = now;
-    if (st != FGBI_OK) fgbi_receiver_reset_stream(r);
+    if (st != FGBI_OK) {
+      if (replica != at_commit) __builtin_trap();  // a refused epoch wrote to the replica
+      fgbi_receiver_reset_stream(r);
+    }
   }
   fgbi_receiver_end_stream(r);
+  uint64_t now = 0;
+  fgbi_receiver_committed_epoch(r, &now);
+  if (now == committed && replica != at_commit) __builtin_trap();  // written without a commit
   fgbi_receiver_free(r);
   return 0;
 }
