@@ -131,6 +131,7 @@ void expect_same(const IdentifyCase::Result& actual, const IdentifyCase::Result&
   EXPECT_TRUE(actual.hashes == expected.hashes) << what;
   EXPECT_EQ(actual.changed, expected.changed) << what;
   EXPECT_EQ(actual.zero, expected.zero) << what;
+  EXPECT_TRUE(actual.staged == expected.staged) << what;
 }
 
 TEST_P(CudaVsScalar, IdentifyMatchesScalar) {

@@ -91,6 +91,7 @@ TEST_P(SimdVsScalar, Identify) {
       EXPECT_EQ(actual.hashes, expected.hashes) << "mask " << mask;
       EXPECT_EQ(actual.changed, expected.changed) << "mask " << mask;
       EXPECT_EQ(actual.zero, expected.zero) << "mask " << mask;
+      EXPECT_TRUE(actual.staged == expected.staged) << "mask " << mask;
     }
   }
 }
@@ -113,6 +114,17 @@ TEST_P(SimdVsScalar, IdentifyReportsEditsZerosAndUnknownPages) {
       EXPECT_EQ(r.changed[p * kBitmapWords + b / 64] & (1ull << (b % 64)), 0u);
       EXPECT_EQ(r.zero[p * kBitmapWords + b / 64] & (1ull << (b % 64)), 0u);
     }
+    // The capture's copy: the changed blocks (all of an unknown page or of
+    // one to stage whole) in order, and nothing past them.
+    std::vector<uint8_t> expected;
+    for (uint32_t b = 0; b < blocks_per_page(); ++b) {
+      const bool changed = (r.changed[p * kBitmapWords + b / 64] >> (b % 64)) & 1;
+      if (!changed && !c.copy_all[p]) continue;
+      const uint8_t* block = c.page_ptrs[p] + b * block_size();
+      expected.insert(expected.end(), block, block + block_size());
+    }
+    expected.resize(kPageSize, IdentifyCase::kUnstaged);
+    EXPECT_TRUE(r.staged[p] == expected) << "page " << p;
   }
 }
 

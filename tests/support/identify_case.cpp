@@ -27,15 +27,20 @@ IdentifyCase::IdentifyCase(size_t count, uint32_t block_size, uint64_t mask, std
     for (uint32_t b = 0; b < blocks; ++b)
       if (rng() % 8 == 0) page[b * block_size + rng() % block_size] ^= 1 + rng() % 255;
     known.push_back(p % 3 != 0);
+    copy_all.push_back(p % 4 == 1);
   }
 }
 
 IdentifyCase::Result IdentifyCase::run(const kernels::KernelTable& kernels, uint32_t block_size,
                                        uint64_t mask, bool want_zero) const {
-  Result r{hashes, std::vector<uint64_t>(pages.size() * kBitmapWords, 0xDEAD),
-           std::vector<uint64_t>(pages.size() * kBitmapWords, 0xDEAD)};
+  Result r{
+      hashes, std::vector<uint64_t>(pages.size() * kBitmapWords, 0xDEAD),
+      std::vector<uint64_t>(pages.size() * kBitmapWords, 0xDEAD),
+      std::vector<std::vector<uint8_t>>(pages.size(), std::vector<uint8_t>(kPageSize, kUnstaged))};
   std::vector<uint64_t*> hash_ptrs;
   for (auto& h : r.hashes) hash_ptrs.push_back(h.data());
+  std::vector<uint8_t*> staged_ptrs;
+  for (auto& s : r.staged) staged_ptrs.push_back(s.data());
   kernels::IdentifyBatch batch;
   batch.count = pages.size();
   batch.block_size = block_size;
@@ -45,6 +50,8 @@ IdentifyCase::Result IdentifyCase::run(const kernels::KernelTable& kernels, uint
   batch.known = known.data();
   batch.changed = r.changed.data();
   batch.zero = want_zero ? r.zero.data() : nullptr;
+  batch.staged = staged_ptrs.data();
+  batch.copy_all = copy_all.data();
   kernels.identify(batch);
   return r;
 }

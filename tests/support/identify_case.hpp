@@ -34,11 +34,14 @@ void fill_random(uint8_t* p, size_t n, std::mt19937_64& rng);
 struct IdentifyCase {
   IdentifyCase(size_t count, uint32_t block_size, uint64_t mask, std::mt19937_64& rng);
 
-  // What one backend produced, from a copy of the stored hashes.
+  // What one backend produced, from a copy of the stored hashes. staged[p]
+  // is the page's staging slot, which starts as kUnstaged bytes.
   struct Result {
     std::vector<std::vector<uint64_t>> hashes;
     std::vector<uint64_t> changed, zero;
+    std::vector<std::vector<uint8_t>> staged;
   };
+  static constexpr uint8_t kUnstaged = 0xEE;
   Result run(const kernels::KernelTable& kernels, uint32_t block_size, uint64_t mask,
              bool want_zero) const;
 
@@ -46,6 +49,7 @@ struct IdentifyCase {
   std::vector<const uint8_t*> page_ptrs;
   std::vector<std::vector<uint64_t>> hashes;
   std::vector<uint8_t> known;
+  std::vector<uint8_t> copy_all;  // pages staged whole, as the sender's cache admission asks
 };
 
 }  // namespace fgbi::test
