@@ -4,7 +4,8 @@
 #
 #   scripts/gpu-check.sh --build   on a machine with nvcc and the Debian
 #                                  packages: configure and build build/cuda
-#                                  (cuda_test, fgbi_cuda_bench) and copy the
+#                                  (cuda_test, two_phase_test,
+#                                  fgbi_cuda_bench) and copy the
 #                                  shared libraries they need beside them
 #   scripts/gpu-check.sh           on a GPU machine: build first if
 #                                  build/cuda is missing and a toolchain is
@@ -32,6 +33,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 test_bin="$build_dir/tests/cuda_test"
+capture_bin="$build_dir/tests/two_phase_test"
 bench_bin="$build_dir/bench/fgbi_cuda_bench"
 libs_dir="$build_dir/runtime-libs"
 
@@ -39,14 +41,14 @@ build() {
   echo "== build: $build_dir =="
   cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DFGBI_WITH_CUDA=ON \
         -DFGBI_BUILD_CLI=OFF >/dev/null || return 1
-  cmake --build "$build_dir" -j"$(nproc)" --target cuda_test fgbi_cuda_bench || {
+  cmake --build "$build_dir" -j"$(nproc)" --target cuda_test two_phase_test fgbi_cuda_bench || {
     echo "build failed (is nvcc on PATH? cmake says whether the CUDA backend is enabled)" >&2
     return 1
   }
   # The GPU machine has the CUDA driver and glibc but not every library the
   # binaries link (libhwy has no static archive in Debian): ship them along.
   mkdir -p "$libs_dir"
-  ldd "$test_bin" "$bench_bin" | awk '/=> \// { print $3 }' | sort -u |
+  ldd "$test_bin" "$capture_bin" "$bench_bin" | awk '/=> \// { print $3 }' | sort -u |
     grep -Ev '/(libc|libm|libdl|librt|libpthread|libgcc_s|libstdc\+\+)\.so' |
     while read -r lib; do cp -L "$lib" "$libs_dir/"; done
   echo "built; runtime libraries in $libs_dir: $(ls "$libs_dir" | tr '\n' ' ')"
@@ -89,6 +91,12 @@ failed=$(grep -c '^\[  FAILED  \] .*([0-9]* ms)$' "$log_dir/cuda_test.log")
 test_line="${passed:-0} passed, $failed failed"
 echo "tests took $((SECONDS - start)) s"
 
+echo "== capture and golden vectors on the CUDA backend: $capture_bin =="
+FGBI_REQUIRE_CUDA=1 timeout 300 "$capture_bin" --gtest_brief=1 --gtest_filter='*cuda*' 2>&1 |
+  tee "$log_dir/two_phase_test.log"
+capture_status=${PIPESTATUS[0]}
+if grep -q '^\[  SKIPPED \]' "$log_dir/two_phase_test.log"; then capture_status=1; fi
+
 echo "== benchmark: $bench_bin --gib $gib =="
 start=$SECONDS
 timeout 300 "$bench_bin" --gib "$gib" 2>&1 | tee "$log_dir/cuda_bench.log" | sed '/^== fgbi CUDA identify/,$d'
@@ -96,6 +104,7 @@ bench_status=${PIPESTATUS[0]}
 echo "benchmark took $((SECONDS - start)) s"
 
 echo
-echo "cuda_test: $test_line (exit $test_status); fgbi_cuda_bench exit $bench_status"
+echo "cuda_test: $test_line (exit $test_status); two_phase_test (cuda) exit $capture_status;" \
+     "fgbi_cuda_bench exit $bench_status"
 sed -n '/^== fgbi CUDA identify/,$p' "$log_dir/cuda_bench.log"
-[ "$test_status" = 0 ] && [ "$bench_status" = 0 ]
+[ "$test_status" = 0 ] && [ "$capture_status" = 0 ] && [ "$bench_status" = 0 ]
