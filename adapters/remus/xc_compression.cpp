@@ -4,7 +4,7 @@
 // (docs/adapters.md "Remus shim"):
 //   0x00                                   unchanged: the backup's page is current
 //   0x01, page[4096], check[4]             the whole page
-//   0x02, block_shift, record, check[4]    a wire-format v1 kRecordBlocks record
+//   0x02, block_shift, record, check[4]    a wire-format kRecordBlocks record
 //                                          (16-byte header, bitmap, changed blocks)
 // check = low 32 bits (little-endian) of XXH3-64 of the bytes between the
 // tag and the check. The uncompress side has no context (the old API gives

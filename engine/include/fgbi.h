@@ -4,7 +4,7 @@
  * fgbi ships the memory a replicated VM dirtied during an epoch to a backup
  * as the 64-byte blocks that actually changed. A *sender* context keeps, for
  * every tracked page, the block hashes of the content the receiver holds; it
- * turns a batch of dirty pages into an epoch of wire format v1
+ * turns a batch of dirty pages into an epoch of wire format v2
  * (docs/wire-format.md). A *receiver* context parses that stream in pieces of
  * any size, validates an epoch completely, and only then commits it to the
  * replica memory, all or nothing.

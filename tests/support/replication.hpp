@@ -36,7 +36,7 @@ struct PairOptions {
   int64_t backend = FGBI_BACKEND_AUTO;  // both ends
 };
 
-// Sharing and compression off: the plain records of wire format v1 only.
+// Sharing and compression off: the plain records of the wire format only.
 inline PairOptions plain_options(PairOptions o = {}) {
   o.sharing = 0;
   o.codecs = 0;
