@@ -88,6 +88,7 @@ struct DowntimeOptions {
   double redo_share = 1;
   double llm_memory_ms = 1000;
   std::string paper_codec = "zlib";
+  uint32_t threads = 1;  // fgbi as built: capture (the guest's vCPUs are idle) and encode
   bool json = false;
   std::string report;
 
@@ -193,6 +194,7 @@ std::vector<std::unique_ptr<bench::Scheme>> make_runs(const std::vector<std::str
   if (wants(wanted, kFgbi)) {
     bench::FgbiSchemeOptions built = fgbi_options(kFgbi, tracked_pages);
     built.link_mbps = std::max<int64_t>(1, std::llround(o.link_gbps * 1000 * o.efficiency()));
+    built.threads = o.threads;
     runs.push_back(bench::make_fgbi_scheme(built));
   }
   if (wants(wanted, kXbzrle)) add_peer(kXbzrle);
@@ -527,6 +529,11 @@ void add_downtime_command(CLI::App& app, int& exit_code) {
                   "FGBI's general compressor for pages not in its cache")
       ->capture_default_str()
       ->check(CLI::IsMember({"zlib", "lz4", "zstd"}));
+  cmd->add_option("--threads", opt->threads,
+                  "Threads of fgbi as built: its capture may use every core while the guest is "
+                  "paused, its encode after resume")
+      ->capture_default_str()
+      ->check(whole_number(1, 256));
   cmd->add_flag("--json", opt->json, "Print the figures as one JSON object on stdout");
   cmd->add_option("--report", opt->report,
                   "Also write a self-contained HTML report with charts to this file");

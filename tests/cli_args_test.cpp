@@ -82,6 +82,7 @@ const BadInvocation kBad[] = {
     {"downtime --rtt-ms inf", "not a finite number"},
     {"downtime --link-efficiency 0", "out of range"},
     {"downtime --detect-ms 1e300", "out of range"},
+    {"downtime --threads 0", "--threads"},
     {"downtime --redo-share 101", "out of range"},
     {"downtime --epochs 1", "out of range"},
     {"downtime --pages 8", "out of range"},
