@@ -1,8 +1,8 @@
 // `fgbi-engine send`: the primary end of a replication session. Captures
 // epochs from a dirty source, replicates them to `fgbi-engine recv` over
 // TCP through the public C ABI (fgbi_link), reconnects and resumes when the
-// connection drops, and reports stop-and-copy time, epoch latency until the
-// ack, throughput and a final replica check.
+// connection drops, and reports the pause (the capture the guest waits for),
+// the commit latency until the ack, throughput and a final replica check.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -456,8 +456,8 @@ class Sender {
       j.field("wire_mb_per_second", per_s(steady_wire / 1e6));
       j.field("dirty_mb_per_second", per_s(steady_dirty / 1e6));
       j.end_object();
-      stop_copy_.json(j, "stop_copy_ms");
-      latency_.json(j, "ack_latency_ms");
+      stop_copy_.json(j, "pause_ms");
+      latency_.json(j, "commit_latency_ms");
       j.begin_object("session");
       for (int s = FGBI_SESSION_STAT_FIRST; s <= FGBI_SESSION_STAT_LAST; ++s) {
         uint64_t v = 0;
@@ -487,8 +487,8 @@ class Sender {
         "dirty pages\n",
         static_cast<unsigned long long>(steady_epochs_), steady_s, per_s(steady_epochs_),
         per_s(steady_wire / 1e6), per_s(steady_dirty / 1e6));
-    std::printf("stop-and-copy %s\n", stop_copy_.text().c_str());
-    std::printf("ack latency   %s\n", latency_.text().c_str());
+    std::printf("pause          %s\n", stop_copy_.text().c_str());
+    std::printf("commit latency %s\n", latency_.text().c_str());
     std::printf(
         "session       %llu connections (%llu resumed, %llu full), %llu lost, %llu epochs "
         "discarded\n",
@@ -531,7 +531,9 @@ void add_send_command(CLI::App& app, int& exit_code) {
       "docs/workloads.md, or an adapter with --source) to `fgbi-engine recv` over TCP. The first "
       "epoch synchronises every "
       "page; each epoch is acknowledged once the backup committed it; a lost connection is "
-      "resumed from the backup's committed epoch. Prints stop-and-copy time, ack latency, "
+      "resumed from the backup's committed epoch. Prints the pause (the guest waits only "
+      "while its dirty pages are captured; the epoch is encoded and sent after it resumes), the "
+      "commit latency (capture to the backup's ack), "
       "throughput and a final replica == primary check. Epochs lost to a disconnect are resent "
       "after the resume, the last one included. Exit status 0 when the replica matches, 1 on "
       "a mismatch or a failure, 2 on bad arguments, 4 when the final check could not run "
