@@ -59,7 +59,7 @@ fgbi_status EpochReader::take(const uint8_t* unit, Event* event) {
       if (fgbi_status st = decode_trailer(whole, &trailer_); st != FGBI_OK) return st;
       const Trailer& t = trailer_;
       if (t.record_count != records_ || t.segment_count != segments_ || t.body_bytes != body_ ||
-          t.epoch != header_.epoch || t.stream_id != header_.stream_id)
+          t.epoch != header_.epoch)
         return FGBI_E_BAD_TRAILER;
       sum_.update(whole, kTrailerChecksummedBytes);
       if (sum_.digest() != t.checksum) return FGBI_E_EPOCH_CHECKSUM;

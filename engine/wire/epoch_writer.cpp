@@ -33,7 +33,6 @@ void EpochWriter::begin(const EpochHeader& header, uint8_t out[kHeaderBytes]) {
   sum_.update(out, kHeaderBytes);
   trailer_ = Trailer{};
   trailer_.epoch = header.epoch;
-  trailer_.stream_id = header.stream_id;
 }
 
 void EpochWriter::add_segment(const uint8_t* segment, size_t size) {

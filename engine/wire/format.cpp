@@ -7,8 +7,8 @@
 
 namespace fgbi::wire {
 namespace {
-// The header checksum covers bytes 0..56; it sits in the last 8 bytes.
-constexpr size_t kHeaderChecksumOffset = 56;
+// The header checksum covers bytes 0..40; it sits in the last 8 bytes.
+constexpr size_t kHeaderChecksumOffset = 40;
 // The segment header checksum covers bytes 0..24.
 constexpr size_t kSegmentChecksumOffset = 24;
 }  // namespace
@@ -38,9 +38,7 @@ fgbi_status decode_header(const uint8_t in[kHeaderBytes], EpochHeader* h) {
   if ((h->flags & ~kKnownFlags) != 0) return FGBI_E_UNSUPPORTED_FLAGS;
   h->page_shift = in[12];
   h->block_shift = in[13];
-  if (load_le<uint16_t>(in + 14) != 0 || load_le<uint64_t>(in + 40) != 0 ||
-      load_le<uint64_t>(in + 48) != 0)
-    return FGBI_E_UNSUPPORTED_FLAGS;
+  if (load_le<uint16_t>(in + 14) != 0) return FGBI_E_UNSUPPORTED_FLAGS;
   h->epoch = load_le<uint64_t>(in + 16);
   h->tracked_pages = load_le<uint64_t>(in + 24);
   h->stream_id = load_le<uint64_t>(in + 32);
@@ -89,20 +87,18 @@ void encode_trailer_prefix(const Trailer& t, uint8_t out[kTrailerBytes]) {
   store_le<uint32_t>(out + 4, t.record_count);
   store_le<uint32_t>(out + 8, t.segment_count);
   store_le<uint64_t>(out + 16, t.epoch);
-  store_le<uint64_t>(out + 24, t.stream_id);
-  store_le<uint64_t>(out + 32, t.body_bytes);
-  store_le<uint64_t>(out + 40, t.digest);
+  store_le<uint64_t>(out + 24, t.body_bytes);
+  store_le<uint64_t>(out + 32, t.digest);
 }
 
 fgbi_status decode_trailer(const uint8_t in[kTrailerBytes], Trailer* t) {
   if (load_le<uint32_t>(in) != kTrailerMagic) return FGBI_E_BAD_TRAILER;
-  if (load_le<uint32_t>(in + 12) != 0 || load_le<uint64_t>(in + 48) != 0) return FGBI_E_BAD_TRAILER;
+  if (load_le<uint32_t>(in + 12) != 0) return FGBI_E_BAD_TRAILER;
   t->record_count = load_le<uint32_t>(in + 4);
   t->segment_count = load_le<uint32_t>(in + 8);
   t->epoch = load_le<uint64_t>(in + 16);
-  t->stream_id = load_le<uint64_t>(in + 24);
-  t->body_bytes = load_le<uint64_t>(in + 32);
-  t->digest = load_le<uint64_t>(in + 40);
+  t->body_bytes = load_le<uint64_t>(in + 24);
+  t->digest = load_le<uint64_t>(in + 32);
   t->checksum = load_le<uint64_t>(in + kTrailerChecksummedBytes);
   return FGBI_OK;
 }

@@ -19,16 +19,16 @@ inline constexpr uint32_t kSegmentMagic = 0x53424746;  // "FGBS"
 inline constexpr uint32_t kTrailerMagic = 0x54424746;  // "FGBT"
 inline constexpr uint16_t kVersion = FGBI_WIRE_VERSION;
 
-inline constexpr size_t kHeaderBytes = 64;
+inline constexpr size_t kHeaderBytes = 48;
 inline constexpr size_t kSegmentHeaderBytes = 32;
 inline constexpr size_t kRecordHeaderBytes = 16;
-inline constexpr size_t kTrailerBytes = 64;
-// The trailer's checksum covers its first 56 bytes.
-inline constexpr size_t kTrailerChecksummedBytes = 56;
+inline constexpr size_t kTrailerBytes = 48;
+// The trailer's checksum covers its first 40 bytes.
+inline constexpr size_t kTrailerChecksummedBytes = 40;
 // After the header, a reader takes units of this size: a segment header, or
 // the first half of the trailer (told apart by their magic).
 inline constexpr size_t kUnitBytes = kSegmentHeaderBytes;
-static_assert(kTrailerBytes == 2 * kUnitBytes);
+static_assert(kTrailerBytes > kUnitBytes);
 
 // Epoch header flags. Any other bit set is rejected.
 inline constexpr uint32_t kFlagDigest = 1u << 0;
@@ -79,17 +79,16 @@ struct Trailer {
   uint32_t record_count = 0;
   uint32_t segment_count = 0;
   uint64_t epoch = 0;
-  uint64_t stream_id = 0;
   uint64_t body_bytes = 0;  // segment headers + records
   uint64_t digest = 0;
-  uint64_t checksum = 0;  // XXH3-64 of header, segment headers, trailer[0..56)
+  uint64_t checksum = 0;  // XXH3-64 of header, segment headers, trailer[0..40)
 };
 
 // Encoders write exactly the fixed size; the header's own checksum is filled in.
 void encode_header(const EpochHeader& h, uint8_t out[kHeaderBytes]);
 void encode_segment_header(const SegmentHeader& s, uint8_t out[kSegmentHeaderBytes]);
 void encode_record_header(const RecordHeader& r, uint8_t out[kRecordHeaderBytes]);
-// Writes everything but the checksum field (bytes 56..64), which the caller
+// Writes everything but the checksum field (bytes 40..48), which the caller
 // fills once the epoch checksum is known.
 void encode_trailer_prefix(const Trailer& t, uint8_t out[kTrailerBytes]);
 

@@ -29,12 +29,12 @@ constexpr uint32_t kTrailerMagic = 0x54424746;
 // trailer's magic, trailer); stops where they no longer do.
 void fix_checksums(std::vector<uint8_t>& b) {
   size_t pos = 0;
-  while (pos + 64 <= b.size() && fgbi::load_le<uint32_t>(b.data() + pos) == kEpochMagic) {
+  while (pos + 48 <= b.size() && fgbi::load_le<uint32_t>(b.data() + pos) == kEpochMagic) {
     uint8_t* h = b.data() + pos;
-    fgbi::store_le<uint64_t>(h + 56, fgbi::xxh3(h, 56));
+    fgbi::store_le<uint64_t>(h + 40, fgbi::xxh3(h, 40));
     fgbi::Xxh3Stream epoch_sum;
-    epoch_sum.update(h, 64);
-    size_t p = pos + 64;
+    epoch_sum.update(h, 48);
+    size_t p = pos + 48;
     while (p + 32 <= b.size() && fgbi::load_le<uint32_t>(b.data() + p) == kSegmentMagic) {
       uint8_t* sh = b.data() + p;
       const uint64_t records = fgbi::load_le<uint64_t>(sh + 8);
@@ -44,11 +44,11 @@ void fix_checksums(std::vector<uint8_t>& b) {
       epoch_sum.update(sh, 32);
       p += 32 + records;
     }
-    if (p + 64 > b.size() || fgbi::load_le<uint32_t>(b.data() + p) != kTrailerMagic) return;
+    if (p + 48 > b.size() || fgbi::load_le<uint32_t>(b.data() + p) != kTrailerMagic) return;
     uint8_t* t = b.data() + p;
-    epoch_sum.update(t, 56);
-    fgbi::store_le<uint64_t>(t + 56, epoch_sum.digest());
-    pos = p + 64;
+    epoch_sum.update(t, 40);
+    fgbi::store_le<uint64_t>(t + 40, epoch_sum.digest());
+    pos = p + 48;
   }
 }
 
