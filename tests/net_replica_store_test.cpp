@@ -325,7 +325,7 @@ TEST(NetJournal, RejectedEpochLeavesReplicaAndMetadata) {
   ASSERT_EQ(o.store->start_session(SyncMode::kFull), FGBI_OK);
   commit_epoch(*o.store, two.stream, 1, two.epoch1);
   std::vector<uint8_t> bad = two.epoch2;
-  bad[bad.size() - 40] ^= 1;  // inside the last segment's records
+  bad[bad.size() - 48 - 8] ^= 1;  // inside the last segment's records (the trailer is 48 B)
   ASSERT_EQ(o.store->begin_epoch(two.stream, 2), FGBI_OK);
   fgbi_status st = o.store->append(bad);
   if (st == FGBI_OK) st = o.store->commit(false);
