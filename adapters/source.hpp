@@ -29,7 +29,7 @@
 //                   0 for trace/images, 100 for pid and xen)
 //   pid:  stop=auto|ptrace|signal|none   dirty=auto|soft-dirty|compare
 //         read=auto|vm|mem   max-pages=N
-//   xen:  suspend=shutdown|pause
+//   xen:  suspend=pause (the only way; suspend=shutdown is refused)
 // e.g. "pid:4242,interval=50,epochs=100,stop=signal".
 #pragma once
 

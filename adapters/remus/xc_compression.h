@@ -1,7 +1,9 @@
 /*
  * xc_compression.h - Remus checkpoint compression, the xc_compression_* API
- * that libxenctrl shipped in Xen 4.2-4.13 (removed in 4.14), implemented by
- * libfgbi_xc_compression on fgbi's sender engine.
+ * that Xen 4.2-4.13 declared in xenctrl.h and built into libxenguest (only
+ * 4.2-4.5's xc_domain_save.c/xc_domain_restore.c called it; 4.14 removed
+ * it), implemented by libfgbi_xc_compression on fgbi's sender engine as a
+ * legacy drop-in: Xen 4.17 uses fgbi through the xen: source instead.
  *
  * Tooling written against the old API links against this library instead
  * and is unchanged: same names, signatures and return codes. Pages travel as
