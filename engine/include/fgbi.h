@@ -226,8 +226,8 @@ FGBI_API fgbi_status fgbi_sender_get_parameter(const fgbi_sender* sender, fgbi_p
 FGBI_API fgbi_status fgbi_sender_begin_epoch(fgbi_sender* sender, uint64_t* epoch);
 /* Adds n dirty pages: pfns[i] with its content at pages[i] (page-size bytes)
  * and captures them: when the call returns, everything the epoch needs has
- * been read (the changed blocks copied out, the block hashes and the
- * end-to-end check computed), so the guest may write the pages again - this
+ * been read (the changed blocks copied out, the block hashes the end-to-end
+ * check is made of computed), so the guest may write the pages again - this
  * is the only part of an epoch that needs the guest paused. With
  * FGBI_P_THREADS > 1 the capture uses that many threads. Each page needs a
  * page of staging room (FGBI_P_STAGING_BYTES); a page that finds none fails

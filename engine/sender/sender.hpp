@@ -6,7 +6,8 @@
 // Two phases. add_pages() captures: one pass over each page, while the
 // guest is paused, hashes its blocks, compares them with the receiver's,
 // copies the changed ones (or the whole page, where the encoder needs it)
-// into the staging arena and computes the page's end-to-end check.
+// into the staging arena; the full block hashes it stores are what the
+// end-to-end check is made of.
 // end_epoch() encodes from the arena, the page cache and the sender's own
 // tables only - never from the caller's pages - and streams the epoch.
 #pragma once
@@ -58,7 +59,8 @@ class Sender {
     // Its staging slot: the whole page (whole) or its changed blocks, in
     // block order. A page whose every block changed is whole either way.
     const uint8_t* data;
-    uint64_t check;  // wire::page_check of its content at capture (digest on)
+    uint64_t check;  // wire::page_check of its content at capture (digest on; set
+                     // by the capture for narrowed test hashes, else by the encoder)
     uint64_t changed[kernels::kBitmapWords];
     uint64_t zero[kernels::kBitmapWords];  // all-zero blocks (zero sharing on)
     uint32_t n_changed;
