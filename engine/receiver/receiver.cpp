@@ -11,6 +11,15 @@ namespace fgbi {
 namespace {
 // Entries handled per parallel work item when digesting and applying.
 constexpr size_t kEntriesPerTask = 64;
+
+// dst[i] ^= src[i] for i < n, a word at a time: literals run to hundreds
+// of bytes on densely edited pages.
+void xor_into(uint8_t* dst, const uint8_t* src, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    store_le<uint64_t>(dst + i, load_le<uint64_t>(dst + i) ^ load_le<uint64_t>(src + i));
+  for (; i < n; ++i) dst[i] ^= src[i];
+}
 }  // namespace
 
 fgbi_status Receiver::set_parameter(fgbi_param param, int64_t value) {
@@ -350,7 +359,7 @@ fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size
                             for (size_t w = 0; w < b / 64; ++w)
                               rank += static_cast<size_t>(std::popcount(e.bitmap[w]));
                             uint8_t* dst = out + rank * block_size + at % block_size;
-                            for (size_t i = 0; i < n; ++i) dst[i] ^= literal[i];
+                            xor_into(dst, literal, n);
                           });
   }
   return FGBI_OK;
