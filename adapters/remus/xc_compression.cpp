@@ -113,23 +113,19 @@ bool index_records(compression_ctx& c, size_t size) {
   records.clear();
   const uint8_t* const s = c.stream.data();
   wire::EpochReader reader(size, UINT64_MAX);
-  size_t at = 0;
-  while (!reader.done()) {
-    const size_t unit = reader.wanted();
-    wire::EpochReader::Event event;
-    if (unit > size - at || reader.take(s + at, &event) != FGBI_OK) return false;
-    if (event == wire::EpochReader::Event::kRecords &&
-        wire::for_each_record(
-            s + at, unit, reader.segment().record_count,
+  size_t used = 0;
+  const fgbi_status st = reader.read_whole(
+      s, size, &used, [&](wire::EpochReader::Event event, const uint8_t* unit, size_t bytes) {
+        if (event != wire::EpochReader::Event::kRecords) return fgbi_status{FGBI_OK};
+        return wire::for_each_record(
+            unit, bytes, reader.segment().record_count,
             [&](const wire::RecordHeader& r, const uint8_t* payload) {
               const size_t begin = static_cast<size_t>(payload - wire::kRecordHeaderBytes - s);
               records.push_back({r.pfn, begin, wire::kRecordHeaderBytes + r.payload_bytes, r.kind});
               return FGBI_OK;
-            }) != FGBI_OK)
-      return false;
-    at += unit;
-  }
-  if (at != size) return false;
+            });
+      });
+  if (st != FGBI_OK || used != size) return false;
   std::sort(records.begin(), records.end(),
             [](const RecordRef& a, const RecordRef& b) { return a.pfn < b.pfn; });
   return true;

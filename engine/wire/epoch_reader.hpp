@@ -37,6 +37,25 @@ class EpochReader {
   // `unit` holds exactly wanted() bytes. On an error the epoch is malformed;
   // reset() before reading another.
   fgbi_status take(const uint8_t* unit, Event* event);
+  // Reads one epoch held whole in memory from its start: takes each unit and
+  // calls on_unit(event, unit, bytes) for it. Returns the first error of
+  // take() or on_unit, FGBI_E_TRUNCATED if data ends inside the epoch, else
+  // FGBI_OK with *used = the epoch's bytes.
+  template <typename OnUnit>
+  fgbi_status read_whole(const uint8_t* data, size_t size, size_t* used, OnUnit&& on_unit) {
+    reset();
+    size_t at = 0;
+    while (!done()) {
+      const size_t unit = wanted_;
+      if (unit > size - at) return FGBI_E_TRUNCATED;
+      Event event;
+      if (fgbi_status st = take(data + at, &event); st != FGBI_OK) return st;
+      if (fgbi_status st = on_unit(event, data + at, unit); st != FGBI_OK) return st;
+      at += unit;
+    }
+    *used = at;
+    return FGBI_OK;
+  }
 
   const EpochHeader& header() const { return header_; }
   const SegmentHeader& segment() const { return segment_; }

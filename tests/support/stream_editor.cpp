@@ -11,24 +11,20 @@ namespace fgbi::test {
 EditableEpoch EditableEpoch::parse(const std::vector<uint8_t>& stream) {
   EditableEpoch e;
   wire::EpochReader reader(stream.size(), UINT64_MAX);
-  size_t pos = 0;
-  while (!reader.done()) {
-    const size_t unit = reader.wanted();
-    wire::EpochReader::Event event;
-    EXPECT_LE(unit, stream.size() - pos);
-    if (unit > stream.size() - pos) break;
-    const fgbi_status st = reader.take(stream.data() + pos, &event);
-    EXPECT_EQ(st, FGBI_OK) << fgbi_error_name(st);
-    if (st != FGBI_OK) break;
-    if (event == wire::EpochReader::Event::kSegment) e.segments.push_back({reader.segment(), {}});
-    if (event == wire::EpochReader::Event::kRecords)
-      e.segments.back().records.assign(stream.begin() + static_cast<ptrdiff_t>(pos),
-                                       stream.begin() + static_cast<ptrdiff_t>(pos + unit));
-    pos += unit;
-  }
+  size_t used = 0;
+  const fgbi_status st =
+      reader.read_whole(stream.data(), stream.size(), &used,
+                        [&](wire::EpochReader::Event event, const uint8_t* unit, size_t bytes) {
+                          if (event == wire::EpochReader::Event::kSegment)
+                            e.segments.push_back({reader.segment(), {}});
+                          if (event == wire::EpochReader::Event::kRecords)
+                            e.segments.back().records.assign(unit, unit + bytes);
+                          return fgbi_status{FGBI_OK};
+                        });
+  EXPECT_EQ(st, FGBI_OK) << fgbi_error_name(st);
+  EXPECT_EQ(used, stream.size());
   e.header = reader.header();
   e.trailer = reader.trailer();
-  EXPECT_EQ(pos, stream.size());
   return e;
 }
 
