@@ -260,4 +260,50 @@ template <class ApplyLiteral>
   return true;
 }
 
+// Joins the canonical deltas of ranges of one buffer into the canonical
+// delta of the whole buffer, for an encoder that only reads the ranges that
+// may differ (the rest is known to be equal). Ranges come in ascending
+// order and at least kXorRleMinZeroRun bytes apart, so the zero bytes
+// between them always end a literal: each range's delta is copied with its
+// first zero run re-anchored to the end of the previous literal, and
+// nothing else changes.
+class XorRleJoin {
+ public:
+  XorRleJoin(uint8_t* out, size_t capacity) : out_(out), capacity_(capacity) {}
+  // Appends the delta (n bytes, as the encoder made it) of the range that
+  // starts at `start`; false when the result would exceed the capacity.
+  bool append(size_t start, const uint8_t* delta, size_t n) {
+    if (n == 0) return true;  // the range is unchanged
+    const uint8_t* p = delta;
+    const uint8_t* const end = delta + n;
+    uint64_t zero_run = 0, literal = 0;
+    load_uleb128(&p, end, &zero_run);
+    const uint64_t anchored = zero_run + start - literal_end_;
+    const size_t rest = static_cast<size_t>(end - p);
+    if (used_ + uleb128_size(anchored) + rest > capacity_) return false;
+    used_ += store_uleb128(out_ + used_, anchored);
+    std::memcpy(out_ + used_, p, rest);
+    used_ += rest;
+    // Where this range's last literal ends, in buffer coordinates.
+    size_t offset = start + static_cast<size_t>(zero_run);
+    for (;;) {
+      load_uleb128(&p, end, &literal);
+      offset += static_cast<size_t>(literal);
+      p += literal;
+      if (p == end) break;
+      load_uleb128(&p, end, &zero_run);
+      offset += static_cast<size_t>(zero_run);
+    }
+    literal_end_ = offset;
+    return true;
+  }
+  size_t size() const { return used_; }
+
+ private:
+  uint8_t* out_;
+  size_t capacity_;
+  size_t used_ = 0;
+  size_t literal_end_ = 0;
+};
+
 }  // namespace fgbi::kernels

@@ -385,6 +385,66 @@ void check_rejects_malformed(const KernelTable& kernels) {
 
 TEST(XorRleScalar, RejectsMalformedDeltas) { check_rejects_malformed(*scalar_kernels()); }
 
+// Joining the deltas of the changed blocks' runs gives the whole page's
+// canonical delta: gaps of unchanged blocks are at least a block long, more
+// than the zero run that ends a literal.
+TEST(XorRleJoin, RunsOfChangedBlocksGiveTheWholePageDelta) {
+  std::mt19937_64 rng(7);
+  constexpr size_t kPage = 4096;
+  for (const size_t block : {32, 64, 256}) {
+    for (int trial = 0; trial < 200; ++trial) {
+      std::vector<uint8_t> previous(kPage), current(kPage);
+      for (auto& b : previous) b = static_cast<uint8_t>(rng());
+      current = previous;
+      std::vector<bool> changed(kPage / block);
+      for (size_t b = 0; b < changed.size(); ++b) {
+        if (rng() % 3 != 0) continue;
+        changed[b] = true;
+        // A few edits, some at the block's very edges.
+        for (int e = 0, n = 1 + static_cast<int>(rng() % 4); e < n; ++e) {
+          const size_t at = b * block + (e == 0 ? 0 : e == 1 ? block - 1 : rng() % block);
+          current[at] = static_cast<uint8_t>(current[at] + 1 + rng() % 255);
+        }
+      }
+      std::vector<uint8_t> joined(kPage);
+      XorRleJoin join(joined.data(), joined.size());
+      std::vector<uint8_t> delta(xor_rle_bound(kPage));
+      for (size_t b = 0; b < changed.size();) {
+        if (!changed[b]) {
+          ++b;
+          continue;
+        }
+        size_t e = b;
+        while (e < changed.size() && changed[e]) ++e;
+        const size_t n = scalar_kernels()->xor_rle_encode(
+            current.data() + b * block, previous.data() + b * block, (e - b) * block, delta.data(),
+            delta.size());
+        ASSERT_TRUE(join.append(b * block, delta.data(), n));
+        b = e;
+      }
+      const std::vector<uint8_t> expected =
+          reference_xor_rle(current.data(), previous.data(), kPage);
+      ASSERT_EQ(std::vector<uint8_t>(joined.begin(), joined.begin() + join.size()), expected)
+          << "block " << block << " trial " << trial;
+      // One byte too little room is refused.
+      if (!expected.empty()) {
+        XorRleJoin tight(joined.data(), expected.size() - 1);
+        bool fits = true;
+        for (size_t b = 0; b < changed.size() && fits; ++b) {
+          if (!changed[b] || (b > 0 && changed[b - 1])) continue;
+          size_t e = b;
+          while (e < changed.size() && changed[e]) ++e;
+          const size_t n = scalar_kernels()->xor_rle_encode(
+              current.data() + b * block, previous.data() + b * block, (e - b) * block,
+              delta.data(), delta.size());
+          fits = tight.append(b * block, delta.data(), n);
+        }
+        EXPECT_FALSE(fits) << "block " << block << " trial " << trial;
+      }
+    }
+  }
+}
+
 class SimdXorRle : public hwy::TestWithParamTarget {
  protected:
   std::mt19937_64 rng_{99};

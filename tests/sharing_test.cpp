@@ -110,6 +110,7 @@ TEST_P(SharingRoundTrip, ReplicaEqualsPrimaryAfterEveryEpoch) {
   opt.codecs = codecs;
   opt.cache_bytes = 64 * kPage;  // smaller than the memory: evictions happen
   opt.threads = 2;
+  opt.link_mbps = 10;  // every stage pays: each mechanism is exercised
   Pair pair(opt);
   bench::Rng rng(static_cast<uint64_t>(workload) * 1000 + sharing * 10 + codecs + block);
   fill(pair, rng);

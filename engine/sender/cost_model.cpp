@@ -15,9 +15,17 @@ constexpr CodecEstimates kReference = {{
     {4.0, 0.5},    // zstd level 1
 }};
 
+// Cost of one lookup of each optional stage on one core of the reference
+// machine (docs/cost-model.md has how they were measured): an in-epoch
+// duplicate lookup hits a per-thread table in L2; a replica lookup and the
+// index insert it lives on miss the CPU cache; an XOR page pays a cache
+// lookup and its share of the cache's upkeep (admission copies, refreshes).
+constexpr std::array<double, kOptionalStages> kStageNsPerLookup = {8.0, 32.0, 400.0};
+
 // Weight of new evidence in the running estimates.
 constexpr double kRatioWeight = 1.0 / 16;
 constexpr double kSpeedWeight = 1.0 / 4;
+constexpr double kStageWeight = 1.0 / 4;
 
 }  // namespace
 
@@ -28,11 +36,29 @@ void CostSamples::add(const CostSamples& o) {
     in_bytes[c] += o.in_bytes[c];
     out_bytes[c] += o.out_bytes[c];
   }
+  for (size_t st = 0; st < kOptionalStages; ++st) {
+    stages[st].lookups += o.stages[st].lookups;
+    stages[st].saved_bytes += o.stages[st].saved_bytes;
+  }
+}
+
+const std::array<double, kOptionalStages>& CostModel::stage_ns_per_lookup() {
+  return kStageNsPerLookup;
 }
 
 CostModel::CostModel() : estimates_(kReference) {}
 
-void CostModel::learn(const CostSamples& s, bool adaptive) {
+void CostModel::learn(const CostSamples& s, bool adaptive, const bool (&ran)[kOptionalStages]) {
+  for (size_t st = 0; st < kOptionalStages; ++st) {
+    if (!ran[st] || s.stages[st].lookups == 0) continue;
+    StageYield& y = stage_yields_[st];
+    if (y.lookups == 0) {
+      y = s.stages[st];
+      continue;
+    }
+    y.lookups += kStageWeight * (s.stages[st].lookups - y.lookups);
+    y.saved_bytes += kStageWeight * (s.stages[st].saved_bytes - y.saved_bytes);
+  }
   for (int c = 1; c < codec::kCodecCount; ++c) {
     if (s.in_bytes[c] == 0) continue;
     CodecEstimate& e = estimates_[c];

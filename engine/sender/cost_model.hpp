@@ -23,12 +23,31 @@ struct CodecEstimate {
 };
 using CodecEstimates = std::array<CodecEstimate, codec::kCodecCount>;
 
+// The optional stages of the encoder that the stage model may switch off
+// for an epoch; zero blocks (found by the capture pass at no extra cost),
+// and the codecs (weighed per page) are not among them.
+enum class OptionalStage : uint8_t {
+  kEpochRefs,    // lookups of blocks sent earlier in the segment
+  kReplicaRefs,  // lookups of the content index, and its upkeep
+  kXorPages,     // XOR deltas against the page cache, and its upkeep
+};
+inline constexpr size_t kOptionalStages = 3;
+
+// What the stage model knows: per stage, the work it did in epochs it ran
+// and what that work saved on the wire.
+struct StageYield {
+  double lookups = 0;      // blocks (or, for XOR pages, pages) the stage examined
+  double saved_bytes = 0;  // wire bytes it saved against the next best form
+};
+using StageYields = std::array<StageYield, kOptionalStages>;
+
 // Timings and sizes one worker gathered during an epoch.
 struct CostSamples {
   std::array<double, codec::kCodecCount> ns{};             // time of the timed calls
   std::array<uint64_t, codec::kCodecCount> timed_bytes{};  // their input
   std::array<uint64_t, codec::kCodecCount> in_bytes{};     // every call's input
   std::array<uint64_t, codec::kCodecCount> out_bytes{};    // and output
+  StageYields stages{};  // what the optional stages that ran did and saved
   void add(const CostSamples& o);
 };
 
@@ -38,8 +57,13 @@ class CostModel {
   void set_link_mbps(uint64_t mbps) { link_ns_per_byte_ = 8000.0 / static_cast<double>(mbps); }
   double link_ns_per_byte() const { return link_ns_per_byte_; }
   const CodecEstimates& estimates() const { return estimates_; }
-  // Folds an epoch's samples in: ratios always, speeds when adaptive.
-  void learn(const CostSamples& samples, bool adaptive);
+  // Folds an epoch's samples in: ratios always, speeds when adaptive, and
+  // the yield of each optional stage that ran (ran[s]).
+  void learn(const CostSamples& samples, bool adaptive, const bool (&ran)[kOptionalStages]);
+  // Per epoch, averaged over the epochs each stage ran.
+  const StageYields& stage_yields() const { return stage_yields_; }
+  // What one lookup of each stage costs (reference figures).
+  static const std::array<double, kOptionalStages>& stage_ns_per_lookup();
 
   // A page-local view: starts from the model's estimates at the start of
   // the epoch and refines ratios as its own pages are compressed, so that
@@ -64,6 +88,7 @@ class CostModel {
 
  private:
   CodecEstimates estimates_;
+  StageYields stage_yields_{};
   double link_ns_per_byte_ = 8.0;
 };
 

@@ -34,6 +34,12 @@ constexpr size_t kXorFraming = 3;
 constexpr double kExploreReach = 2.0;
 // No codec takes this long on one page unless its thread was preempted.
 constexpr double kPreemptedNs = 200'000;
+// The general-purpose codecs, in the order they are tried, and the
+// FGBI_P_CODECS flag that enables each.
+constexpr std::pair<uint32_t, codec::Codec> kGeneralCodecs[] = {
+    {FGBI_CODEC_LZ4, codec::Codec::kLz4},
+    {FGBI_CODEC_ZSTD, codec::Codec::kZstd},
+    {FGBI_CODEC_ZLIB, codec::Codec::kZlib}};
 // Slots of the per-thread table of blocks sent earlier in the segment.
 constexpr size_t kDupSlots = 4096;
 
@@ -128,6 +134,12 @@ void Sender::Counters::add(const Counters& o) {
 
 fgbi_status Sender::set_parameter(fgbi_param param, int64_t value) {
   if (!param_applies(param, ParamSide::kSender)) return FGBI_E_PARAM_UNKNOWN;
+  // The link's speed may change between epochs (a sender that measures it).
+  if (param == FGBI_P_LINK_MBPS && stage_ == Stage::kIdle) {
+    const fgbi_status st = config_.set(param, value);
+    if (st == FGBI_OK) cost_model_.set_link_mbps(config_.link_mbps);
+    return st;
+  }
   if (stage_ != Stage::kConfiguring) return FGBI_E_WRONG_STAGE;
   return config_.set(param, value);
 }
@@ -169,9 +181,25 @@ fgbi_status Sender::begin_epoch(uint64_t* epoch) {
   if (stage_ != Stage::kIdle) return FGBI_E_WRONG_STAGE;
   epoch_ = last_epoch_ + 1;
   dirty_.clear();
+  plan_epoch_stages();
   stage_ = Stage::kOpen;
   if (epoch) *epoch = epoch_;
   return FGBI_OK;
+}
+
+// Decided before the capture, which admits pages to the cache only while
+// XOR pages pay.
+void Sender::plan_epoch_stages() {
+  StageInputs in;
+  in.yields = &cost_model_.stage_yields();
+  in.ns_per_lookup = CostModel::stage_ns_per_lookup();
+  in.link_ns_per_byte = cost_model_.link_ns_per_byte();
+  in.epoch = epoch_;
+  in.enabled[static_cast<size_t>(OptionalStage::kEpochRefs)] =
+      coding() && (config_.sharing & FGBI_SHARE_EPOCH) != 0;
+  in.enabled[static_cast<size_t>(OptionalStage::kReplicaRefs)] = coding() && index_.enabled();
+  in.enabled[static_cast<size_t>(OptionalStage::kXorPages)] = coding() && cache_.enabled();
+  stages_ = plan_stages(in);
 }
 
 fgbi_status Sender::check_page(uint64_t pfn, const void* page) const {
@@ -255,8 +283,8 @@ void Sender::capture_batch(size_t first, size_t count, const uint8_t* const* pag
     // but only in one epoch out of kAdmitEvery for each page: a full copy
     // costs the pause what a Remus copy does, and a working set larger than
     // the cache would pay it on most pages every epoch while gaining little.
-    whole[j] = known[j] && cache_.enabled() && (pfn + epoch_) % kAdmitEvery == 0 &&
-               cache_.peek(pfn) == nullptr;
+    whole[j] = known[j] && cache_.enabled() && stages_.on(OptionalStage::kXorPages) &&
+               (pfn + epoch_) % kAdmitEvery == 0 && cache_.peek(pfn) == nullptr;
     staged[j] = staging_.slot(first + j);
   }
   // One pass over each page: hash, compare, copy out what changed.
@@ -376,46 +404,24 @@ bool Sender::replica_holds(const ContentIndex::Entry& e, uint64_t hash) const {
 // The page-level XOR-RLE delta (kernels/xor_rle.hpp) of `page` against
 // the cached copy `old`, built from the changed blocks only: unchanged
 // blocks are known to be equal and are never read. Each run of adjacent
-// changed blocks is encoded on its own and its first zero run re-anchored to
-// the end of the previous literal; runs are at least a block apart, so the
-// result is the canonical delta of the whole page. Returns the delta's
-// size, or kernels::kXorRleTooLarge when it would exceed capacity.
+// changed blocks is encoded on its own and the runs' deltas joined. Returns
+// the delta's size, or kernels::kXorRleTooLarge when it would exceed
+// capacity.
 size_t Sender::xor_page_delta(const DirtyPage& page, const uint8_t* old, uint8_t* out,
                               size_t capacity, Worker& w) const {
   const uint32_t block_size = config_.block_size;
-  const uint32_t blocks = config_.blocks_per_page();
-  size_t used = 0, literal_end = 0, staged = 0;
-  const bool fits = for_each_run(page.changed, blocks, [&](uint32_t b, uint32_t e) {
-    const size_t start = size_t{b} * block_size, length = size_t{e - b} * block_size;
-    const uint8_t* current = page.data + (page.whole ? start : staged);
-    staged += length;
-    const size_t n =
-        kernels_->xor_rle_encode(current, old + start, length, w.run_delta, sizeof w.run_delta);
-    if (n == 0) return true;  // the receiver already has these bytes
-    const uint8_t* p = w.run_delta;
-    const uint8_t* const end = w.run_delta + n;
-    uint64_t zero_run = 0, literal = 0;
-    load_uleb128(&p, end, &zero_run);
-    const uint64_t anchored = zero_run + start - literal_end;
-    if (used + uleb128_size(anchored) + static_cast<size_t>(end - p) > capacity) return false;
-    used += store_uleb128(out + used, anchored);
-    std::memcpy(out + used, p, static_cast<size_t>(end - p));
-    used += static_cast<size_t>(end - p);
-    // Find where this run's last literal ends, in page coordinates.
-    size_t offset = start + zero_run;
-    for (;;) {
-      load_uleb128(&p, end, &literal);
-      offset += literal;
-      p += literal;
-      if (p == end) break;
-      load_uleb128(&p, end, &zero_run);
-      offset += zero_run;
-    }
-    literal_end = offset;
-    return true;
-  });
-  if (!fits) return kernels::kXorRleTooLarge;
-  return used;
+  kernels::XorRleJoin join(out, capacity);
+  size_t staged = 0;
+  const bool fits =
+      for_each_run(page.changed, config_.blocks_per_page(), [&](uint32_t b, uint32_t e) {
+        const size_t start = size_t{b} * block_size, length = size_t{e - b} * block_size;
+        const uint8_t* current = page.data + (page.whole ? start : staged);
+        staged += length;
+        const size_t n =
+            kernels_->xor_rle_encode(current, old + start, length, w.run_delta, sizeof w.run_delta);
+        return join.append(start, w.run_delta, n);
+      });
+  return fits ? join.size() : kernels::kXorRleTooLarge;
 }
 
 // Appends a page's XOR delta to the segment's XOR_PAGES record.
@@ -451,10 +457,15 @@ void Sender::refresh_cached(uint8_t* cached, const DirtyPage& page) const {
   });
 }
 
+// One page, in three steps. Plan: try the forms the planner finds worth
+// trying (XOR page, shared blocks, codecs) and let it pick the cheapest at
+// the link's speed. Emit: write the chosen form into the segment. Commit:
+// record what the receiver will hold (in-epoch duplicates, index inserts
+// applied in epoch order by encode_epoch, the cached copy). Returns true
+// when the page went into the segment's XOR_PAGES record.
 bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint32_t dirty_index,
                          bool find_zero) {
   const DirtyPage& page = dirty_[dirty_index];
-  const bool known = page.known;
   const uint64_t* changed = page.changed;
   const uint64_t* zero = find_zero ? page.zero : nullptr;
   const uint32_t page_size = config_.page_size;
@@ -463,16 +474,21 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   const size_t bitmap_bytes = wire::bitmap_bytes(page_size, block_size);
   const uint32_t n_changed = page.n_changed;
   const size_t changed_bytes = size_t{n_changed} * block_size;
-  const bool plain_full = !known || bitmap_bytes + changed_bytes >= page_size;
-  const size_t plain_payload = plain_full ? page_size : bitmap_bytes + changed_bytes;
+  const bool plain_full = !page.known || bitmap_bytes + changed_bytes >= page_size;
+  const size_t plain_bytes =
+      wire::kRecordHeaderBytes + (plain_full ? page_size : bitmap_bytes + changed_bytes);
+  StageYields& yields = seg.samples.stages;
+  StageYield& xor_yield = yields[static_cast<size_t>(OptionalStage::kXorPages)];
 
-  uint8_t* cached = known ? cache_.find(page.pfn) : nullptr;
+  uint8_t* cached = page.known ? cache_.find(page.pfn) : nullptr;
   if (cache_.enabled()) {
-    if (known) ++(cached ? seg.counters.cache_hits : seg.counters.cache_misses);
+    if (page.known) ++(cached ? seg.counters.cache_hits : seg.counters.cache_misses);
     // What the receiver holds; pages captured whole are the ones to insert.
-    if (!cached && (page.whole || n_changed == blocks))
-      seg.cache_inserts.emplace_back(dirty_index, !known);
+    if (!cached && stages_.on(OptionalStage::kXorPages) && (page.whole || n_changed == blocks))
+      seg.cache_inserts.emplace_back(dirty_index, !page.known);
   }
+  const bool use_xor = cached && stages_.on(OptionalStage::kXorPages);
+  if (use_xor) ++xor_yield.lookups;
 
   const bool explore = ++w.coded_pages % kExplorePeriod == 0;
   auto timed = [&](codec::Codec c, size_t in_bytes, auto&& run) {
@@ -493,25 +509,51 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
     seg.samples.out_bytes[static_cast<size_t>(c)] += out;
   };
 
-  // An XOR delta of the whole page against the receiver's copy, in the
-  // segment's XOR_PAGES record (a few bytes of framing, no bitmap). When it
-  // is a small share of the changed bytes no other form can do much better,
-  // and the page skips the sharing lookups and the codecs altogether.
+  // Plan, 1: an XOR delta of the whole page against the receiver's copy, in
+  // the segment's XOR_PAGES record (a few bytes of framing, no bitmap). When
+  // it is a small share of the changed bytes no other form can do much
+  // better, and the page skips the sharing lookups and the codecs.
+  PagePlanner planner(costs, plain_bytes);
   size_t xor_page_size = kernels::kXorRleTooLarge;
-  if (cached) {
+  if (use_xor &&
+      (explore || planner.worth_trying(codec::Codec::kXor, changed_bytes, kXorFraming))) {
     xor_page_size = timed(codec::Codec::kXor, changed_bytes, [&] {
       return xor_page_delta(page, cached, w.xor_page, page_size - 1, w);
     });
-    if (xor_page_size != kernels::kXorRleTooLarge)
+    if (xor_page_size != kernels::kXorRleTooLarge) {
       sample(codec::Codec::kXor, changed_bytes, xor_page_size);
-    if (xor_page_size <= changed_bytes * kXorFastPathShare) {
-      emit_xor_page(seg, page.pfn, w.xor_page, xor_page_size, n_changed);
-      refresh_cached(cached, page);
-      return true;
+      planner.offer_xor_page(changed_bytes, xor_page_size + kXorFraming);
+      if (xor_page_size <= changed_bytes * kXorFastPathShare) {
+        xor_yield.saved_bytes += static_cast<double>(plain_bytes - xor_page_size - kXorFraming);
+        emit_xor_page(seg, page.pfn, w.xor_page, xor_page_size, n_changed);
+        refresh_cached(cached, page);
+        return true;
+      }
     }
   }
 
-  // Where each changed block's content lies in staging.
+  const bool epoch_refs =
+      (config_.sharing & FGBI_SHARE_EPOCH) && stages_.on(OptionalStage::kEpochRefs);
+  const bool replica_refs = index_.enabled() && stages_.on(OptionalStage::kReplicaRefs);
+  // Nothing to share and no codec worth a try (a fast link, literals that
+  // do not compress): the changed blocks go raw, without the work below.
+  bool zero_blocks = false;
+  for (uint32_t word = 0; zero && word < kernels::kBitmapWords; ++word)
+    zero_blocks |= (zero[word] & changed[word]) != 0;
+  if (!epoch_refs && !replica_refs && !zero_blocks && !explore) {
+    const size_t framing = wire::kRecordHeaderBytes + 1 + bitmap_bytes + wire::ops_bytes(n_changed);
+    bool worth_a_codec = false;
+    for (const auto& [flag, c] : kGeneralCodecs)
+      worth_a_codec |= (config_.codecs & flag) && planner.worth_trying(c, changed_bytes, framing);
+    if (!worth_a_codec && planner.plan().form == PageForm::kPlain) {
+      emit_plain(seg, page, plain_full);
+      if (cached) refresh_cached(cached, page);
+      return false;
+    }
+  }
+
+  // Plan, 2: each changed block's operation. Where each changed block's
+  // content lies in staging:
   {
     const uint8_t* next = page.data;
     for (uint32_t word = 0; word < kernels::kBitmapWords; ++word) {
@@ -531,8 +573,14 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
         kernels_->hash_blocks(w.block_data[b], 1, block_size, ~0ull, w.full_hashes + b);
     full_hashes = w.full_hashes;
   }
-
-  // Decide each changed block's operation.
+  // What a block would cost on the wire if it were not referenced: its XOR
+  // delta against the cached copy, or itself.
+  auto literal_estimate = [&](uint32_t b) {
+    if (!use_xor) return static_cast<double>(block_size);
+    const size_t n = kernels_->xor_rle_encode(w.block_data[b], cached + size_t{b} * block_size,
+                                              block_size, w.run_delta, sizeof w.run_delta);
+    return static_cast<double>(n);
+  };
   wire::BlockOp ops[kernels::kMaxBlocksPerPage];
   wire::BlockRef refs[kernels::kMaxBlocksPerPage];
   uint64_t literal_bitmap[kernels::kBitmapWords] = {};
@@ -542,83 +590,79 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
     const uint8_t* block = w.block_data[b];
     const uint64_t h = full_hashes[b];
     wire::BlockOp op = wire::BlockOp::kLiteral;
+    // A reference is taken only when it is smaller than the block's literal.
+    auto reference = [&](OptionalStage stage, wire::BlockOp kind, uint64_t pfn, uint32_t block) {
+      const size_t ref_bytes = uleb128_size(pfn) + 1 + sizeof h;
+      const double literal = literal_estimate(b);
+      if (!reference_pays(ref_bytes, literal)) return false;
+      yields[static_cast<size_t>(stage)].saved_bytes += literal - static_cast<double>(ref_bytes);
+      op = kind;
+      refs[n_refs++] = {pfn, static_cast<uint8_t>(block), h};
+      return true;
+    };
     if ((config_.sharing & FGBI_SHARE_ZERO) && zero && bit(zero, b)) {
       op = wire::BlockOp::kZero;
       ++n_zero;
-    } else if (const Worker::DupSlot* d =
-                   (config_.sharing & FGBI_SHARE_EPOCH) ? w.find_dup(h) : nullptr;
-               d && std::memcmp(d->data, block, block_size) == 0) {
-      op = wire::BlockOp::kRefEpoch;
-      refs[n_refs++] = {d->pfn, static_cast<uint8_t>(d->block), h};
-      ++n_epoch;
-    } else if (const ContentIndex::Entry* e = index_.enabled() ? index_.find(h) : nullptr;
-               e && replica_holds(*e, h)) {
-      op = wire::BlockOp::kRefReplica;
-      refs[n_refs++] = {e->pfn, static_cast<uint8_t>(e->block), h};
-      ++n_replica;
-    } else {
+    } else if (epoch_refs) {
+      ++yields[static_cast<size_t>(OptionalStage::kEpochRefs)].lookups;
+      const Worker::DupSlot* d = w.find_dup(h);
+      if (d && std::memcmp(d->data, block, block_size) == 0 &&
+          reference(OptionalStage::kEpochRefs, wire::BlockOp::kRefEpoch, d->pfn, d->block))
+        ++n_epoch;
+    }
+    if (op == wire::BlockOp::kLiteral && replica_refs) {
+      ++yields[static_cast<size_t>(OptionalStage::kReplicaRefs)].lookups;
+      const ContentIndex::Entry* e = index_.find(h);
+      if (e && replica_holds(*e, h) &&
+          reference(OptionalStage::kReplicaRefs, wire::BlockOp::kRefReplica, e->pfn, e->block))
+        ++n_replica;
+    }
+    if (op == wire::BlockOp::kLiteral) {
       set_bit(literal_bitmap, b);
       ++n_literal;
     }
     ops[n_ops++] = op;
   }
-  const bool all_literal = n_literal == n_changed;
-  const bool coded_xor = cached && !all_literal && n_literal != 0;
-  if (coded_xor) kernels_->gather_blocks(cached, literal_bitmap, block_size, w.previous);
-  // Candidates, compared by wire bytes and encode time at the link's speed.
-  enum class Form { kPlain, kXorPage, kCoded } form = Form::kPlain;
-  double best_cost = static_cast<double>(wire::kRecordHeaderBytes + plain_payload) *
-                     costs.cost(codec::Codec::kRaw, 0, 1);
 
-  // The XOR page computed above, as a candidate.
-  if (xor_page_size != kernels::kXorRleTooLarge) {
-    const double cost = costs.cost(codec::Codec::kXor, changed_bytes, xor_page_size + kXorFraming);
-    if (cost < best_cost) {
-      form = Form::kXorPage;
-      best_cost = cost;
-    }
-  }
-  // A coded record: shared blocks as ops, literal blocks raw or encoded.
+  // Plan, 3: a coded record, its literal blocks raw or encoded.
+  const bool all_literal = n_literal == n_changed;
   const size_t literal_bytes = size_t{n_literal} * block_size;
   uint8_t prefix[1 + 16 + 32 + kernels::kMaxBlocksPerPage * wire::kMaxRefBytes];
   const size_t prefix_bytes = wire::write_coded_prefix(codec::Codec::kRaw, changed, bitmap_bytes,
                                                        ops, n_changed, refs, n_refs, prefix);
-  const double coded_framing = static_cast<double>(wire::kRecordHeaderBytes + prefix_bytes) *
-                               costs.cost(codec::Codec::kRaw, 0, 1);
-  codec::Codec section = codec::Codec::kRaw;
+  const size_t framing = wire::kRecordHeaderBytes + prefix_bytes;
   const uint8_t* section_data = w.literal;
-  size_t section_size = literal_bytes;
-  auto consider = [&](codec::Codec c, const uint8_t* data, size_t size) {
-    const double cost = coded_framing + costs.cost(c, literal_bytes, size);
-    if (size <= literal_bytes && cost < best_cost) {
-      form = Form::kCoded;
-      best_cost = cost;
-      section = c;
-      section_data = data;
-      section_size = size;
-    }
+  bool literal_gathered = false;
+  auto gather_literal = [&] {
+    if (!literal_gathered) gather_changed(page, literal_bitmap, w.literal);
+    literal_gathered = true;
   };
-  if (n_literal != 0) gather_changed(page, literal_bitmap, w.literal);
-  if (!all_literal) consider(codec::Codec::kRaw, w.literal, literal_bytes);
+  auto offer = [&](codec::Codec c, const uint8_t* data, size_t size) {
+    planner.offer_coded(c, framing, literal_bytes, size);
+    if (planner.plan().form == PageForm::kCoded && planner.plan().section == c) section_data = data;
+  };
+  if (!all_literal) {
+    gather_literal();
+    offer(codec::Codec::kRaw, w.literal, literal_bytes);
+  }
+  if (n_literal != 0 && use_xor && !all_literal &&
+      planner.worth_trying(codec::Codec::kXor, literal_bytes, framing)) {
+    // Shared blocks plus an XOR delta of the literal ones.
+    gather_literal();
+    kernels_->gather_blocks(cached, literal_bitmap, block_size, w.previous);
+    const size_t size =
+        kernels_->xor_rle_encode(w.literal, w.previous, literal_bytes, w.xor_out, literal_bytes);
+    if (size != kernels::kXorRleTooLarge) offer(codec::Codec::kXor, w.xor_out, size);
+  }
   if (n_literal != 0) {
-    if (coded_xor) {
-      // Shared blocks plus an XOR delta of the literal ones.
-      const size_t size =
-          kernels_->xor_rle_encode(w.literal, w.previous, literal_bytes, w.xor_out, literal_bytes);
-      if (size != kernels::kXorRleTooLarge) consider(codec::Codec::kXor, w.xor_out, size);
-    }
-    constexpr std::pair<uint32_t, codec::Codec> kGeneral[] = {
-        {FGBI_CODEC_LZ4, codec::Codec::kLz4},
-        {FGBI_CODEC_ZSTD, codec::Codec::kZstd},
-        {FGBI_CODEC_ZLIB, codec::Codec::kZlib}};
-    for (const auto& general : kGeneral) {
+    for (const auto& general : kGeneralCodecs) {
       const uint32_t flag = general.first;
       const codec::Codec c = general.second;  // a plain variable: lambdas capture it
       if (!(config_.codecs & flag)) continue;
       // Exploration refreshes the estimates of plausible contenders only:
       // zlib on a page an XOR delta ships in a tenth of the time is not one.
-      const double predicted = coded_framing + costs.predicted(c, literal_bytes);
-      if (predicted >= (explore ? kExploreReach : 1.0) * best_cost) continue;
+      if (!planner.worth_trying(c, literal_bytes, framing, explore ? kExploreReach : 1.0)) continue;
+      gather_literal();
       uint8_t* out = section_data == w.packed ? w.candidate : w.packed;
       const size_t size = timed(c, literal_bytes, [&] {
         return w.compressor.compress(c, w.literal, literal_bytes, out, literal_bytes - 1);
@@ -626,21 +670,17 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
       const size_t observed = size == 0 ? literal_bytes : size;
       costs.observe_ratio(c, literal_bytes, observed);
       sample(c, literal_bytes, observed);
-      if (size != 0) consider(c, out, size);
+      if (size != 0) offer(c, out, size);
     }
   }
+  const PagePlan& plan = planner.plan();
 
-  // Emit, and note which blocks the receiver will hold. Later pages of the
-  // segment may reference blocks written by plain and coded records; later
-  // epochs may reference any of them in the replica.
-  uint64_t epoch_sources[kernels::kBitmapWords] = {};
-  uint64_t replica_sources[kernels::kBitmapWords];
-  for (uint32_t i = 0; i < kernels::kBitmapWords; ++i)
-    replica_sources[i] = changed[i] & ~(zero ? zero[i] : 0);
-  if (form == Form::kXorPage) {
+  // Emit.
+  if (plan.form == PageForm::kXorPage) {
     emit_xor_page(seg, page.pfn, w.xor_page, xor_page_size, n_changed);
-  } else if (form == Form::kCoded) {
-    prefix[0] = static_cast<uint8_t>(section);
+  } else if (plan.form == PageForm::kCoded) {
+    const size_t section_size = plan.wire_bytes - framing;
+    prefix[0] = static_cast<uint8_t>(plan.section);
     uint8_t* payload =
         append_record(seg, wire::kRecordCodedPage, page.pfn, prefix_bytes + section_size);
     std::memcpy(payload, prefix, prefix_bytes);
@@ -650,38 +690,47 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
     seg.counters.blocks_zero += n_zero;
     seg.counters.blocks_shared_epoch += n_epoch;
     seg.counters.blocks_shared_replica += n_replica;
-    ++seg.counters.chosen[static_cast<size_t>(section)];
-    seg.counters.codec_bytes[static_cast<size_t>(section)] += section_size;
-    std::memcpy(epoch_sources, changed, sizeof epoch_sources);
+    ++seg.counters.chosen[static_cast<size_t>(plan.section)];
+    seg.counters.codec_bytes[static_cast<size_t>(plan.section)] += section_size;
   } else {
     emit_plain(seg, page, plain_full);
-    std::memcpy(epoch_sources, changed, sizeof epoch_sources);
   }
-  // XOR pages are the working set being edited: their blocks change again
-  // soon and the index would mostly hold stale entries for them, at the
-  // price of a random write per block. Their old entries fail
+
+  // Commit. Later pages of the segment may reference blocks written by plain
+  // and coded records; later epochs may reference any of them in the
+  // replica. XOR pages are the working set being edited: their blocks
+  // change again soon and the index would mostly hold stale entries for
+  // them, at the price of a random write per block; their old entries fail
   // replica_holds() once the page is sent again.
-  if (form == Form::kXorPage)
-    std::fill(replica_sources, replica_sources + kernels::kBitmapWords, 0);
-  for (uint32_t b = 0; b < blocks; ++b) {
-    if (!bit(replica_sources, b) || (form == Form::kCoded && !bit(literal_bitmap, b))) continue;
-    const uint64_t h = full_hashes[b];
-    if ((config_.sharing & FGBI_SHARE_EPOCH) && bit(epoch_sources, b))
-      w.add_dup(h, page.pfn, b, w.block_data[b]);
-    if (index_.enabled()) seg.index_inserts.push_back({h, page.pfn, b});
+  if (plan.form == PageForm::kXorPage ||
+      (plan.form == PageForm::kCoded && plan.section == codec::Codec::kXor))
+    xor_yield.saved_bytes += static_cast<double>(plain_bytes - plan.wire_bytes);
+  if (plan.form != PageForm::kXorPage && (epoch_refs || replica_refs)) {
+    for (uint32_t word = 0; word < kernels::kBitmapWords; ++word) {
+      uint64_t sources = changed[word] & ~(zero ? zero[word] : 0);
+      if (plan.form == PageForm::kCoded) sources &= literal_bitmap[word];
+      for (; sources != 0; sources &= sources - 1) {
+        const uint32_t b = word * 64 + static_cast<uint32_t>(std::countr_zero(sources));
+        const uint64_t h = full_hashes[b];
+        if (epoch_refs) w.add_dup(h, page.pfn, b, w.block_data[b]);
+        if (replica_refs) seg.index_inserts.push_back({h, page.pfn, b});
+      }
+    }
   }
   if (cached) refresh_cached(cached, page);
-  return form == Form::kXorPage;
+  return plan.form == PageForm::kXorPage;
 }
 
 // Index slots and cached blocks are far apart in memory and miss the CPU
 // cache: start loading those of the next pages before they are encoded.
 void Sender::prefetch_pages(size_t first, size_t count) const {
-  const bool use_index = index_.enabled() && config_.hash_mask() == ~0ull;
+  const bool use_index =
+      index_.enabled() && stages_.on(OptionalStage::kReplicaRefs) && config_.hash_mask() == ~0ull;
   const uint32_t blocks = config_.blocks_per_page();
   for (size_t j = first; j < first + count; ++j) {
     const DirtyPage& d = dirty_[j];
-    const uint8_t* cached = d.known ? cache_.peek(d.pfn) : nullptr;
+    const uint8_t* cached =
+        d.known && stages_.on(OptionalStage::kXorPages) ? cache_.peek(d.pfn) : nullptr;
     const uint64_t* hashes = hashes_.data() + d.pfn * blocks;
     for (uint32_t w = 0; w < kernels::kBitmapWords; ++w) {
       for (uint64_t bits = d.changed[w]; bits; bits &= bits - 1) {
@@ -810,16 +859,21 @@ fgbi_status Sender::encode_epoch(fgbi_write_fn write, void* user) {
   // outcome does not depend on the thread count.
   Counters epoch_counters;
   CostSamples samples;
+  // Lookups in an empty index say nothing of what the stage can find.
+  bool learned[kOptionalStages];
+  std::copy(std::begin(stages_.run), std::end(stages_.run), learned);
+  learned[static_cast<size_t>(OptionalStage::kReplicaRefs)] &= index_filled_;
   for (size_t i = 0; i < n_segments; ++i) {
     const Segment& seg = segments_[i];
     epoch_counters.add(seg.counters);
     samples.add(seg.samples);
     for (const IndexInsert& ins : seg.index_inserts)
       index_.insert(ins.hash, ins.pfn, ins.block, epoch_);
+    index_filled_ |= !seg.index_inserts.empty();
     for (const auto& [d, first_send] : seg.cache_inserts)
       cache_.insert(dirty_[d].pfn, dirty_[d].data, first_send);
   }
-  cost_model_.learn(samples, config_.adaptive);
+  cost_model_.learn(samples, config_.adaptive, learned);
   encoded_bytes_ = wire::kHeaderBytes + writer.body_bytes() + wire::kTrailerBytes;
   totals_.add(epoch_counters);
   pages_ += dirty_.size();

@@ -26,6 +26,7 @@
 #include "sender/content_index.hpp"
 #include "sender/cost_model.hpp"
 #include "sender/page_cache.hpp"
+#include "sender/page_plan.hpp"
 #include "sender/staging_arena.hpp"
 #include "wire/coded_page.hpp"
 #include "wire/format.hpp"
@@ -100,6 +101,7 @@ class Sender {
   struct Worker;
 
   fgbi_status start();
+  void plan_epoch_stages();
   bool coding() const { return config_.sharing != 0 || config_.codecs != 0; }
   fgbi_status check_page(uint64_t pfn, const void* page) const;
   void capture_batch(size_t first, size_t count, const uint8_t* const* pages);
@@ -140,6 +142,8 @@ class Sender {
   ContentIndex index_;
   PageCache cache_;
   CostModel cost_model_;
+  StagePlan stages_;           // the optional stages the open epoch runs
+  bool index_filled_ = false;  // the index has held entries since an epoch began
   StagingArena staging_;
   uint64_t stream_id_ = 0;
   std::vector<size_t> accepted_;  // add_pages scratch: the batch's pages that passed

@@ -25,6 +25,7 @@ Pair::Pair(const PairOptions& options)
   EXPECT_EQ(fgbi_sender_set_parameter(s, FGBI_P_CACHE_BYTES, options.cache_bytes), FGBI_OK);
   EXPECT_EQ(fgbi_sender_set_parameter(s, FGBI_P_ADAPTIVE, options.adaptive), FGBI_OK);
   EXPECT_EQ(fgbi_sender_set_parameter(s, FGBI_P_STREAM_ID, options.stream_id), FGBI_OK);
+  EXPECT_EQ(fgbi_sender_set_parameter(s, FGBI_P_LINK_MBPS, options.link_mbps), FGBI_OK);
   EXPECT_EQ(fgbi_sender_set_parameter(s, FGBI_P_BACKEND, options.backend), FGBI_OK);
   EXPECT_EQ(fgbi_receiver_set_parameter(r, FGBI_P_BACKEND, options.backend), FGBI_OK);
   EXPECT_EQ(fgbi_receiver_set_parameter(r, FGBI_P_TRACKED_PAGES, pages), FGBI_OK);

@@ -34,6 +34,9 @@ struct PairOptions {
   // the same bytes.
   int64_t stream_id = 0x5eed;
   int64_t backend = FGBI_BACKEND_AUTO;  // both ends
+  // FGBI_P_LINK_MBPS: the cost model's link. Tests of a mechanism use a
+  // slow one, at which every optional stage pays and so runs.
+  int64_t link_mbps = 1000;
 };
 
 // Sharing and compression off: the plain records of the wire format only.

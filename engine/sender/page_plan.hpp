@@ -1,0 +1,88 @@
+// Planning, the pure part of the encoder: which optional stages an epoch
+// runs, and which form each page ships in. Nothing here reads pages or the
+// sender's tables; the sender measures (trial encodings, sharing lookups)
+// and emits, the planner only weighs what it is told at the link's speed.
+// docs/cost-model.md describes the model.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+#include "codec/compressor.hpp"
+#include "sender/cost_model.hpp"
+
+namespace fgbi {
+
+// Which optional stages run in an epoch.
+struct StagePlan {
+  bool run[kOptionalStages] = {true, true, true};
+  bool on(OptionalStage s) const { return run[static_cast<size_t>(s)]; }
+};
+
+struct StageInputs {
+  const StageYields* yields;  // running averages per epoch; lookups 0 = nothing known
+  // Each stage's cost per lookup, ns (cost_model.cpp holds the references).
+  std::array<double, kOptionalStages> ns_per_lookup;
+  double link_ns_per_byte;
+  uint64_t epoch;
+  bool enabled[kOptionalStages];  // allowed by the configuration
+};
+
+// Every this many epochs each enabled stage runs regardless of its yield,
+// so the model notices when a workload starts to gain from it again.
+inline constexpr uint64_t kStageProbeEpochs = 8;
+
+// A stage runs when it is enabled and either nothing is known about it yet,
+// it is a probe epoch, or what it saved per lookup at the link's speed pays
+// for its cost per lookup.
+StagePlan plan_stages(const StageInputs& in);
+
+// The forms a page can ship in (docs/wire-format.md).
+enum class PageForm : uint8_t {
+  kPlain,    // FULL_PAGE or BLOCKS record: the changed blocks (or page) raw
+  kXorPage,  // an entry of the segment's XOR_PAGES record
+  kCoded,    // CODED_PAGE: shared blocks as ops, literals in one section
+};
+
+struct PagePlan {
+  PageForm form = PageForm::kPlain;
+  codec::Codec section = codec::Codec::kRaw;  // kCoded: how the literals travel
+  size_t wire_bytes = 0;                      // what the form puts on the wire
+  double cost = 0;                            // encode + wire time, ns
+};
+
+// Weighs the forms a page may take as the sender tries them, cheapest
+// (encode time + wire time at the link's speed) first. The sender asks
+// worth_trying() before each trial encoding and offers what it produced.
+class PagePlanner {
+ public:
+  // plain_wire_bytes: header and payload of the plain record, the fallback.
+  PagePlanner(const CostModel::Local& costs, size_t plain_wire_bytes);
+
+  // Whether encoding `in` bytes with `c` into framing + output could beat
+  // the best form so far, by the codec's estimated ratio; `reach` > 1
+  // widens the test (exploration keeps estimates of near misses fresh).
+  bool worth_trying(codec::Codec c, size_t in, size_t framing, double reach = 1.0) const;
+
+  // An XOR_PAGES entry of `size` delta bytes made from `in` changed bytes.
+  void offer_xor_page(size_t in, size_t size);
+  // A CODED_PAGE of `framing` bytes (record header, ops, references) and a
+  // literal section of `in` bytes encoded by `c` into `size` bytes.
+  void offer_coded(codec::Codec c, size_t framing, size_t in, size_t size);
+
+  const PagePlan& plan() const { return best_; }
+
+ private:
+  void offer(PageForm form, codec::Codec c, size_t in, size_t wire_bytes);
+  const CostModel::Local& costs_;
+  PagePlan best_;
+};
+
+// Whether a reference of ref_bytes beats shipping the block itself, which
+// would cost about literal_bytes on the wire (its encoding's share).
+inline bool reference_pays(size_t ref_bytes, double literal_bytes) {
+  return static_cast<double>(ref_bytes) < literal_bytes;
+}
+
+}  // namespace fgbi
