@@ -44,6 +44,7 @@ struct SendOptions {
   int64_t heartbeat_ms = 100;
   int64_t queue_mib = 64;
   int64_t chunk_kib = 256;
+  double link_gbps = 0;  // 0: measured at the socket
   uint32_t retry_ms = 10000;
   bool no_verify = false;
   bool json = false;
@@ -316,7 +317,8 @@ class Sender {
     for (auto [p, v] : {std::pair{FGBI_SP_IO_TIMEOUT_MS, opt_.io_timeout_ms},
                         {FGBI_SP_HEARTBEAT_MS, opt_.heartbeat_ms},
                         {FGBI_SP_QUEUE_BYTES, opt_.queue_mib << 20},
-                        {FGBI_SP_CHUNK_BYTES, opt_.chunk_kib << 10}})
+                        {FGBI_SP_CHUNK_BYTES, opt_.chunk_kib << 10},
+                        {FGBI_SP_LINK_MBPS, static_cast<int64_t>(opt_.link_gbps * 1000 + 0.5)}})
       if (st == FGBI_OK) st = fgbi_link_set_parameter(link_, p, v);
     if (st == FGBI_OK && key_) st = fgbi_link_set_key(link_, key_->data(), key_->size());
     if (st == FGBI_OK)
@@ -442,6 +444,7 @@ class Sender {
       j.field("max_unacked", uint64_t{opt_.max_unacked});
       j.field("interval_ms", uint64_t{opt_.interval_ms});
       j.field("chunk_bytes", static_cast<uint64_t>(opt_.chunk_kib << 10));
+      j.field("link_gbps", opt_.link_gbps);  // 0: measured
       j.end_object();
       j.begin_object("initial_sync");
       j.field("done", initial_done_);
@@ -489,6 +492,12 @@ class Sender {
         per_s(steady_wire / 1e6), per_s(steady_dirty / 1e6));
     std::printf("pause          %s\n", stop_copy_.text().c_str());
     std::printf("commit latency %s\n", latency_.text().c_str());
+    if (opt_.link_gbps > 0)
+      std::printf("link           %.3g Gbit/s, as given (measured: %.3g Gbit/s)\n", opt_.link_gbps,
+                  stat(FGBI_SS_LINK_MBPS) / 1e3);
+    else
+      std::printf("link           %.3g Gbit/s, measured at the socket\n",
+                  stat(FGBI_SS_LINK_MBPS) / 1e3);
     std::printf(
         "session       %llu connections (%llu resumed, %llu full), %llu lost, %llu epochs "
         "discarded\n",
@@ -607,6 +616,10 @@ void add_send_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--retry-ms", opt->retry_ms, "How long to keep trying to (re)connect")
       ->capture_default_str()
       ->check(whole_number(0, 86400000));
+  cmd->add_option("--link-gbps", opt->link_gbps,
+                  "Link speed the encoder's cost model assumes, Gbit/s; 0 (default) measures it "
+                  "at the socket while sending")
+      ->check(CLI::Range(0.0, 10000.0));
   cmd->add_flag("--no-verify", opt->no_verify, "Skip the final replica digest check");
   cmd->add_flag("--json", opt->json, "Print the figures as one JSON object");
   cmd->callback([opt, &exit_code] {

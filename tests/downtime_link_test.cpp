@@ -295,11 +295,13 @@ class ServingBackup {
 // The primary's link and its sender over the workload's memory.
 class LinkedPrimary {
  public:
+  // link_mbps 0: the link measures its speed and tells the sender.
   LinkedPrimary(bench::SyntheticWorkload* memory, int64_t link_mbps) {
     EXPECT_EQ(fgbi_sender_create(&sender_), FGBI_OK);
-    configure(sender_, link_mbps);
+    configure(sender_, link_mbps == 0 ? 1000 : link_mbps);
     EXPECT_EQ(fgbi_link_create(&link_, sender_), FGBI_OK);
     EXPECT_EQ(fgbi_link_set_parameter(link_, FGBI_SP_IO_TIMEOUT_MS, 10000), FGBI_OK);
+    EXPECT_EQ(fgbi_link_set_parameter(link_, FGBI_SP_LINK_MBPS, link_mbps), FGBI_OK);
     EXPECT_EQ(fgbi_link_set_page_source(
                   link_,
                   [](void* user, uint64_t pfn) -> const void* {
@@ -313,6 +315,7 @@ class LinkedPrimary {
     fgbi_sender_free(sender_);
   }
   fgbi_link* link() { return link_; }
+  fgbi_sender* sender() { return sender_; }
 
   // One epoch: stop-and-copy time, latency until the ack, wire bytes.
   Measured replicate(const std::vector<uint64_t>& pfns, const std::vector<const uint8_t*>& pages) {
@@ -365,6 +368,7 @@ TEST_F(DowntimeLinkTest, ModelPredictsTypeTwoDowntimeAndLatencyWithinTwentyPerce
 
   // The link's sender and, beside it, the twin: same options, same epochs.
   bench::SyntheticWorkload memory(workload());
+  // The link's speed as given, not as measured: the twin must match.
   LinkedPrimary primary(&memory, static_cast<int64_t>(rates_mbit[0]));
   bench::FgbiSchemeOptions twin_options;
   twin_options.name = "twin";
@@ -474,6 +478,49 @@ TEST_F(DowntimeLinkTest, ModelPredictsTypeTwoDowntimeAndLatencyWithinTwentyPerce
   EXPECT_EQ(fgbi_link_replica_digest(primary.link(), 20000, &committed, &digest), FGBI_OK);
   EXPECT_EQ(digest, fgbi_memory_digest(memory.page(0), memory.memory_bytes()));
   EXPECT_EQ(fgbi_link_close(primary.link()), FGBI_OK);
+}
+
+// With no speed given, the link measures what the socket carries and the
+// sender's cost model is given it before the next epoch.
+TEST_F(DowntimeLinkTest, LinkMeasuresTheShapedRateAndTellsTheSender) {
+  TempDir dir;
+  NetnsGuard netns;
+  std::string why;
+  ServingBackup backup(dir.file("replica"));
+  if (!netns.enter(link_.backup(), &why)) GTEST_SKIP() << why;
+  const uint16_t port = backup.start(ShapedLink::kBackupAddress);
+  // Pages rewritten with fresh bytes: nothing shrinks them on the wire.
+  bench::WorkloadModel model = *bench::find_preset("random");
+  model.tracked_pages = model.working_set_pages = kPages;
+  model.dirty_pages = 512;  // 2 MiB an epoch
+  bench::SyntheticWorkload memory(model);
+  LinkedPrimary primary(&memory, 0);
+  ASSERT_TRUE(netns.enter(link_.primary(), &why)) << why;
+  ASSERT_EQ(fgbi_link_connect(primary.link(), ShapedLink::kBackupAddress, port, nullptr), FGBI_OK);
+  auto replicate = [&](const std::vector<uint64_t>& pfns) {
+    std::vector<const uint8_t*> pages(pfns.size());
+    for (size_t i = 0; i < pfns.size(); ++i) pages[i] = memory.page(pfns[i]);
+    return primary.replicate(pfns, pages);
+  };
+  std::vector<uint64_t> all(kPages);
+  for (uint64_t i = 0; i < kPages; ++i) all[i] = i;
+  memory.next_epoch();
+  replicate(all);
+  for (const double mbit : {50.0, 200.0}) {
+    ASSERT_EQ(link_.shape(mbit, 32 * 1024), "");
+    // 12 MiB through the shaped link, so the meter forgets the last speed.
+    for (int i = 0; i < 6; ++i) replicate(memory.next_epoch());
+    uint64_t measured = 0;
+    ASSERT_EQ(fgbi_link_get_stat(primary.link(), FGBI_SS_LINK_MBPS, &measured), FGBI_OK);
+    replicate(memory.next_epoch());  // begins with the sender told the measured speed
+    int64_t told = 0;
+    ASSERT_EQ(fgbi_sender_get_parameter(primary.sender(), FGBI_P_LINK_MBPS, &told), FGBI_OK);
+    std::printf("  shaped %.0f Mbit/s: measured %llu Mbit/s, the sender was told %lld\n", mbit,
+                static_cast<unsigned long long>(measured), static_cast<long long>(told));
+    EXPECT_GT(static_cast<double>(measured), 0.6 * mbit);
+    EXPECT_LT(static_cast<double>(measured), 1.15 * mbit);
+    EXPECT_NEAR(static_cast<double>(told), static_cast<double>(measured), 0.3 * mbit);
+  }
 }
 
 }  // namespace

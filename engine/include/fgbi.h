@@ -380,9 +380,13 @@ typedef enum fgbi_session_param {
   FGBI_SP_QUEUE_BYTES = 4,   /* link: most epoch bytes queued for sending (64 MiB) */
   FGBI_SP_CHUNK_BYTES = 5,   /* link: epoch bytes per data frame (256 KiB) */
   FGBI_SP_LISTEN_ANY = 6,    /* backup: 1 = may listen beyond loopback without a key */
-  FGBI_SP_SYNC = 7           /* backup: 1 = fsync journal, replica and metadata at every
+  FGBI_SP_SYNC = 7,          /* backup: 1 = fsync journal, replica and metadata at every
                                 commit (survives power loss); 0 = survives a crash of
                                 the backup process only (default) */
+  FGBI_SP_LINK_MBPS = 8      /* link: the link speed in Mbit/s the sender's cost model
+                                is given before each epoch (FGBI_P_LINK_MBPS); 0 = the
+                                speed measured at the socket, FGBI_SS_LINK_MBPS, once
+                                known (default) */
 } fgbi_session_param;
 
 FGBI_API fgbi_status fgbi_session_param_bounds(fgbi_session_param param, int64_t* min_value,
@@ -406,10 +410,13 @@ typedef enum fgbi_session_stat {
   FGBI_SS_LATENCY_MAX_NS = 14,
   FGBI_SS_COMMITTED_EPOCH = 15, /* link: last acknowledged epoch; backup: replica's epoch */
   FGBI_SS_ROLLBACKS = 16,       /* backup: interrupted applies undone from the journal at open */
-  FGBI_SS_CLOSED = 17           /* backup: TCP connections accepted and closed again */
+  FGBI_SS_CLOSED = 17,          /* backup: TCP connections accepted and closed again */
+  FGBI_SS_LINK_MBPS = 18        /* link: the link speed measured at the socket, Mbit/s (bytes
+                                   that left the kernel's send queue while it never ran dry;
+                                   0 until 1 MiB was measured) */
 } fgbi_session_stat;
 #define FGBI_SESSION_STAT_FIRST 1
-#define FGBI_SESSION_STAT_LAST 17
+#define FGBI_SESSION_STAT_LAST 18
 /* "FGBI_SS_EPOCHS" for FGBI_SS_EPOCHS; NULL for an unknown statistic. */
 FGBI_API const char* fgbi_session_stat_name(fgbi_session_stat stat);
 

@@ -1,6 +1,7 @@
 #include "session/link.hpp"
 
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -295,6 +296,14 @@ fgbi_status Link::begin_epoch(uint64_t* epoch) {
   if (stop_.raised()) return FGBI_E_STOPPED;
   if (open_epoch_ != 0) return FGBI_E_WRONG_STAGE;
   wait_encoded();  // the sender is the encoder thread's until then
+  // The cost model weighs encode time against the link's real speed.
+  const uint64_t link_mbps = config_.link_mbps != 0 ? static_cast<uint64_t>(config_.link_mbps)
+                                                    : stats_.get(FGBI_SS_LINK_MBPS);
+  if (link_mbps != 0 && link_mbps != sender_link_mbps_ &&
+      fgbi_sender_set_parameter(sender_, FGBI_P_LINK_MBPS,
+                                static_cast<int64_t>(std::min<uint64_t>(link_mbps, 10000000))) ==
+          FGBI_OK)
+    sender_link_mbps_ = link_mbps;
   const auto begin = Clock::now();
   uint64_t e = 0;
   if (fgbi_status st = fgbi_sender_begin_epoch(sender_, &e); st != FGBI_OK) return st;
@@ -587,6 +596,18 @@ fgbi_status Link::on_incoming(Connection& c) {
   }
 }
 
+// Feeds the link-rate meter; returns whether the kernel still holds bytes
+// not yet sent. Only this thread writes, so a queue found non-empty twice
+// never ran dry in between, and the bytes that left it show the link's speed.
+bool Link::look_at_socket(Connection& c, Clock::time_point now) {
+  int queued = 0;
+  if (ioctl(c.fd(), TIOCOUTQ, &queued) != 0) return false;
+  link_rate_.sample(ns_between(Clock::time_point{}, now),
+                    c.bytes_written() - static_cast<uint64_t>(std::max(queued, 0)), queued > 0);
+  stats_.set(FGBI_SS_LINK_MBPS, link_rate_.mbps());
+  return queued > 0;
+}
+
 void Link::io_loop() {
   Connection& c = *conn_;
   const auto io = std::chrono::milliseconds(config_.io_timeout_ms);
@@ -598,6 +619,7 @@ void Link::io_loop() {
   iovec iov[3];
   int iov_first = 0;
   bool stop_seen = false;
+  bool draining = false;  // the kernel holds bytes not yet sent
 
   for (;;) {
     if (!current) {
@@ -622,13 +644,17 @@ void Link::io_loop() {
     // alone tells a dead or cut-off backup from a slow one.
     const Deadline wake =
         current ? last_heard + io : std::min(last_heard + io, last_sent + heartbeat);
+    // While the kernel drains its queue, look at it often: the link's speed
+    // shows in how fast it empties.
     const int timeout = static_cast<int>(std::clamp<int64_t>(
-        std::chrono::ceil<std::chrono::milliseconds>(wake - Clock::now()).count(), 0, 60000));
+        std::chrono::ceil<std::chrono::milliseconds>(wake - Clock::now()).count(), 0,
+        draining ? kDrainLookMs : 60000));
     pollfd fds[3] = {{c.fd(), static_cast<short>(POLLIN | (current ? POLLOUT : 0)), 0},
                      {wake_.fd(), POLLIN, 0},
                      {stop_seen ? -1 : stop_.fd(), POLLIN, 0}};
     if (!c.has_buffered() && poll(fds, 3, timeout) < 0 && errno != EINTR)
       return fail(FGBI_E_INTERNAL, "poll failed");
+    look_at_socket(c, Clock::now());  // before this turn writes more
     if (fds[1].revents) wake_.drain();
     if (fds[2].revents) {
       stop_seen = true;
@@ -679,6 +705,7 @@ void Link::io_loop() {
       }
     }
     const auto now = Clock::now();
+    draining = look_at_socket(c, now);
     if (now >= last_heard + io)
       return fail(FGBI_E_TIMEOUT, "the backup has been silent for " +
                                       std::to_string(ms_between(last_heard, now)) + " ms");

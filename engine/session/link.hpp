@@ -20,6 +20,7 @@
 
 #include "fgbi.h"
 #include "session/connection.hpp"
+#include "session/link_rate.hpp"
 #include "session/log.hpp"
 #include "session/protocol.hpp"
 #include "session/session_config.hpp"
@@ -86,12 +87,16 @@ class Link {
   void encode_epoch(uint64_t epoch);
   // I/O thread.
   void io_loop();
+  bool look_at_socket(Connection& c, Clock::time_point now);
   fgbi_status on_incoming(Connection& c);
   void fail(fgbi_status status, const std::string& text);
 
   fgbi_sender* sender_;
   SessionConfig config_;
   mutable SessionStats stats_;
+  LinkRateMeter link_rate_;               // the I/O thread's
+  static constexpr int kDrainLookMs = 2;  // how often it looks while the kernel drains
+  uint64_t sender_link_mbps_ = 0;         // last given to the sender
   Log log_;
   StopSignal stop_;
   Wakeup wake_;

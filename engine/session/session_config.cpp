@@ -22,6 +22,7 @@ constexpr ParamInfo kParams[] = {
      int64_t{256} << 10, true, false},
     {FGBI_SP_LISTEN_ANY, "FGBI_SP_LISTEN_ANY", 0, 1, 0, false, true},
     {FGBI_SP_SYNC, "FGBI_SP_SYNC", 0, 1, 0, false, true},
+    {FGBI_SP_LINK_MBPS, "FGBI_SP_LINK_MBPS", 0, 10000000, 0, true, false},
 };
 
 const ParamInfo* find(fgbi_session_param param) {
@@ -49,6 +50,7 @@ constexpr const char* kStatNames[] = {
     "FGBI_SS_COMMITTED_EPOCH",
     "FGBI_SS_ROLLBACKS",
     "FGBI_SS_CLOSED",
+    "FGBI_SS_LINK_MBPS",
 };
 static_assert(sizeof kStatNames / sizeof kStatNames[0] == FGBI_SESSION_STAT_LAST + 1);
 
@@ -75,6 +77,7 @@ void SessionConfig::assign(fgbi_session_param param, int64_t value) {
     case FGBI_SP_CHUNK_BYTES: chunk_bytes = value; break;
     case FGBI_SP_LISTEN_ANY: listen_any = value != 0; break;
     case FGBI_SP_SYNC: sync = value != 0; break;
+    case FGBI_SP_LINK_MBPS: link_mbps = value; break;
   }
 }
 
@@ -89,6 +92,7 @@ fgbi_status SessionConfig::get(Side side, fgbi_session_param param, int64_t* val
     case FGBI_SP_CHUNK_BYTES: *value = chunk_bytes; break;
     case FGBI_SP_LISTEN_ANY: *value = listen_any; break;
     case FGBI_SP_SYNC: *value = sync; break;
+    case FGBI_SP_LINK_MBPS: *value = link_mbps; break;
   }
   return FGBI_OK;
 }

@@ -21,6 +21,7 @@ struct SessionConfig {
   int64_t chunk_bytes;
   bool listen_any;
   bool sync;
+  int64_t link_mbps;  // 0: measured
 
   // FGBI_E_PARAM_UNKNOWN for a parameter that does not apply to this side.
   fgbi_status set(Side side, fgbi_session_param param, int64_t value);
