@@ -92,7 +92,7 @@ constexpr size_t kSweepPoints = 121;  // 40 a decade over 0.1-100
 // Series colours, in the order the schemes ran (fgbi, fgbi-plain, then the
 // peers by default), so that fgbi's two are the blues of the bar charts.
 constexpr const char* kColours[] = {"#2b6cb0", "#63b3ed", "#c53030", "#dd6b20",
-                                    "#38a169", "#805ad5", "#b7791f", "#4a5568"};
+                                    "#38a169", "#805ad5", "#d53f8c", "#4a5568"};
 
 const char* colour(size_t series) { return kColours[series % std::size(kColours)]; }
 
