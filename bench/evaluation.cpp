@@ -24,7 +24,9 @@ void check(fgbi_status st, const char* call) {
 class FgbiScheme : public Scheme {
  public:
   explicit FgbiScheme(const FgbiSchemeOptions& o)
-      : name_(o.name), replica_(o.tracked_pages * SyntheticWorkload::kPageSize) {
+      : name_(o.name),
+        link_mbps_(o.link_mbps),
+        replica_(o.tracked_pages * SyntheticWorkload::kPageSize) {
     fgbi_sender* s = nullptr;
     fgbi_receiver* r = nullptr;
     check(fgbi_sender_create(&s), "fgbi_sender_create");
@@ -101,6 +103,10 @@ class FgbiScheme : public Scheme {
     return out;
   }
 
+  std::optional<double> tuned_link_gbps() const override {
+    return static_cast<double>(link_mbps_) / 1000;
+  }
+
  private:
   struct SenderFree {
     void operator()(fgbi_sender* s) const { fgbi_sender_free(s); }
@@ -109,6 +115,7 @@ class FgbiScheme : public Scheme {
     void operator()(fgbi_receiver* r) const { fgbi_receiver_free(r); }
   };
   std::string name_;
+  int64_t link_mbps_;
   std::vector<uint8_t> replica_;
   std::unique_ptr<fgbi_sender, SenderFree> sender_;
   std::unique_ptr<fgbi_receiver, ReceiverFree> receiver_;
@@ -150,8 +157,13 @@ double percentile(std::vector<double> values, double p) {
 
 double PhaseFigures::pause_ms_percentile(double p) const { return percentile(epoch_pause_ms, p); }
 
-double PhaseFigures::latency_ms_percentile(double p) const {
-  return percentile(epoch_latency_ms, p);
+double PhaseFigures::latency_ms_percentile(double p, double link_gbps) const {
+  const double link_bytes_per_s = link_gbps * 1e9 / 8;
+  std::vector<double> ms;
+  ms.reserve(epoch_samples.size());
+  for (const EpochSample& s : epoch_samples)
+    ms.push_back(1e3 * commit_latency_s(s, link_bytes_per_s));
+  return percentile(std::move(ms), p);
 }
 
 double commit_latency_s(const EpochSample& s, double link_bytes_per_s) {
@@ -211,8 +223,10 @@ WorkloadResult run_workload(EpochFeed& feed, std::vector<std::unique_ptr<Scheme>
   result.tracked_pages = feed.tracked_pages();
   result.model = feed.model();
   result.schemes.resize(schemes.size());
-  for (size_t i = 0; i < schemes.size(); ++i) result.schemes[i].name = schemes[i]->name();
-  const double link_bytes_per_s = options.link_gbps * 1e9 / 8;
+  for (size_t i = 0; i < schemes.size(); ++i) {
+    result.schemes[i].name = schemes[i]->name();
+    result.schemes[i].tuned_link_gbps = schemes[i]->tuned_link_gbps();
+  }
 
   const uint32_t total = 1 + options.warmup + options.epochs;
   DirtyEpoch epoch;
@@ -254,7 +268,6 @@ WorkloadResult run_workload(EpochFeed& feed, std::vector<std::unique_ptr<Scheme>
       f.decode_wall_s += sample.decode_wall_s;
       f.epoch_samples.push_back(sample);
       f.epoch_pause_ms.push_back(1e3 * sample.pause_wall_s);
-      f.epoch_latency_ms.push_back(1e3 * commit_latency_s(sample, link_bytes_per_s));
     }
     if (options.progress) options.progress(e + 1, total);
   }
@@ -264,6 +277,47 @@ WorkloadResult run_workload(EpochFeed& feed, std::vector<std::unique_ptr<Scheme>
     result.schemes[i].counters = schemes[i]->counters();
   }
   return result;
+}
+
+const SchemeResult* run_for_link(const WorkloadResult& result, const std::string& name,
+                                 double link_gbps) {
+  const SchemeResult* best = nullptr;
+  double best_distance = 0;
+  for (const SchemeResult& s : result.schemes) {
+    if (s.name != name) continue;
+    if (!s.tuned_link_gbps) return &s;
+    const double distance = std::abs(std::log(*s.tuned_link_gbps / link_gbps));
+    if (best == nullptr || distance < best_distance) {
+      best = &s;
+      best_distance = distance;
+    }
+  }
+  return best;
+}
+
+std::vector<const SchemeResult*> schemes_at_link(const WorkloadResult& result, double link_gbps) {
+  std::vector<const SchemeResult*> out;
+  for (const SchemeResult& s : result.schemes)
+    if (std::none_of(out.begin(), out.end(),
+                     [&](const SchemeResult* seen) { return seen->name == s.name; }))
+      out.push_back(run_for_link(result, s.name, link_gbps));
+  return out;
+}
+
+LatencySweep sweep_latency(const WorkloadResult& result, double from_gbps, double to_gbps,
+                           size_t points) {
+  LatencySweep sweep;
+  for (size_t i = 0; i < points; ++i)
+    sweep.link_gbps.push_back(from_gbps *
+                              std::pow(to_gbps / from_gbps, static_cast<double>(i) / (points - 1)));
+  for (const SchemeResult* s : schemes_at_link(result, from_gbps)) {
+    LatencySeries series{s->name, {}};
+    for (double gbps : sweep.link_gbps)
+      series.latency_ms.push_back(
+          run_for_link(result, s->name, gbps)->steady.latency_ms_percentile(50, gbps));
+    sweep.series.push_back(std::move(series));
+  }
+  return sweep;
 }
 
 }  // namespace fgbi::bench

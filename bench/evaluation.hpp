@@ -67,6 +67,9 @@ class Scheme {
   virtual bool replica_matches(const uint8_t* primary, size_t bytes) const = 0;
   // Scheme-specific statistics for the report (cost-model choices etc.).
   virtual Counters counters() const { return {}; }
+  // The link speed the scheme chose its encoding for (fgbi's cost model),
+  // or none when its encoding does not depend on the link (the peers).
+  virtual std::optional<double> tuned_link_gbps() const { return std::nullopt; }
 };
 
 // Thrown by schemes when their library reports an error.
@@ -113,7 +116,6 @@ struct PhaseFigures {
   uint64_t epochs = 0, pages = 0, dirty_bytes = 0, wire_bytes = 0;
   double pause_wall_s = 0, encode_wall_s = 0, encode_cpu_s = 0, decode_wall_s = 0;
   std::vector<double> epoch_pause_ms;      // the guest's pause per epoch (type II downtime)
-  std::vector<double> epoch_latency_ms;    // modelled commit latency per epoch
   std::vector<EpochSample> epoch_samples;  // every epoch of the phase, in order
 
   // Pause and encode together: what the scheme's sender does per byte.
@@ -125,7 +127,9 @@ struct PhaseFigures {
     return dirty_bytes ? static_cast<double>(wire_bytes) / static_cast<double>(dirty_bytes) : 0;
   }
   double pause_ms_percentile(double p) const;
-  double latency_ms_percentile(double p) const;
+  // Of the per-epoch modelled commit latency (time-to-ship) at link_gbps:
+  // computed from the samples, so that one run serves any link speed.
+  double latency_ms_percentile(double p, double link_gbps) const;
   double cpu_ms_per_epoch() const { return epochs ? 1e3 * encode_cpu_s / epochs : 0; }
 
  private:
@@ -134,6 +138,7 @@ struct PhaseFigures {
 
 struct SchemeResult {
   std::string name;
+  std::optional<double> tuned_link_gbps;  // Scheme::tuned_link_gbps
   PhaseFigures sync, warmup, steady;
   bool replica_matches = false;
   Counters counters;
@@ -144,15 +149,42 @@ struct WorkloadResult {
   std::string description;
   uint64_t tracked_pages = 0;
   std::optional<WorkloadModel> model;  // for synthetic workloads
+  // In the order the schemes ran; a scheme tuned to the link appears once
+  // per link speed it was tuned for, under the same name.
   std::vector<SchemeResult> schemes;
 };
+
+// The run of the named scheme that stands for it at link_gbps: its only run
+// when its encoding ignores the link, else the run tuned for the nearest
+// speed by ratio (the geometric midpoint between two tuned speeds is where
+// one hands over to the next). Null when the scheme did not run.
+const SchemeResult* run_for_link(const WorkloadResult& result, const std::string& name,
+                                 double link_gbps);
+
+// Every scheme of the result once, in the order they first ran, each by
+// its run_for_link at link_gbps.
+std::vector<const SchemeResult*> schemes_at_link(const WorkloadResult& result, double link_gbps);
+
+// One scheme's median time-to-ship (modelled commit latency) at link
+// speeds spread evenly on a log scale.
+struct LatencySeries {
+  std::string name;
+  std::vector<double> latency_ms;  // one per speed of the sweep
+};
+struct LatencySweep {
+  std::vector<double> link_gbps;      // ascending, from..to, both included
+  std::vector<LatencySeries> series;  // in the order of schemes_at_link
+};
+// The sweep from from_gbps to to_gbps (0 < from < to) at `points` speeds
+// (at least 2), each scheme taken by run_for_link at every speed.
+LatencySweep sweep_latency(const WorkloadResult& result, double from_gbps, double to_gbps,
+                           size_t points);
 
 struct RunOptions {
   uint32_t epochs = 50;  // measured, after the initial synchronisation (fewer if the feed ends)
   // Epochs run between the initial synchronisation and the measured ones,
   // so that first-touch costs (page faults, cold caches) are not counted.
   uint32_t warmup = 2;
-  double link_gbps = 1.0;  // for the modelled commit latency
   // Called after every epoch with (epochs done, epochs in all).
   std::function<void(uint32_t, uint32_t)> progress;
   // Called with each epoch before the schemes encode it, with its index:

@@ -219,7 +219,6 @@ dt::WorkloadDowntime model_feed(bench::EpochFeed& feed, const std::string& about
   bench::RunOptions options;
   Progress progress("downtime " + feed.name(), 1 + options.warmup + o.epochs);
   options.epochs = o.epochs;
-  options.link_gbps = o.link_gbps;
   options.warm_pages = true;
   options.progress = [&](uint32_t done, uint32_t) { progress.update(done); };
   options.observe = [&](uint32_t index, const bench::DirtyEpoch& epoch) {

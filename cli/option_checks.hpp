@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -15,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace fgbi::cli {
 
@@ -65,6 +67,49 @@ inline CLI::Validator real_number(double min, double max) {
         return {};
       },
       "NUMBER in [" + range + "]");
+}
+
+// The items of a comma list, empty ones included ("1,,10" has three).
+inline std::vector<std::string> comma_items(const std::string& text) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  for (size_t comma; (comma = text.find(',', start)) != std::string::npos; start = comma + 1)
+    items.push_back(text.substr(start, comma - start));
+  items.push_back(text.substr(start));
+  return items;
+}
+
+// A comma list of 1 to max_count distinct numbers, each one as real_number
+// checks it. The whole list is checked as one text so that an empty item
+// ("1,,10") or a repeated value is refused rather than dropped or run twice.
+inline CLI::Validator real_number_list(double min, double max, size_t max_count) {
+  const CLI::Validator item = real_number(min, max);
+  return CLI::Validator(
+      [item, max_count](std::string& text) -> std::string {
+        std::vector<std::string> items = comma_items(text);
+        if (items.size() > max_count)
+          return "at most " + std::to_string(max_count) + " values, not " +
+                 std::to_string(items.size());
+        std::vector<double> seen;
+        for (std::string& value : items) {
+          if (std::string problem = item(value); !problem.empty()) return problem;
+          const double v = std::strtod(value.c_str(), nullptr);
+          if (std::find(seen.begin(), seen.end(), v) != seen.end())
+            return value + " is listed twice";
+          seen.push_back(v);
+        }
+        return {};
+      },
+      "NUMBER[,NUMBER...]");
+}
+
+// The numbers of a list real_number_list accepted, in ascending order.
+inline std::vector<double> parse_number_list(const std::string& text) {
+  std::vector<double> values;
+  for (const std::string& item : comma_items(text))
+    values.push_back(std::strtod(item.c_str(), nullptr));
+  std::sort(values.begin(), values.end());
+  return values;
 }
 
 // Text that must not be empty (an empty --source is a mistake, not a default).

@@ -1,5 +1,5 @@
 // Self-contained HTML reports of a bench or downtime run: tables and inline
-// SVG bar charts, no scripts and nothing fetched from the network.
+// SVG charts, no scripts and nothing fetched from the network.
 #pragma once
 
 #include <string>
@@ -10,9 +10,12 @@
 
 namespace fgbi::cli {
 
-// Writes the report; false with *error set when the file cannot be written.
+// Writes the bench report: a summary of fgbi against the best alternative,
+// then per workload a chart of time-to-ship against link speed and the
+// figures at each of `links` (ascending, the run's --link-gbps). False with
+// *error set when the file cannot be written.
 bool write_html_report(const std::string& path, const std::vector<bench::WorkloadResult>& results,
-                       double link_gbps, std::string* error);
+                       const std::vector<double>& links, std::string* error);
 
 // The same for `fgbi-engine downtime`; `setup` is a sentence on the model's
 // parameters. False with *error set when the file cannot be written.

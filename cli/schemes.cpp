@@ -12,6 +12,12 @@ namespace {
 constexpr const char* kFgbi = "fgbi";
 constexpr const char* kFgbiPlain = "fgbi-plain";
 
+bool is_alternative(const std::string& name) {
+  return name.starts_with(kFgbiPlain) ||
+         name == peers::peer_name(peers::PeerKind::kRemusFullPages) ||
+         name == peers::peer_name(peers::PeerKind::kXbzrle);
+}
+
 // A peer scheme: the codec's encoder and decoder, and its own replica.
 class PeerScheme : public bench::Scheme {
  public:
@@ -140,6 +146,40 @@ std::vector<std::unique_ptr<bench::Scheme>> make_schemes(const std::vector<std::
     }
   }
   return schemes;
+}
+
+bool tuned_to_link(const std::string& name) { return name.starts_with(kFgbi); }
+
+// With --backend all the fgbi schemes carry the backend as a suffix.
+bool is_full_fgbi(const std::string& name) {
+  return name.starts_with(kFgbi) && !name.starts_with(kFgbiPlain);
+}
+
+const char* alternatives_text() { return "fgbi-plain, remus-full, xbzrle"; }
+
+std::vector<Versus> versus_alternatives(const std::vector<const bench::SchemeResult*>& schemes,
+                                        double link_gbps) {
+  Versus best;
+  for (const bench::SchemeResult* s : schemes) {
+    if (!is_alternative(s->name)) continue;
+    const double ms = s->steady.latency_ms_percentile(50, link_gbps);
+    if (best.fastest == nullptr || ms < best.fastest_ms) {
+      best.fastest = s;
+      best.fastest_ms = ms;
+    }
+    if (best.smallest == nullptr || s->steady.wire_bytes < best.smallest->steady.wire_bytes)
+      best.smallest = s;
+  }
+  std::vector<Versus> out;
+  if (best.fastest == nullptr) return out;
+  for (const bench::SchemeResult* s : schemes) {
+    if (!is_full_fgbi(s->name)) continue;
+    Versus v = best;
+    v.fgbi = s;
+    v.fgbi_ms = s->steady.latency_ms_percentile(50, link_gbps);
+    out.push_back(v);
+  }
+  return out;
 }
 
 }  // namespace fgbi::cli

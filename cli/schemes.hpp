@@ -25,4 +25,34 @@ std::vector<std::string> all_scheme_names();
 std::vector<std::unique_ptr<bench::Scheme>> make_schemes(const std::vector<std::string>& names,
                                                          const SchemeConfig& config);
 
+// Whether the named scheme chooses its encoding for the link speed (fgbi's
+// cost model does), so that bench runs it once per speed of --link-gbps.
+bool tuned_to_link(const std::string& name);
+
+// Whether the name is fgbi with sharing and codecs (not fgbi-plain), on any
+// backend.
+bool is_full_fgbi(const std::string& name);
+
+// Issue 13's never-lose target: a full fgbi scheme against the best of the
+// alternatives it names, fgbi-plain, remus-full and xbzrle (those that ran),
+// at one link speed. Time-to-ship is the median modelled commit latency.
+struct Versus {
+  const bench::SchemeResult* fgbi = nullptr;
+  const bench::SchemeResult* fastest = nullptr;   // the lowest time-to-ship
+  const bench::SchemeResult* smallest = nullptr;  // the fewest wire bytes
+  double fgbi_ms = 0, fastest_ms = 0;
+  double time_ratio() const { return fgbi_ms / fastest_ms; }
+  double bytes_ratio() const {
+    return static_cast<double>(fgbi->steady.wire_bytes) /
+           static_cast<double>(smallest->steady.wire_bytes);
+  }
+};
+
+// One Versus per full fgbi scheme among `schemes` (one per backend with
+// --backend all); none when no fgbi or no alternative ran.
+std::vector<Versus> versus_alternatives(const std::vector<const bench::SchemeResult*>& schemes,
+                                        double link_gbps);
+// "fgbi-plain, remus-full, xbzrle": the alternatives, for captions.
+const char* alternatives_text();
+
 }  // namespace fgbi::cli

@@ -1,0 +1,255 @@
+// `fgbi-engine bench` as a process: a list of link speeds, the figures per
+// speed in JSON and text, and the HTML report's summary and time-to-ship
+// chart.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "net_harness.hpp"
+#include "support/json_value.hpp"
+
+namespace fgbi::test {
+namespace {
+
+struct Outcome {
+  int status = -1;
+  std::string out;
+};
+
+// Runs fgbi-engine with the arguments (shell words); stdout only, so that
+// --json output parses.
+Outcome engine(const std::string& args) {
+  Outcome r;
+  const std::string command = std::string(FGBI_ENGINE_PATH) + " " + args + " 2>/dev/null";
+  FILE* p = popen(command.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
+  const int status = pclose(p);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+const JsonValue& scheme_named(const JsonValue& schemes, const std::string& name) {
+  for (const JsonValue& s : schemes.array)
+    if (s["name"].string == name) return s;
+  throw std::out_of_range("no scheme " + name);
+}
+
+constexpr const char* kSchemes[] = {"fgbi",   "fgbi-plain", "remus-full", "remus-xc",
+                                    "xbzrle", "lz4",        "zstd-1"};
+constexpr const char* kAlternatives[] = {"fgbi-plain", "remus-full", "xbzrle"};
+
+class BenchCli : public testing::Test {
+ protected:
+  // One run at three speeds, given out of order, shared by the tests.
+  static void SetUpTestSuite() {
+    dir_ = new net::TempDir;
+    run_ = new Outcome(engine(
+        "bench --workload web --pages 2048 --epochs 4 --warmup 1 --link-gbps 10,0.1,1 --json "
+        "--report " +
+        dir_->file("report.html")));
+    report_ = new std::string(read_file(dir_->file("report.html")));
+  }
+  static void TearDownTestSuite() {
+    delete report_;
+    delete run_;
+    delete dir_;
+  }
+  static inline net::TempDir* dir_ = nullptr;
+  static inline Outcome* run_ = nullptr;
+  static inline std::string* report_ = nullptr;
+};
+
+TEST_F(BenchCli, JsonHasEveryFigurePerLinkSpeedInAscendingOrder) {
+  ASSERT_EQ(run_->status, 0) << run_->out;
+  const JsonValue json = parse_json(run_->out);
+  const JsonValue& links = json["config"]["link_gbps"];
+  ASSERT_EQ(links.array.size(), 3u);
+  EXPECT_EQ(links[0].number, 0.1);
+  EXPECT_EQ(links[1].number, 1);
+  EXPECT_EQ(links[2].number, 10);
+  const JsonValue& per_link = json["workloads"][0]["links"];
+  ASSERT_EQ(per_link.array.size(), 3u);
+  double remus_ms = 1e300;
+  for (size_t i = 0; i < 3; ++i) {
+    const JsonValue& at = per_link[i];
+    EXPECT_EQ(at["link_gbps"].number, links[i].number);
+    ASSERT_EQ(at["schemes"].array.size(), std::size(kSchemes));
+    for (size_t s = 0; s < std::size(kSchemes); ++s) {
+      EXPECT_EQ(at["schemes"][s]["name"].string, kSchemes[s]);
+      EXPECT_TRUE(at["schemes"][s]["replica_matches_primary"].boolean);
+    }
+    // fgbi ran once per speed, tuned for it; the peers once, for none.
+    EXPECT_EQ(scheme_named(at["schemes"], "fgbi")["tuned_link_gbps"].number, links[i].number);
+    EXPECT_FALSE(scheme_named(at["schemes"], "xbzrle").has("tuned_link_gbps"));
+    EXPECT_EQ(scheme_named(at["schemes"], "xbzrle")["steady"]["wire_bytes"].number,
+              scheme_named(per_link[0]["schemes"], "xbzrle")["steady"]["wire_bytes"].number);
+    // The same full pages take less time on a faster link.
+    const double ms =
+        scheme_named(at["schemes"], "remus-full")["steady"]["latency_ms_median"].number;
+    EXPECT_LT(ms, remus_ms);
+    remus_ms = ms;
+  }
+}
+
+TEST_F(BenchCli, JsonComparesFgbiWithTheBestAlternativeAtEachSpeed) {
+  ASSERT_EQ(run_->status, 0) << run_->out;
+  const JsonValue json = parse_json(run_->out);
+  for (const JsonValue& at : json["workloads"][0]["links"].array) {
+    const JsonValue& schemes = at["schemes"];
+    ASSERT_EQ(at["fgbi_vs_best_alternative"].array.size(), 1u);
+    const JsonValue& v = at["fgbi_vs_best_alternative"][0];
+    EXPECT_EQ(v["scheme"].string, "fgbi");
+    std::string fastest, smallest;
+    double fastest_ms = 1e300, smallest_bytes = 1e300;
+    for (const char* name : kAlternatives) {
+      const JsonValue& steady = scheme_named(schemes, name)["steady"];
+      if (steady["latency_ms_median"].number < fastest_ms) {
+        fastest_ms = steady["latency_ms_median"].number;
+        fastest = name;
+      }
+      if (steady["wire_bytes"].number < smallest_bytes) {
+        smallest_bytes = steady["wire_bytes"].number;
+        smallest = name;
+      }
+    }
+    const JsonValue& fgbi = scheme_named(schemes, "fgbi")["steady"];
+    EXPECT_EQ(v["fastest_alternative"].string, fastest);
+    EXPECT_NEAR(v["fastest_alternative_time_to_ship_ms_median"].number, fastest_ms,
+                1e-5 * fastest_ms);
+    EXPECT_NEAR(v["time_to_ship_ms_median"].number, fgbi["latency_ms_median"].number,
+                1e-5 * fgbi["latency_ms_median"].number);
+    EXPECT_NEAR(v["time_ratio"].number, fgbi["latency_ms_median"].number / fastest_ms,
+                1e-4 * v["time_ratio"].number);
+    EXPECT_EQ(v["smallest_alternative"].string, smallest);
+    EXPECT_EQ(v["smallest_alternative_wire_bytes"].number, smallest_bytes);
+    EXPECT_EQ(v["wire_bytes"].number, fgbi["wire_bytes"].number);
+    EXPECT_NEAR(v["bytes_ratio"].number, fgbi["wire_bytes"].number / smallest_bytes,
+                1e-4 * v["bytes_ratio"].number);
+  }
+}
+
+TEST_F(BenchCli, ReportOpensWithTheSummaryOfEveryLinkSpeed) {
+  ASSERT_EQ(run_->status, 0) << run_->out;
+  const std::string& html = *report_;
+  const size_t summary = html.find("Summary: fgbi against the best alternative");
+  ASSERT_NE(summary, std::string::npos);
+  const size_t workload = html.find("<h2>Workload web</h2>");
+  ASSERT_NE(workload, std::string::npos);
+  EXPECT_LT(summary, workload);
+  const std::string table = html.substr(summary, workload - summary);
+  for (const char* row :
+       {"<tr><td>web</td><td>0.1</td><td>fgbi</td>", "<tr><td>web</td><td>1</td><td>fgbi</td>",
+        "<tr><td>web</td><td>10</td><td>fgbi</td>"})
+    EXPECT_NE(table.find(row), std::string::npos) << row;
+  EXPECT_NE(table.find("ships at most as many bytes in"), std::string::npos);
+}
+
+// The points of each series of the chart, by scheme, in pixels.
+std::map<std::string, std::vector<std::pair<double, double>>> chart_series(
+    const std::string& html) {
+  std::map<std::string, std::vector<std::pair<double, double>>> out;
+  const std::regex polyline(
+      R"re(<polyline class="series" data-scheme="([^"]+)"[^>]* points="([^"]+)")re");
+  for (std::sregex_iterator it(html.begin(), html.end(), polyline), end; it != end; ++it) {
+    std::istringstream points((*it)[2].str());
+    for (std::string point; points >> point;) {
+      const size_t comma = point.find(',');
+      out[(*it)[1].str()].emplace_back(std::stod(point.substr(0, comma)),
+                                       std::stod(point.substr(comma + 1)));
+    }
+  }
+  return out;
+}
+
+TEST_F(BenchCli, ReportChartsEverySchemesTimeToShipAgainstLinkSpeed) {
+  ASSERT_EQ(run_->status, 0) << run_->out;
+  const std::string& html = *report_;
+  ASSERT_NE(html.find("<svg class=\"time-to-ship\""), std::string::npos);
+  // The axis spans 0.1 to 100 Gbit/s.
+  EXPECT_NE(html.find(">0.1</text>"), std::string::npos);
+  EXPECT_NE(html.find(">100</text>"), std::string::npos);
+  const auto series = chart_series(html);
+  ASSERT_EQ(series.size(), std::size(kSchemes));
+  const size_t points = series.at("fgbi").size();
+  EXPECT_GE(points, 100u);
+  for (const char* name : kSchemes) {
+    const auto& s = series.at(name);
+    ASSERT_EQ(s.size(), points) << name;
+    for (size_t p = 1; p < points; ++p) {
+      EXPECT_GT(s[p].first, s[p - 1].first) << name;  // link speed rises to the right
+      // A peer's time-to-ship falls or stays as the link speeds up (down
+      // the page: y grows). fgbi's changes run at the handovers.
+      if (std::string(name).starts_with("fgbi")) continue;
+      EXPECT_GE(s[p].second, s[p - 1].second - 1e-9) << name << " point " << p;
+    }
+  }
+  // A dot per speed on each fgbi curve: where its runs were measured.
+  const std::regex circle("<circle ");
+  EXPECT_EQ(
+      std::distance(std::sregex_iterator(html.begin(), html.end(), circle), std::sregex_iterator()),
+      6);
+  // The strip under the plot names the lowest curve (largest y) at each speed.
+  const std::regex band(R"re(<rect class="fastest" data-scheme="([^"]+)")re");
+  size_t p = 0;
+  for (std::sregex_iterator it(html.begin(), html.end(), band), end; it != end; ++it, ++p) {
+    ASSERT_LT(p, points);
+    double lowest = -1;
+    for (const auto& [name, s] : series) lowest = std::max(lowest, s[p].second);
+    EXPECT_EQ(series.at((*it)[1].str())[p].second, lowest) << "point " << p;
+  }
+  EXPECT_EQ(p, points);
+}
+
+TEST(BenchCliSingleLink, OneSpeedStillWorksInTextAndJson) {
+  const std::string args =
+      "bench --workload web --pages 1024 --epochs 2 --warmup 0 --schemes fgbi,xbzrle "
+      "--link-gbps 2.5";
+  const Outcome text = engine(args);
+  ASSERT_EQ(text.status, 0) << text.out;
+  EXPECT_NE(text.out.find("link 2.5 Gbit/s"), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find("at 2.5 Gbit/s:"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("fgbi against the best of fgbi-plain, remus-full, xbzrle: "
+                          "time-to-ship"),
+            std::string::npos)
+      << text.out;
+  const Outcome json = engine(args + " --json");
+  ASSERT_EQ(json.status, 0) << json.out;
+  const JsonValue doc = parse_json(json.out);
+  ASSERT_EQ(doc["config"]["link_gbps"].array.size(), 1u);
+  EXPECT_EQ(doc["config"]["link_gbps"][0].number, 2.5);
+  const JsonValue& at = doc["workloads"][0]["links"];
+  ASSERT_EQ(at.array.size(), 1u);
+  EXPECT_EQ(scheme_named(at[0]["schemes"], "fgbi")["tuned_link_gbps"].number, 2.5);
+  EXPECT_EQ(at[0]["fgbi_vs_best_alternative"][0]["fastest_alternative"].string, "xbzrle");
+}
+
+TEST(BenchCliSingleLink, ReportSaysWhenThereIsNothingToCompare) {
+  net::TempDir dir;
+  const Outcome r = engine(
+      "bench --workload idle --pages 512 --epochs 2 --warmup 0 --schemes fgbi,lz4 --report " +
+      dir.file("r.html"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(read_file(dir.file("r.html")).find("No summary: it needs fgbi and at least one of"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace fgbi::test
