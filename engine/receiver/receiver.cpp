@@ -87,6 +87,7 @@ void Receiver::discard_epoch() {
   entry_map_live_ = false;
   staged_.clear_and_trim();
   new_hashes_.clear();
+  entries_checked_ = 0;
   epoch_counts_ = EpochCounts{};
   epoch_.clear_and_trim();
   unit_start_ = 0;
@@ -366,6 +367,12 @@ fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size
 }
 
 fgbi_status Receiver::on_records(const uint8_t* records, size_t size) {
+  const fgbi_status st = parse_records(records, size);
+  if (st == FGBI_OK && (reader_.header().flags & wire::kFlagDigest)) check_new_entries();
+  return st;
+}
+
+fgbi_status Receiver::parse_records(const uint8_t* records, size_t size) {
   const size_t bitmap_bytes = wire::bitmap_bytes(config_.page_size, config_.block_size);
   const uint8_t* base = epoch_.data();
   return wire::for_each_record(
@@ -406,10 +413,11 @@ fgbi_status Receiver::on_records(const uint8_t* records, size_t size) {
       });
 }
 
-void Receiver::for_each_entry_chunk(const std::function<void(size_t, size_t)>& fn) {
-  const size_t tasks = (entries_.size() + kEntriesPerTask - 1) / kEntriesPerTask;
+void Receiver::for_each_entry_chunk(size_t first, const std::function<void(size_t, size_t)>& fn) {
+  const size_t n = entries_.size() - first;
+  const size_t tasks = (n + kEntriesPerTask - 1) / kEntriesPerTask;
   auto run = [&](size_t t, unsigned) {
-    fn(t * kEntriesPerTask, std::min(entries_.size(), (t + 1) * kEntriesPerTask));
+    fn(first + t * kEntriesPerTask, first + std::min(n, (t + 1) * kEntriesPerTask));
   };
   if (pool_)
     pool_->parallel_for(tasks, run);
@@ -417,20 +425,25 @@ void Receiver::for_each_entry_chunk(const std::function<void(size_t, size_t)>& f
     for (size_t t = 0; t < tasks; ++t) run(t, 0);
 }
 
-// The digest from the blocks the epoch writes, the hashes kept of the
-// blocks they replace and the pages' kept checks: the replica is read only
-// for pages whose hashes are not known yet.
-uint64_t Receiver::compute_digest() {
+// The checks of the entries the last segment added, from the blocks they
+// write, the hashes kept of the blocks they replace and the pages' kept
+// checks: the replica is read only for pages whose hashes are not known yet.
+// Done as each segment arrives, while its bytes are still in the CPU cache
+// (and, on a link, while the next segment is on its way).
+void Receiver::check_new_entries() {
+  const size_t first = entries_checked_;
+  if (first == entries_.size()) return;
   const uint32_t blocks = config_.blocks_per_page();
   const uint32_t block_size = config_.block_size;
-  size_t new_blocks = 0;
-  for (Entry& e : entries_) {
-    e.hash_offset = new_blocks;
-    new_blocks += e.blocks;
+  size_t new_blocks = new_hashes_.size();
+  for (size_t i = first; i < entries_.size(); ++i) {
+    entries_[i].hash_offset = new_blocks;
+    new_blocks += entries_[i].blocks;
   }
   new_hashes_.resize(new_blocks);
   entry_checks_.resize(entries_.size());
-  for_each_entry_chunk([&](size_t begin, size_t end) {
+  entries_checked_ = entries_.size();
+  for_each_entry_chunk(first, [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
       const Entry& e = entries_[i];
       uint64_t* fresh = new_hashes_.data() + e.hash_offset;
@@ -457,6 +470,10 @@ uint64_t Receiver::compute_digest() {
       entry_checks_[i] = check;
     }
   });
+}
+
+uint64_t Receiver::compute_digest() {
+  check_new_entries();
   Xxh3Stream state;
   for (size_t i = 0; i < entries_.size(); ++i) {
     uint8_t entry[wire::kDigestEntryBytes];
@@ -470,7 +487,7 @@ void Receiver::apply() {
   const uint32_t page_size = config_.page_size;
   const uint32_t blocks = config_.blocks_per_page();
   const bool hashed = (reader_.header().flags & wire::kFlagDigest) != 0;
-  for_each_entry_chunk([&](size_t begin, size_t end) {
+  for_each_entry_chunk(0, [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
       const Entry& e = entries_[i];
       if (e.blocks == 0) continue;

@@ -62,6 +62,7 @@ class Receiver {
   fgbi_status complete_unit();
   fgbi_status on_header();
   fgbi_status on_records(const uint8_t* records, size_t size);
+  fgbi_status parse_records(const uint8_t* records, size_t size);
   fgbi_status on_trailer();
   void forget_block_hashes();
   fgbi_status check_pfn(uint64_t pfn) const;
@@ -76,7 +77,9 @@ class Receiver {
   uint64_t compute_digest();
   void apply();
   void discard_epoch();
-  void for_each_entry_chunk(const std::function<void(size_t, size_t)>& fn);
+  // Calls fn on chunks of entries [first, end), in parallel with threads.
+  void for_each_entry_chunk(size_t first, const std::function<void(size_t, size_t)>& fn);
+  void check_new_entries();
 
   Config config_;
   ReplicaMemory replica_;
@@ -110,6 +113,7 @@ class Receiver {
   alignas(64) uint8_t literal_scratch_[kernels::kPageSize];
   EpochCounts epoch_counts_;
   std::vector<uint64_t> entry_checks_;
+  size_t entries_checked_ = 0;  // entries whose checks are in entry_checks_
 
   uint64_t epochs_ = 0, bytes_in_ = 0, bytes_out_ = 0, pages_full_ = 0, pages_partial_ = 0;
   uint64_t pages_unchanged_ = 0, pages_coded_ = 0, blocks_written_ = 0, rejected_ = 0;

@@ -20,7 +20,7 @@ constexpr CodecEstimates kReference = {{
 // duplicate lookup hits a per-thread table in L2; a replica lookup and the
 // index insert it lives on miss the CPU cache; an XOR page pays a cache
 // lookup and its share of the cache's upkeep (admission copies, refreshes).
-constexpr std::array<double, kOptionalStages> kStageNsPerLookup = {8.0, 32.0, 400.0};
+constexpr std::array<double, kOptionalStages> kStageNsPerLookup = {8.0, 32.0, 30.0};
 
 // Weight of new evidence in the running estimates.
 constexpr double kRatioWeight = 1.0 / 16;
