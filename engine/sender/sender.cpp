@@ -32,6 +32,9 @@ constexpr size_t kXorFraming = 3;
 // On an exploration page a codec is tried if its predicted cost is within
 // this factor of the best form found so far.
 constexpr double kExploreReach = 2.0;
+// Calls on less input are not timed: reading the clock costs tens of ns,
+// which would read as a slow codec on a block or two.
+constexpr size_t kMinTimedBytes = 1024;
 // No codec takes this long on one page unless its thread was preempted.
 constexpr double kPreemptedNs = 200'000;
 // The general-purpose codecs, in the order they are tried, and the
@@ -492,7 +495,7 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
 
   const bool explore = ++w.coded_pages % kExplorePeriod == 0;
   auto timed = [&](codec::Codec c, size_t in_bytes, auto&& run) {
-    if (!explore) return run();
+    if (!explore || in_bytes < kMinTimedBytes) return run();
     const auto t0 = std::chrono::steady_clock::now();
     const size_t out = run();
     const double ns =
