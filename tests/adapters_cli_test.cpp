@@ -11,28 +11,18 @@
 #include <string>
 #include <vector>
 
+#include "support/engine_cli.hpp"
+
 extern char** environ;
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr
-};
+using fgbi::test::run_engine;
+using Result = fgbi::test::EngineRun;
 
-Result run(const std::string& args) {
-  Result r;
-  FILE* p = ::popen((std::string(FGBI_ENGINE_PATH) + " " + args + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  const int st = ::pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+Result run(const std::string& args) { return run_engine(args); }
 
 class CliTest : public ::testing::Test {
  protected:

@@ -9,35 +9,23 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "net_harness.hpp"
+#include "support/engine_cli.hpp"
 #include "support/json_value.hpp"
 
 namespace fgbi::test {
 namespace {
 
-struct Outcome {
-  int status = -1;
-  std::string out;
-};
+using Outcome = EngineRun;
 
-// Runs fgbi-engine with the arguments (shell words); stdout only, so that
-// --json output parses.
-Outcome engine(const std::string& args) {
-  Outcome r;
-  const std::string command = std::string(FGBI_ENGINE_PATH) + " " + args + " 2>/dev/null";
-  FILE* p = popen(command.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+// stdout only, so that --json output parses.
+Outcome engine(const std::string& args) { return run_engine(args, false); }
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
@@ -60,26 +48,26 @@ class BenchCli : public testing::Test {
  protected:
   // One run at three speeds, given out of order, shared by the tests.
   static void SetUpTestSuite() {
-    dir_ = new net::TempDir;
-    run_ = new Outcome(engine(
+    dir_ = std::make_unique<net::TempDir>();
+    run_ = std::make_unique<Outcome>(engine(
         "bench --workload web --pages 2048 --epochs 4 --warmup 1 --link-gbps 10,0.1,1 --json "
         "--report " +
         dir_->file("report.html")));
-    report_ = new std::string(read_file(dir_->file("report.html")));
+    report_ = std::make_unique<std::string>(read_file(dir_->file("report.html")));
   }
   static void TearDownTestSuite() {
-    delete report_;
-    delete run_;
-    delete dir_;
+    report_.reset();
+    run_.reset();
+    dir_.reset();
   }
-  static inline net::TempDir* dir_ = nullptr;
-  static inline Outcome* run_ = nullptr;
-  static inline std::string* report_ = nullptr;
+  static inline std::unique_ptr<net::TempDir> dir_;
+  static inline std::unique_ptr<Outcome> run_;
+  static inline std::unique_ptr<std::string> report_;
 };
 
 TEST_F(BenchCli, JsonHasEveryFigurePerLinkSpeedInAscendingOrder) {
-  ASSERT_EQ(run_->status, 0) << run_->out;
-  const JsonValue json = parse_json(run_->out);
+  ASSERT_EQ(run_->status, 0) << run_->output;
+  const JsonValue json = parse_json(run_->output);
   const JsonValue& links = json["config"]["link_gbps"];
   ASSERT_EQ(links.array.size(), 3u);
   EXPECT_EQ(links[0].number, 0.1);
@@ -110,8 +98,8 @@ TEST_F(BenchCli, JsonHasEveryFigurePerLinkSpeedInAscendingOrder) {
 }
 
 TEST_F(BenchCli, JsonComparesFgbiWithTheBestAlternativeAtEachSpeed) {
-  ASSERT_EQ(run_->status, 0) << run_->out;
-  const JsonValue json = parse_json(run_->out);
+  ASSERT_EQ(run_->status, 0) << run_->output;
+  const JsonValue json = parse_json(run_->output);
   for (const JsonValue& at : json["workloads"][0]["links"].array) {
     const JsonValue& schemes = at["schemes"];
     ASSERT_EQ(at["fgbi_vs_best_alternative"].array.size(), 1u);
@@ -147,7 +135,7 @@ TEST_F(BenchCli, JsonComparesFgbiWithTheBestAlternativeAtEachSpeed) {
 }
 
 TEST_F(BenchCli, ReportOpensWithTheSummaryOfEveryLinkSpeed) {
-  ASSERT_EQ(run_->status, 0) << run_->out;
+  ASSERT_EQ(run_->status, 0) << run_->output;
   const std::string& html = *report_;
   const size_t summary = html.find("Summary: fgbi against the best alternative");
   ASSERT_NE(summary, std::string::npos);
@@ -180,7 +168,7 @@ std::map<std::string, std::vector<std::pair<double, double>>> chart_series(
 }
 
 TEST_F(BenchCli, ReportChartsEverySchemesTimeToShipAgainstLinkSpeed) {
-  ASSERT_EQ(run_->status, 0) << run_->out;
+  ASSERT_EQ(run_->status, 0) << run_->output;
   const std::string& html = *report_;
   ASSERT_NE(html.find("<svg class=\"time-to-ship\""), std::string::npos);
   // The axis spans 0.1 to 100 Gbit/s.
@@ -223,16 +211,16 @@ TEST(BenchCliSingleLink, OneSpeedStillWorksInTextAndJson) {
       "bench --workload web --pages 1024 --epochs 2 --warmup 0 --schemes fgbi,xbzrle "
       "--link-gbps 2.5";
   const Outcome text = engine(args);
-  ASSERT_EQ(text.status, 0) << text.out;
-  EXPECT_NE(text.out.find("link 2.5 Gbit/s"), std::string::npos) << text.out;
-  EXPECT_EQ(text.out.find("at 2.5 Gbit/s:"), std::string::npos) << text.out;
-  EXPECT_NE(text.out.find("fgbi against the best of fgbi-plain, remus-full, xbzrle: "
-                          "time-to-ship"),
+  ASSERT_EQ(text.status, 0) << text.output;
+  EXPECT_NE(text.output.find("link 2.5 Gbit/s"), std::string::npos) << text.output;
+  EXPECT_EQ(text.output.find("at 2.5 Gbit/s:"), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("fgbi against the best of fgbi-plain, remus-full, xbzrle: "
+                             "time-to-ship"),
             std::string::npos)
-      << text.out;
+      << text.output;
   const Outcome json = engine(args + " --json");
-  ASSERT_EQ(json.status, 0) << json.out;
-  const JsonValue doc = parse_json(json.out);
+  ASSERT_EQ(json.status, 0) << json.output;
+  const JsonValue doc = parse_json(json.output);
   ASSERT_EQ(doc["config"]["link_gbps"].array.size(), 1u);
   EXPECT_EQ(doc["config"]["link_gbps"][0].number, 2.5);
   const JsonValue& at = doc["workloads"][0]["links"];
@@ -246,7 +234,7 @@ TEST(BenchCliSingleLink, ReportSaysWhenThereIsNothingToCompare) {
   const Outcome r = engine(
       "bench --workload idle --pages 512 --epochs 2 --warmup 0 --schemes fgbi,lz4 --report " +
       dir.file("r.html"));
-  ASSERT_EQ(r.status, 0) << r.out;
+  ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(read_file(dir.file("r.html")).find("No summary: it needs fgbi and at least one of"),
             std::string::npos);
 }

@@ -12,28 +12,14 @@
 #include <vector>
 
 #include "net_harness.hpp"
+#include "support/engine_cli.hpp"
 
 namespace {
 
-struct Result {
-  int status = -1;
-  std::string output;
-};
+using Result = fgbi::test::EngineRun;
 
-// Runs fgbi-engine with shell words, under a 30 s guard: a command that
-// hangs shows up as status 124, not as a stuck suite.
-Result run(const std::string& args) {
-  const std::string command =
-      "timeout -s KILL 30 " + std::string(FGBI_ENGINE_PATH) + " " + args + " 2>&1 </dev/null";
-  FILE* p = ::popen(command.c_str(), "r");
-  Result r;
-  if (p == nullptr) return r;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.output.append(buf, n);
-  const int st = ::pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return r;
-}
+// A command that hangs shows up as status 137, not as a stuck suite.
+Result run(const std::string& args) { return fgbi::test::run_engine(args, true, 30); }
 
 struct BadInvocation {
   const char* args;      // after the binary; $DIR is the test's directory

@@ -11,27 +11,15 @@
 #include <string>
 
 #include "net_harness.hpp"
+#include "support/engine_cli.hpp"
 
 namespace fgbi::test {
 namespace {
 
-struct Outcome {
-  int status = -1;
-  std::string out;
-};
+using Outcome = EngineRun;
 
-// Runs fgbi-engine with the arguments (shell words), stderr into stdout.
-Outcome engine(const std::string& args) {
-  Outcome r;
-  const std::string command = std::string(FGBI_ENGINE_PATH) + " " + args + " 2>&1";
-  FILE* p = popen(command.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+// stderr into stdout.
+Outcome engine(const std::string& args) { return run_engine(args); }
 
 // The number after `"key":` in the JSON object of scheme `scheme` (flat
 // search from the scheme's name; the writer emits no spaces).
@@ -58,21 +46,22 @@ TEST(DowntimeCli, ModelsEverySchemeAsJsonAndHtml) {
       "downtime --workload specweb --pages 4096 --epochs 40 --llm-memory-ms 500 --detect-ms 200 "
       "--json --report " +
       report);
-  ASSERT_EQ(r.status, 0) << r.out;
+  ASSERT_EQ(r.status, 0) << r.output;
   for (const char* scheme : {"remus", "llm", "fgbi-paper", "fgbi", "xbzrle"})
-    EXPECT_NE(r.out.find(std::string("\"name\":\"") + scheme + "\""), std::string::npos) << scheme;
+    EXPECT_NE(r.output.find(std::string("\"name\":\"") + scheme + "\""), std::string::npos)
+        << scheme;
   // LLM checkpoints memory every 10 epochs: 4 checkpoints.
-  EXPECT_EQ(scheme_field(r.out, "llm", "epochs_per_checkpoint"), 10);
-  EXPECT_EQ(scheme_field(r.out, "llm", "checkpoints"), 4);
-  EXPECT_EQ(scheme_field(r.out, "remus", "checkpoints"), 40);
+  EXPECT_EQ(scheme_field(r.output, "llm", "epochs_per_checkpoint"), 10);
+  EXPECT_EQ(scheme_field(r.output, "llm", "checkpoints"), 4);
+  EXPECT_EQ(scheme_field(r.output, "remus", "checkpoints"), 40);
   // Ten epochs of dirty pages in one pause cost LLM more than Remus's one.
-  EXPECT_GT(median_of(r.out, "llm", "type2_ms"), median_of(r.out, "remus", "type2_ms"));
+  EXPECT_GT(median_of(r.output, "llm", "type2_ms"), median_of(r.output, "remus", "type2_ms"));
   // Changed blocks instead of whole pages.
-  EXPECT_LT(scheme_field(r.out, "fgbi-paper", "wire_bytes_per_epoch"),
-            scheme_field(r.out, "remus", "wire_bytes_per_epoch") / 2);
+  EXPECT_LT(scheme_field(r.output, "fgbi-paper", "wire_bytes_per_epoch"),
+            scheme_field(r.output, "remus", "wire_bytes_per_epoch") / 2);
   // Type I is at least the detection time.
   for (const char* scheme : {"remus", "llm", "fgbi-paper", "fgbi", "xbzrle"})
-    EXPECT_GE(median_of(r.out, scheme, "type1_ms"), 200) << scheme;
+    EXPECT_GE(median_of(r.output, scheme, "type1_ms"), 200) << scheme;
   std::ifstream in(report);
   std::stringstream html;
   html << in.rdbuf();
@@ -85,18 +74,18 @@ TEST(DowntimeCli, PaperTestbedCarries25000PagesPerSecond) {
   const Outcome r = engine(
       "downtime --testbed paper --workload apache --schemes remus,fgbi-paper --pages 4096 "
       "--epochs 10");
-  ASSERT_EQ(r.status, 0) << r.out;
-  EXPECT_NE(r.out.find("(102.4 MB/s, 25000 pages/s)"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("workload apache: Apache"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("fgbi-paper (medians): vs remus: type I"), std::string::npos) << r.out;
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("(102.4 MB/s, 25000 pages/s)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("workload apache: Apache"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("fgbi-paper (medians): vs remus: type I"), std::string::npos) << r.output;
 }
 
 TEST(DowntimeCli, RefusesTooFewEpochsForLlm) {
   const Outcome r = engine("downtime --pages 1024 --epochs 10");
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.out.find("LLM checkpoints memory every 20 epochs; --epochs must be at least 40"),
+  EXPECT_NE(r.output.find("LLM checkpoints memory every 20 epochs; --epochs must be at least 40"),
             std::string::npos)
-      << r.out;
+      << r.output;
 }
 
 TEST(DowntimeCli, RefusesUnknownSchemesAndWorkloads) {
