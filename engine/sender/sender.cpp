@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 #include <random>
+#include <span>
 
 #include "common/bytes.hpp"
 #include "common/xxh3.hpp"
@@ -92,6 +93,7 @@ struct Sender::Worker {
     uint32_t block;
   };
   codec::Compressor compressor;
+  BlockOps ops;  // the page being encoded
   std::vector<DupSlot> dup = std::vector<DupSlot>(kDupSlots);
   uint64_t generation = 0;
   uint32_t coded_pages = 0;
@@ -460,6 +462,128 @@ void Sender::refresh_cached(uint8_t* cached, const DirtyPage& page) const {
   });
 }
 
+// Decides each changed block's operation: zero, a reference to a block
+// sent earlier in the segment or held by the replica (where the reference
+// is smaller than the block's literal), or literal. `cached` is the
+// receiver's copy when XOR deltas are on, for the literal's estimate.
+void Sender::share_blocks(Segment& seg, Worker& w, const DirtyPage& page, const uint64_t* zero,
+                          const uint8_t* cached, bool epoch_refs, bool replica_refs,
+                          BlockOps& out) const {
+  const uint64_t* changed = page.changed;
+  const uint32_t block_size = config_.block_size;
+  const uint32_t blocks = config_.blocks_per_page();
+  StageYields& yields = seg.samples.stages;
+  // Where each changed block's content lies in staging.
+  {
+    const uint8_t* next = page.data;
+    for (uint32_t word = 0; word < kernels::kBitmapWords; ++word) {
+      for (uint64_t bits = changed[word]; bits != 0; bits &= bits - 1) {
+        const uint32_t b = word * 64 + static_cast<uint32_t>(std::countr_zero(bits));
+        w.block_data[b] = page.whole ? page.data + size_t{b} * block_size : next;
+        next += block_size;
+      }
+    }
+  }
+  // Full (unmasked) hashes identify content for sharing: the stored ones,
+  // or, with narrowed test hashes, hashes of the staged changed blocks.
+  out.full_hashes = hashes_.data() + page.pfn * blocks;
+  if (config_.hash_mask() != ~0ull) {
+    for (uint32_t b = 0; b < blocks; ++b)
+      if (bit(changed, b))
+        kernels_->hash_blocks(w.block_data[b], 1, block_size, ~0ull, w.full_hashes + b);
+    out.full_hashes = w.full_hashes;
+  }
+  // What a block would cost on the wire if it were not referenced: its XOR
+  // delta against the cached copy, or itself.
+  auto literal_estimate = [&](uint32_t b) {
+    if (cached == nullptr) return static_cast<double>(block_size);
+    const size_t n = kernels_->xor_rle_encode(w.block_data[b], cached + size_t{b} * block_size,
+                                              block_size, w.run_delta, sizeof w.run_delta);
+    return static_cast<double>(n);
+  };
+  out.clear();
+  for (uint32_t b = 0; b < blocks; ++b) {
+    if (!bit(changed, b)) continue;
+    const uint8_t* block = w.block_data[b];
+    const uint64_t h = out.full_hashes[b];
+    wire::BlockOp op = wire::BlockOp::kLiteral;
+    // A reference is taken only when it is smaller than the block's literal.
+    auto reference = [&](OptionalStage stage, wire::BlockOp kind, uint64_t pfn, uint32_t block) {
+      const size_t ref_bytes = uleb128_size(pfn) + 1 + sizeof h;
+      const double literal = literal_estimate(b);
+      if (!reference_pays(ref_bytes, literal)) return false;
+      yields[static_cast<size_t>(stage)].saved_bytes += literal - static_cast<double>(ref_bytes);
+      op = kind;
+      out.refs[out.n_refs++] = {pfn, static_cast<uint8_t>(block), h};
+      return true;
+    };
+    if ((config_.sharing & FGBI_SHARE_ZERO) && zero && bit(zero, b)) {
+      op = wire::BlockOp::kZero;
+      ++out.n_zero;
+    } else if (epoch_refs) {
+      ++yields[static_cast<size_t>(OptionalStage::kEpochRefs)].lookups;
+      const Worker::DupSlot* d = w.find_dup(h);
+      if (d && std::memcmp(d->data, block, block_size) == 0 &&
+          reference(OptionalStage::kEpochRefs, wire::BlockOp::kRefEpoch, d->pfn, d->block))
+        ++out.n_epoch;
+    }
+    if (op == wire::BlockOp::kLiteral && replica_refs) {
+      ++yields[static_cast<size_t>(OptionalStage::kReplicaRefs)].lookups;
+      const ContentIndex::Entry* e = index_.find(h);
+      if (e && replica_holds(*e, h) &&
+          reference(OptionalStage::kReplicaRefs, wire::BlockOp::kRefReplica, e->pfn, e->block))
+        ++out.n_replica;
+    }
+    if (op == wire::BlockOp::kLiteral) {
+      set_bit(out.literal_bitmap, b);
+      ++out.n_literal;
+    }
+    out.ops[out.n_ops++] = op;
+  }
+}
+
+// A CODED_PAGE record: its prefix (codec, bitmap, ops, references) and
+// its literal section.
+void Sender::emit_coded(Segment& seg, const DirtyPage& page, const BlockOps& shared,
+                        std::span<const uint8_t> prefix, std::span<const uint8_t> section,
+                        codec::Codec codec) {
+  uint8_t* payload =
+      append_record(seg, wire::kRecordCodedPage, page.pfn, prefix.size() + section.size());
+  std::memcpy(payload, prefix.data(), prefix.size());
+  std::memcpy(payload + prefix.size(), section.data(), section.size());
+  ++seg.counters.pages_coded;
+  seg.counters.blocks_changed += page.n_changed;
+  seg.counters.blocks_zero += shared.n_zero;
+  seg.counters.blocks_shared_epoch += shared.n_epoch;
+  seg.counters.blocks_shared_replica += shared.n_replica;
+  ++seg.counters.chosen[static_cast<size_t>(codec)];
+  seg.counters.codec_bytes[static_cast<size_t>(codec)] += section.size();
+}
+
+// Records where the page's written blocks can be found again: later pages
+// of the segment may reference blocks written by plain and coded records
+// (in the duplicate table), later epochs any of them in the replica (index
+// inserts, applied in epoch order by encode_epoch). A coded page's shared
+// blocks are not new content; on a plain page every changed non-zero block
+// is. XOR pages never come here: they are the working set being
+// edited, whose blocks change again soon, and the index would mostly hold
+// stale entries for them at the price of a random write per block.
+void Sender::commit_sources(Segment& seg, Worker& w, const DirtyPage& page, const uint64_t* zero,
+                            const BlockOps& shared, bool coded, bool epoch_refs,
+                            bool replica_refs) const {
+  if (!epoch_refs && !replica_refs) return;
+  for (uint32_t word = 0; word < kernels::kBitmapWords; ++word) {
+    uint64_t sources = page.changed[word] & ~(zero ? zero[word] : 0);
+    if (coded) sources &= shared.literal_bitmap[word];
+    for (; sources != 0; sources &= sources - 1) {
+      const uint32_t b = word * 64 + static_cast<uint32_t>(std::countr_zero(sources));
+      const uint64_t h = shared.full_hashes[b];
+      if (epoch_refs) w.add_dup(h, page.pfn, b, w.block_data[b]);
+      if (replica_refs) seg.index_inserts.push_back({h, page.pfn, b});
+    }
+  }
+}
+
 // One page, in three steps. Plan: try the forms the planner finds worth
 // trying (XOR page, shared blocks, codecs) and let it pick the cheapest at
 // the link's speed. Emit: write the chosen form into the segment. Commit:
@@ -555,84 +679,19 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
     }
   }
 
-  // Plan, 2: each changed block's operation. Where each changed block's
-  // content lies in staging:
-  {
-    const uint8_t* next = page.data;
-    for (uint32_t word = 0; word < kernels::kBitmapWords; ++word) {
-      for (uint64_t bits = changed[word]; bits != 0; bits &= bits - 1) {
-        const uint32_t b = word * 64 + static_cast<uint32_t>(std::countr_zero(bits));
-        w.block_data[b] = page.whole ? page.data + size_t{b} * block_size : next;
-        next += block_size;
-      }
-    }
-  }
-  // Full (unmasked) hashes identify content for sharing: the stored ones,
-  // or, with narrowed test hashes, hashes of the staged changed blocks.
-  const uint64_t* full_hashes = hashes_.data() + page.pfn * blocks;
-  if (config_.hash_mask() != ~0ull) {
-    for (uint32_t b = 0; b < blocks; ++b)
-      if (bit(changed, b))
-        kernels_->hash_blocks(w.block_data[b], 1, block_size, ~0ull, w.full_hashes + b);
-    full_hashes = w.full_hashes;
-  }
-  // What a block would cost on the wire if it were not referenced: its XOR
-  // delta against the cached copy, or itself.
-  auto literal_estimate = [&](uint32_t b) {
-    if (!use_xor) return static_cast<double>(block_size);
-    const size_t n = kernels_->xor_rle_encode(w.block_data[b], cached + size_t{b} * block_size,
-                                              block_size, w.run_delta, sizeof w.run_delta);
-    return static_cast<double>(n);
-  };
-  wire::BlockOp ops[kernels::kMaxBlocksPerPage];
-  wire::BlockRef refs[kernels::kMaxBlocksPerPage];
-  uint64_t literal_bitmap[kernels::kBitmapWords] = {};
-  uint32_t n_ops = 0, n_refs = 0, n_literal = 0, n_zero = 0, n_epoch = 0, n_replica = 0;
-  for (uint32_t b = 0; b < blocks; ++b) {
-    if (!bit(changed, b)) continue;
-    const uint8_t* block = w.block_data[b];
-    const uint64_t h = full_hashes[b];
-    wire::BlockOp op = wire::BlockOp::kLiteral;
-    // A reference is taken only when it is smaller than the block's literal.
-    auto reference = [&](OptionalStage stage, wire::BlockOp kind, uint64_t pfn, uint32_t block) {
-      const size_t ref_bytes = uleb128_size(pfn) + 1 + sizeof h;
-      const double literal = literal_estimate(b);
-      if (!reference_pays(ref_bytes, literal)) return false;
-      yields[static_cast<size_t>(stage)].saved_bytes += literal - static_cast<double>(ref_bytes);
-      op = kind;
-      refs[n_refs++] = {pfn, static_cast<uint8_t>(block), h};
-      return true;
-    };
-    if ((config_.sharing & FGBI_SHARE_ZERO) && zero && bit(zero, b)) {
-      op = wire::BlockOp::kZero;
-      ++n_zero;
-    } else if (epoch_refs) {
-      ++yields[static_cast<size_t>(OptionalStage::kEpochRefs)].lookups;
-      const Worker::DupSlot* d = w.find_dup(h);
-      if (d && std::memcmp(d->data, block, block_size) == 0 &&
-          reference(OptionalStage::kEpochRefs, wire::BlockOp::kRefEpoch, d->pfn, d->block))
-        ++n_epoch;
-    }
-    if (op == wire::BlockOp::kLiteral && replica_refs) {
-      ++yields[static_cast<size_t>(OptionalStage::kReplicaRefs)].lookups;
-      const ContentIndex::Entry* e = index_.find(h);
-      if (e && replica_holds(*e, h) &&
-          reference(OptionalStage::kReplicaRefs, wire::BlockOp::kRefReplica, e->pfn, e->block))
-        ++n_replica;
-    }
-    if (op == wire::BlockOp::kLiteral) {
-      set_bit(literal_bitmap, b);
-      ++n_literal;
-    }
-    ops[n_ops++] = op;
-  }
+  // Plan, 2: each changed block's operation.
+  BlockOps& shared = w.ops;
+  share_blocks(seg, w, page, zero, use_xor ? cached : nullptr, epoch_refs, replica_refs, shared);
+  const uint32_t n_literal = shared.n_literal;
+  const uint64_t* literal_bitmap = shared.literal_bitmap;
 
   // Plan, 3: a coded record, its literal blocks raw or encoded.
   const bool all_literal = n_literal == n_changed;
   const size_t literal_bytes = size_t{n_literal} * block_size;
   uint8_t prefix[1 + 16 + 32 + kernels::kMaxBlocksPerPage * wire::kMaxRefBytes];
-  const size_t prefix_bytes = wire::write_coded_prefix(codec::Codec::kRaw, changed, bitmap_bytes,
-                                                       ops, n_changed, refs, n_refs, prefix);
+  const size_t prefix_bytes =
+      wire::write_coded_prefix(codec::Codec::kRaw, changed, bitmap_bytes, shared.ops, n_changed,
+                               shared.refs, shared.n_refs, prefix);
   const size_t framing = wire::kRecordHeaderBytes + prefix_bytes;
   const uint8_t* section_data = w.literal;
   bool literal_gathered = false;
@@ -682,44 +741,20 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   if (plan.form == PageForm::kXorPage) {
     emit_xor_page(seg, page.pfn, w.xor_page, xor_page_size, n_changed);
   } else if (plan.form == PageForm::kCoded) {
-    const size_t section_size = plan.wire_bytes - framing;
     prefix[0] = static_cast<uint8_t>(plan.section);
-    uint8_t* payload =
-        append_record(seg, wire::kRecordCodedPage, page.pfn, prefix_bytes + section_size);
-    std::memcpy(payload, prefix, prefix_bytes);
-    std::memcpy(payload + prefix_bytes, section_data, section_size);
-    ++seg.counters.pages_coded;
-    seg.counters.blocks_changed += n_changed;
-    seg.counters.blocks_zero += n_zero;
-    seg.counters.blocks_shared_epoch += n_epoch;
-    seg.counters.blocks_shared_replica += n_replica;
-    ++seg.counters.chosen[static_cast<size_t>(plan.section)];
-    seg.counters.codec_bytes[static_cast<size_t>(plan.section)] += section_size;
+    emit_coded(seg, page, shared, {prefix, prefix_bytes}, {section_data, plan.wire_bytes - framing},
+               plan.section);
   } else {
     emit_plain(seg, page, plain_full);
   }
 
-  // Commit. Later pages of the segment may reference blocks written by plain
-  // and coded records; later epochs may reference any of them in the
-  // replica. XOR pages are the working set being edited: their blocks
-  // change again soon and the index would mostly hold stale entries for
-  // them, at the price of a random write per block; their old entries fail
-  // replica_holds() once the page is sent again.
+  // Commit.
   if (plan.form == PageForm::kXorPage ||
       (plan.form == PageForm::kCoded && plan.section == codec::Codec::kXor))
     xor_yield.saved_bytes += static_cast<double>(plain_bytes - plan.wire_bytes);
-  if (plan.form != PageForm::kXorPage && (epoch_refs || replica_refs)) {
-    for (uint32_t word = 0; word < kernels::kBitmapWords; ++word) {
-      uint64_t sources = changed[word] & ~(zero ? zero[word] : 0);
-      if (plan.form == PageForm::kCoded) sources &= literal_bitmap[word];
-      for (; sources != 0; sources &= sources - 1) {
-        const uint32_t b = word * 64 + static_cast<uint32_t>(std::countr_zero(sources));
-        const uint64_t h = full_hashes[b];
-        if (epoch_refs) w.add_dup(h, page.pfn, b, w.block_data[b]);
-        if (replica_refs) seg.index_inserts.push_back({h, page.pfn, b});
-      }
-    }
-  }
+  if (plan.form != PageForm::kXorPage)
+    commit_sources(seg, w, page, zero, shared, plan.form == PageForm::kCoded, epoch_refs,
+                   replica_refs);
   if (cached) refresh_cached(cached, page);
   return plan.form == PageForm::kXorPage;
 }

@@ -12,9 +12,11 @@
 // tables only - never from the caller's pages - and streams the epoch.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "codec/compressor.hpp"
@@ -97,6 +99,18 @@ class Sender {
     Counters counters;
     CostSamples samples;
   };
+  // Each changed block's operation on the wire, and the references.
+  struct BlockOps {
+    const uint64_t* full_hashes = nullptr;  // of every block of the page
+    wire::BlockOp ops[kernels::kMaxBlocksPerPage];
+    wire::BlockRef refs[kernels::kMaxBlocksPerPage];
+    uint64_t literal_bitmap[kernels::kBitmapWords] = {};
+    uint32_t n_ops = 0, n_refs = 0, n_literal = 0, n_zero = 0, n_epoch = 0, n_replica = 0;
+    void clear() {
+      std::fill(std::begin(literal_bitmap), std::end(literal_bitmap), 0);
+      n_ops = n_refs = n_literal = n_zero = n_epoch = n_replica = 0;
+    }
+  };
   // Per-thread scratch: compressor state and the in-epoch duplicate table.
   struct Worker;
 
@@ -114,6 +128,8 @@ class Sender {
   bool encode_page(Segment& seg, Worker& worker, CostModel::Local& costs, uint32_t dirty_index,
                    bool find_zero);
   bool replica_holds(const ContentIndex::Entry& e, uint64_t hash) const;
+  void share_blocks(Segment& seg, Worker& w, const DirtyPage& page, const uint64_t* zero,
+                    const uint8_t* cached, bool epoch_refs, bool replica_refs, BlockOps& out) const;
   size_t xor_page_delta(const DirtyPage& page, const uint8_t* old, uint8_t* out, size_t capacity,
                         Worker& worker) const;
   void refresh_cached(uint8_t* cached, const DirtyPage& page) const;
@@ -124,6 +140,11 @@ class Sender {
                      uint32_t n_changed) const;
   uint8_t* append_record(Segment& seg, uint8_t kind, uint64_t pfn, size_t payload_bytes);
   void emit_plain(Segment& seg, const DirtyPage& page, bool full);
+  void emit_coded(Segment& seg, const DirtyPage& page, const BlockOps& shared,
+                  std::span<const uint8_t> prefix, std::span<const uint8_t> section,
+                  codec::Codec codec);
+  void commit_sources(Segment& seg, Worker& w, const DirtyPage& page, const uint64_t* zero,
+                      const BlockOps& shared, bool coded, bool epoch_refs, bool replica_refs) const;
   fgbi_status emit(fgbi_write_fn write, void* user);
   void finish_epoch();
   size_t segment_count() const;
