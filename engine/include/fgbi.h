@@ -1,5 +1,5 @@
 /*
- * fgbi.h - the one public header of libfgbi.
+ * fgbi.h - the public header of libfgbi.
  *
  * fgbi ships the memory a replicated VM dirtied during an epoch to a backup
  * as the 64-byte blocks that actually changed. A *sender* context keeps, for
@@ -18,6 +18,9 @@
  *  - Integers and hashes cross the wire little-endian.
  *  - Thread safety: a context is used by one thread at a time; distinct
  *    contexts are independent.
+ *
+ * Layout, as zstd.h's: the stable API first, then a section that only
+ * FGBI_STATIC_LINKING_ONLY reveals, for what may change between releases.
  */
 #ifndef FGBI_H
 #define FGBI_H
@@ -111,36 +114,40 @@ FGBI_API const char* fgbi_error_message(fgbi_status status);
 
 /* ---- parameters -------------------------------------------------------- */
 typedef enum fgbi_param {
-  FGBI_P_PAGE_SIZE = 1,       /* bytes per page; 4096 (both sides)              */
-  FGBI_P_BLOCK_SIZE = 2,      /* 32, 64 (default), 128 or 256 (both sides)      */
-  FGBI_P_TRACKED_PAGES = 3,   /* pages of tracked memory, pfn < this (both)     */
-  FGBI_P_THREADS = 4,         /* worker threads, 1 = caller only (both)         */
-  FGBI_P_DIGEST = 5,          /* sender: 1 = end-to-end digest on (default);
-                                 receiver: 1 = require a digest in every epoch  */
-  FGBI_P_BACKEND = 6,         /* fgbi_backend value (sender)                    */
-  FGBI_P_MAX_EPOCH_BYTES = 7, /* receiver: largest epoch it accepts, on the
-                                 wire and decoded                             */
-  FGBI_P_SHARING = 8,         /* sender: FGBI_SHARE_* bits (default all)        */
-  FGBI_P_CODECS = 9,          /* sender: FGBI_CODEC_* bits the cost model may
-                                 choose from (default all)                      */
-  FGBI_P_CACHE_BYTES = 10,    /* sender: cache of sent pages for XOR deltas
-                                 (default 64 MiB; 0 = none)                     */
-  FGBI_P_INDEX_BYTES = 11,    /* sender: index of the receiver's blocks for
-                                 FGBI_SHARE_REPLICA (default 16 MiB)            */
-  FGBI_P_LINK_MBPS = 12,      /* sender: link bandwidth the cost model assumes,
-                                 Mbit/s (default 1000)                          */
-  FGBI_P_ADAPTIVE = 13,       /* sender: 1 = the cost model learns codec speeds
-                                 as it runs (default); 0 = fixed reference
-                                 speeds, so the stream depends only on input    */
-  FGBI_P_STAGING_BYTES = 14,  /* sender: most bytes of page content captured
-                                 for one epoch, one page slot per dirty page
-                                 (default 4 GiB, taken as epochs need it)     */
-  FGBI_P_STREAM_ID = 15,      /* sender: the stream's identity carried by every
-                                 epoch; 0 (default) = random at the first
-                                 epoch. A receiver refuses an epoch whose id
-                                 differs from the one its stream started with */
-  FGBI_P_TEST_HASH_BITS = 100 /* TESTING ONLY: keep this many low bits of each
-                                 block hash (64 = normal) to force collisions */
+  FGBI_P_EXPERIMENTAL_PARAM1 = 1,  /* reserved: see FGBI_STATIC_LINKING_ONLY      */
+  FGBI_P_BLOCK_SIZE = 2,           /* 32, 64 (default), 128 or 256 (both sides)   */
+  FGBI_P_TRACKED_PAGES = 3,        /* pages of tracked memory, pfn < this (both)  */
+  FGBI_P_THREADS = 4,              /* worker threads, 1 = caller only (both)      */
+  FGBI_P_DIGEST = 5,               /* sender: 1 = end-to-end digest on (default);
+                                      receiver: 1 = require a digest in every
+                                      epoch                                       */
+  FGBI_P_BACKEND = 6,              /* fgbi_backend value: the kernels this context
+                                      runs (both sides; the stream does not depend
+                                      on it)                                      */
+  FGBI_P_MAX_EPOCH_BYTES = 7,      /* receiver: largest epoch it accepts, on the
+                                      wire and decoded                            */
+  FGBI_P_SHARING = 8,              /* sender: FGBI_SHARE_* bits (default all)     */
+  FGBI_P_CODECS = 9,               /* sender: FGBI_CODEC_* bits the cost model may
+                                      choose from (default all)                   */
+  FGBI_P_CACHE_BYTES = 10,         /* sender: cache of sent pages for XOR deltas
+                                      (default 64 MiB; 0 = none)                  */
+  FGBI_P_INDEX_BYTES = 11,         /* sender: index of the receiver's blocks for
+                                      FGBI_SHARE_REPLICA (default 16 MiB)         */
+  FGBI_P_LINK_MBPS = 12,           /* sender: link bandwidth the cost model
+                                      assumes, Mbit/s (default 1000)              */
+  FGBI_P_ADAPTIVE = 13,            /* sender: 1 = the cost model learns codec
+                                      speeds as it runs (default); 0 = fixed
+                                      reference speeds, so the stream depends only
+                                      on input                                    */
+  FGBI_P_STAGING_BYTES = 14,       /* sender: most bytes of page content captured
+                                      for one epoch, one page slot per dirty page
+                                      (default 4 GiB, taken as epochs need it)    */
+  FGBI_P_STREAM_ID = 15,           /* sender: the stream's identity carried by
+                                      every epoch; 0 (default) = random at the
+                                      first epoch. A receiver refuses an epoch
+                                      whose id differs from the one its stream
+                                      started with                                */
+  FGBI_P_EXPERIMENTAL_PARAM2 = 100 /* reserved: see FGBI_STATIC_LINKING_ONLY     */
 } fgbi_param;
 
 /* FGBI_P_SHARING bits: how changed blocks may avoid carrying their bytes. */
@@ -288,13 +295,12 @@ FGBI_API fgbi_status fgbi_receiver_create(fgbi_receiver** out);
 FGBI_API void fgbi_receiver_free(fgbi_receiver* receiver);
 /* Parameters may be set until replica memory is attached. Receiver defaults
  * (fgbi_param_bounds() states each): FGBI_P_TRACKED_PAGES 65,536 (256 MiB of
- * 4 KiB pages: set it to the sender's); FGBI_P_PAGE_SIZE 4096;
- * FGBI_P_BLOCK_SIZE 64 (must equal the sender's); FGBI_P_DIGEST 1 (every
- * epoch must carry the end-to-end digest, so a sender with FGBI_P_DIGEST 0
- * is refused until this is set to 0); FGBI_P_THREADS 1; FGBI_P_BACKEND auto;
- * FGBI_P_MAX_EPOCH_BYTES 1 GiB (a larger epoch is refused, on the wire and
- * decoded: raise it for full synchronisations of incompressible memory
- * beyond 1 GiB). */
+ * 4 KiB pages: set it to the sender's); FGBI_P_BLOCK_SIZE 64 (must equal
+ * the sender's); FGBI_P_DIGEST 1 (every epoch must carry the end-to-end
+ * digest, so a sender with FGBI_P_DIGEST 0 is refused until this is set to
+ * 0); FGBI_P_THREADS 1; FGBI_P_BACKEND auto; FGBI_P_MAX_EPOCH_BYTES 1 GiB (a
+ * larger epoch is refused, on the wire and decoded: raise it for full
+ * synchronisations of incompressible memory beyond 1 GiB). */
 FGBI_API fgbi_status fgbi_receiver_set_parameter(fgbi_receiver* receiver, fgbi_param param,
                                                  int64_t value);
 FGBI_API fgbi_status fgbi_receiver_get_parameter(const fgbi_receiver* receiver, fgbi_param param,
@@ -543,3 +549,22 @@ FGBI_API fgbi_status fgbi_backup_last_error(const fgbi_backup* backup, char* buf
 }
 #endif
 #endif /* FGBI_H */
+
+/* ==== static linking only ============================================== *
+ * What follows may change or disappear in any release, with no change of
+ * FGBI_VERSION_MAJOR or SOVERSION: use it only with the library version it
+ * was compiled against, e.g. when linking libfgbi statically. Define
+ * FGBI_STATIC_LINKING_ONLY before including fgbi.h to see it. It has its own
+ * guard, so a file may include fgbi.h again after defining the macro.
+ * The reserved parameter values above are these parameters' numbers. */
+#if defined(FGBI_STATIC_LINKING_ONLY) && !defined(FGBI_H_STATIC_LINKING_ONLY)
+#define FGBI_H_STATIC_LINKING_ONLY
+
+/* Bytes per page, both sides. Only 4096 until the page size can vary; the
+ * wire format already carries it. */
+#define FGBI_P_PAGE_SIZE FGBI_P_EXPERIMENTAL_PARAM1
+/* TESTING ONLY, sender: keep this many low bits of each block hash (64 =
+ * normal) to force collisions; the end-to-end digest must then catch them. */
+#define FGBI_P_TEST_HASH_BITS FGBI_P_EXPERIMENTAL_PARAM2
+
+#endif /* FGBI_STATIC_LINKING_ONLY */
