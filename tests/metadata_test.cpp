@@ -12,6 +12,7 @@
 
 #include "common/metadata.hpp"
 #include "fgbi.h"
+#include "fgbi_session.h"
 #include "support/replication.hpp"
 
 namespace fgbi::test {

@@ -6,6 +6,7 @@
 #include "common/metadata.hpp"
 #include "common/params.hpp"
 #include "fgbi.h"
+#include "fgbi_session.h"
 
 namespace {
 
@@ -28,7 +29,7 @@ const ErrorInfo* find_error(fgbi_status status) {
 }
 
 // True for every enumerator that has a row. Switches without a default:
-// -Wswitch turns an enumerator that fgbi.h gains without a row into a compile
+// -Wswitch turns an enumerator that fgbi.h or fgbi_session.h gains without a row into a compile
 // error.
 #define FGBI_CASE(code, ...) case code:
 constexpr bool has_row(fgbi_error code) {

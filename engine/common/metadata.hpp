@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "fgbi.h"
+#include "fgbi_session.h"
 
 namespace fgbi {
 

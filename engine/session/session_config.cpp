@@ -36,7 +36,7 @@ bool applies(const ParamInfo& p, Side side) {
 }
 
 // True for every statistic that has a row. A switch without a default:
-// -Wswitch turns a statistic that fgbi.h gains without a row into a compile
+// -Wswitch turns a statistic that fgbi_session.h gains without a row into a compile
 // error.
 constexpr bool has_row(fgbi_session_stat stat) {
   switch (stat) {
@@ -69,7 +69,7 @@ constexpr const char* kStatNames[] = {
 
 }  // namespace
 
-// Switches without a default: -Wswitch makes a parameter of fgbi.h that the
+// Switches without a default: -Wswitch makes a parameter of fgbi_session.h that the
 // table lacks a compile error.
 fgbi_status SessionConfig::set(Side side, fgbi_session_param param, int64_t value) {
   const ParamInfo* p = find(param);

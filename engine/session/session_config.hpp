@@ -8,6 +8,7 @@
 
 #include "common/metadata.hpp"
 #include "fgbi.h"
+#include "fgbi_session.h"
 
 namespace fgbi::session {
 
