@@ -1,6 +1,6 @@
 // What each fuzz target does with one input, as functions that report the
 // outcome: the libFuzzer targets trap when an invariant breaks, and
-// tests/fuzz_corpus_test.cpp runs the committed seeds through the same code
+// tests/seed_corpus_test.cpp runs the committed seeds through the same code
 // in every build and pins what each one must give.
 #pragma once
 
