@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fgbi.h"
+#include "fgbi_session.h"
 #include "option_checks.hpp"
 #include "stop_on_signal.hpp"
 

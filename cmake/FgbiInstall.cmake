@@ -1,5 +1,6 @@
-# Install rules: the library (shared and static), the public header, a
-# pkg-config file and a CMake package (find_package(fgbi) -> fgbi::fgbi).
+# Install rules: the library (shared and static), the public headers (fgbi.h
+# and fgbi_session.h), a pkg-config file and a CMake package
+# (find_package(fgbi) -> fgbi::fgbi).
 include(CMakePackageConfigHelpers)
 
 install(TARGETS fgbi fgbi_static EXPORT fgbiTargets

@@ -1,6 +1,11 @@
 /* The public header compiled as C11 and exercised from C: a sender and a
  * receiver replicate two epochs through the shared library. */
 #include <fgbi.h>
+
+/* The stable API alone: what may change stays behind FGBI_STATIC_LINKING_ONLY. */
+#if defined(FGBI_P_PAGE_SIZE) || defined(FGBI_P_TEST_HASH_BITS)
+#error "fgbi.h shows static-linking-only parameters without FGBI_STATIC_LINKING_ONLY"
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

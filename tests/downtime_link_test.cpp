@@ -27,6 +27,7 @@
 #include "downtime_model.hpp"
 #include "evaluation.hpp"
 #include "fgbi.h"
+#include "fgbi_session.h"
 #include "net_harness.hpp"
 #include "workload.hpp"
 

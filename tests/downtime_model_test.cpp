@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstring>
 #include <numeric>
 #include <vector>
 
@@ -244,10 +246,34 @@ TEST(DowntimeModel, PercentileIsNearestRank) {
   EXPECT_EQ(percentile({1, 2, 3, 4}, 99), 4);
 }
 
-TEST(DowntimeModel, MemcpyRateIsPlausible) {
-  const double s_per_byte = measure_copy_s_per_byte();
-  EXPECT_GT(s_per_byte, 1 / 1e12);  // below 1 TB/s
-  EXPECT_LT(s_per_byte, 1 / 1e8);   // above 100 MB/s, even under a sanitizer
+// Seconds per byte of the best of `runs` memcpy calls of `bytes` between
+// buffers already touched.
+double timed_copy_s_per_byte(size_t bytes, int runs) {
+  std::vector<uint8_t> src(bytes, 1), dst(bytes, 0);
+  double best = 1e9;
+  for (int run = 0; run < runs; ++run) {
+    src[static_cast<size_t>(run) * 4096] = static_cast<uint8_t>(run + 2);
+    const auto t0 = std::chrono::steady_clock::now();
+    std::memcpy(dst.data(), src.data(), bytes);
+    const auto t1 = std::chrono::steady_clock::now();
+    best = std::min(best, std::chrono::duration<double>(t1 - t0).count());
+  }
+  // Keeps the copies observable.
+  volatile uint8_t sink = dst[bytes / 2];
+  (void)sink;
+  return best / static_cast<double>(bytes);
+}
+
+// The journal copy the fgbi scheme is charged is this machine's memcpy: a
+// copy of the same size timed here, before and after, agrees with it within
+// what a shared machine's noise can do to a best-of-three.
+TEST(DowntimeModel, MemcpyRateIsThisMachinesCopy) {
+  constexpr size_t kBytes = size_t{64} << 20;
+  const double before = timed_copy_s_per_byte(kBytes, 3);
+  const double measured = measure_copy_s_per_byte();
+  const double after = timed_copy_s_per_byte(kBytes, 3);
+  EXPECT_GT(measured, std::min(before, after) / 3) << before << " " << after;
+  EXPECT_LT(measured, std::max(before, after) * 3) << before << " " << after;
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "fgbi.h"
+#include "fgbi_session.h"
 #include "workload.hpp"
 
 namespace fgbi::test::net {

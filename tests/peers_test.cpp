@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/bytes.hpp"
 #include "page_diff.hpp"
 #include "peer_codec.hpp"
 #include "remus_xc.hpp"
@@ -267,9 +268,8 @@ TEST(XcFormat, OneWordChangedThenSkipRunsSplitAt127) {
   Bytes fresh = old_page;
   fresh[1] = 0xAB;  // word 0
   // copy 1 word; skip 1023 words = 8 x 127 + 7.
-  Bytes expected = {0x01, 0x00, 0xAB, 0x00, 0x00};
-  expected.insert(expected.end(), 8, 0xFF);
-  expected.push_back(0x87);
+  const Bytes expected = {0x01, 0x00, 0xAB, 0x00, 0x00, 0xFF, 0xFF,
+                          0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x87};
   const Bytes encoding = xc_encode(old_page, fresh);
   EXPECT_EQ(expected, encoding);
   Bytes page = old_page;
@@ -604,25 +604,96 @@ TEST_P(PeerHostileStream, TrailingBytesAndBadPfnsAreRejected) {
   EXPECT_FALSE(h.decoder().apply_epoch(wire, odd_replica).ok());
 }
 
-TEST_P(PeerHostileStream, CorruptedBytesNeverCrash) {
-  Harness h(GetParam(), {.tracked_pages = 3});
-  const Bytes wire = second_epoch_stream(h, 3);
-  Rng rng(1234);
-  size_t rejected = 0;
-  for (int round = 0; round < 400; ++round) {
-    Bytes bad = wire;
-    for (uint64_t f = 0, n = 1 + rng.below(4); f < n; ++f) {
-      // Half the flips land in the first bytes of a stream, where the
-      // headers are; the rest anywhere.
-      const size_t at =
-          rng.below(2) ? rng.below(std::min<size_t>(bad.size(), 32)) : rng.below(bad.size());
-      bad[at] ^= static_cast<uint8_t>(1 + rng.below(255));
+// Where each record of a valid stream starts, and (last) where the stream
+// ends: the end of record r - 1 is the shortest prefix that decodes once its
+// record count says r, since a decoder takes only whole records and refuses
+// bytes after the last one.
+std::vector<size_t> record_bounds(PeerDecoder& decoder, const Bytes& wire, size_t replica_bytes) {
+  Bytes scratch(replica_bytes);
+  std::vector<size_t> bounds;
+  size_t from = sizeof(uint32_t);
+  for (uint32_t r = 0; r <= load_le<uint32_t>(wire.data()); ++r) {
+    for (size_t len = from; len <= wire.size(); ++len) {
+      Bytes prefix(wire.begin(), wire.begin() + static_cast<ptrdiff_t>(len));
+      store_le<uint32_t>(prefix.data(), r);
+      if (decoder.apply_epoch(prefix, scratch).ok()) {
+        bounds.push_back(len);
+        break;
+      }
     }
-    Bytes replica = h.replica();
-    if (!h.decoder().apply_epoch(bad, replica).ok()) ++rejected;
+    if (bounds.size() != r + 1) return {};
+    from = bounds.back() + 1;
   }
-  // Flips inside raw page data are undetectable by design; header flips are not.
-  EXPECT_GT(rejected, 0u);
+  return bounds;
+}
+
+// Every byte of the stream corrupted in turn, with a one-bit and an
+// all-bit flip. Without checksums, what a peer decoder can catch is
+// structure: a changed record count or a pfn beyond the replica is always
+// refused, at the record it names, and an error is never blamed on bytes
+// before the corruption. What it accepts changes no page but the one the
+// corrupted record names (and, for a pfn that still fits, the page it now
+// names). Full pages carry no structure at all: a flip in one arrives in the
+// replica as exactly that flip.
+TEST_P(PeerHostileStream, CorruptionsAreRefusedOrConfinedToTheirPage) {
+  constexpr uint64_t kPages = 3;
+  Harness h(GetParam(), {.tracked_pages = kPages});
+  const Bytes before = h.replica();
+  const Bytes wire = second_epoch_stream(h, kPages);
+  Bytes clean = before;
+  ASSERT_TRUE(h.decoder().apply_epoch(wire, clean).ok());
+  const std::vector<size_t> bounds = record_bounds(h.decoder(), wire, before.size());
+  ASSERT_EQ(bounds.size(), kPages + 1);
+  ASSERT_EQ(bounds.back(), wire.size());
+  const bool full_pages = GetParam() == PeerKind::kRemusFullPages;
+
+  size_t refused = 0, accepted = 0;
+  for (size_t at = 0; at < wire.size(); ++at) {
+    for (uint8_t flip : {uint8_t{0x01}, uint8_t{0xFF}}) {
+      SCOPED_TRACE("byte " + std::to_string(at) + " ^ " + std::to_string(flip));
+      Bytes bad = wire;
+      bad[at] ^= flip;
+      Bytes replica = before;
+      const PeerStatus st = h.decoder().apply_epoch(bad, replica);
+      st.ok() ? ++accepted : ++refused;
+      if (at < sizeof(uint32_t)) {
+        EXPECT_FALSE(st.ok()) << "record count changed";
+        continue;
+      }
+      // The record the byte belongs to, its pfn (records follow the pfns
+      // 0, 1, 2) and where its payload starts.
+      const uint64_t r = static_cast<uint64_t>(std::upper_bound(bounds.begin(), bounds.end(), at) -
+                                               bounds.begin() - 1);
+      const size_t payload = bounds[r] + sizeof(uint64_t);
+      uint64_t named = r;
+      if (at < payload) {
+        named = load_le<uint64_t>(bad.data() + bounds[r]);
+        if (named >= kPages) {
+          ASSERT_FALSE(st.ok());
+          EXPECT_EQ(st.where, bounds[r]);
+          EXPECT_STREQ(st.error, "record pfn beyond the replica");
+          continue;
+        }
+      } else if (!st.ok()) {
+        EXPECT_GE(st.where, payload) << st.error;
+        continue;
+      }
+      if (!st.ok()) continue;
+      for (uint64_t pfn = 0; pfn < kPages; ++pfn) {
+        if (pfn == r || pfn == named) continue;
+        EXPECT_EQ(0, std::memcmp(replica.data() + pfn * kPage, clean.data() + pfn * kPage, kPage))
+            << "page " << pfn << " changed";
+      }
+      if (full_pages && at >= payload) {
+        Bytes expected = clean;
+        expected[r * kPage + (at - payload)] ^= flip;
+        EXPECT_TRUE(replica == expected);
+      }
+    }
+  }
+  // Both outcomes occur: the test reaches structure and data alike.
+  EXPECT_GT(refused, 0u);
+  EXPECT_GT(accepted, 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllPeers, PeerHostileStream, testing::ValuesIn(all_peer_kinds()),

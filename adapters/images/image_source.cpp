@@ -7,7 +7,7 @@
 #include <chrono>
 #include <cstring>
 
-#include "common/fd.hpp"
+#include "posix/fd.hpp"
 
 namespace fgbi::adapters::images {
 namespace {

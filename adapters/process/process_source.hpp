@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "common/fd.hpp"
-#include "common/pfn_set.hpp"
+#include "pfn_set.hpp"
+#include "posix/fd.hpp"
 #include "process/freezer.hpp"
 #include "process/pfn_map.hpp"
 #include "source.hpp"

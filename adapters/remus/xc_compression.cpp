@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "common/bytes.hpp"
-#include "common/pfn_set.hpp"
 #include "common/xxh3.hpp"
 #include "fgbi.h"
+#include "pfn_set.hpp"
 #include "wire/epoch_reader.hpp"
 
 namespace {

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "common/fd.hpp"
-#include "common/pfn_set.hpp"
+#include "pfn_set.hpp"
+#include "posix/fd.hpp"
 #include "trace/format.hpp"
 
 namespace fgbi::adapters::trace {

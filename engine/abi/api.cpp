@@ -3,6 +3,7 @@
 #include <new>
 
 #include "abi/guarded.hpp"
+#include "common/xxh3.hpp"
 #include "fgbi.h"
 #include "receiver/receiver.hpp"
 #include "sender/sender.hpp"
@@ -149,6 +150,10 @@ FGBI_API fgbi_status fgbi_receiver_get_stat(const fgbi_receiver* r, fgbi_stat st
                                             uint64_t* value) {
   if (value == nullptr) return FGBI_E_NULL_ARGUMENT;
   return guarded(r, [&](const fgbi::Receiver& x) { return x.get_stat(stat, value); });
+}
+
+FGBI_API uint64_t fgbi_memory_digest(const void* memory, size_t size) {
+  return memory == nullptr && size != 0 ? 0 : fgbi::xxh3(memory, size);
 }
 
 }  // extern "C"

@@ -1,6 +1,12 @@
-// Names and messages of error codes, parameters and statistics.
+// Names and messages of error codes, parameters and statistics, from the
+// tables of common/metadata.hpp.
+#include <iterator>
+
+#include "codec/compressor.hpp"
+#include "common/metadata.hpp"
 #include "common/params.hpp"
 #include "fgbi.h"
+#include "fgbi_session.h"
 
 namespace {
 
@@ -11,80 +17,9 @@ struct ErrorInfo {
 };
 
 constexpr ErrorInfo kErrors[] = {
-    {FGBI_OK, "FGBI_OK", "success"},
-    {FGBI_E_NULL_ARGUMENT, "FGBI_E_NULL_ARGUMENT", "a required pointer argument was NULL"},
-    {FGBI_E_PARAM_UNKNOWN, "FGBI_E_PARAM_UNKNOWN",
-     "unknown parameter or statistic, or one that does not apply to this context"},
-    {FGBI_E_PARAM_OUT_OF_BOUNDS, "FGBI_E_PARAM_OUT_OF_BOUNDS",
-     "parameter value outside the bounds fgbi_param_bounds() reports"},
-    {FGBI_E_WRONG_STAGE, "FGBI_E_WRONG_STAGE", "call not valid in the context's current stage"},
-    {FGBI_E_NO_MEMORY, "FGBI_E_NO_MEMORY", "out of memory"},
-    {FGBI_E_PFN_OUT_OF_RANGE, "FGBI_E_PFN_OUT_OF_RANGE",
-     "page frame number not below the tracked page count"},
-    {FGBI_E_DUPLICATE_PFN, "FGBI_E_DUPLICATE_PFN", "the same page appears twice in one epoch"},
-    {FGBI_E_DST_TOO_SMALL, "FGBI_E_DST_TOO_SMALL", "output buffer too small for the epoch"},
-    {FGBI_E_CALLBACK_FAILED, "FGBI_E_CALLBACK_FAILED", "the write callback reported failure"},
-    {FGBI_E_BACKEND_UNAVAILABLE, "FGBI_E_BACKEND_UNAVAILABLE",
-     "kernel backend not built into this library or no device present"},
-    {FGBI_E_IO, "FGBI_E_IO", "a replica, journal or metadata file could not be read or written"},
-    {FGBI_E_NO_REPLICA, "FGBI_E_NO_REPLICA", "no replica memory attached to the receiver"},
-    {FGBI_E_BAD_ARGUMENT, "FGBI_E_BAD_ARGUMENT", "argument outside its valid range"},
-    {FGBI_E_STAGING_FULL, "FGBI_E_STAGING_FULL",
-     "no staging room left to capture the page (end the epoch or raise FGBI_P_STAGING_BYTES)"},
-    {FGBI_E_BAD_MAGIC, "FGBI_E_BAD_MAGIC", "stream does not start an epoch (bad magic)"},
-    {FGBI_E_BAD_VERSION, "FGBI_E_BAD_VERSION", "unsupported wire format version"},
-    {FGBI_E_UNSUPPORTED_FLAGS, "FGBI_E_UNSUPPORTED_FLAGS",
-     "epoch header sets flags or reserved fields this version does not know"},
-    {FGBI_E_GEOMETRY_MISMATCH, "FGBI_E_GEOMETRY_MISMATCH",
-     "page size, block size or tracked pages differ from the receiver's"},
-    {FGBI_E_HEADER_CHECKSUM, "FGBI_E_HEADER_CHECKSUM", "epoch header checksum mismatch"},
-    {FGBI_E_EPOCH_REPLAYED, "FGBI_E_EPOCH_REPLAYED",
-     "epoch number not above the last committed epoch (replay)"},
-    {FGBI_E_EPOCH_GAP, "FGBI_E_EPOCH_GAP",
-     "epoch number skips ahead of the last committed epoch + 1"},
-    {FGBI_E_LIMIT_EXCEEDED, "FGBI_E_LIMIT_EXCEEDED",
-     "epoch size or record count beyond the configured limits"},
-    {FGBI_E_BAD_SEGMENT, "FGBI_E_BAD_SEGMENT", "segment header or segment counts inconsistent"},
-    {FGBI_E_SEGMENT_CHECKSUM, "FGBI_E_SEGMENT_CHECKSUM",
-     "segment header or segment records checksum mismatch"},
-    {FGBI_E_UNKNOWN_RECORD, "FGBI_E_UNKNOWN_RECORD", "unknown mandatory record kind"},
-    {FGBI_E_BAD_RECORD, "FGBI_E_BAD_RECORD", "record length, bitmap or reserved fields invalid"},
-    {FGBI_E_BAD_TRAILER, "FGBI_E_BAD_TRAILER", "epoch trailer malformed or inconsistent"},
-    {FGBI_E_EPOCH_CHECKSUM, "FGBI_E_EPOCH_CHECKSUM", "epoch checksum mismatch"},
-    {FGBI_E_DIGEST_MISMATCH, "FGBI_E_DIGEST_MISMATCH",
-     "end-to-end digest mismatch: applying the epoch would diverge from the primary"},
-    {FGBI_E_TRUNCATED, "FGBI_E_TRUNCATED", "stream ended inside an epoch"},
-    {FGBI_E_STREAM_FAILED, "FGBI_E_STREAM_FAILED",
-     "an earlier stream error stopped the receiver; reset the stream first"},
-    {FGBI_E_DIGEST_REQUIRED, "FGBI_E_DIGEST_REQUIRED",
-     "the receiver requires an end-to-end digest and the epoch carries none"},
-    {FGBI_E_BAD_REFERENCE, "FGBI_E_BAD_REFERENCE",
-     "a shared-block reference points at content that is not what the sender expects"},
-    {FGBI_E_BAD_PAYLOAD, "FGBI_E_BAD_PAYLOAD",
-     "compressed or XOR-delta block data does not decode to the declared size"},
-    {FGBI_E_STREAM_MISMATCH, "FGBI_E_STREAM_MISMATCH",
-     "the epoch belongs to another sender's stream than the one being received"},
-    {FGBI_E_CONNECT, "FGBI_E_CONNECT",
-     "could not resolve, connect to, bind or listen on the address"},
-    {FGBI_E_TIMEOUT, "FGBI_E_TIMEOUT", "the peer stayed silent longer than the I/O timeout"},
-    {FGBI_E_DISCONNECTED, "FGBI_E_DISCONNECTED",
-     "no connection, or the connection was lost or closed"},
-    {FGBI_E_PROTOCOL, "FGBI_E_PROTOCOL",
-     "the peer broke the replication protocol (garbage or a bad frame)"},
-    {FGBI_E_AUTH_FAILED, "FGBI_E_AUTH_FAILED",
-     "authentication failed: the keys differ, or only one end has a key"},
-    {FGBI_E_MAC_MISMATCH, "FGBI_E_MAC_MISMATCH",
-     "a frame failed its MAC: tampered with or corrupted in flight"},
-    {FGBI_E_INCOMPATIBLE, "FGBI_E_INCOMPATIBLE",
-     "the ends differ in protocol version, geometry or digest settings"},
-    {FGBI_E_REJECTED, "FGBI_E_REJECTED", "the peer reported an error and closed the session"},
-    {FGBI_E_STOPPED, "FGBI_E_STOPPED", "interrupted by a stop request"},
-    {FGBI_E_KEY, "FGBI_E_KEY", "key unreadable or of the wrong length"},
-    {FGBI_E_REPLICA_STATE, "FGBI_E_REPLICA_STATE",
-     "replica metadata or journal unreadable or for another geometry"},
-    {FGBI_E_NEEDS_KEY, "FGBI_E_NEEDS_KEY",
-     "listening beyond loopback without a key must be allowed explicitly"},
-    {FGBI_E_INTERNAL, "FGBI_E_INTERNAL", "internal error (a bug in fgbi)"},
+#define FGBI_ERROR_ROW(code, message) {code, #code, message},
+    FGBI_ERROR_TABLE(FGBI_ERROR_ROW) FGBI_SESSION_ERROR_TABLE(FGBI_ERROR_ROW)
+#undef FGBI_ERROR_ROW
 };
 
 const ErrorInfo* find_error(fgbi_status status) {
@@ -93,37 +28,58 @@ const ErrorInfo* find_error(fgbi_status status) {
   return nullptr;
 }
 
+// True for every enumerator that has a row. Switches without a default:
+// -Wswitch turns an enumerator that fgbi.h or fgbi_session.h gains without a row into a compile
+// error.
+#define FGBI_CASE(code, ...) case code:
+constexpr bool has_row(fgbi_error code) {
+  switch (code) { FGBI_ERROR_TABLE(FGBI_CASE) return true; }
+  return false;
+}
+constexpr bool has_row(fgbi_session_error code) {
+  switch (code) { FGBI_SESSION_ERROR_TABLE(FGBI_CASE) return true; }
+  return false;
+}
+constexpr bool has_row(fgbi_stat stat) {
+  switch (stat) { FGBI_STAT_TABLE(FGBI_CASE) return true; }
+  return false;
+}
+#undef FGBI_CASE
+static_assert(has_row(FGBI_OK) && has_row(FGBI_E_CONNECT) && has_row(FGBI_S_EPOCHS));
+
+// fgbi_stat_name() indexes the names by value: the rows must run from
+// FGBI_STAT_FIRST to FGBI_STAT_LAST without a gap.
+#define FGBI_STAT_ROW(stat) stat,
+constexpr fgbi_stat kStats[] = {FGBI_STAT_TABLE(FGBI_STAT_ROW)};
+#undef FGBI_STAT_ROW
+constexpr bool stats_in_value_order() {
+  for (size_t i = 0; i < std::size(kStats); ++i)
+    if (kStats[i] != FGBI_STAT_FIRST + static_cast<int>(i)) return false;
+  return std::size(kStats) == FGBI_STAT_LAST - FGBI_STAT_FIRST + 1;
+}
+static_assert(stats_in_value_order());
+
 constexpr const char* kStatNames[] = {
-    nullptr,
-    "FGBI_S_EPOCHS",
-    "FGBI_S_BYTES_IN",
-    "FGBI_S_BYTES_OUT",
-    "FGBI_S_PAGES",
-    "FGBI_S_PAGES_FULL",
-    "FGBI_S_PAGES_PARTIAL",
-    "FGBI_S_PAGES_UNCHANGED",
-    "FGBI_S_BLOCKS_SCANNED",
-    "FGBI_S_BLOCKS_CHANGED",
-    "FGBI_S_EPOCHS_REJECTED",
-    "FGBI_S_MEMORY_BYTES",
-    "FGBI_S_BLOCKS_ZERO",
-    "FGBI_S_BLOCKS_SHARED_EPOCH",
-    "FGBI_S_BLOCKS_SHARED_REPLICA",
-    "FGBI_S_CACHE_HITS",
-    "FGBI_S_CACHE_MISSES",
-    "FGBI_S_PAGES_CODED",
-    "FGBI_S_CHOSEN_RAW",
-    "FGBI_S_CHOSEN_XOR",
-    "FGBI_S_CHOSEN_LZ4",
-    "FGBI_S_CHOSEN_ZLIB",
-    "FGBI_S_CHOSEN_ZSTD",
-    "FGBI_S_BYTES_RAW",
-    "FGBI_S_BYTES_XOR",
-    "FGBI_S_BYTES_LZ4",
-    "FGBI_S_BYTES_ZLIB",
-    "FGBI_S_BYTES_ZSTD",
+#define FGBI_STAT_NAME(stat) #stat,
+    FGBI_STAT_TABLE(FGBI_STAT_NAME)
+#undef FGBI_STAT_NAME
 };
-static_assert(sizeof kStatNames / sizeof kStatNames[0] == FGBI_STAT_LAST + 1);
+
+// The sender keeps one counter per codec and reports codec c's as
+// FGBI_S_CHOSEN_RAW + c and FGBI_S_BYTES_RAW + c: the statistics must follow
+// the wire values of codec::Codec.
+using fgbi::codec::Codec;
+#define FGBI_CODEC_STATS_MATCH(kCodec, NAME)                                                  \
+  static_assert(FGBI_S_CHOSEN_##NAME == FGBI_S_CHOSEN_RAW + static_cast<int>(Codec::kCodec)); \
+  static_assert(FGBI_S_BYTES_##NAME == FGBI_S_BYTES_RAW + static_cast<int>(Codec::kCodec));
+FGBI_CODEC_STATS_MATCH(kRaw, RAW)
+FGBI_CODEC_STATS_MATCH(kXor, XOR)
+FGBI_CODEC_STATS_MATCH(kLz4, LZ4)
+FGBI_CODEC_STATS_MATCH(kZlib, ZLIB)
+FGBI_CODEC_STATS_MATCH(kZstd, ZSTD)
+#undef FGBI_CODEC_STATS_MATCH
+static_assert(FGBI_S_CHOSEN_ZSTD - FGBI_S_CHOSEN_RAW + 1 == fgbi::codec::kCodecCount &&
+              FGBI_S_BYTES_ZSTD - FGBI_S_BYTES_RAW + 1 == fgbi::codec::kCodecCount);
 
 }  // namespace
 
@@ -153,7 +109,7 @@ FGBI_API const char* fgbi_param_name(fgbi_param param) { return fgbi::param_name
 
 FGBI_API const char* fgbi_stat_name(fgbi_stat stat) {
   if (stat < FGBI_STAT_FIRST || stat > FGBI_STAT_LAST) return nullptr;
-  return kStatNames[stat];
+  return kStatNames[stat - FGBI_STAT_FIRST];
 }
 
 }  // extern "C"

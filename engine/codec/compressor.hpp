@@ -14,9 +14,6 @@ namespace fgbi::codec {
 enum class Codec : uint8_t { kRaw = 0, kXor = 1, kLz4 = 2, kZlib = 3, kZstd = 4 };
 inline constexpr int kCodecCount = 5;
 const char* codec_name(Codec codec);
-inline bool is_general(Codec c) {
-  return c == Codec::kLz4 || c == Codec::kZlib || c == Codec::kZstd;
-}
 
 class Compressor {
  public:

@@ -1,9 +1,10 @@
 // Parameter bounds and the validated configuration shared by sender and
-// receiver. One table (params.cpp) defines every parameter's range.
+// receiver, both generated from FGBI_PARAM_TABLE (common/metadata.hpp).
 #pragma once
 
 #include <cstdint>
 
+#include "common/metadata.hpp"
 #include "fgbi.h"
 
 namespace fgbi {
@@ -13,8 +14,6 @@ struct ParamBounds {
   int64_t max;
   int64_t def;
 };
-
-enum class ParamSide { kBoth, kSender, kReceiver };
 
 // True when the parameter exists and configures contexts of that side.
 bool param_applies(fgbi_param param, ParamSide side);
@@ -27,24 +26,12 @@ const char* param_name(fgbi_param param);
 // size is a power of two).
 fgbi_status check_param(fgbi_param param, int64_t value);
 
-// The geometry and options both ends need.
+// The geometry and options both ends need: one field per parameter, at the
+// table's default, so that no default is written twice.
 struct Config {
-  uint32_t page_size = 4096;
-  uint32_t block_size = 64;
-  uint64_t tracked_pages = 65536;
-  uint32_t threads = 1;
-  bool digest = true;
-  int backend = FGBI_BACKEND_AUTO;
-  uint64_t max_epoch_bytes = 1ull << 30;
-  uint32_t sharing = FGBI_SHARE_ZERO | FGBI_SHARE_EPOCH | FGBI_SHARE_REPLICA;
-  uint32_t codecs = FGBI_CODEC_XOR | FGBI_CODEC_LZ4 | FGBI_CODEC_ZLIB | FGBI_CODEC_ZSTD;
-  uint64_t cache_bytes = 64ull << 20;
-  uint64_t index_bytes = 16ull << 20;
-  uint64_t link_mbps = 1000;
-  bool adaptive = true;
-  uint64_t staging_bytes = 4ull << 30;
-  uint64_t stream_id = 0;
-  uint32_t test_hash_bits = 64;
+#define FGBI_CONFIG_FIELD(param, field, type, min, max, def, side) type field = def;
+  FGBI_PARAM_TABLE(FGBI_CONFIG_FIELD)
+#undef FGBI_CONFIG_FIELD
 
   uint32_t blocks_per_page() const { return page_size / block_size; }
   uint64_t hash_mask() const { return test_hash_bits >= 64 ? ~0ull : (1ull << test_hash_bits) - 1; }

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "abi/guarded.hpp"
-#include "common/xxh3.hpp"
 #include "fgbi.h"
+#include "fgbi_session.h"
 #include "session/backup.hpp"
 #include "session/crypto.hpp"
 #include "session/link.hpp"
@@ -49,10 +49,6 @@ FGBI_API fgbi_status fgbi_read_key_file(const char* path, void* key, size_t capa
   } catch (...) {
     return FGBI_E_NO_MEMORY;
   }
-}
-
-FGBI_API uint64_t fgbi_memory_digest(const void* memory, size_t size) {
-  return memory == nullptr && size != 0 ? 0 : fgbi::xxh3(memory, size);
 }
 
 FGBI_API fgbi_status fgbi_session_param_bounds(fgbi_session_param param, int64_t* min_value,

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fgbi.h"
+#include "fgbi_session.h"
 #include "session/connection.hpp"
 #include "session/log.hpp"
 #include "session/replica_store.hpp"

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fgbi.h"
+#include "fgbi_session.h"
 
 struct evp_mac_ctx_st;
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "fgbi.h"
+#include "fgbi_session.h"
 #include "session/connection.hpp"
 #include "session/link_rate.hpp"
 #include "session/log.hpp"

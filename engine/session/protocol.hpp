@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fgbi.h"
+#include "fgbi_session.h"
 #include "session/crypto.hpp"
 
 namespace fgbi::session {

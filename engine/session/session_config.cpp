@@ -1,5 +1,7 @@
 #include "session/session_config.hpp"
 
+#include <iterator>
+
 #include "session/protocol.hpp"
 
 namespace fgbi::session {
@@ -9,90 +11,87 @@ struct ParamInfo {
   fgbi_session_param param;
   const char* name;
   int64_t min, max, def;
-  bool link, backup;  // applies to
+  SessionParamSide side;
 };
 
 constexpr ParamInfo kParams[] = {
-    {FGBI_SP_IO_TIMEOUT_MS, "FGBI_SP_IO_TIMEOUT_MS", 10, 3600000, 2000, true, true},
-    {FGBI_SP_HEARTBEAT_MS, "FGBI_SP_HEARTBEAT_MS", 1, 600000, 100, true, true},
-    {FGBI_SP_FAILOVER_MS, "FGBI_SP_FAILOVER_MS", 10, 86400000, 3000, false, true},
-    {FGBI_SP_QUEUE_BYTES, "FGBI_SP_QUEUE_BYTES", int64_t{1} << 20, int64_t{1} << 40,
-     int64_t{64} << 20, true, false},
-    {FGBI_SP_CHUNK_BYTES, "FGBI_SP_CHUNK_BYTES", 4096, static_cast<int64_t>(kMaxDataPayload),
-     int64_t{256} << 10, true, false},
-    {FGBI_SP_LISTEN_ANY, "FGBI_SP_LISTEN_ANY", 0, 1, 0, false, true},
-    {FGBI_SP_SYNC, "FGBI_SP_SYNC", 0, 1, 0, false, true},
-    {FGBI_SP_LINK_MBPS, "FGBI_SP_LINK_MBPS", 0, 10000000, 0, true, false},
+#define FGBI_SESSION_PARAM_ROW(param, field, type, min, max, def, side) \
+  {param, #param, min, max, def, SessionParamSide::side},
+    FGBI_SESSION_PARAM_TABLE(FGBI_SESSION_PARAM_ROW)
+#undef FGBI_SESSION_PARAM_ROW
 };
 
-const ParamInfo* find(fgbi_session_param param) {
+constexpr const ParamInfo* find(fgbi_session_param param) {
   for (const auto& p : kParams)
     if (p.param == param) return &p;
   return nullptr;
 }
 
+// A chunk travels in one data frame.
+static_assert(find(FGBI_SP_CHUNK_BYTES)->max == static_cast<int64_t>(kMaxDataPayload));
+
+bool applies(const ParamInfo& p, Side side) {
+  return p.side == SessionParamSide::kBoth ||
+         p.side == (side == Side::kLink ? SessionParamSide::kLink : SessionParamSide::kBackup);
+}
+
+// True for every statistic that has a row. A switch without a default:
+// -Wswitch turns a statistic that fgbi_session.h gains without a row into a compile
+// error.
+constexpr bool has_row(fgbi_session_stat stat) {
+  switch (stat) {
+#define FGBI_SESSION_STAT_CASE(stat) case stat:
+    FGBI_SESSION_STAT_TABLE(FGBI_SESSION_STAT_CASE)
+#undef FGBI_SESSION_STAT_CASE
+    return true;
+  }
+  return false;
+}
+static_assert(has_row(FGBI_SS_CONNECTIONS));
+
+// session_stat_name() and SessionStats index by value: the rows must run
+// from FGBI_SESSION_STAT_FIRST to FGBI_SESSION_STAT_LAST without a gap.
+#define FGBI_SESSION_STAT_ROW(stat) stat,
+constexpr fgbi_session_stat kStats[] = {FGBI_SESSION_STAT_TABLE(FGBI_SESSION_STAT_ROW)};
+#undef FGBI_SESSION_STAT_ROW
+constexpr bool stats_in_value_order() {
+  for (size_t i = 0; i < std::size(kStats); ++i)
+    if (kStats[i] != FGBI_SESSION_STAT_FIRST + static_cast<int>(i)) return false;
+  return std::size(kStats) == FGBI_SESSION_STAT_LAST - FGBI_SESSION_STAT_FIRST + 1;
+}
+static_assert(stats_in_value_order());
+
 constexpr const char* kStatNames[] = {
-    nullptr,
-    "FGBI_SS_CONNECTIONS",
-    "FGBI_SS_EPOCHS",
-    "FGBI_SS_EPOCHS_ACKED",
-    "FGBI_SS_EPOCH_BYTES",
-    "FGBI_SS_SOCKET_BYTES",
-    "FGBI_SS_RESUMES",
-    "FGBI_SS_FULL_SYNCS",
-    "FGBI_SS_DISCONNECTS",
-    "FGBI_SS_EPOCHS_DISCARDED",
-    "FGBI_SS_PEERS_REJECTED",
-    "FGBI_SS_STOP_COPY_NS",
-    "FGBI_SS_STOP_COPY_MAX_NS",
-    "FGBI_SS_LATENCY_NS",
-    "FGBI_SS_LATENCY_MAX_NS",
-    "FGBI_SS_COMMITTED_EPOCH",
-    "FGBI_SS_ROLLBACKS",
-    "FGBI_SS_CLOSED",
-    "FGBI_SS_LINK_MBPS",
+#define FGBI_SESSION_STAT_NAME(stat) #stat,
+    FGBI_SESSION_STAT_TABLE(FGBI_SESSION_STAT_NAME)
+#undef FGBI_SESSION_STAT_NAME
 };
-static_assert(sizeof kStatNames / sizeof kStatNames[0] == FGBI_SESSION_STAT_LAST + 1);
 
 }  // namespace
 
-SessionConfig::SessionConfig() {
-  for (const auto& p : kParams) assign(p.param, p.def);
-}
-
+// Switches without a default: -Wswitch makes a parameter of fgbi_session.h that the
+// table lacks a compile error.
 fgbi_status SessionConfig::set(Side side, fgbi_session_param param, int64_t value) {
   const ParamInfo* p = find(param);
-  if (p == nullptr || !(side == Side::kLink ? p->link : p->backup)) return FGBI_E_PARAM_UNKNOWN;
+  if (p == nullptr || !applies(*p, side)) return FGBI_E_PARAM_UNKNOWN;
   if (value < p->min || value > p->max) return FGBI_E_PARAM_OUT_OF_BOUNDS;
-  assign(param, value);
-  return FGBI_OK;
-}
-
-void SessionConfig::assign(fgbi_session_param param, int64_t value) {
   switch (param) {
-    case FGBI_SP_IO_TIMEOUT_MS: io_timeout_ms = value; break;
-    case FGBI_SP_HEARTBEAT_MS: heartbeat_ms = value; break;
-    case FGBI_SP_FAILOVER_MS: failover_ms = value; break;
-    case FGBI_SP_QUEUE_BYTES: queue_bytes = value; break;
-    case FGBI_SP_CHUNK_BYTES: chunk_bytes = value; break;
-    case FGBI_SP_LISTEN_ANY: listen_any = value != 0; break;
-    case FGBI_SP_SYNC: sync = value != 0; break;
-    case FGBI_SP_LINK_MBPS: link_mbps = value; break;
+#define FGBI_SET_FIELD(param, field, type, min, max, def, side) \
+  case param: field = static_cast<type>(value); break;
+    FGBI_SESSION_PARAM_TABLE(FGBI_SET_FIELD)
+#undef FGBI_SET_FIELD
   }
+  return FGBI_OK;
 }
 
 fgbi_status SessionConfig::get(Side side, fgbi_session_param param, int64_t* value) const {
   const ParamInfo* p = find(param);
-  if (p == nullptr || !(side == Side::kLink ? p->link : p->backup)) return FGBI_E_PARAM_UNKNOWN;
+  if (p == nullptr || !applies(*p, side)) return FGBI_E_PARAM_UNKNOWN;
   switch (param) {
-    case FGBI_SP_IO_TIMEOUT_MS: *value = io_timeout_ms; break;
-    case FGBI_SP_HEARTBEAT_MS: *value = heartbeat_ms; break;
-    case FGBI_SP_FAILOVER_MS: *value = failover_ms; break;
-    case FGBI_SP_QUEUE_BYTES: *value = queue_bytes; break;
-    case FGBI_SP_CHUNK_BYTES: *value = chunk_bytes; break;
-    case FGBI_SP_LISTEN_ANY: *value = listen_any; break;
-    case FGBI_SP_SYNC: *value = sync; break;
-    case FGBI_SP_LINK_MBPS: *value = link_mbps; break;
+#define FGBI_GET_FIELD(param, field, type, min, max, def, side) \
+  case param: *value = static_cast<int64_t>(field); break;
+    FGBI_SESSION_PARAM_TABLE(FGBI_GET_FIELD)
+#undef FGBI_GET_FIELD
   }
   return FGBI_OK;
 }
@@ -114,7 +113,7 @@ const char* session_param_name(fgbi_session_param param) {
 
 const char* session_stat_name(fgbi_session_stat stat) {
   if (stat < FGBI_SESSION_STAT_FIRST || stat > FGBI_SESSION_STAT_LAST) return nullptr;
-  return kStatNames[stat];
+  return kStatNames[stat - FGBI_SESSION_STAT_FIRST];
 }
 
 }  // namespace fgbi::session

@@ -1,34 +1,28 @@
-// Session parameters: one bounds table (session_config.cpp) for both ends,
-// and the values one end holds.
+// Session parameters: the bounds of FGBI_SESSION_PARAM_TABLE
+// (common/metadata.hpp) for both ends, and the values one end holds.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
 
+#include "common/metadata.hpp"
 #include "fgbi.h"
+#include "fgbi_session.h"
 
 namespace fgbi::session {
 
 enum class Side { kLink, kBackup };
 
+// One field per parameter, at the table's default.
 struct SessionConfig {
-  SessionConfig();  // every parameter at its default
-  int64_t io_timeout_ms;
-  int64_t heartbeat_ms;
-  int64_t failover_ms;
-  int64_t queue_bytes;
-  int64_t chunk_bytes;
-  bool listen_any;
-  bool sync;
-  int64_t link_mbps;  // 0: measured
+#define FGBI_SESSION_CONFIG_FIELD(param, field, type, min, max, def, side) type field = def;
+  FGBI_SESSION_PARAM_TABLE(FGBI_SESSION_CONFIG_FIELD)
+#undef FGBI_SESSION_CONFIG_FIELD
 
   // FGBI_E_PARAM_UNKNOWN for a parameter that does not apply to this side.
   fgbi_status set(Side side, fgbi_session_param param, int64_t value);
   fgbi_status get(Side side, fgbi_session_param param, int64_t* value) const;
-
- private:
-  void assign(fgbi_session_param param, int64_t value);
 };
 
 // Statistics one end keeps; readable from any thread.

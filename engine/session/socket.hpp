@@ -12,6 +12,7 @@
 #include <string>
 
 #include "fgbi.h"
+#include "fgbi_session.h"
 
 namespace fgbi::session {
 

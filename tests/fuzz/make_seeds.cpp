@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fgbi.h"
+#include "fgbi_session.h"
 #include "session/crypto.hpp"
 #include "session/protocol.hpp"
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the build into a scratch prefix, then builds and runs a consumer
-# through find_package(fgbi) (shared and static) and through pkg-config.
+# of both public headers through find_package(fgbi) (shared and static) and
+# through pkg-config, and one of the static-linking-only section.
 set -euo pipefail
 build_dir=$1
 source_dir=$(cd "$(dirname "$0")" && pwd)
@@ -12,7 +13,11 @@ cmake --build "$work/consumer" > /dev/null
 libdir=$(dirname "$(find "$work/prefix" -name 'libfgbi.so' | head -n 1)")
 LD_LIBRARY_PATH="$libdir" "$work/consumer/shared_consumer"
 "$work/consumer/static_consumer"
+"$work/consumer/static_only"
+test -f "$work/prefix/include/fgbi.h"
+test -f "$work/prefix/include/fgbi_session.h"
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
-cc "$source_dir/consumer.c" $(pkg-config --cflags --libs fgbi) -o "$work/pc_consumer"
+cc "$source_dir/consumer.c" "$source_dir/codec_only.c" $(pkg-config --cflags --libs fgbi) \
+  -o "$work/pc_consumer"
 LD_LIBRARY_PATH="$libdir" "$work/pc_consumer"
 echo "install, find_package and pkg-config consumers: ok"

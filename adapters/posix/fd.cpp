@@ -1,4 +1,4 @@
-#include "common/fd.hpp"
+#include "posix/fd.hpp"
 
 #include <unistd.h>
 
