@@ -10,7 +10,6 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -150,18 +149,34 @@ TEST_F(BenchCli, ReportOpensWithTheSummaryOfEveryLinkSpeed) {
   EXPECT_NE(table.find("ships at most as many bytes in"), std::string::npos);
 }
 
+// Where each occurrence of `needle` starts in s.
+std::vector<size_t> occurrences(const std::string& s, const std::string& needle) {
+  std::vector<size_t> at;
+  for (size_t p = s.find(needle); p != std::string::npos; p = s.find(needle, p + 1))
+    at.push_back(p);
+  return at;
+}
+
+// The value of attribute `name` of the tag that starts at `tag` ("" when
+// the tag has none).
+std::string attribute(const std::string& html, size_t tag, const std::string& name) {
+  const size_t end = html.find('>', tag);
+  const size_t p = html.find(" " + name + "=\"", tag);
+  if (p == std::string::npos || p > end) return "";
+  const size_t value = p + name.size() + 3;
+  return html.substr(value, html.find('"', value) - value);
+}
+
 // The points of each series of the chart, by scheme, in pixels.
 std::map<std::string, std::vector<std::pair<double, double>>> chart_series(
     const std::string& html) {
   std::map<std::string, std::vector<std::pair<double, double>>> out;
-  const std::regex polyline(
-      R"re(<polyline class="series" data-scheme="([^"]+)"[^>]* points="([^"]+)")re");
-  for (std::sregex_iterator it(html.begin(), html.end(), polyline), end; it != end; ++it) {
-    std::istringstream points((*it)[2].str());
+  for (const size_t tag : occurrences(html, "<polyline class=\"series\"")) {
+    std::istringstream points(attribute(html, tag, "points"));
+    auto& series = out[attribute(html, tag, "data-scheme")];
     for (std::string point; points >> point;) {
       const size_t comma = point.find(',');
-      out[(*it)[1].str()].emplace_back(std::stod(point.substr(0, comma)),
-                                       std::stod(point.substr(comma + 1)));
+      series.emplace_back(std::stod(point.substr(0, comma)), std::stod(point.substr(comma + 1)));
     }
   }
   return out;
@@ -190,18 +205,15 @@ TEST_F(BenchCli, ReportChartsEverySchemesTimeToShipAgainstLinkSpeed) {
     }
   }
   // A dot per speed on each fgbi curve: where its runs were measured.
-  const std::regex circle("<circle ");
-  EXPECT_EQ(
-      std::distance(std::sregex_iterator(html.begin(), html.end(), circle), std::sregex_iterator()),
-      6);
+  EXPECT_EQ(occurrences(html, "<circle ").size(), 6u);
   // The strip under the plot names the lowest curve (largest y) at each speed.
-  const std::regex band(R"re(<rect class="fastest" data-scheme="([^"]+)")re");
   size_t p = 0;
-  for (std::sregex_iterator it(html.begin(), html.end(), band), end; it != end; ++it, ++p) {
+  for (const size_t tag : occurrences(html, "<rect class=\"fastest\"")) {
     ASSERT_LT(p, points);
     double lowest = -1;
     for (const auto& [name, s] : series) lowest = std::max(lowest, s[p].second);
-    EXPECT_EQ(series.at((*it)[1].str())[p].second, lowest) << "point " << p;
+    EXPECT_EQ(series.at(attribute(html, tag, "data-scheme"))[p].second, lowest) << "point " << p;
+    ++p;
   }
   EXPECT_EQ(p, points);
 }
