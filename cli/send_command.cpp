@@ -3,6 +3,8 @@
 // TCP through the public C ABI (fgbi_link), reconnects and resumes when the
 // connection drops, and reports the pause (the capture the guest waits for),
 // the commit latency until the ack, throughput and a final replica check.
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -125,9 +127,7 @@ class AdapterSource final : public DirtySource {
       : spec_(std::move(spec)),
         source_(std::move(source)),
         bytes_(source_->tracked_pages() * adapters::kPageSize),
-        memory_(static_cast<uint8_t*>(std::calloc(bytes_, 1))) {  // zero pages cost nothing
-    if (!memory_) throw std::bad_alloc();
-  }
+        memory_(reserve(bytes_), Unmap{bytes_}) {}
   uint64_t tracked_pages() const override { return source_->tracked_pages(); }
   Captured next_epoch(std::vector<uint64_t>* pfns, std::vector<const void*>* pages,
                       std::string* message) override {
@@ -162,13 +162,24 @@ class AdapterSource final : public DirtySource {
   }
 
  private:
-  struct Free {
-    void operator()(uint8_t* p) const { std::free(p); }
+  // Address space for a copy of every tracked page; only pages ever copied
+  // take memory. MAP_NORESERVE: a Xen PVH guest's p2m spans 4 GiB whatever
+  // its size (special pages sit under 4 GiB), more than a small dom0's RAM,
+  // and heuristic overcommit refuses a plain allocation that large.
+  static uint8_t* reserve(size_t bytes) {
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    return static_cast<uint8_t*>(p);
+  }
+  struct Unmap {
+    size_t bytes;
+    void operator()(uint8_t* p) const { munmap(p, bytes); }
   };
   std::string spec_;
   std::unique_ptr<adapters::DirtySource> source_;
   size_t bytes_;
-  std::unique_ptr<uint8_t, Free> memory_;
+  std::unique_ptr<uint8_t, Unmap> memory_;
 };
 
 // nullptr with *error set when the --source spec cannot be opened.
@@ -176,7 +187,14 @@ std::unique_ptr<DirtySource> make_source(const SendOptions& opt, std::string* er
   if (opt.source.empty()) return std::make_unique<SyntheticSource>(workload_model(opt));
   auto source = adapters::open_source(opt.source, *error);
   if (!source) return nullptr;
-  return std::make_unique<AdapterSource>(opt.source, std::move(source));
+  const uint64_t pages = source->tracked_pages();
+  try {
+    return std::make_unique<AdapterSource>(opt.source, std::move(source));
+  } catch (const std::bad_alloc&) {
+    *error = "cannot reserve address space for a copy of its " + std::to_string(pages) +
+             " tracked pages";
+    return nullptr;
+  }
 }
 
 fgbi_link* g_link = nullptr;  // for the signal handler

@@ -3,6 +3,8 @@ option(FGBI_BUILD_TESTS "Build the GoogleTest suite" ON)
 option(FGBI_BUILD_CLI "Build the fgbi-engine command-line tool" ON)
 option(FGBI_BUILD_BENCH "Build the Google Benchmark micro-benchmarks" ON)
 option(FGBI_WERROR "Treat compiler warnings as errors" ON)
+# The nested Xen lab (scripts/xen-lab): ctest label `xen`, minutes per test.
+option(FGBI_XEN_LAB "Register the Xen lab's tests (ctest -L xen; QEMU, debootstrap, root)" OFF)
 set(FGBI_SANITIZE "" CACHE STRING "Sanitizers to build with, e.g. address,undefined")
 
 include(GNUInstallDirs)

@@ -1,0 +1,336 @@
+/* xen_lab_check: the Xen lab's independent view of a guest's memory
+ * (scripts/xen-lab, docs/adapters.md "Xen lab"). It shares no code with the
+ * Xen adapter or the trace reader: it maps every pfn of the guest's p2m with
+ * xenforeignmemory_map directly, without asking for page types first, and
+ * walks trace files (docs/trace-format.md, codec none) by itself.
+ *
+ *   xen_lab_check pages DOMID            print the guest's p2m size in pages
+ *                                        (xc_domain_maximum_gpfn + 1)
+ *   xen_lab_check epochs TRACE           print how many epochs of a trace,
+ *                                        possibly still being recorded, are
+ *                                        complete in the file
+ *   xen_lab_check replay TRACE IMAGE     write every page of every complete
+ *                                        epoch, in order, into IMAGE (a sparse
+ *                                        file) at pfn * 4096: the memory the
+ *                                        trace says the guest had at the end
+ *   xen_lab_check compare DOMID IMAGE    the domain must be paused: compare
+ *                                        every pfn of it with IMAGE
+ *   xen_lab_check logdirty DOMID         can this hypervisor track the guest's
+ *                                        dirty pages? Turns log-dirty mode on
+ *                                        and off again; exit status 0 when it
+ *                                        can, 3 when Xen says EOPNOTSUPP
+ *
+ * compare: a pfn that maps must equal the image's page at pfn * 4096; a pfn
+ * that does not map (a hole) must be zeros in the image (the adapter never
+ * ships a hole, and a replica starts as zeros). One exception, reported
+ * apart: a differing page that Xen itself types XTAB
+ * (XEN_DOMCTL_getpageframeinfo3) is a page of Xen's own that the guest maps
+ * into its physical address space, the shared info page or a grant table
+ * frame. Such pages map, but they are not guest memory: Xen's save code
+ * skips them too and a restored guest maps fresh ones. Prints a summary and
+ * the first differing pfns; exit status 0 when everything else matches, 1
+ * when something differs, 2 when the check cannot run. */
+#define _GNU_SOURCE /* SEEK_DATA */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xenctrl.h>
+#include <xenforeignmemory.h>
+
+#define PAGE 4096u
+#define BATCH 1024u
+
+/* Exported by libxenctrl 4.17, declared only in its private header (as in
+ * adapters/xen/libxc_backend.c). Used here only to explain a difference. */
+int xc_get_pfn_type_batch(xc_interface* xch, uint32_t dom, unsigned int num, xen_pfn_t* arr);
+
+static int usage(void) {
+  fprintf(stderr,
+          "usage: xen_lab_check pages DOMID | epochs TRACE | replay TRACE IMAGE | "
+          "compare DOMID IMAGE | logdirty DOMID\n");
+  return 2;
+}
+
+static uint32_t le32(const unsigned char* p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t le64(const unsigned char* p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
+
+static int read_at(int fd, void* buf, size_t n, off_t at) {
+  size_t got = 0;
+  while (got < n) {
+    const ssize_t r = pread(fd, (unsigned char*)buf + got, n - got, at + (off_t)got);
+    if (r <= 0) return -1; /* error or end of file: not there (yet) */
+    got += (size_t)r;
+  }
+  return 0;
+}
+
+/* Walks the complete epochs of a trace (docs/trace-format.md) that is
+ * possibly still being written; with image >= 0, writes their pages into it.
+ * Returns the number of complete epochs, or -1 (with a message). */
+static long long walk_trace(const char* path, int image) {
+  const int fd = open(path, O_RDONLY);
+  if (fd < 0) {
+    perror(path);
+    return -1;
+  }
+  unsigned char h[64];
+  if (read_at(fd, h, sizeof h, 0) != 0 || memcmp(h, "FGBTRACE", 8) != 0 || le32(h + 12) != PAGE) {
+    close(fd);
+    return 0; /* no header yet */
+  }
+  const uint64_t tracked = le64(h + 16);
+  off_t at = 64 + (off_t)le32(h + 36);
+  long long epochs = 0;
+  const size_t raw_max = 1024u * (8 + PAGE);
+  unsigned char* raw = malloc(raw_max);
+  if (!raw) return -1;
+  for (;;) {
+    unsigned char e[32];
+    if (read_at(fd, e, sizeof e, at) != 0 || memcmp(e, "FGTE", 4) != 0) break; /* index, or not yet */
+    const uint32_t chunks = le32(e + 4);
+    const uint64_t pages = le64(e + 16);
+    off_t c = at + 32;
+    uint64_t seen = 0;
+    int complete = 1;
+    for (uint32_t i = 0; i < chunks && complete; ++i) {
+      unsigned char ch[32];
+      if (read_at(fd, ch, sizeof ch, c) != 0) {
+        complete = 0;
+        break;
+      }
+      const uint32_t n = le32(ch + 8), stored = le32(ch + 12);
+      if (memcmp(ch, "FGTC", 4) != 0 || n == 0 || n > 1024) {
+        fprintf(stderr, "%s: bad chunk header at offset %lld\n", path, (long long)c);
+        free(raw);
+        close(fd);
+        return -1;
+      }
+      if (image >= 0 && ch[4] != 0) {
+        fprintf(stderr, "%s: record with --codec none to replay\n", path);
+        free(raw);
+        close(fd);
+        return -1;
+      }
+      if (image >= 0) {
+        if (stored != n * (8 + PAGE) || read_at(fd, raw, stored, c + 32) != 0) {
+          complete = 0;
+          break;
+        }
+      } else {
+        struct stat st;
+        if (fstat(fd, &st) != 0 || c + 32 + (off_t)stored > st.st_size) {
+          complete = 0;
+          break;
+        }
+      }
+      /* Replays chunk by chunk: an epoch cut short is only possible at the end of a
+       * trace still being written, which replay is not run on. */
+      for (uint32_t k = 0; image >= 0 && k < n; ++k) {
+        const uint64_t pfn = le64(raw + 8 * (size_t)k);
+        if (pfn >= tracked) {
+          fprintf(stderr, "%s: pfn %#" PRIx64 " beyond %" PRIu64 " tracked pages\n", path, pfn,
+                  tracked);
+          free(raw);
+          close(fd);
+          return -1;
+        }
+        const unsigned char* page = raw + 8 * (size_t)n + (size_t)k * PAGE;
+        if (pwrite(image, page, PAGE, (off_t)(pfn * PAGE)) != (ssize_t)PAGE) {
+          perror("pwrite");
+          free(raw);
+          close(fd);
+          return -1;
+        }
+      }
+      seen += n;
+      c += 32 + (off_t)stored;
+    }
+    if (!complete || seen != pages) break;
+    ++epochs;
+    at = c;
+  }
+  free(raw);
+  close(fd);
+  return epochs;
+}
+
+static int all_zero(const unsigned char* p) {
+  for (unsigned i = 0; i < PAGE; ++i)
+    if (p[i]) return 0;
+  return 1;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 3) return usage();
+  if (strcmp(argv[1], "epochs") == 0 || strcmp(argv[1], "replay") == 0) {
+    const int replay = argv[1][0] == 'r';
+    if (argc != (replay ? 4 : 3)) return usage();
+    int image = -1;
+    if (replay && (image = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0) {
+      perror(argv[3]);
+      return 2;
+    }
+    const long long epochs = walk_trace(argv[2], image);
+    if (epochs < 0) return 2;
+    if (replay) {
+      if (fsync(image) != 0 || close(image) != 0) {
+        perror(argv[3]);
+        return 2;
+      }
+      printf("replayed %lld epochs of %s into %s\n", epochs, argv[2], argv[3]);
+    } else {
+      printf("%lld\n", epochs);
+    }
+    return 0;
+  }
+  char* end = NULL;
+  const unsigned long domid = strtoul(argv[2], &end, 10);
+  if (*end || domid == 0) return usage();
+  const int compare = strcmp(argv[1], "compare") == 0;
+  const int logdirty = strcmp(argv[1], "logdirty") == 0;
+  if (!compare && !logdirty && strcmp(argv[1], "pages") != 0) return usage();
+  if (argc != (compare ? 4 : 3)) return usage();
+
+  xc_interface* xch = xc_interface_open(NULL, NULL, 0);
+  if (!xch) {
+    perror("xc_interface_open");
+    return 2;
+  }
+  xc_dominfo_t info;
+  if (xc_domain_getinfo(xch, (uint32_t)domid, 1, &info) != 1 || info.domid != domid) {
+    fprintf(stderr, "xen_lab_check: no domain %lu\n", domid);
+    return 2;
+  }
+  xen_pfn_t max_gpfn = 0;
+  if (xc_domain_maximum_gpfn(xch, (uint32_t)domid, &max_gpfn) < 0) {
+    perror("xc_domain_maximum_gpfn");
+    return 2;
+  }
+  const uint64_t pages = (uint64_t)max_gpfn + 1;
+  if (logdirty) {
+    if (xc_shadow_control(xch, (uint32_t)domid, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, 0) <
+        0) {
+      const int err = errno;
+      printf("log-dirty for domain %lu: %s\n", domid, strerror(err));
+      return err == EOPNOTSUPP ? 3 : 1;
+    }
+    if (xc_shadow_control(xch, (uint32_t)domid, XEN_DOMCTL_SHADOW_OP_OFF, NULL, 0) < 0) {
+      perror("xc_shadow_control(OFF)");
+      return 1;
+    }
+    printf("log-dirty for domain %lu: on, then off again\n", domid);
+    return 0;
+  }
+  if (!compare) {
+    printf("%" PRIu64 "\n", pages);
+    return 0;
+  }
+  if (!info.paused) {
+    fprintf(stderr, "xen_lab_check: domain %lu is running; pause it first\n", domid);
+    return 2;
+  }
+  if (info.hvm == 0) {
+    fprintf(stderr, "xen_lab_check: domain %lu is PV: its pages map by mfn, not compared\n",
+            domid);
+    return 2;
+  }
+  const int fd = open(argv[3], O_RDONLY);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    perror(argv[3]);
+    return 2;
+  }
+  xenforeignmemory_handle* fmem = xenforeignmemory_open(NULL, 0);
+  if (!fmem) {
+    perror("xenforeignmemory_open");
+    return 2;
+  }
+  xen_pfn_t pfns[BATCH];
+  int errs[BATCH];
+  unsigned char* replica = malloc((size_t)BATCH * PAGE);
+  if (!replica) return 2;
+  uint64_t data = 0, holes = 0, differ = 0, hole_with_data = 0, xen_pages = 0, shown = 0;
+  for (uint64_t base = 0; base < pages; base += BATCH) {
+    const unsigned n = (unsigned)(pages - base < BATCH ? pages - base : BATCH);
+    for (unsigned i = 0; i < n; ++i) pfns[i] = base + i;
+    memset(replica, 0, (size_t)n * PAGE);
+    const off_t at = (off_t)(base * PAGE);
+    /* Most of a PVH guest's 4 GiB p2m is a hole in the replica too: no need to read zeros. */
+    const off_t next_data = lseek(fd, at, SEEK_DATA);
+    const int hole = next_data < 0 ? errno == ENXIO : next_data >= at + (off_t)n * PAGE;
+    if (at < st.st_size && !hole) {
+      const size_t want = (size_t)n * PAGE;
+      size_t got = 0;
+      while (got < want) {
+        const ssize_t r = pread(fd, replica + got, want - got, at + (off_t)got);
+        if (r < 0) {
+          perror("pread");
+          return 2;
+        }
+        if (r == 0) break;
+        got += (size_t)r;
+      }
+    }
+    const unsigned char* mem =
+        xenforeignmemory_map(fmem, (uint32_t)domid, PROT_READ, n, pfns, errs);
+    if (!mem) {
+      fprintf(stderr, "xenforeignmemory_map(pfns %" PRIu64 "..%" PRIu64 "): %s\n", base,
+              base + n - 1, strerror(errno));
+      return 2;
+    }
+    for (unsigned i = 0; i < n; ++i) {
+      const unsigned char* want = replica + (size_t)i * PAGE;
+      if (errs[i]) {
+        ++holes;
+        if (!all_zero(want)) {
+          ++hole_with_data;
+          if (shown++ < 32)
+            printf("pfn %#" PRIx64 ": a hole in the guest, data in the replica\n", base + i);
+        }
+        continue;
+      }
+      ++data;
+      const unsigned char* page = mem + (size_t)i * PAGE;
+      if (memcmp(page, want, PAGE) != 0) {
+        xen_pfn_t type = base + i;
+        const int typed = xc_get_pfn_type_batch(xch, (uint32_t)domid, 1, &type) == 0;
+        const int xens = typed && (type & XEN_DOMCTL_PFINFO_LTAB_MASK) == XEN_DOMCTL_PFINFO_XTAB;
+        if (xens)
+          ++xen_pages;
+        else
+          ++differ;
+        if (shown++ < 32) {
+          unsigned bytes = 0, first = PAGE;
+          for (unsigned b = 0; b < PAGE; ++b)
+            if (page[b] != want[b]) {
+              ++bytes;
+              if (first == PAGE) first = b;
+            }
+          printf("pfn %#" PRIx64 ": %u bytes differ, the first at offset %u%s; Xen types it %s\n",
+                 base + i, bytes, first, all_zero(want) ? " (zeros in the image)" : "",
+                 !typed ? "(getpageframeinfo3 failed)"
+                 : xens ? "XTAB: a page of Xen's own mapped by the guest, not guest memory"
+                        : "as guest memory");
+        }
+      }
+    }
+    xenforeignmemory_unmap(fmem, (void*)mem, n);
+  }
+  printf("compared domain %lu with %s: %" PRIu64 " pfns, %" PRIu64 " pages map (%" PRIu64
+         " MiB), %" PRIu64 " holes; %" PRIu64 " pages of guest memory differ, %" PRIu64
+         " holes hold data in the image; %" PRIu64 " pages of Xen's own differ (not compared)\n",
+         domid, argv[3], pages, data, data * PAGE >> 20, holes, differ, hole_with_data, xen_pages);
+  free(replica);
+  close(fd);
+  xenforeignmemory_close(fmem);
+  xc_interface_close(xch);
+  return differ || hole_with_data ? 1 : 0;
+}
