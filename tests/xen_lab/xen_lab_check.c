@@ -15,10 +15,12 @@
  *                                        trace says the guest had at the end
  *   xen_lab_check compare DOMID IMAGE    the domain must be paused: compare
  *                                        every pfn of it with IMAGE
- *   xen_lab_check logdirty DOMID         can this hypervisor track the guest's
+ *   xen_lab_check logdirty DOMID [on]    can this hypervisor track the guest's
  *                                        dirty pages? Turns log-dirty mode on
- *                                        and off again; exit status 0 when it
- *                                        can, 3 when Xen says EOPNOTSUPP
+ *                                        and off again (with "on": leaves it
+ *                                        on, as a killed xl remus does); exit
+ *                                        status 0 when it can, 3 when Xen says
+ *                                        EOPNOTSUPP
  *
  * compare: a pfn that maps must equal the image's page at pfn * 4096; a pfn
  * that does not map (a hole) must be zeros in the image (the adapter never
@@ -53,7 +55,7 @@ int xc_get_pfn_type_batch(xc_interface* xch, uint32_t dom, unsigned int num, xen
 static int usage(void) {
   fprintf(stderr,
           "usage: xen_lab_check pages DOMID | epochs TRACE | replay TRACE IMAGE | "
-          "compare DOMID IMAGE | logdirty DOMID\n");
+          "compare DOMID IMAGE | logdirty DOMID [on]\n");
   return 2;
 }
 
@@ -197,7 +199,8 @@ int main(int argc, char** argv) {
   const int compare = strcmp(argv[1], "compare") == 0;
   const int logdirty = strcmp(argv[1], "logdirty") == 0;
   if (!compare && !logdirty && strcmp(argv[1], "pages") != 0) return usage();
-  if (argc != (compare ? 4 : 3)) return usage();
+  const int leave_on = logdirty && argc == 4 && strcmp(argv[3], "on") == 0;
+  if (argc != (compare || leave_on ? 4 : 3)) return usage();
 
   xc_interface* xch = xc_interface_open(NULL, NULL, 0);
   if (!xch) {
@@ -221,6 +224,10 @@ int main(int argc, char** argv) {
       const int err = errno;
       printf("log-dirty for domain %lu: %s\n", domid, strerror(err));
       return err == EOPNOTSUPP ? 3 : 1;
+    }
+    if (leave_on) {
+      printf("log-dirty for domain %lu: on, and left on\n", domid);
+      return 0;
     }
     if (xc_shadow_control(xch, (uint32_t)domid, XEN_DOMCTL_SHADOW_OP_OFF, NULL, 0) < 0) {
       perror("xc_shadow_control(OFF)");
@@ -319,6 +326,12 @@ int main(int argc, char** argv) {
                  !typed ? "(getpageframeinfo3 failed)"
                  : xens ? "XTAB: a page of Xen's own mapped by the guest, not guest memory"
                         : "as guest memory");
+          if (bytes <= 8) { /* a few bytes: show them (offset: image -> guest) */
+            printf("    ");
+            for (unsigned b = 0; b < PAGE; ++b)
+              if (page[b] != want[b]) printf(" %u: %02x -> %02x", b, want[b], page[b]);
+            printf("\n");
+          }
         }
       }
     }

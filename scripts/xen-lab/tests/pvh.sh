@@ -1,5 +1,6 @@
 # PVH end to end (runs in dom0). A PVH guest boots and keeps rewriting 4 MiB
-# of its memory. `fgbi-engine trace record --source xen:DOMID` captures it
+# of its memory. Log-dirty mode is left on, as after a killed `xl remus`.
+# `fgbi-engine trace record --source xen:DOMID` captures it
 # epoch by epoch through the Xen adapter (log-dirty, CLEAN each epoch, page
 # types to skip holes, foreign maps, pause/unpause). Partway through, the
 # guest is paused, and the recording runs on for two more epochs, the second
@@ -24,6 +25,9 @@ log "domain $dom: p2m of $pages pages"
 [ -d /scratch ] || fail "no scratch disk"
 trace=/scratch/pvh.trace
 
+# Leave log-dirty on, as a killed xl remus or fgbi does: the adapter must turn
+# it off and on again (Xen's enable_logdirty does the same).
+retry xen_lab_check logdirty "$dom" on || fail "cannot turn log-dirty on"
 t0=$(now)
 timeout -k 5 900 fgbi-engine trace record --source "xen:$dom,interval=300" -o "$trace" \
   --codec none --json > /tmp/rec.json 2> /tmp/rec.err &
