@@ -28,6 +28,9 @@ trace=/scratch/pvh.trace
 # Leave log-dirty on, as a killed xl remus or fgbi does: the adapter must turn
 # it off and on again (Xen's enable_logdirty does the same).
 retry xen_lab_check logdirty "$dom" on || fail "cannot turn log-dirty on"
+# Xen refuses to enable it twice (EINVAL): what the adapter's fallback is for.
+again=$(xen_lab_check logdirty "$dom" 2>&1) && fail "log-dirty could be enabled twice: $again"
+log "$again"
 t0=$(now)
 timeout -k 5 900 fgbi-engine trace record --source "xen:$dom,interval=300" -o "$trace" \
   --codec none --json > /tmp/rec.json 2> /tmp/rec.err &
