@@ -16,7 +16,7 @@ namespace fgbi {
 
 // Which optional stages run in an epoch.
 struct StagePlan {
-  bool run[kOptionalStages] = {true, true, true};
+  bool run[kOptionalStages] = {};  // none until plan_stages decides
   bool on(OptionalStage s) const { return run[static_cast<size_t>(s)]; }
 };
 

@@ -288,7 +288,7 @@ void Sender::capture_batch(size_t first, size_t count, const uint8_t* const* pag
     // but only in one epoch out of kAdmitEvery for each page: a full copy
     // costs the pause what a Remus copy does, and a working set larger than
     // the cache would pay it on most pages every epoch while gaining little.
-    whole[j] = known[j] && cache_.enabled() && stages_.on(OptionalStage::kXorPages) &&
+    whole[j] = known[j] && stages_.on(OptionalStage::kXorPages) &&
                (pfn + epoch_) % kAdmitEvery == 0 && cache_.peek(pfn) == nullptr;
     staged[j] = staging_.slot(first + j);
   }
@@ -659,9 +659,9 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
     }
   }
 
-  const bool epoch_refs =
-      (config_.sharing & FGBI_SHARE_EPOCH) && stages_.on(OptionalStage::kEpochRefs);
-  const bool replica_refs = index_.enabled() && stages_.on(OptionalStage::kReplicaRefs);
+  // A stage runs only where the configuration enables it (plan_epoch_stages).
+  const bool epoch_refs = stages_.on(OptionalStage::kEpochRefs);
+  const bool replica_refs = stages_.on(OptionalStage::kReplicaRefs);
   // Nothing to share and no codec worth a try (a fast link, literals that
   // do not compress): the changed blocks go raw, without the work below.
   bool zero_blocks = false;
@@ -762,8 +762,7 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
 // Index slots and cached blocks are far apart in memory and miss the CPU
 // cache: start loading those of the next pages before they are encoded.
 void Sender::prefetch_pages(size_t first, size_t count) const {
-  const bool use_index =
-      index_.enabled() && stages_.on(OptionalStage::kReplicaRefs) && config_.hash_mask() == ~0ull;
+  const bool use_index = stages_.on(OptionalStage::kReplicaRefs) && config_.hash_mask() == ~0ull;
   const uint32_t blocks = config_.blocks_per_page();
   for (size_t j = first; j < first + count; ++j) {
     const DirtyPage& d = dirty_[j];
