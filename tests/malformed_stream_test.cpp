@@ -214,6 +214,87 @@ TEST_F(MalformedStream, BadRecordShapes) {
   expect_recovers();
 }
 
+// Pages sent whole one after another share one FULL_PAGE record: the first
+// at the record's pfn, each further one after the ULEB128 of its zigzag pfn
+// step.
+class MalformedFullPageRun : public MalformedStream {
+ protected:
+  void SetUp() override {
+    PairOptions opt = plain_options();
+    opt.pages = 40;
+    pair_ = std::make_unique<Pair>(opt);
+    bench::Rng rng(77);
+    for (auto& b : pair_->primary()) b = static_cast<uint8_t>(rng.next());
+    pair_->replicate(all_pages(opt.pages));
+    for (uint64_t pfn : {9, 5, 30})
+      for (size_t i = 0; i < kPage; ++i) pair_->page(pfn)[i] = static_cast<uint8_t>(rng.next());
+    committed_replica_ = pair_->replica();
+    epoch2_ = pair_->encode({9, 5, 30});
+  }
+  // The epoch with its run's pfn steps replaced by `steps` (raw bytes).
+  std::vector<uint8_t> with_steps(const std::vector<std::vector<uint8_t>>& steps) const {
+    EditableEpoch e = editable();
+    auto& recs = e.segments[0].records;
+    wire::RecordHeader rh;
+    EXPECT_EQ(wire::decode_record_header(recs.data(), &rh), FGBI_OK);
+    std::vector<const uint8_t*> pages;
+    EXPECT_EQ(wire::for_each_full_page(rh, recs.data() + wire::kRecordHeaderBytes, kPage,
+                                       [&](uint64_t, const uint8_t* content) {
+                                         pages.push_back(content);
+                                         return FGBI_OK;
+                                       }),
+              FGBI_OK);
+    EXPECT_EQ(pages.size(), steps.size() + 1);
+    std::vector<uint8_t> out(recs.begin(), recs.begin() + wire::kRecordHeaderBytes);
+    for (size_t i = 0; i < pages.size(); ++i) {
+      if (i != 0) out.insert(out.end(), steps[i - 1].begin(), steps[i - 1].end());
+      out.insert(out.end(), pages[i], pages[i] + kPage);
+    }
+    store_le<uint32_t>(out.data() + 4,
+                       static_cast<uint32_t>(out.size() - wire::kRecordHeaderBytes));
+    recs = std::move(out);
+    return e.serialize();
+  }
+};
+
+TEST_F(MalformedFullPageRun, OneRecordCarriesTheRun) {
+  const EditableEpoch e = editable();
+  ASSERT_EQ(e.segments.size(), 1u);
+  EXPECT_EQ(e.trailer.record_count, 1u);
+  wire::RecordHeader rh;
+  ASSERT_EQ(wire::decode_record_header(e.segments[0].records.data(), &rh), FGBI_OK);
+  EXPECT_EQ(rh.kind, wire::kRecordFullPage);
+  EXPECT_EQ(rh.pfn, 9u);
+  // Steps 5 - 9 = -4 and 30 - 5 = 25: zigzag 7 and 50, a byte each.
+  EXPECT_EQ(rh.payload_bytes, 3 * kPage + 2);
+  const uint8_t* steps = e.segments[0].records.data() + wire::kRecordHeaderBytes + kPage;
+  EXPECT_EQ(steps[0], 7);
+  EXPECT_EQ(steps[1 + kPage], 50);
+  expect_recovers();
+}
+
+TEST_F(MalformedFullPageRun, BadRunsAreRejected) {
+  EditableEpoch e = editable();
+  auto& recs = e.segments[0].records;
+  recs.pop_back();  // the last page one byte short
+  store_le<uint32_t>(recs.data() + 4, load_le<uint32_t>(recs.data() + 4) - 1);
+  expect_rejected(e.serialize(), FGBI_E_BAD_RECORD);
+  // A step cut off: the payload ends inside its ULEB128.
+  e = editable();
+  e.segments[0].records.resize(wire::kRecordHeaderBytes + kPage + 1);
+  e.segments[0].records.back() = 0x80;
+  store_le<uint32_t>(e.segments[0].records.data() + 4, kPage + 1);
+  expect_rejected(e.serialize(), FGBI_E_BAD_RECORD);
+  expect_rejected(with_steps({{0x87, 0x00}, {50}}), FGBI_E_BAD_RECORD);  // not canonical
+  expect_rejected(with_steps({{80}, {50}}), FGBI_E_PFN_OUT_OF_RANGE);    // 9 + 40
+  expect_rejected(with_steps({{19}, {50}}), FGBI_E_PFN_OUT_OF_RANGE);    // 9 - 10 wraps
+  expect_rejected(with_steps({{1}, {50}}), FGBI_E_DIGEST_MISMATCH);      // pages 8 and 33
+  expect_rejected(with_steps({{0}, {50}}), FGBI_E_DUPLICATE_PFN);        // 9 again
+  // The genuine steps rebuilt byte for byte commit.
+  ASSERT_EQ(pair_->feed(with_steps({{7}, {50}})), FGBI_OK);
+  EXPECT_TRUE(pair_->replica_matches_primary());
+}
+
 TEST_F(MalformedStream, UnknownOptionalRecordsAreSkipped) {
   EditableEpoch e = editable();
   uint8_t rec[wire::kRecordHeaderBytes + 5];

@@ -61,8 +61,8 @@ struct SenderFree {
 // A wire record found in the sender's epoch stream.
 struct RecordRef {
   uint64_t pfn;
-  size_t offset;  // of the record header in the stream
-  size_t bytes;   // header and payload
+  size_t offset;  // of the record header in the stream (of the page, in a FULL_PAGE run)
+  size_t bytes;   // header and payload (the page)
   uint8_t kind;
 };
 
@@ -119,7 +119,15 @@ bool index_records(compression_ctx& c, size_t size) {
         if (event != wire::EpochReader::Event::kRecords) return fgbi_status{FGBI_OK};
         return wire::for_each_record(
             unit, bytes, reader.segment().record_count,
-            [&](const wire::RecordHeader& r, const uint8_t* payload) {
+            [&](const wire::RecordHeader& r, const uint8_t* payload) -> fgbi_status {
+              if (r.kind == wire::kRecordFullPage)  // a run of pages, each sent whole
+                return wire::for_each_full_page(
+                    r, payload, 1u << reader.header().page_shift,
+                    [&](uint64_t pfn, const uint8_t* content) -> fgbi_status {
+                      records.push_back({pfn, static_cast<size_t>(content - s),
+                                         size_t{1} << reader.header().page_shift, r.kind});
+                      return FGBI_OK;
+                    });
               const size_t begin = static_cast<size_t>(payload - wire::kRecordHeaderBytes - s);
               records.push_back({r.pfn, begin, wire::kRecordHeaderBytes + r.payload_bytes, r.kind});
               return FGBI_OK;

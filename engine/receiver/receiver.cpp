@@ -385,13 +385,17 @@ fgbi_status Receiver::parse_records(const uint8_t* records, size_t size) {
         e.kind = rh.kind;
         switch (rh.kind) {
           case wire::kRecordFullPage:
-            if (rh.payload_bytes != config_.page_size) return FGBI_E_BAD_RECORD;
-            if ((st = check_pfn(rh.pfn)) != FGBI_OK) return st;
-            e.offset = pos;
             e.blocks = config_.blocks_per_page();
             for (uint32_t b = 0; b < e.blocks; ++b) e.bitmap[b / 64] |= 1ull << (b % 64);
-            add_entry(e);
-            return FGBI_OK;
+            return wire::for_each_full_page(
+                rh, payload, config_.page_size,
+                [&](uint64_t pfn, const uint8_t* content) -> fgbi_status {
+                  if (fgbi_status bad = check_pfn(pfn); bad != FGBI_OK) return bad;
+                  e.pfn = pfn;
+                  e.offset = static_cast<size_t>(content - base);
+                  add_entry(e);
+                  return FGBI_OK;
+                });
           case wire::kRecordBlocks:
             if (rh.payload_bytes <= bitmap_bytes) return FGBI_E_BAD_RECORD;
             wire::load_bitmap(payload, bitmap_bytes, e.bitmap, kernels::kBitmapWords);

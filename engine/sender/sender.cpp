@@ -374,9 +374,25 @@ void Sender::gather_changed(const DirtyPage& page, const uint64_t* subset, uint8
 void Sender::emit_plain(Segment& seg, const DirtyPage& page, bool full) {
   const uint32_t page_size = config_.page_size;
   if (full) {
-    // Only for pages captured whole or with every block changed.
-    std::memcpy(append_record(seg, wire::kRecordFullPage, page.pfn, page_size), page.data,
-                page_size);
+    // Only for pages captured whole or with every block changed. A page that
+    // follows another sent whole joins its FULL_PAGE record: a ULEB128 pfn
+    // step of a byte or two instead of a 16-byte record header.
+    const size_t run_payload = seg.bytes.size() - seg.full_run_header - wire::kRecordHeaderBytes;
+    const uint64_t step = kernels::zigzag_encode(static_cast<int64_t>(page.pfn - seg.full_run_pfn));
+    const size_t step_bytes = kernels::uleb128_size(step);
+    uint8_t* content;
+    if (seg.full_run_end == seg.bytes.size() &&
+        run_payload + step_bytes + page_size <= wire::kMaxPayloadBytes) {
+      uint8_t* at =
+          wire::extend_last_record(seg.bytes, seg.full_run_header, step_bytes + page_size);
+      content = at + kernels::store_uleb128(at, step);
+    } else {
+      content = append_record(seg, wire::kRecordFullPage, page.pfn, page_size);
+      seg.full_run_header = seg.bytes.size() - page_size - wire::kRecordHeaderBytes;
+    }
+    std::memcpy(content, page.data, page_size);
+    seg.full_run_end = seg.bytes.size();
+    seg.full_run_pfn = page.pfn;
     ++seg.counters.pages_full;
     seg.counters.blocks_changed += config_.blocks_per_page();
     seg.counters.codec_bytes[0] += page_size;
@@ -790,6 +806,7 @@ void Sender::encode_segment(size_t index, Worker& w) {
   seg.index_inserts.clear();
   seg.cache_inserts.clear();
   seg.records = 0;
+  seg.full_run_end = 0;
   seg.counters = Counters{};
   seg.samples = CostSamples{};
   ++w.generation;  // in-epoch references stay inside the segment

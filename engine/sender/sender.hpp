@@ -96,6 +96,10 @@ class Sender {
     uint32_t xor_pages_count = 0;
     uint64_t xor_first_pfn = 0, xor_last_pfn = 0;
     uint32_t records = 0;
+    // The open FULL_PAGE run: where its record header sits in `bytes`, where
+    // it ends (0: none open) and its last pfn.
+    size_t full_run_header = 0, full_run_end = 0;
+    uint64_t full_run_pfn = 0;
     Counters counters;
     CostSamples samples;
   };

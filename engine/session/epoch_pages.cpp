@@ -42,6 +42,10 @@ bool EpochPages::scan_records() {
       [&](const wire::RecordHeader& rh, const uint8_t* payload) -> fgbi_status {
         switch (rh.kind) {
           case wire::kRecordFullPage:
+            return wire::for_each_full_page(rh, payload, 1u << reader_.header().page_shift,
+                                            [&](uint64_t pfn, const uint8_t*) -> fgbi_status {
+                                              return add(pfn) ? FGBI_OK : FGBI_E_BAD_RECORD;
+                                            });
           case wire::kRecordBlocks:
           case wire::kRecordCodedPage: return add(rh.pfn) ? FGBI_OK : FGBI_E_BAD_RECORD;
           case wire::kRecordXorPages: {

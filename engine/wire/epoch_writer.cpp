@@ -19,6 +19,13 @@ uint8_t* append_record(ByteBuffer& segment, uint8_t kind, uint64_t pfn, size_t p
   return p + kRecordHeaderBytes;
 }
 
+uint8_t* extend_last_record(ByteBuffer& segment, size_t header_offset, size_t n) {
+  uint8_t* p = segment.append(n);
+  uint8_t* payload_bytes = segment.data() + header_offset + 4;
+  store_le<uint32_t>(payload_bytes, load_le<uint32_t>(payload_bytes) + static_cast<uint32_t>(n));
+  return p;
+}
+
 void seal_segment(ByteBuffer& segment, uint32_t records) {
   SegmentHeader sh;
   sh.record_count = records;

@@ -20,6 +20,10 @@ void open_segment(ByteBuffer& segment);
 // Appends a record header for `kind` and pfn; returns where its
 // payload_bytes of payload go.
 uint8_t* append_record(ByteBuffer& segment, uint8_t kind, uint64_t pfn, size_t payload_bytes);
+// Extends the segment's last record, whose header starts at header_offset,
+// by n payload bytes; returns where they go. The caller keeps the payload
+// within kMaxPayloadBytes.
+uint8_t* extend_last_record(ByteBuffer& segment, size_t header_offset, size_t n);
 // Fills in the segment's header for its `records` records.
 void seal_segment(ByteBuffer& segment, uint32_t records);
 

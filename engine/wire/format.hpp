@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "fgbi.h"
+#include "uleb128.hpp"
 
 namespace fgbi::wire {
 
@@ -23,6 +24,7 @@ inline constexpr size_t kHeaderBytes = 48;
 inline constexpr size_t kSegmentHeaderBytes = 32;
 inline constexpr size_t kRecordHeaderBytes = 16;
 inline constexpr size_t kTrailerBytes = 48;
+inline constexpr size_t kMaxPayloadBytes = UINT32_MAX;  // a record header's payload_bytes
 // The trailer's checksum covers its first 40 bytes.
 inline constexpr size_t kTrailerChecksummedBytes = 40;
 // After the header, a reader takes units of this size: a segment header, or
@@ -37,7 +39,7 @@ inline constexpr uint32_t kKnownFlags = kFlagDigest;
 // Record kinds. Kinds below 0x80 are mandatory: a receiver that does not
 // know one rejects the epoch. Kinds from 0x80 are optional and skipped.
 enum RecordKind : uint8_t {
-  kRecordFullPage = 0x01,   // payload: the whole page
+  kRecordFullPage = 0x01,   // payload: one or more whole pages (for_each_full_page)
   kRecordBlocks = 0x02,     // payload: changed-block bitmap, then those blocks
   kRecordCleanList = 0x03,  // pages dirtied but unchanged (for the digest)
   kRecordCodedPage = 0x04,  // changed blocks shared or encoded (coded_page.hpp)
@@ -149,6 +151,30 @@ fgbi_status for_each_record(const uint8_t* records, size_t bytes, uint32_t count
     pos += rh.payload_bytes;
   }
   return pos == bytes ? FGBI_OK : FGBI_E_BAD_RECORD;
+}
+
+// A FULL_PAGE record carries a run of whole pages: the first at the record's
+// pfn, then each further one after the ULEB128 of zigzag(pfn - previous
+// pfn), as XOR_PAGES entries name theirs. Calls fn(pfn, content) for each
+// page in order and returns the first error fn returns, FGBI_E_BAD_RECORD on
+// a payload that is not such a run (pfn ranges are the caller's to check).
+template <typename Fn>
+fgbi_status for_each_full_page(const RecordHeader& rh, const uint8_t* payload, uint32_t page_size,
+                               Fn&& fn) {
+  const uint8_t* q = payload;
+  const uint8_t* const end = payload + rh.payload_bytes;
+  uint64_t pfn = rh.pfn;
+  for (bool first = true; first || q < end; first = false) {
+    if (!first) {
+      uint64_t zigzag = 0;
+      if (!kernels::load_uleb128(&q, end, &zigzag)) return FGBI_E_BAD_RECORD;
+      pfn += static_cast<uint64_t>(kernels::zigzag_decode(zigzag));  // wraps: the caller checks
+    }
+    if (static_cast<size_t>(end - q) < page_size) return FGBI_E_BAD_RECORD;
+    if (fgbi_status st = fn(pfn, q); st != FGBI_OK) return st;
+    q += page_size;
+  }
+  return FGBI_OK;
 }
 
 }  // namespace fgbi::wire
