@@ -683,11 +683,15 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   bool zero_blocks = false;
   for (uint32_t word = 0; zero && word < kernels::kBitmapWords; ++word)
     zero_blocks |= (zero[word] & changed[word]) != 0;
-  if (!epoch_refs && !replica_refs && !zero_blocks && !explore) {
+  // An exploration page looks further (kExploreReach), but skips this work
+  // too when no codec comes within its reach.
+  if (!epoch_refs && !replica_refs && !zero_blocks) {
     const size_t framing = wire::kRecordHeaderBytes + 1 + bitmap_bytes + wire::ops_bytes(n_changed);
+    const double reach = explore ? kExploreReach : 1.0;
     bool worth_a_codec = false;
     for (const auto& [flag, c] : kGeneralCodecs)
-      worth_a_codec |= (config_.codecs & flag) && planner.worth_trying(c, changed_bytes, framing);
+      worth_a_codec |=
+          (config_.codecs & flag) && planner.worth_trying(c, changed_bytes, framing, reach);
     if (!worth_a_codec && planner.plan().form == PageForm::kPlain) {
       emit_plain(seg, page, plain_full);
       if (cached) refresh_cached(cached, page);
@@ -779,6 +783,7 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
 // cache: start loading those of the next pages before they are encoded.
 void Sender::prefetch_pages(size_t first, size_t count) const {
   const bool use_index = stages_.on(OptionalStage::kReplicaRefs) && config_.hash_mask() == ~0ull;
+  if (!use_index && !stages_.on(OptionalStage::kXorPages)) return;  // nothing is looked up
   const uint32_t blocks = config_.blocks_per_page();
   for (size_t j = first; j < first + count; ++j) {
     const DirtyPage& d = dirty_[j];
