@@ -300,6 +300,8 @@ fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size
   if (p == end) return FGBI_E_BAD_RECORD;
   const uint32_t page_size = config_.page_size;
   const uint32_t block_size = config_.block_size;
+  // Block sizes are powers of two: a shift, not a division per literal.
+  const int block_shift = std::countr_zero(block_size);
   const size_t first_entry = entries_.size();
   xor_deltas_.clear();
   uint64_t pfn = first;
@@ -321,7 +323,7 @@ fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size
     e.kind = wire::kRecordXorPages;
     e.staged = true;
     if (!kernels::xor_rle_walk(p, length, page_size, [&](size_t at, const uint8_t*, size_t n) {
-          for (size_t b = at / block_size; b <= (at + n - 1) / block_size; ++b)
+          for (size_t b = at >> block_shift; b <= (at + n - 1) >> block_shift; ++b)
             e.bitmap[b / 64] |= 1ull << (b % 64);
         }))
       return FGBI_E_BAD_PAYLOAD;
@@ -351,17 +353,20 @@ fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size
     // Touched blocks are consecutive in `out`, so a literal that spans
     // several blocks stays contiguous there: it starts at its first block's
     // rank among the touched ones.
+    static_assert(kernels::kMaxBlocksPerPage <= 256, "ranks are bytes");
+    uint8_t rank_of[kernels::kMaxBlocksPerPage];
+    uint32_t rank = 0;
+    for (uint32_t w = 0; w < kernels::kBitmapWords; ++w)
+      for (uint64_t bits = e.bitmap[w]; bits != 0; bits &= bits - 1)
+        rank_of[w * 64 + static_cast<uint32_t>(std::countr_zero(bits))] =
+            static_cast<uint8_t>(rank++);
     const auto [delta, length] = xor_deltas_[k];
-    kernels::xor_rle_walk(base + delta, length, page_size,
-                          [&](size_t at, const uint8_t* literal, size_t n) {
-                            const size_t b = at / block_size;
-                            size_t rank = static_cast<size_t>(
-                                std::popcount(e.bitmap[b / 64] & ((uint64_t{1} << (b % 64)) - 1)));
-                            for (size_t w = 0; w < b / 64; ++w)
-                              rank += static_cast<size_t>(std::popcount(e.bitmap[w]));
-                            uint8_t* dst = out + rank * block_size + at % block_size;
-                            xor_into(dst, literal, n);
-                          });
+    kernels::xor_rle_walk(
+        base + delta, length, page_size, [&](size_t at, const uint8_t* literal, size_t n) {
+          const size_t b = at >> block_shift;
+          uint8_t* dst = out + (size_t{rank_of[b]} << block_shift) + (at & (block_size - 1));
+          xor_into(dst, literal, n);
+        });
   }
   return FGBI_OK;
 }
