@@ -66,6 +66,51 @@ TEST(PlanStages, RunsAStageOnlyWhereItPaysAtTheLinksSpeed) {
       << "the table above assumes this reference cost";
 }
 
+// Pages with ten changed blocks each, one of them zeroed: a zero op saves
+// about 6 bytes per changed block the capture tests for zeros, worth 480 ns
+// at 0.1 Gbit/s and 0.5 ns at 100 Gbit/s against the stage's 15 ns. The
+// initial synchronisation has no zero block, so the stage is off from then
+// on until the first probe epoch finds them.
+TEST(PlanStages, ZeroBlocksAreSharedOnlyWhereTheyPay) {
+  constexpr uint64_t kEditEpochs = 16;  // sender epochs 2 to 17
+  for (const int64_t link_mbps : {100, 100000}) {
+    PairOptions o;
+    o.pages = 64;
+    o.link_mbps = link_mbps;
+    Pair pair(o);
+    bench::Rng rng(3);
+    for (auto& byte : pair.primary()) byte = static_cast<uint8_t>(rng.next());
+    pair.replicate(all_pages(o.pages));
+    uint64_t sharing = 0, probes = 0, zero_before = 0;
+    ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_BLOCKS_ZERO, &zero_before), FGBI_OK);
+    for (uint64_t epoch = 2; epoch < 2 + kEditEpochs; ++epoch) {
+      for (uint64_t pfn = 0; pfn < o.pages; ++pfn) {
+        for (size_t b = 0; b < 10; ++b) {
+          uint8_t* block = pair.page(pfn) + ((epoch * 10 + b) % 64) * 64;
+          for (size_t i = 0; i < 64; ++i) block[i] = b == 0 ? 0 : static_cast<uint8_t>(rng.next());
+        }
+      }
+      pair.replicate(all_pages(o.pages));
+      ASSERT_TRUE(pair.replica_matches_primary());
+      uint64_t zero = 0;
+      ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_BLOCKS_ZERO, &zero), FGBI_OK);
+      if (epoch >= kStageProbeEpochs) {
+        sharing += zero > zero_before;
+        probes += epoch % kStageProbeEpochs == 0;
+      } else {
+        EXPECT_EQ(zero, zero_before) << "epoch " << epoch << ": off since the sync";
+      }
+      zero_before = zero;
+    }
+    if (link_mbps == 100)
+      EXPECT_EQ(sharing, 2 + kEditEpochs - kStageProbeEpochs) << "0.1 Gbit/s: from the probe on";
+    else
+      EXPECT_EQ(sharing, probes) << "100 Gbit/s: in probe epochs only";
+  }
+  EXPECT_EQ(CostModel::stage_ns_per_lookup()[static_cast<size_t>(OptionalStage::kZeroBlocks)], 15.0)
+      << "the figures above assume this reference cost";
+}
+
 CostModel model_at(double link_gbps) {
   CostModel m;
   m.set_link_mbps(static_cast<uint64_t>(link_gbps * 1000));

@@ -19,8 +19,10 @@ constexpr CodecEstimates kReference = {{
 // machine (docs/cost-model.md has how they were measured): an in-epoch
 // duplicate lookup hits a per-thread table in L2; a replica lookup and the
 // index insert it lives on miss the CPU cache; an XOR page pays a cache
-// lookup and its share of the cache's upkeep (admission copies, refreshes).
-constexpr std::array<double, kOptionalStages> kStageNsPerLookup = {8.0, 32.0, 30.0};
+// lookup and its share of the cache's upkeep (admission copies, refreshes);
+// zero blocks cost the capture a test per changed block and turn a page
+// with one into a coded record (the sharing pass, an ops prefix, a gather).
+constexpr std::array<double, kOptionalStages> kStageNsPerLookup = {8.0, 32.0, 30.0, 15.0};
 
 // Weight of new evidence in the running estimates.
 constexpr double kRatioWeight = 1.0 / 16;

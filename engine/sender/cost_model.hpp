@@ -24,19 +24,19 @@ struct CodecEstimate {
 using CodecEstimates = std::array<CodecEstimate, codec::kCodecCount>;
 
 // The optional stages of the encoder that the stage model may switch off
-// for an epoch; zero blocks (found by the capture pass at no extra cost),
-// and the codecs (weighed per page) are not among them.
+// for an epoch; the codecs (weighed per page) are not among them.
 enum class OptionalStage : uint8_t {
   kEpochRefs,    // lookups of blocks sent earlier in the segment
   kReplicaRefs,  // lookups of the content index, and its upkeep
   kXorPages,     // XOR deltas against the page cache, and its upkeep
+  kZeroBlocks,   // zero tests in the capture pass, and the coded records they lead to
 };
-inline constexpr size_t kOptionalStages = 3;
+inline constexpr size_t kOptionalStages = 4;
 
 // What the stage model knows: per stage, the work it did in epochs it ran
 // and what that work saved on the wire.
 struct StageYield {
-  double lookups = 0;      // blocks (or, for XOR pages, pages) the stage examined
+  double lookups = 0;  // blocks (for XOR pages, pages; for zero blocks, changed blocks) examined
   double saved_bytes = 0;  // wire bytes it saved against the next best form
 };
 using StageYields = std::array<StageYield, kOptionalStages>;

@@ -204,6 +204,8 @@ void Sender::plan_epoch_stages() {
       coding() && (config_.sharing & FGBI_SHARE_EPOCH) != 0;
   in.enabled[static_cast<size_t>(OptionalStage::kReplicaRefs)] = coding() && index_.enabled();
   in.enabled[static_cast<size_t>(OptionalStage::kXorPages)] = coding() && cache_.enabled();
+  in.enabled[static_cast<size_t>(OptionalStage::kZeroBlocks)] =
+      coding() && (config_.sharing & FGBI_SHARE_ZERO) != 0;
   stages_ = plan_stages(in);
 }
 
@@ -272,7 +274,7 @@ fgbi_status Sender::add_pages(const uint64_t* pfns, const void* const* pages, si
 void Sender::capture_batch(size_t first, size_t count, const uint8_t* const* pages) {
   const uint32_t block_size = config_.block_size;
   const uint32_t blocks = config_.blocks_per_page();
-  const bool find_zero = coding() && (config_.sharing & FGBI_SHARE_ZERO);
+  const bool find_zero = stages_.on(OptionalStage::kZeroBlocks);
   uint64_t* hashes[kIdentifyBatch];
   uint8_t known[kIdentifyBatch];
   uint8_t whole[kIdentifyBatch];
@@ -632,6 +634,8 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   }
   const bool use_xor = cached && stages_.on(OptionalStage::kXorPages);
   if (use_xor) ++xor_yield.lookups;
+  StageYield& zero_yield = yields[static_cast<size_t>(OptionalStage::kZeroBlocks)];
+  if (zero) zero_yield.lookups += n_changed;  // the capture tested each changed block
 
   const bool explore = ++w.coded_pages % kExplorePeriod == 0;
   auto timed = [&](codec::Codec c, size_t in_bytes, auto&& run) {
@@ -772,6 +776,8 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   if (plan.form == PageForm::kXorPage ||
       (plan.form == PageForm::kCoded && plan.section == codec::Codec::kXor))
     xor_yield.saved_bytes += static_cast<double>(plain_bytes - plan.wire_bytes);
+  if (plan.form == PageForm::kCoded)  // each zero block: a 2-bit op for a literal block
+    zero_yield.saved_bytes += shared.n_zero * (block_size - 0.25);
   if (plan.form != PageForm::kXorPage)
     commit_sources(seg, w, page, zero, shared, plan.form == PageForm::kCoded, epoch_refs,
                    replica_refs);
@@ -821,7 +827,7 @@ void Sender::encode_segment(size_t index, Worker& w) {
   const size_t begin = index * wire::kSegmentPages;
   const size_t end = std::min(dirty_.size(), begin + wire::kSegmentPages);
   const uint32_t blocks = config_.blocks_per_page();
-  const bool find_zero = coding() && (config_.sharing & FGBI_SHARE_ZERO);
+  const bool find_zero = stages_.on(OptionalStage::kZeroBlocks);
 
   for (size_t i = begin; i < end; ++i) {
     if (coding() && (i - begin) % kPrefetchPages == 0)
