@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <new>
 
 #include "common/bytes.hpp"
 #include "session/crypto.hpp"
@@ -327,11 +328,10 @@ fgbi_status ReplicaStore::open(const std::string& path) {
   path_ = path;
   meta_path_ = path + ".meta";
   journal_path_ = path + ".journal";
-  int64_t page = 0, block = 0, pages = 0, max_epoch = 0;
+  int64_t page = 0, block = 0, pages = 0;
   fgbi_receiver_get_parameter(receiver_, FGBI_P_PAGE_SIZE, &page);
   fgbi_receiver_get_parameter(receiver_, FGBI_P_BLOCK_SIZE, &block);
   fgbi_receiver_get_parameter(receiver_, FGBI_P_TRACKED_PAGES, &pages);
-  fgbi_receiver_get_parameter(receiver_, FGBI_P_MAX_EPOCH_BYTES, &max_epoch);
   page_size_ = static_cast<uint32_t>(page);
   meta_.geometry = {static_cast<uint32_t>(page), static_cast<uint32_t>(block),
                     static_cast<uint64_t>(pages)};
@@ -357,8 +357,7 @@ fgbi_status ReplicaStore::open(const std::string& path) {
   if (fgbi_status st = prepare_replica(resuming); st != FGBI_OK) return st;
   if (fgbi_status st = fgbi_receiver_map_file(receiver_, path.c_str()); st != FGBI_OK)
     return log_->error(st, "cannot map replica file " + path + ": " + errno_text(errno));
-  pages_ =
-      std::make_unique<EpochPages>(static_cast<uint64_t>(pages), static_cast<uint64_t>(max_epoch));
+  fgbi_receiver_set_before_apply(receiver_, &ReplicaStore::before_apply, this);
   Fd journal(::open(journal_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (!journal.valid()) return io_error("cannot open journal " + journal_path_);
   // The largest epoch writes every page (a full synchronisation does).
@@ -519,37 +518,41 @@ fgbi_status ReplicaStore::begin_epoch(const StreamId& stream, uint64_t epoch) {
   if (in_epoch_) return FGBI_E_WRONG_STAGE;
   epoch_stream_ = stream;
   epoch_ = epoch;
-  pages_->reset();
   holding_ = false;
   in_epoch_ = true;
-  return FGBI_OK;
-}
-
-fgbi_status ReplicaStore::feed(std::span<const uint8_t> bytes) {
-  if (bytes.empty()) return FGBI_OK;
-  if (fgbi_status st = fgbi_receiver_feed(receiver_, bytes.data(), bytes.size()); st != FGBI_OK)
-    return st;
-  // An epoch that commits before the session's epoch ends would not be journaled.
-  if (next_epoch() != epoch_) return FGBI_E_PROTOCOL;
   return FGBI_OK;
 }
 
 fgbi_status ReplicaStore::append(std::span<const uint8_t> bytes) {
   if (!in_epoch_) return FGBI_E_WRONG_STAGE;
   if (bytes.empty()) return FGBI_OK;
-  pages_->append(bytes);  // a malformed epoch is refused by the receiver, below or at commit
   if (holding_) {
-    if (fgbi_status st = feed({&held_byte_, 1}); st != FGBI_OK) return st;
+    if (fgbi_status st = fgbi_receiver_feed(receiver_, &held_byte_, 1); st != FGBI_OK) return st;
   }
-  if (fgbi_status st = feed(bytes.first(bytes.size() - 1)); st != FGBI_OK) return st;
+  if (fgbi_status st = fgbi_receiver_feed(receiver_, bytes.data(), bytes.size() - 1); st != FGBI_OK)
+    return st;
   held_byte_ = bytes.back();
   holding_ = true;
   return FGBI_OK;
 }
 
+fgbi_status ReplicaStore::before_apply(void* self, uint64_t epoch, const uint64_t* pfns,
+                                       size_t count) noexcept {
+  auto* store = static_cast<ReplicaStore*>(self);
+  // An epoch that completes before the session's epoch ends is not applied.
+  if (!store->committing_ || epoch != store->epoch_) return FGBI_E_PROTOCOL;
+  try {
+    return store->journal_pages({pfns, count}, store->commit_sync_);
+  } catch (const std::bad_alloc&) {
+    return FGBI_E_NO_MEMORY;
+  } catch (...) {
+    return FGBI_E_INTERNAL;
+  }
+}
+
 // Writes the current content of the pages into the journal, entries first
 // and the header last, so that only a complete journal is ever used.
-fgbi_status ReplicaStore::journal_pages(const std::vector<uint64_t>& pfns, bool sync) {
+fgbi_status ReplicaStore::journal_pages(std::span<const uint64_t> pfns, bool sync) {
   if (fgbi_status st = invalidate_journal(); st != FGBI_OK) return st;
   const uint8_t* memory = replica_memory();
   constexpr size_t kBatch = 256;  // entries per pwritev
@@ -601,11 +604,13 @@ fgbi_status ReplicaStore::journal_pages(const std::vector<uint64_t>& pfns, bool 
 fgbi_status ReplicaStore::commit(bool sync) {
   if (!in_epoch_ || !holding_) return FGBI_E_PROTOCOL;
   holding_ = false;
-  // Without the list of pages it writes, the epoch must not reach the
-  // receiver's apply: its last byte is never fed.
-  if (!pages_->finish(&pfns_)) return FGBI_E_PROTOCOL;
-  if (fgbi_status st = journal_pages(pfns_, sync); st != FGBI_OK) return st;
-  if (fgbi_status st = fgbi_receiver_feed(receiver_, &held_byte_, 1); st != FGBI_OK) return st;
+  // The last byte completes the epoch: the receiver validates it, calls
+  // before_apply (the journal), then applies it.
+  committing_ = true;
+  commit_sync_ = sync;
+  const fgbi_status fed = fgbi_receiver_feed(receiver_, &held_byte_, 1);
+  committing_ = false;
+  if (fed != FGBI_OK) return fed;
   if (next_epoch() != epoch_ + 1) return FGBI_E_PROTOCOL;  // wire epoch not complete
   in_epoch_ = false;
   // From here the epoch is in the replica: failing to record it is no
