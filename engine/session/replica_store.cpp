@@ -120,40 +120,9 @@ bool file_identity(int fd, const char* path, ReplicaFile* f, uint64_t* size) {
   return S_ISREG(sx.stx_mode);
 }
 
-fgbi_status pwrite_all(int fd, const void* data, size_t size, uint64_t offset) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  while (size > 0) {
-    const ssize_t n = pwrite(fd, p, size, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return FGBI_E_IO;
-    p += n;
-    size -= static_cast<size_t>(n);
-    offset += static_cast<uint64_t>(n);
-  }
-  return FGBI_OK;
-}
-
-fgbi_status pread_all(int fd, void* data, size_t size, uint64_t offset) {
-  auto* p = static_cast<uint8_t*>(data);
-  while (size > 0) {
-    const ssize_t n = pread(fd, p, size, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return FGBI_E_IO;
-    p += n;
-    size -= static_cast<size_t>(n);
-    offset += static_cast<uint64_t>(n);
-  }
-  return FGBI_OK;
-}
-
 }  // namespace
 
 std::string digest_text(uint64_t digest) { return "xxh3-64:" + hex64(digest); }
-
-std::string errno_text(int e) {
-  const char* name = strerrorname_np(e);
-  return std::string(std::strerror(e)) + " (" + (name ? name : std::to_string(e)) + ")";
-}
 
 std::string replica_identity_problem(const std::string& path, const ReplicaMetadata& m) {
   ReplicaFile now;
@@ -161,7 +130,7 @@ std::string replica_identity_problem(const std::string& path, const ReplicaMetad
   errno = 0;
   if (!file_identity(AT_FDCWD, path.c_str(), &now, &size))
     return errno == ENOENT ? "it is missing"
-           : errno != 0    ? "it cannot be examined: " + errno_text(errno)
+           : errno != 0    ? "it cannot be examined: " + posix::errno_text(errno)
                            : "it is not a regular file";
   if (size < m.replica_bytes)
     return "it is truncated (" + std::to_string(size) + " of " + std::to_string(m.replica_bytes) +
@@ -176,7 +145,7 @@ std::string replica_identity_problem(const std::string& path, const ReplicaMetad
   const ssize_t n = getxattr(path.c_str(), kReplicaIdXattr, id.data(), id.size());
   if (n < 0)
     return errno == ENODATA ? std::string("it carries no replica id")
-                            : "its replica id cannot be read: " + errno_text(errno);
+                            : "its replica id cannot be read: " + posix::errno_text(errno);
   if (static_cast<size_t>(n) != id.size() || id != m.id)
     return "it carries replica id " +
            hex({id.data(), static_cast<size_t>(std::max<ssize_t>(n, 0))}) +
@@ -269,14 +238,14 @@ fgbi_status write_file_atomically(const std::string& path, std::string_view cont
                                   std::string* why) {
   const std::string tmp = path + ".tmp";
   Fd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd.valid() || pwrite_all(fd.get(), content.data(), content.size(), 0) != FGBI_OK ||
+  if (!fd.valid() || !posix::pwrite_full(fd.get(), content.data(), content.size(), 0) ||
       (sync && fsync(fd.get()) != 0)) {
-    *why = "cannot write " + tmp + ": " + errno_text(errno);
+    *why = "cannot write " + tmp + ": " + posix::errno_text(errno);
     return FGBI_E_IO;
   }
   fd.reset();
   if (rename(tmp.c_str(), path.c_str()) != 0) {
-    *why = "cannot rename " + tmp + " to " + path + ": " + errno_text(errno);
+    *why = "cannot rename " + tmp + " to " + path + ": " + posix::errno_text(errno);
     return FGBI_E_IO;
   }
   if (sync) {
@@ -284,7 +253,7 @@ fgbi_status write_file_atomically(const std::string& path, std::string_view cont
     const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
     Fd dfd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dfd.valid() || fsync(dfd.get()) != 0) {
-      *why = "cannot sync directory " + dir + ": " + errno_text(errno);
+      *why = "cannot sync directory " + dir + ": " + posix::errno_text(errno);
       return FGBI_E_IO;
     }
   }
@@ -313,7 +282,7 @@ bool decode_journal_header(const uint8_t in[kJournalHeaderBytes], JournalHeader*
 }
 
 fgbi_status ReplicaStore::io_error(const std::string& what) {
-  return log_->error(FGBI_E_IO, what + ": " + errno_text(errno));
+  return log_->error(FGBI_E_IO, what + ": " + posix::errno_text(errno));
 }
 
 uint8_t* ReplicaStore::replica_memory() const {
@@ -356,7 +325,7 @@ fgbi_status ReplicaStore::open(const std::string& path) {
   }
   if (fgbi_status st = prepare_replica(resuming); st != FGBI_OK) return st;
   if (fgbi_status st = fgbi_receiver_map_file(receiver_, path.c_str()); st != FGBI_OK)
-    return log_->error(st, "cannot map replica file " + path + ": " + errno_text(errno));
+    return log_->error(st, "cannot map replica file " + path + ": " + posix::errno_text(errno));
   fgbi_receiver_set_before_apply(receiver_, &ReplicaStore::before_apply, this);
   Fd journal(::open(journal_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (!journal.valid()) return io_error("cannot open journal " + journal_path_);
@@ -403,7 +372,8 @@ fgbi_status ReplicaStore::reserve(int fd, uint64_t bytes, const std::string& pat
   // posix_fallocate returns the error instead of setting errno.
   if (const int e = posix_fallocate(fd, 0, static_cast<off_t>(bytes)); e != 0)
     return log_->error(FGBI_E_IO, std::string("cannot reserve ") + std::to_string(bytes) +
-                                      " bytes for the " + what + " " + path + ": " + errno_text(e));
+                                      " bytes for the " + what + " " + path + ": " +
+                                      posix::errno_text(e));
   return FGBI_OK;
 }
 
@@ -441,12 +411,13 @@ fgbi_status ReplicaStore::recover(bool resuming) {
   const uint64_t entry_bytes = 8 + uint64_t{page_size_};
   if (resuming && fstat(journal_.get(), &st) == 0 &&
       static_cast<uint64_t>(st.st_size) >= kJournalHeaderBytes &&
-      pread_all(journal_.get(), raw, sizeof raw, 0) == FGBI_OK && decode_journal_header(raw, &j) &&
-      j.stream == meta_.stream && j.restores_to == meta_.committed &&
-      j.pages <= meta_.geometry.tracked_pages &&
+      posix::pread_full(journal_.get(), raw, sizeof raw, 0) == static_cast<long long>(sizeof raw) &&
+      decode_journal_header(raw, &j) && j.stream == meta_.stream &&
+      j.restores_to == meta_.committed && j.pages <= meta_.geometry.tracked_pages &&
       static_cast<uint64_t>(st.st_size) >= kJournalHeaderBytes + j.pages * entry_bytes) {
     std::vector<uint8_t> entries(j.pages * entry_bytes);
-    if (pread_all(journal_.get(), entries.data(), entries.size(), kJournalHeaderBytes) != FGBI_OK)
+    if (posix::pread_full(journal_.get(), entries.data(), entries.size(), kJournalHeaderBytes) !=
+        static_cast<long long>(entries.size()))
       return io_error("cannot read journal " + journal_path_);
     bool valid = xxh3(entries.data(), entries.size()) == j.checksum;
     for (uint64_t i = 0; valid && i < j.pages; ++i)
@@ -484,7 +455,7 @@ fgbi_status ReplicaStore::recover(bool resuming) {
 
 fgbi_status ReplicaStore::invalidate_journal() {
   static constexpr uint8_t kZero[kJournalHeaderBytes] = {};
-  if (pwrite_all(journal_.get(), kZero, sizeof kZero, 0) != FGBI_OK)
+  if (!posix::pwrite_full(journal_.get(), kZero, sizeof kZero, 0))
     return io_error("cannot write journal " + journal_path_);
   return FGBI_OK;
 }
@@ -595,7 +566,7 @@ fgbi_status ReplicaStore::journal_pages(std::span<const uint64_t> pfns, bool syn
   h.checksum = sum.digest();
   uint8_t raw[kJournalHeaderBytes];
   encode_journal_header(h, raw);
-  if (pwrite_all(journal_.get(), raw, sizeof raw, 0) != FGBI_OK ||
+  if (!posix::pwrite_full(journal_.get(), raw, sizeof raw, 0) ||
       (sync && fdatasync(journal_.get()) != 0))
     return io_error("cannot write journal " + journal_path_);
   return FGBI_OK;
@@ -624,7 +595,7 @@ fgbi_status ReplicaStore::commit(bool sync) {
                                       std::to_string(meta_.committed) + " from " + journal_path_);
   };
   if (sync && msync(replica_memory(), meta_.replica_bytes, MS_SYNC) != 0)
-    return unrecorded("cannot sync replica " + path_ + ": " + errno_text(errno));
+    return unrecorded("cannot sync replica " + path_ + ": " + posix::errno_text(errno));
   ReplicaMetadata next = meta_;
   next.stream = epoch_stream_;
   next.committed = epoch_;

@@ -71,8 +71,6 @@ fgbi_status parse_metadata(std::string_view text, ReplicaMetadata* out, std::str
 // "" when the file at path is the replica m describes; else what differs
 // (missing, not a regular file, truncated, another file, another replica).
 std::string replica_identity_problem(const std::string& path, const ReplicaMetadata& m);
-// "strerror (ENAME)" for errno value e: what a disk error message names.
-std::string errno_text(int e);
 // Writes path.tmp, then renames it over path; with sync, fsyncs the file
 // before and the directory after the rename.
 fgbi_status write_file_atomically(const std::string& path, std::string_view content, bool sync,
