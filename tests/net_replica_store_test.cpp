@@ -177,6 +177,22 @@ TEST(NetJournal, HookedPagesCoverEveryWrittenPage) {
   EXPECT_EQ(seen.calls, 12);
 }
 
+// The receiver outlives the store (it is the caller's): the store takes its
+// before-apply hook with it, and the receiver then commits epochs untold.
+TEST(NetJournal, AClosedStoreTakesItsHookAlong) {
+  test::net::TempDir dir;
+  TwoEpochs two;
+  Opened o(dir.file("replica"));
+  ASSERT_EQ(o.status, FGBI_OK);
+  ASSERT_EQ(o.store->start_session(SyncMode::kFull), FGBI_OK);
+  o.store.reset();
+  ASSERT_EQ(fgbi_receiver_feed(o.receiver.get(), two.epoch1.data(), two.epoch1.size()), FGBI_OK);
+  uint64_t committed = 0;
+  ASSERT_EQ(fgbi_receiver_committed_epoch(o.receiver.get(), &committed), FGBI_OK);
+  EXPECT_EQ(committed, 1u);
+  EXPECT_EQ(o.replica(), two.image1);
+}
+
 TEST(NetJournal, CommitWritesMetadataAndTheReplica) {
   test::net::TempDir dir;
   const std::string path = dir.file("replica");

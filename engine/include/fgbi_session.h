@@ -233,7 +233,9 @@ typedef enum fgbi_backup_outcome {
 } fgbi_backup_outcome;
 
 /* The receiver must be configured and have no replica attached yet; it
- * must outlive the backup. */
+ * must outlive the backup. The backup registers the receiver's before-apply
+ * hook (fgbi.h, static-linking-only) for its journal; fgbi_backup_free()
+ * removes it. */
 FGBI_SESSION_API fgbi_status fgbi_backup_create(fgbi_backup** out, fgbi_receiver* receiver);
 FGBI_SESSION_API void fgbi_backup_free(fgbi_backup* backup);
 FGBI_SESSION_API fgbi_status fgbi_backup_set_parameter(fgbi_backup* backup,

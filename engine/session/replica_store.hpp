@@ -93,6 +93,8 @@ bool decode_journal_header(const uint8_t in[kJournalHeaderBytes], JournalHeader*
 class ReplicaStore {
  public:
   ReplicaStore(fgbi_receiver* receiver, Log* log) : receiver_(receiver), log_(log) {}
+  // The receiver is the caller's and may outlive the store; its hook may not.
+  ~ReplicaStore() { fgbi_receiver_set_before_apply(receiver_, nullptr, nullptr); }
   ReplicaStore(const ReplicaStore&) = delete;
   ReplicaStore& operator=(const ReplicaStore&) = delete;
 
