@@ -8,7 +8,8 @@
  * (docs/wire-format.md). A *receiver* context parses that stream in pieces of
  * any size, validates an epoch completely, and only then commits it to the
  * replica memory, all or nothing. The replication session over TCP that
- * drives them between two hosts has its own header, fgbi_session.h.
+ * drives them between two hosts has its own header, fgbi_session.h, and
+ * library, libfgbi-session.
  *
  * Conventions (docs in README.md):
  *  - Every call returns an fgbi_status: FGBI_OK (0) or an error code;
