@@ -19,11 +19,14 @@ endif()
 find_package(hwy 1.0 REQUIRED CONFIG)
 
 # What libfgbi links privately, as build targets, as pkg-config modules (for
-# fgbi.pc) and as plain library names (for static consumers of the package).
-set(FGBI_LIBRARY_DEPS PkgConfig::XXHASH PkgConfig::LZ4 PkgConfig::ZSTD ZLIB::ZLIB hwy::hwy
-                      OpenSSL::Crypto)
-set(FGBI_PC_REQUIRES_PRIVATE "libxxhash liblz4 libzstd zlib libhwy libcrypto")
-set(FGBI_STATIC_LINK_NAMES xxhash lz4 zstd z hwy crypto)
+# fgbi.pc) and as plain library names (for static consumers of the package);
+# then the same for libfgbi-session (fgbi-session.pc).
+set(FGBI_LIBRARY_DEPS PkgConfig::XXHASH PkgConfig::LZ4 PkgConfig::ZSTD ZLIB::ZLIB hwy::hwy)
+set(FGBI_PC_REQUIRES_PRIVATE "libxxhash liblz4 libzstd zlib libhwy")
+set(FGBI_STATIC_LINK_NAMES xxhash lz4 zstd z hwy)
+set(FGBI_SESSION_LIBRARY_DEPS PkgConfig::XXHASH OpenSSL::Crypto)
+set(FGBI_SESSION_PC_REQUIRES_PRIVATE "libxxhash libcrypto")
+set(FGBI_SESSION_STATIC_LINK_NAMES xxhash crypto)
 if(FGBI_BUILD_CLI)
   find_package(CLI11 2.1 REQUIRED CONFIG)
 endif()

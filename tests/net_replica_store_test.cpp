@@ -23,7 +23,6 @@
 
 #include "common/xxh3.hpp"
 #include "net_harness.hpp"
-#include "session/epoch_pages.hpp"
 #include "session/replica_store.hpp"
 #include "support/replication.hpp"
 
@@ -119,14 +118,30 @@ struct TwoEpochs {
   std::vector<uint64_t> dirty;
 };
 
-// The pages the journal saves cover every page an epoch changes, whatever
-// records the sender chose (full pages, blocks, coded pages, XOR deltas),
-// and only pages the epoch names.
-TEST(NetJournal, ScannedPagesCoverEveryWrittenPage) {
+// The pages the journal saves (those the receiver's before-apply hook
+// names) cover every page an epoch changes, whatever records the sender
+// chose (full pages, blocks, coded pages, XOR deltas), and only pages the
+// epoch names; the hook runs while the replica still holds the committed
+// content.
+TEST(NetJournal, HookedPagesCoverEveryWrittenPage) {
   test::Pair pair(TwoEpochs::options());
   std::mt19937_64 rng(9);
   for (auto& b : pair.primary()) b = static_cast<uint8_t>(rng() % 4);  // compressible
-  EpochPages scanner(kPages, uint64_t{1} << 30);
+  struct Seen {
+    const test::Pair* pair;
+    std::vector<uint8_t> before;  // the replica when the epoch began
+    std::vector<uint64_t> pfns;
+    int calls = 0;
+    bool untouched = true;
+  } seen{&pair, {}, {}};
+  auto hook = [](void* user, uint64_t, const uint64_t* pfns, size_t count) -> fgbi_status {
+    auto* s = static_cast<Seen*>(user);
+    ++s->calls;
+    s->pfns.assign(pfns, pfns + count);
+    s->untouched = s->untouched && s->pair->replica() == s->before;
+    return FGBI_OK;
+  };
+  ASSERT_EQ(fgbi_receiver_set_before_apply(pair.receiver(), hook, &seen), FGBI_OK);
   for (int epoch = 0; epoch < 12; ++epoch) {
     std::vector<uint64_t> dirty;
     if (epoch == 0) {
@@ -140,28 +155,42 @@ TEST(NetJournal, ScannedPagesCoverEveryWrittenPage) {
         if (rng() % 4 == 0) std::memset(pair.page(pfn) + 64 * (rng() % 64), 0, 64);
       }
     }
-    const std::vector<uint8_t> before = pair.replica();
+    seen.before = pair.replica();
     const std::vector<uint8_t> stream = pair.encode(dirty);
-    scanner.reset();
-    for (size_t off = 0; off < stream.size(); off += 777)
-      ASSERT_TRUE(
-          scanner.append({stream.data() + off, std::min<size_t>(777, stream.size() - off)}));
-    std::vector<uint64_t> scanned;
-    ASSERT_TRUE(scanner.finish(&scanned));
-    ASSERT_EQ(pair.feed(stream), FGBI_OK);
+    ASSERT_EQ(pair.feed(stream, 777), FGBI_OK);
+    ASSERT_EQ(seen.calls, epoch + 1);
+    ASSERT_TRUE(std::is_sorted(seen.pfns.begin(), seen.pfns.end()));
+    ASSERT_EQ(std::adjacent_find(seen.pfns.begin(), seen.pfns.end()), seen.pfns.end());
+    EXPECT_TRUE(seen.untouched) << "epoch " << epoch;
     for (uint64_t pfn = 0; pfn < kPages; ++pfn) {
-      const bool changed =
-          std::memcmp(before.data() + pfn * kPage, pair.replica().data() + pfn * kPage, kPage) != 0;
-      const bool listed = std::binary_search(scanned.begin(), scanned.end(), pfn);
+      const bool changed = std::memcmp(seen.before.data() + pfn * kPage,
+                                       pair.replica().data() + pfn * kPage, kPage) != 0;
+      const bool listed = std::binary_search(seen.pfns.begin(), seen.pfns.end(), pfn);
       EXPECT_TRUE(!changed || listed) << "epoch " << epoch << " page " << pfn;
       EXPECT_TRUE(!listed || std::count(dirty.begin(), dirty.end(), pfn)) << pfn;
     }
   }
-  // Garbage is refused, never crashes.
-  scanner.reset();
+  // Garbage is refused, never crashes, and never reaches the hook.
   std::vector<uint8_t> junk(5000);
   for (auto& b : junk) b = static_cast<uint8_t>(rng());
-  EXPECT_FALSE(scanner.append(junk));
+  EXPECT_NE(pair.feed(junk), FGBI_OK);
+  EXPECT_EQ(seen.calls, 12);
+}
+
+// The receiver outlives the store (it is the caller's): the store takes its
+// before-apply hook with it, and the receiver then commits epochs untold.
+TEST(NetJournal, AClosedStoreTakesItsHookAlong) {
+  test::net::TempDir dir;
+  TwoEpochs two;
+  Opened o(dir.file("replica"));
+  ASSERT_EQ(o.status, FGBI_OK);
+  ASSERT_EQ(o.store->start_session(SyncMode::kFull), FGBI_OK);
+  o.store.reset();
+  ASSERT_EQ(fgbi_receiver_feed(o.receiver.get(), two.epoch1.data(), two.epoch1.size()), FGBI_OK);
+  uint64_t committed = 0;
+  ASSERT_EQ(fgbi_receiver_committed_epoch(o.receiver.get(), &committed), FGBI_OK);
+  EXPECT_EQ(committed, 1u);
+  EXPECT_EQ(o.replica(), two.image1);
 }
 
 TEST(NetJournal, CommitWritesMetadataAndTheReplica) {

@@ -21,7 +21,7 @@ constexpr size_t kStageBlockPages = 4096;
 bool stat_size(int fd, const std::string& path, uint64_t& size, std::string& error) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
-    error = errno_message("cannot stat image", path);
+    error = posix::errno_message("cannot stat image", path);
     return false;
   }
   if (!S_ISREG(st.st_mode)) {
@@ -66,10 +66,10 @@ std::unique_ptr<ImageSource> ImageSource::open(std::vector<std::string> files, s
   uint64_t bytes = 0;
   for (size_t i = 0; i < files.size(); ++i) {
     // O_NONBLOCK: a FIFO must not block the open; stat_size() refuses it.
-    UniqueFd fd(::open(files[i].c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    posix::Fd fd(::open(files[i].c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     uint64_t size = 0;
-    if (!fd) {
-      error = errno_message("cannot open image", files[i]);
+    if (!fd.valid()) {
+      error = posix::errno_message("cannot open image", files[i]);
       return nullptr;
     }
     if (!stat_size(fd.get(), files[i], size, error)) return nullptr;
@@ -102,9 +102,9 @@ bool ImageSource::read_chunk(int fd, const std::string& path, uint64_t first_pag
   const uint64_t offset = first_page * kPageSize;
   const size_t want =
       static_cast<size_t>(std::min<uint64_t>(pages * kPageSize, image_bytes_ - offset));
-  const long long n = pread_full(fd, out, want, offset);
+  const long long n = posix::pread_full(fd, out, want, offset);
   if (n < 0) {
-    error = errno_message("cannot read image", path);
+    error = posix::errno_message("cannot read image", path);
     return false;
   }
   if (static_cast<size_t>(n) != want) {
@@ -131,16 +131,16 @@ Next ImageSource::next(Epoch& epoch, std::string& message) {
   }
   const auto t0 = std::chrono::steady_clock::now();
   const std::string& path = files_[next_];
-  UniqueFd cur(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-  UniqueFd prev;
-  if (!cur) {
-    message = errno_message("cannot open image", path);
+  posix::Fd cur(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  posix::Fd prev;
+  if (!cur.valid()) {
+    message = posix::errno_message("cannot open image", path);
     return Next::kError;
   }
   if (next_ > 0) {
-    prev = UniqueFd(::open(files_[next_ - 1].c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-    if (!prev) {
-      message = errno_message("cannot open image", files_[next_ - 1]);
+    prev = posix::Fd(::open(files_[next_ - 1].c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!prev.valid()) {
+      message = posix::errno_message("cannot open image", files_[next_ - 1]);
       return Next::kError;
     }
   }
@@ -155,11 +155,13 @@ Next ImageSource::next(Epoch& epoch, std::string& message) {
   for (uint64_t first = 0; first < pages_; first += kChunkPages) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunkPages, pages_ - first));
     if (!read_chunk(cur.get(), path, first, n, current_.data(), message)) return Next::kError;
-    if (prev && !read_chunk(prev.get(), files_[next_ - 1], first, n, previous_.data(), message))
+    if (prev.valid() &&
+        !read_chunk(prev.get(), files_[next_ - 1], first, n, previous_.data(), message))
       return Next::kError;
     for (size_t p = 0; p < n; ++p) {
       const uint8_t* page = current_.data() + p * kPageSize;
-      if (prev && std::memcmp(page, previous_.data() + p * kPageSize, kPageSize) == 0) continue;
+      if (prev.valid() && std::memcmp(page, previous_.data() + p * kPageSize, kPageSize) == 0)
+        continue;
       std::memcpy(stage(first + p), page, kPageSize);
     }
   }

@@ -35,7 +35,7 @@ std::string proc_path(pid_t pid, const char* file) {
 uint64_t pagemap_entry(int fd, const void* address) {
   uint64_t entry = 0;
   const uint64_t offset = reinterpret_cast<uintptr_t>(address) / kPageSize * sizeof entry;
-  return pread_full(fd, &entry, sizeof entry, offset) == sizeof entry ? entry : 0;
+  return posix::pread_full(fd, &entry, sizeof entry, offset) == sizeof entry ? entry : 0;
 }
 
 std::vector<VirtualRange> captured_ranges(const std::vector<Mapping>& maps) {
@@ -75,13 +75,13 @@ bool soft_dirty_works(std::string& why) {
   auto* page = static_cast<volatile uint8_t*>(mem);
   page[0] = 1;
   const bool ok = [&] {
-    UniqueFd clear(::open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC));
-    UniqueFd pagemap(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
-    if (!clear || !pagemap) {
+    posix::Fd clear(::open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC));
+    posix::Fd pagemap(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+    if (!clear.valid() || !pagemap.valid()) {
       why = std::string("cannot open /proc/self/clear_refs or pagemap: ") + std::strerror(errno);
       return false;
     }
-    if (!write_full(clear.get(), "4", 1)) {
+    if (!posix::write_full(clear.get(), "4", 1)) {
       why = std::string("clear_refs refuses \"4\": ") + std::strerror(errno);
       return false;
     }
@@ -142,10 +142,11 @@ std::unique_ptr<ProcessSource> ProcessSource::open(const ProcessOptions& options
       usable = false;
     }
     if (usable) {
-      s->pagemap_ = UniqueFd(::open(proc_path(pid, "pagemap").c_str(), O_RDONLY | O_CLOEXEC));
-      s->clear_refs_ = UniqueFd(::open(proc_path(pid, "clear_refs").c_str(), O_WRONLY | O_CLOEXEC));
-      if (!s->pagemap_ || !s->clear_refs_) {
-        why = errno_message("cannot open", proc_path(pid, "pagemap/clear_refs"));
+      s->pagemap_ = posix::Fd(::open(proc_path(pid, "pagemap").c_str(), O_RDONLY | O_CLOEXEC));
+      s->clear_refs_ =
+          posix::Fd(::open(proc_path(pid, "clear_refs").c_str(), O_WRONLY | O_CLOEXEC));
+      if (!s->pagemap_.valid() || !s->clear_refs_.valid()) {
+        why = posix::errno_message("cannot open", proc_path(pid, "pagemap/clear_refs"));
         usable = false;
       }
     }
@@ -208,9 +209,9 @@ bool ProcessSource::choose_reader(ReadMethod method, uint64_t probe_address, std
     }
     notes_ += std::string("; process_vm_readv unavailable (") + std::strerror(errno) + ")";
   }
-  mem_ = UniqueFd(::open(proc_path(pid_, "mem").c_str(), O_RDONLY | O_CLOEXEC));
-  if (!mem_) {
-    error = errno_message("cannot open", proc_path(pid_, "mem")) + access_hint;
+  mem_ = posix::Fd(::open(proc_path(pid_, "mem").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!mem_.valid()) {
+    error = posix::errno_message("cannot open", proc_path(pid_, "mem")) + access_hint;
     return false;
   }
   read_ = ReadMethod::kMem;
@@ -306,9 +307,9 @@ bool ProcessSource::select_soft_dirty(size_t range, std::vector<PageRef>& out, s
     const size_t n = std::min(kChunkPages, pfns.size() - first);
     const uint64_t address = r.start + first * kPageSize;
     const long long got =
-        pread_full(pagemap_.get(), entries, n * sizeof(uint64_t), address / kPageSize * 8);
+        posix::pread_full(pagemap_.get(), entries, n * sizeof(uint64_t), address / kPageSize * 8);
     if (got != static_cast<long long>(n * sizeof(uint64_t))) {
-      error = errno_message("cannot read", proc_path(pid_, "pagemap"));
+      error = posix::errno_message("cannot read", proc_path(pid_, "pagemap"));
       return false;
     }
     for (size_t p = 0; p < n; ++p) {
@@ -354,8 +355,8 @@ bool ProcessSource::capture(std::string& message, bool& exited) {
       }
     }
     ok = ok && read_into_copies(pages, message);
-    if (ok && dirty_ == DirtyMethod::kSoftDirty && !write_full(clear_refs_.get(), "4", 1)) {
-      message = errno_message("cannot write", proc_path(pid_, "clear_refs"));
+    if (ok && dirty_ == DirtyMethod::kSoftDirty && !posix::write_full(clear_refs_.get(), "4", 1)) {
+      message = posix::errno_message("cannot write", proc_path(pid_, "clear_refs"));
       ok = false;
     }
   } else {

@@ -88,7 +88,7 @@ class ProcessSource final : public DirtySource {
 
   pid_t pid_;
   std::string comm_;
-  UniqueFd mem_, pagemap_, clear_refs_;
+  posix::Fd mem_, pagemap_, clear_refs_;
   std::unique_ptr<Freezer> freezer_;
   DirtyMethod dirty_ = DirtyMethod::kCompare;
   ReadMethod read_ = ReadMethod::kMem;

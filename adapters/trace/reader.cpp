@@ -29,9 +29,9 @@ std::string at(uint64_t offset) { return " (at byte " + std::to_string(offset) +
 std::unique_ptr<TraceReader> TraceReader::open(const std::string& path, std::string& error) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer; load() refuses
   // anything but a regular file (on which O_NONBLOCK changes nothing).
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-  if (!fd) {
-    error = errno_message("cannot open trace", path);
+  posix::Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid()) {
+    error = posix::errno_message("cannot open trace", path);
     return nullptr;
   }
   std::unique_ptr<TraceReader> r(new TraceReader(std::move(fd), path));
@@ -49,9 +49,9 @@ bool TraceReader::read_at(uint64_t offset, void* buf, size_t size, const char* w
         std::string("trace is truncated: ") + what + " runs past the end of the file" + at(offset);
     return false;
   }
-  const long long n = pread_full(fd_.get(), buf, size, offset);
+  const long long n = posix::pread_full(fd_.get(), buf, size, offset);
   if (n < 0) {
-    error = errno_message("cannot read", path_);
+    error = posix::errno_message("cannot read", path_);
     return false;
   }
   if (static_cast<size_t>(n) != size) {

@@ -39,12 +39,12 @@ class TraceReader {
   bool read_epoch(size_t i, Epoch& epoch, EpochFigures* figures, std::string& error);
 
  private:
-  TraceReader(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  TraceReader(posix::Fd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
   bool load(std::string& error);
   bool read_at(uint64_t offset, void* buf, size_t size, const char* what, std::string& error);
   bool grow_pages(size_t pages, std::string& error);
 
-  UniqueFd fd_;
+  posix::Fd fd_;
   std::string path_;
   FileHeader header_;
   std::string description_;

@@ -24,9 +24,9 @@ std::unique_ptr<TraceWriter> TraceWriter::create(const std::string& path, uint64
     error = "zstd level must be 1..19";
     return nullptr;
   }
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd) {
-    error = errno_message("cannot create trace", path);
+  posix::Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd.valid()) {
+    error = posix::errno_message("cannot create trace", path);
     return nullptr;
   }
   std::unique_ptr<TraceWriter> w(new TraceWriter(std::move(fd), path, tracked_pages, options));
@@ -44,7 +44,7 @@ std::unique_ptr<TraceWriter> TraceWriter::create(const std::string& path, uint64
   return w;
 }
 
-TraceWriter::TraceWriter(UniqueFd fd, std::string path, uint64_t tracked_pages,
+TraceWriter::TraceWriter(posix::Fd fd, std::string path, uint64_t tracked_pages,
                          const WriterOptions& options)
     : fd_(std::move(fd)),
       path_(std::move(path)),
@@ -53,8 +53,8 @@ TraceWriter::TraceWriter(UniqueFd fd, std::string path, uint64_t tracked_pages,
       seen_(tracked_pages) {}
 
 bool TraceWriter::write(const void* data, size_t size, std::string& error) {
-  if (!write_full(fd_.get(), data, size)) {
-    error = errno_message("cannot write trace", path_);
+  if (!posix::write_full(fd_.get(), data, size)) {
+    error = posix::errno_message("cannot write trace", path_);
     failed_ = true;
     return false;
   }
@@ -64,7 +64,7 @@ bool TraceWriter::write(const void* data, size_t size, std::string& error) {
 
 bool TraceWriter::append(std::span<const uint64_t> pfns, std::span<const void* const> pages,
                          std::string& error) {
-  if (failed_ || !fd_) {
+  if (failed_ || !fd_.valid()) {
     error = "trace writer is closed or failed earlier";
     return false;
   }
@@ -122,7 +122,7 @@ bool TraceWriter::append(std::span<const uint64_t> pfns, std::span<const void* c
 }
 
 bool TraceWriter::finish(std::string& error) {
-  if (failed_ || !fd_) {
+  if (failed_ || !fd_.valid()) {
     error = "trace writer is closed or failed earlier";
     return false;
   }
@@ -140,12 +140,12 @@ bool TraceWriter::finish(std::string& error) {
   encode_footer({offset_, index_.size()}, p);
   if (!write(tail.data(), tail.size(), error)) return false;
   if (::fdatasync(fd_.get()) != 0 && errno != EINVAL) {
-    error = errno_message("cannot flush trace", path_);
+    error = posix::errno_message("cannot flush trace", path_);
     failed_ = true;
     return false;
   }
   if (!fd_.close()) {
-    error = errno_message("cannot close trace", path_);
+    error = posix::errno_message("cannot close trace", path_);
     failed_ = true;
     return false;
   }

@@ -39,10 +39,10 @@ class TraceWriter {
   uint64_t file_bytes() const { return offset_; }
 
  private:
-  TraceWriter(UniqueFd fd, std::string path, uint64_t tracked_pages, const WriterOptions& options);
+  TraceWriter(posix::Fd fd, std::string path, uint64_t tracked_pages, const WriterOptions& options);
   bool write(const void* data, size_t size, std::string& error);
 
-  UniqueFd fd_;
+  posix::Fd fd_;
   std::string path_;
   uint64_t tracked_pages_;
   WriterOptions options_;

@@ -152,6 +152,14 @@ FGBI_API fgbi_status fgbi_receiver_get_stat(const fgbi_receiver* r, fgbi_stat st
   return guarded(r, [&](const fgbi::Receiver& x) { return x.get_stat(stat, value); });
 }
 
+FGBI_API fgbi_status fgbi_receiver_set_before_apply(fgbi_receiver* r, fgbi_before_apply_fn hook,
+                                                    void* user) {
+  return guarded(r, [&](fgbi::Receiver& x) {
+    x.set_before_apply(hook, user);
+    return FGBI_OK;
+  });
+}
+
 FGBI_API uint64_t fgbi_memory_digest(const void* memory, size_t size) {
   return memory == nullptr && size != 0 ? 0 : fgbi::xxh3(memory, size);
 }

@@ -8,7 +8,8 @@
  * (docs/wire-format.md). A *receiver* context parses that stream in pieces of
  * any size, validates an epoch completely, and only then commits it to the
  * replica memory, all or nothing. The replication session over TCP that
- * drives them between two hosts has its own header, fgbi_session.h.
+ * drives them between two hosts has its own header, fgbi_session.h, and
+ * library, libfgbi-session.
  *
  * Conventions (docs in README.md):
  *  - Every call returns an fgbi_status: FGBI_OK (0) or an error code;
@@ -360,5 +361,30 @@ FGBI_API uint64_t fgbi_memory_digest(const void* memory, size_t size);
 /* TESTING ONLY, sender: keep this many low bits of each block hash (64 =
  * normal) to force collisions; the end-to-end digest must then catch them. */
 #define FGBI_P_TEST_HASH_BITS FGBI_P_EXPERIMENTAL_PARAM2
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Receiver, before an epoch is applied: called once per epoch, after the
+ * epoch has been validated completely (digest included) and before any of it
+ * is written to the replica, with its number and the pfns of the pages it is
+ * about to write: ascending, each once, `count` of them (possibly none; a
+ * page the epoch only vouches for as unchanged is not listed). The array is
+ * valid during the call only. E.g. an undo journal saves those pages'
+ * committed content here (fgbi_backup does). Return FGBI_OK to apply the
+ * epoch; any other status discards it as a stream error would (the replica
+ * is unchanged, fgbi_receiver_feed() returns that status, and the receiver
+ * must be reset). The hook runs on the thread that called
+ * fgbi_receiver_feed() and must not call the receiver. */
+typedef fgbi_status (*fgbi_before_apply_fn)(void* user, uint64_t epoch, const uint64_t* pfns,
+                                            size_t count);
+/* Registers the hook (NULL: none, the default) and its user pointer. */
+FGBI_API fgbi_status fgbi_receiver_set_before_apply(fgbi_receiver* receiver,
+                                                    fgbi_before_apply_fn hook, void* user);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* FGBI_STATIC_LINKING_ONLY */

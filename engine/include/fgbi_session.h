@@ -6,8 +6,12 @@
  * include it): a fgbi_link drives a fgbi_sender, a fgbi_backup a
  * fgbi_receiver. Its calls follow fgbi.h's conventions, and its error codes
  * are fgbi_status values that fgbi_error_name() and fgbi_error_message()
- * explain. Both headers belong to the one library, libfgbi, and share its
- * version.
+ * explain. It is the header of its own library, libfgbi-session (its own
+ * version below and SOVERSION), which links libfgbi: link both
+ * (pkg-config fgbi-session; CMake find_package(fgbi-session), target
+ * fgbi::fgbi_session). libfgbi-session uses libfgbi's static-linking-only
+ * section (the receiver's before-apply hook, the page size), so it needs
+ * the libfgbi of the version it was built with.
  */
 #ifndef FGBI_SESSION_H
 #define FGBI_SESSION_H
@@ -17,6 +21,29 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#if defined(FGBI_STATIC_DEFINE)
+#define FGBI_SESSION_API
+#elif defined(_WIN32)
+#ifdef FGBI_SESSION_BUILDING_LIBRARY
+#define FGBI_SESSION_API __declspec(dllexport)
+#else
+#define FGBI_SESSION_API __declspec(dllimport)
+#endif
+#else
+#define FGBI_SESSION_API __attribute__((visibility("default")))
+#endif
+
+/* ---- version of libfgbi-session ---------------------------------------- */
+#define FGBI_SESSION_VERSION_MAJOR 0
+#define FGBI_SESSION_VERSION_MINOR 1
+#define FGBI_SESSION_VERSION_PATCH 0
+#define FGBI_SESSION_VERSION_NUMBER                                        \
+  (FGBI_SESSION_VERSION_MAJOR * 10000 + FGBI_SESSION_VERSION_MINOR * 100 + \
+   FGBI_SESSION_VERSION_PATCH)
+/* The version of libfgbi-session actually linked (compare with
+ * FGBI_SESSION_VERSION_NUMBER). */
+FGBI_SESSION_API unsigned fgbi_session_version_number(void);
 
 /* ==== replication session ============================================== *
  * A primary and a backup over TCP (docs/replication-protocol.md). The
@@ -58,7 +85,8 @@ enum fgbi_session_error {
 /* Reads a pre-shared key file: its bytes, exactly, are the key. Stores the
  * length in *size; FGBI_E_KEY if it is unreadable, shorter than
  * FGBI_KEY_MIN_BYTES or longer than capacity / FGBI_KEY_MAX_BYTES. */
-FGBI_API fgbi_status fgbi_read_key_file(const char* path, void* key, size_t capacity, size_t* size);
+FGBI_SESSION_API fgbi_status fgbi_read_key_file(const char* path, void* key, size_t capacity,
+                                                size_t* size);
 
 typedef enum fgbi_session_param {
   FGBI_SP_IO_TIMEOUT_MS = 1, /* both: longest wait for the peer at any step (2000) */
@@ -77,9 +105,9 @@ typedef enum fgbi_session_param {
                                 known (default) */
 } fgbi_session_param;
 
-FGBI_API fgbi_status fgbi_session_param_bounds(fgbi_session_param param, int64_t* min_value,
-                                               int64_t* max_value, int64_t* default_value);
-FGBI_API const char* fgbi_session_param_name(fgbi_session_param param);
+FGBI_SESSION_API fgbi_status fgbi_session_param_bounds(fgbi_session_param param, int64_t* min_value,
+                                                       int64_t* max_value, int64_t* default_value);
+FGBI_SESSION_API const char* fgbi_session_param_name(fgbi_session_param param);
 
 typedef enum fgbi_session_stat {
   FGBI_SS_CONNECTIONS = 1,      /* sessions established (handshake completed) */
@@ -106,7 +134,7 @@ typedef enum fgbi_session_stat {
 #define FGBI_SESSION_STAT_FIRST 1
 #define FGBI_SESSION_STAT_LAST 18
 /* "FGBI_SS_EPOCHS" for FGBI_SS_EPOCHS; NULL for an unknown statistic. */
-FGBI_API const char* fgbi_session_stat_name(fgbi_session_stat stat);
+FGBI_SESSION_API const char* fgbi_session_stat_name(fgbi_session_stat stat);
 
 typedef enum fgbi_log_level {
   FGBI_LOG_ERROR = 1,
@@ -132,28 +160,29 @@ typedef enum fgbi_sync {
 
 /* The sender must be configured and fresh (no epoch yet); the link drives
  * its epochs from now on and it must outlive the link. */
-FGBI_API fgbi_status fgbi_link_create(fgbi_link** out, fgbi_sender* sender);
+FGBI_SESSION_API fgbi_status fgbi_link_create(fgbi_link** out, fgbi_sender* sender);
 /* Closes the connection abruptly (no goodbye: the backup may fail over). */
-FGBI_API void fgbi_link_free(fgbi_link* link);
-FGBI_API fgbi_status fgbi_link_set_parameter(fgbi_link* link, fgbi_session_param param,
-                                             int64_t value);
-FGBI_API fgbi_status fgbi_link_get_parameter(const fgbi_link* link, fgbi_session_param param,
-                                             int64_t* value);
+FGBI_SESSION_API void fgbi_link_free(fgbi_link* link);
+FGBI_SESSION_API fgbi_status fgbi_link_set_parameter(fgbi_link* link, fgbi_session_param param,
+                                                     int64_t value);
+FGBI_SESSION_API fgbi_status fgbi_link_get_parameter(const fgbi_link* link,
+                                                     fgbi_session_param param, int64_t* value);
 /* Pre-shared key (FGBI_KEY_MIN_BYTES..FGBI_KEY_MAX_BYTES); NULL, 0 = none. */
-FGBI_API fgbi_status fgbi_link_set_key(fgbi_link* link, const void* key, size_t size);
-FGBI_API fgbi_status fgbi_link_set_page_source(fgbi_link* link, fgbi_page_fn pages, void* user);
-FGBI_API fgbi_status fgbi_link_set_log(fgbi_link* link, fgbi_log_fn log, void* user);
+FGBI_SESSION_API fgbi_status fgbi_link_set_key(fgbi_link* link, const void* key, size_t size);
+FGBI_SESSION_API fgbi_status fgbi_link_set_page_source(fgbi_link* link, fgbi_page_fn pages,
+                                                       void* user);
+FGBI_SESSION_API fgbi_status fgbi_link_set_log(fgbi_link* link, fgbi_log_fn log, void* user);
 /* Connects (again) and runs the handshake, between epochs. Any earlier
  * connection is dropped and its unacknowledged epochs are lost; the sender
  * is rewound so that the next epoch continues from the backup's committed
  * epoch (*sync = FGBI_SYNC_RESUME) or from scratch (FGBI_SYNC_FULL). In
  * both cases the link adds the pages this needs to the next epoch through
  * the page source, which must be set. sync may be NULL. */
-FGBI_API fgbi_status fgbi_link_connect(fgbi_link* link, const char* host, uint16_t port,
-                                       fgbi_sync* sync);
+FGBI_SESSION_API fgbi_status fgbi_link_connect(fgbi_link* link, const char* host, uint16_t port,
+                                               fgbi_sync* sync);
 /* Starts an epoch (the VM is paused): then add its dirty pages with
  * fgbi_sender_add_pages(). */
-FGBI_API fgbi_status fgbi_link_begin_epoch(fgbi_link* link, uint64_t* epoch);
+FGBI_SESSION_API fgbi_status fgbi_link_begin_epoch(fgbi_link* link, uint64_t* epoch);
 /* Ends the epoch: returns as soon as its pages are captured (the VM may
  * resume); the link's encoder thread then encodes the epoch and queues it,
  * streaming, while the I/O thread sends what is queued. Returns
@@ -162,36 +191,38 @@ FGBI_API fgbi_status fgbi_link_begin_epoch(fgbi_link* link, uint64_t* epoch);
  * whose queueing the connection's loss interrupts is lost the same way
  * (fgbi_link_wait_ack reports it). The next begin_epoch waits until the
  * previous epoch is encoded. */
-FGBI_API fgbi_status fgbi_link_end_epoch(fgbi_link* link);
+FGBI_SESSION_API fgbi_status fgbi_link_end_epoch(fgbi_link* link);
 /* Waits until the backup has committed `epoch` (or a later one). Returns
  * FGBI_E_TIMEOUT after timeout_ms (< 0: no limit), FGBI_E_DISCONNECTED if
  * the connection is lost first: the epoch's state is then only safe once a
  * later epoch is acknowledged after a reconnect. When the lost epoch was the
  * last one, reconnect and run one more epoch without adding pages (begin,
  * end): the link fills it with the lost pages (fgbi-engine send does so). */
-FGBI_API fgbi_status fgbi_link_wait_ack(fgbi_link* link, uint64_t epoch, int64_t timeout_ms);
+FGBI_SESSION_API fgbi_status fgbi_link_wait_ack(fgbi_link* link, uint64_t epoch,
+                                                int64_t timeout_ms);
 /* Pause (begin_epoch to end_epoch's return: the capture) and commit latency
  * (begin_epoch to ack; 0 while unacknowledged) of one of the last 1024
  * epochs; FGBI_E_BAD_ARGUMENT if it is no longer known. */
-FGBI_API fgbi_status fgbi_link_epoch_timing(const fgbi_link* link, uint64_t epoch,
-                                            uint64_t* stop_copy_ns, uint64_t* latency_ns);
+FGBI_SESSION_API fgbi_status fgbi_link_epoch_timing(const fgbi_link* link, uint64_t epoch,
+                                                    uint64_t* stop_copy_ns, uint64_t* latency_ns);
 /* Asks the backup for the digest of its whole replica (fgbi_memory_digest)
  * after it has committed every epoch queued so far; *epoch is that epoch.
  * Any status but FGBI_OK (e.g. FGBI_E_DISCONNECTED, FGBI_E_TIMEOUT) means no
  * comparison was possible: *digest is not set, and the replica is unverified,
  * not known to differ. */
-FGBI_API fgbi_status fgbi_link_replica_digest(fgbi_link* link, int64_t timeout_ms, uint64_t* epoch,
-                                              uint64_t* digest);
+FGBI_SESSION_API fgbi_status fgbi_link_replica_digest(fgbi_link* link, int64_t timeout_ms,
+                                                      uint64_t* epoch, uint64_t* digest);
 /* Orderly close: sends what is queued, then a goodbye so that the backup
  * keeps its replica without failing over, and closes. */
-FGBI_API fgbi_status fgbi_link_close(fgbi_link* link);
+FGBI_SESSION_API fgbi_status fgbi_link_close(fgbi_link* link);
 /* Makes blocking calls return FGBI_E_STOPPED promptly, and later
  * begin/end/wait calls too; fgbi_link_close() still works. Async-signal-safe. */
-FGBI_API fgbi_status fgbi_link_stop(fgbi_link* link);
-FGBI_API fgbi_status fgbi_link_get_stat(const fgbi_link* link, fgbi_session_stat stat,
-                                        uint64_t* value);
+FGBI_SESSION_API fgbi_status fgbi_link_stop(fgbi_link* link);
+FGBI_SESSION_API fgbi_status fgbi_link_get_stat(const fgbi_link* link, fgbi_session_stat stat,
+                                                uint64_t* value);
 /* The last error's explanation, NUL-terminated and truncated to capacity. */
-FGBI_API fgbi_status fgbi_link_last_error(const fgbi_link* link, char* buffer, size_t capacity);
+FGBI_SESSION_API fgbi_status fgbi_link_last_error(const fgbi_link* link, char* buffer,
+                                                  size_t capacity);
 
 /* ---- backup: fgbi_backup ------------------------------------------------ */
 typedef struct fgbi_backup fgbi_backup;
@@ -202,37 +233,40 @@ typedef enum fgbi_backup_outcome {
 } fgbi_backup_outcome;
 
 /* The receiver must be configured and have no replica attached yet; it
- * must outlive the backup. */
-FGBI_API fgbi_status fgbi_backup_create(fgbi_backup** out, fgbi_receiver* receiver);
-FGBI_API void fgbi_backup_free(fgbi_backup* backup);
-FGBI_API fgbi_status fgbi_backup_set_parameter(fgbi_backup* backup, fgbi_session_param param,
-                                               int64_t value);
-FGBI_API fgbi_status fgbi_backup_get_parameter(const fgbi_backup* backup, fgbi_session_param param,
-                                               int64_t* value);
-FGBI_API fgbi_status fgbi_backup_set_key(fgbi_backup* backup, const void* key, size_t size);
-FGBI_API fgbi_status fgbi_backup_set_log(fgbi_backup* backup, fgbi_log_fn log, void* user);
+ * must outlive the backup. The backup registers the receiver's before-apply
+ * hook (fgbi.h, static-linking-only) for its journal; fgbi_backup_free()
+ * removes it. */
+FGBI_SESSION_API fgbi_status fgbi_backup_create(fgbi_backup** out, fgbi_receiver* receiver);
+FGBI_SESSION_API void fgbi_backup_free(fgbi_backup* backup);
+FGBI_SESSION_API fgbi_status fgbi_backup_set_parameter(fgbi_backup* backup,
+                                                       fgbi_session_param param, int64_t value);
+FGBI_SESSION_API fgbi_status fgbi_backup_get_parameter(const fgbi_backup* backup,
+                                                       fgbi_session_param param, int64_t* value);
+FGBI_SESSION_API fgbi_status fgbi_backup_set_key(fgbi_backup* backup, const void* key, size_t size);
+FGBI_SESSION_API fgbi_status fgbi_backup_set_log(fgbi_backup* backup, fgbi_log_fn log, void* user);
 /* Maps the replica file (created if needed) and reads PATH.meta and
  * PATH.journal next to it: an epoch whose apply a crash interrupted is
  * undone from the journal, so the replica is at the committed epoch that
  * PATH.meta names again. */
-FGBI_API fgbi_status fgbi_backup_open_replica(fgbi_backup* backup, const char* path);
+FGBI_SESSION_API fgbi_status fgbi_backup_open_replica(fgbi_backup* backup, const char* path);
 /* Listens on host:port (port 0: any free port). host NULL: 127.0.0.1
  * without a key, every interface with one. Without a key, an address other
  * than loopback needs FGBI_SP_LISTEN_ANY (else FGBI_E_NEEDS_KEY). */
-FGBI_API fgbi_status fgbi_backup_listen(fgbi_backup* backup, const char* host, uint16_t port);
+FGBI_SESSION_API fgbi_status fgbi_backup_listen(fgbi_backup* backup, const char* host,
+                                                uint16_t port);
 /* The port actually listened on. */
-FGBI_API fgbi_status fgbi_backup_port(const fgbi_backup* backup, uint16_t* port);
+FGBI_SESSION_API fgbi_status fgbi_backup_port(const fgbi_backup* backup, uint16_t* port);
 /* Serves primaries, one connection at a time, until failover or stop. On
  * return the replica, PATH.meta (state, committed epoch, digest) and the
  * file system agree. */
-FGBI_API fgbi_status fgbi_backup_run(fgbi_backup* backup, fgbi_backup_outcome* outcome);
+FGBI_SESSION_API fgbi_status fgbi_backup_run(fgbi_backup* backup, fgbi_backup_outcome* outcome);
 /* Makes fgbi_backup_run() return promptly with FGBI_BACKUP_STOPPED.
  * Async-signal-safe; any thread. */
-FGBI_API fgbi_status fgbi_backup_stop(fgbi_backup* backup);
-FGBI_API fgbi_status fgbi_backup_get_stat(const fgbi_backup* backup, fgbi_session_stat stat,
-                                          uint64_t* value);
-FGBI_API fgbi_status fgbi_backup_last_error(const fgbi_backup* backup, char* buffer,
-                                            size_t capacity);
+FGBI_SESSION_API fgbi_status fgbi_backup_stop(fgbi_backup* backup);
+FGBI_SESSION_API fgbi_status fgbi_backup_get_stat(const fgbi_backup* backup, fgbi_session_stat stat,
+                                                  uint64_t* value);
+FGBI_SESSION_API fgbi_status fgbi_backup_last_error(const fgbi_backup* backup, char* buffer,
+                                                    size_t capacity);
 
 #ifdef __cplusplus
 }

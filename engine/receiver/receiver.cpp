@@ -492,6 +492,16 @@ uint64_t Receiver::compute_digest() {
   return state.digest();
 }
 
+// Tells the hook which pages the epoch is about to write.
+fgbi_status Receiver::call_before_apply() {
+  written_pfns_.clear();
+  for (const Entry& e : entries_)
+    if (e.blocks != 0) written_pfns_.push_back(e.pfn);
+  std::sort(written_pfns_.begin(), written_pfns_.end());  // each pfn is in one entry
+  return before_apply_(before_apply_user_, reader_.header().epoch, written_pfns_.data(),
+                       written_pfns_.size());
+}
+
 void Receiver::apply() {
   const uint32_t page_size = config_.page_size;
   const uint32_t blocks = config_.blocks_per_page();
@@ -544,6 +554,9 @@ fgbi_status Receiver::on_trailer() {
   } else if (t.digest != 0) {
     return FGBI_E_BAD_TRAILER;
   }
+  if (before_apply_ != nullptr) {
+    if (fgbi_status st = call_before_apply(); st != FGBI_OK) return st;
+  }
   apply();
   committed_ = reader_.header().epoch;
   stream_id_ = reader_.header().stream_id;
@@ -568,7 +581,8 @@ fgbi_status Receiver::get_stat(fgbi_stat stat, uint64_t* value) const {
     case FGBI_S_MEMORY_BYTES:
       *value = epoch_.capacity() + staged_.capacity() + in_epoch_.bytes() + block_hashes_.bytes() +
                page_checks_.bytes() + hash_known_.bytes() + entries_.capacity() * sizeof(Entry) +
-               (entry_checks_.capacity() + new_hashes_.capacity()) * sizeof(uint64_t);
+               (entry_checks_.capacity() + new_hashes_.capacity() + written_pfns_.capacity()) *
+                   sizeof(uint64_t);
       return FGBI_OK;
     case FGBI_S_BLOCKS_ZERO: *value = totals_.blocks_zero; return FGBI_OK;
     case FGBI_S_BLOCKS_SHARED_EPOCH: *value = totals_.blocks_shared_epoch; return FGBI_OK;

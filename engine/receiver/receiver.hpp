@@ -38,6 +38,10 @@ class Receiver {
   fgbi_status reset_stream();
   uint64_t committed_epoch() const { return committed_; }
   fgbi_status get_stat(fgbi_stat stat, uint64_t* value) const;
+  void set_before_apply(fgbi_before_apply_fn hook, void* user) {
+    before_apply_ = hook;
+    before_apply_user_ = user;
+  }
 
  private:
   // A page the epoch updates or vouches for. The new content of the blocks
@@ -75,6 +79,7 @@ class Receiver {
   }
   fgbi_status parse_clean_list(uint64_t first, const uint8_t* p, const uint8_t* end);
   uint64_t compute_digest();
+  fgbi_status call_before_apply();
   void apply();
   void discard_epoch();
   // Calls fn on chunks of entries [first, end), in parallel with threads.
@@ -114,6 +119,9 @@ class Receiver {
   EpochCounts epoch_counts_;
   std::vector<uint64_t> entry_checks_;
   size_t entries_checked_ = 0;  // entries whose checks are in entry_checks_
+  fgbi_before_apply_fn before_apply_ = nullptr;
+  void* before_apply_user_ = nullptr;
+  std::vector<uint64_t> written_pfns_;  // what the hook is given
 
   uint64_t epochs_ = 0, bytes_in_ = 0, bytes_out_ = 0, pages_full_ = 0, pages_partial_ = 0;
   uint64_t pages_unchanged_ = 0, pages_coded_ = 0, blocks_written_ = 0, rejected_ = 0;

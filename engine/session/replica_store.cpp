@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <new>
 
 #include "common/bytes.hpp"
 #include "session/crypto.hpp"
@@ -119,40 +120,9 @@ bool file_identity(int fd, const char* path, ReplicaFile* f, uint64_t* size) {
   return S_ISREG(sx.stx_mode);
 }
 
-fgbi_status pwrite_all(int fd, const void* data, size_t size, uint64_t offset) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  while (size > 0) {
-    const ssize_t n = pwrite(fd, p, size, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return FGBI_E_IO;
-    p += n;
-    size -= static_cast<size_t>(n);
-    offset += static_cast<uint64_t>(n);
-  }
-  return FGBI_OK;
-}
-
-fgbi_status pread_all(int fd, void* data, size_t size, uint64_t offset) {
-  auto* p = static_cast<uint8_t*>(data);
-  while (size > 0) {
-    const ssize_t n = pread(fd, p, size, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return FGBI_E_IO;
-    p += n;
-    size -= static_cast<size_t>(n);
-    offset += static_cast<uint64_t>(n);
-  }
-  return FGBI_OK;
-}
-
 }  // namespace
 
 std::string digest_text(uint64_t digest) { return "xxh3-64:" + hex64(digest); }
-
-std::string errno_text(int e) {
-  const char* name = strerrorname_np(e);
-  return std::string(std::strerror(e)) + " (" + (name ? name : std::to_string(e)) + ")";
-}
 
 std::string replica_identity_problem(const std::string& path, const ReplicaMetadata& m) {
   ReplicaFile now;
@@ -160,7 +130,7 @@ std::string replica_identity_problem(const std::string& path, const ReplicaMetad
   errno = 0;
   if (!file_identity(AT_FDCWD, path.c_str(), &now, &size))
     return errno == ENOENT ? "it is missing"
-           : errno != 0    ? "it cannot be examined: " + errno_text(errno)
+           : errno != 0    ? "it cannot be examined: " + posix::errno_text(errno)
                            : "it is not a regular file";
   if (size < m.replica_bytes)
     return "it is truncated (" + std::to_string(size) + " of " + std::to_string(m.replica_bytes) +
@@ -175,7 +145,7 @@ std::string replica_identity_problem(const std::string& path, const ReplicaMetad
   const ssize_t n = getxattr(path.c_str(), kReplicaIdXattr, id.data(), id.size());
   if (n < 0)
     return errno == ENODATA ? std::string("it carries no replica id")
-                            : "its replica id cannot be read: " + errno_text(errno);
+                            : "its replica id cannot be read: " + posix::errno_text(errno);
   if (static_cast<size_t>(n) != id.size() || id != m.id)
     return "it carries replica id " +
            hex({id.data(), static_cast<size_t>(std::max<ssize_t>(n, 0))}) +
@@ -268,14 +238,14 @@ fgbi_status write_file_atomically(const std::string& path, std::string_view cont
                                   std::string* why) {
   const std::string tmp = path + ".tmp";
   Fd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd.valid() || pwrite_all(fd.get(), content.data(), content.size(), 0) != FGBI_OK ||
+  if (!fd.valid() || !posix::pwrite_full(fd.get(), content.data(), content.size(), 0) ||
       (sync && fsync(fd.get()) != 0)) {
-    *why = "cannot write " + tmp + ": " + errno_text(errno);
+    *why = "cannot write " + tmp + ": " + posix::errno_text(errno);
     return FGBI_E_IO;
   }
   fd.reset();
   if (rename(tmp.c_str(), path.c_str()) != 0) {
-    *why = "cannot rename " + tmp + " to " + path + ": " + errno_text(errno);
+    *why = "cannot rename " + tmp + " to " + path + ": " + posix::errno_text(errno);
     return FGBI_E_IO;
   }
   if (sync) {
@@ -283,7 +253,7 @@ fgbi_status write_file_atomically(const std::string& path, std::string_view cont
     const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
     Fd dfd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dfd.valid() || fsync(dfd.get()) != 0) {
-      *why = "cannot sync directory " + dir + ": " + errno_text(errno);
+      *why = "cannot sync directory " + dir + ": " + posix::errno_text(errno);
       return FGBI_E_IO;
     }
   }
@@ -312,7 +282,7 @@ bool decode_journal_header(const uint8_t in[kJournalHeaderBytes], JournalHeader*
 }
 
 fgbi_status ReplicaStore::io_error(const std::string& what) {
-  return log_->error(FGBI_E_IO, what + ": " + errno_text(errno));
+  return log_->error(FGBI_E_IO, what + ": " + posix::errno_text(errno));
 }
 
 uint8_t* ReplicaStore::replica_memory() const {
@@ -327,11 +297,10 @@ fgbi_status ReplicaStore::open(const std::string& path) {
   path_ = path;
   meta_path_ = path + ".meta";
   journal_path_ = path + ".journal";
-  int64_t page = 0, block = 0, pages = 0, max_epoch = 0;
+  int64_t page = 0, block = 0, pages = 0;
   fgbi_receiver_get_parameter(receiver_, FGBI_P_PAGE_SIZE, &page);
   fgbi_receiver_get_parameter(receiver_, FGBI_P_BLOCK_SIZE, &block);
   fgbi_receiver_get_parameter(receiver_, FGBI_P_TRACKED_PAGES, &pages);
-  fgbi_receiver_get_parameter(receiver_, FGBI_P_MAX_EPOCH_BYTES, &max_epoch);
   page_size_ = static_cast<uint32_t>(page);
   meta_.geometry = {static_cast<uint32_t>(page), static_cast<uint32_t>(block),
                     static_cast<uint64_t>(pages)};
@@ -356,9 +325,8 @@ fgbi_status ReplicaStore::open(const std::string& path) {
   }
   if (fgbi_status st = prepare_replica(resuming); st != FGBI_OK) return st;
   if (fgbi_status st = fgbi_receiver_map_file(receiver_, path.c_str()); st != FGBI_OK)
-    return log_->error(st, "cannot map replica file " + path + ": " + errno_text(errno));
-  pages_ =
-      std::make_unique<EpochPages>(static_cast<uint64_t>(pages), static_cast<uint64_t>(max_epoch));
+    return log_->error(st, "cannot map replica file " + path + ": " + posix::errno_text(errno));
+  fgbi_receiver_set_before_apply(receiver_, &ReplicaStore::before_apply, this);
   Fd journal(::open(journal_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (!journal.valid()) return io_error("cannot open journal " + journal_path_);
   // The largest epoch writes every page (a full synchronisation does).
@@ -404,7 +372,8 @@ fgbi_status ReplicaStore::reserve(int fd, uint64_t bytes, const std::string& pat
   // posix_fallocate returns the error instead of setting errno.
   if (const int e = posix_fallocate(fd, 0, static_cast<off_t>(bytes)); e != 0)
     return log_->error(FGBI_E_IO, std::string("cannot reserve ") + std::to_string(bytes) +
-                                      " bytes for the " + what + " " + path + ": " + errno_text(e));
+                                      " bytes for the " + what + " " + path + ": " +
+                                      posix::errno_text(e));
   return FGBI_OK;
 }
 
@@ -442,12 +411,13 @@ fgbi_status ReplicaStore::recover(bool resuming) {
   const uint64_t entry_bytes = 8 + uint64_t{page_size_};
   if (resuming && fstat(journal_.get(), &st) == 0 &&
       static_cast<uint64_t>(st.st_size) >= kJournalHeaderBytes &&
-      pread_all(journal_.get(), raw, sizeof raw, 0) == FGBI_OK && decode_journal_header(raw, &j) &&
-      j.stream == meta_.stream && j.restores_to == meta_.committed &&
-      j.pages <= meta_.geometry.tracked_pages &&
+      posix::pread_full(journal_.get(), raw, sizeof raw, 0) == static_cast<long long>(sizeof raw) &&
+      decode_journal_header(raw, &j) && j.stream == meta_.stream &&
+      j.restores_to == meta_.committed && j.pages <= meta_.geometry.tracked_pages &&
       static_cast<uint64_t>(st.st_size) >= kJournalHeaderBytes + j.pages * entry_bytes) {
     std::vector<uint8_t> entries(j.pages * entry_bytes);
-    if (pread_all(journal_.get(), entries.data(), entries.size(), kJournalHeaderBytes) != FGBI_OK)
+    if (posix::pread_full(journal_.get(), entries.data(), entries.size(), kJournalHeaderBytes) !=
+        static_cast<long long>(entries.size()))
       return io_error("cannot read journal " + journal_path_);
     bool valid = xxh3(entries.data(), entries.size()) == j.checksum;
     for (uint64_t i = 0; valid && i < j.pages; ++i)
@@ -485,7 +455,7 @@ fgbi_status ReplicaStore::recover(bool resuming) {
 
 fgbi_status ReplicaStore::invalidate_journal() {
   static constexpr uint8_t kZero[kJournalHeaderBytes] = {};
-  if (pwrite_all(journal_.get(), kZero, sizeof kZero, 0) != FGBI_OK)
+  if (!posix::pwrite_full(journal_.get(), kZero, sizeof kZero, 0))
     return io_error("cannot write journal " + journal_path_);
   return FGBI_OK;
 }
@@ -519,37 +489,41 @@ fgbi_status ReplicaStore::begin_epoch(const StreamId& stream, uint64_t epoch) {
   if (in_epoch_) return FGBI_E_WRONG_STAGE;
   epoch_stream_ = stream;
   epoch_ = epoch;
-  pages_->reset();
   holding_ = false;
   in_epoch_ = true;
-  return FGBI_OK;
-}
-
-fgbi_status ReplicaStore::feed(std::span<const uint8_t> bytes) {
-  if (bytes.empty()) return FGBI_OK;
-  if (fgbi_status st = fgbi_receiver_feed(receiver_, bytes.data(), bytes.size()); st != FGBI_OK)
-    return st;
-  // An epoch that commits before the session's epoch ends would not be journaled.
-  if (next_epoch() != epoch_) return FGBI_E_PROTOCOL;
   return FGBI_OK;
 }
 
 fgbi_status ReplicaStore::append(std::span<const uint8_t> bytes) {
   if (!in_epoch_) return FGBI_E_WRONG_STAGE;
   if (bytes.empty()) return FGBI_OK;
-  pages_->append(bytes);  // a malformed epoch is refused by the receiver, below or at commit
   if (holding_) {
-    if (fgbi_status st = feed({&held_byte_, 1}); st != FGBI_OK) return st;
+    if (fgbi_status st = fgbi_receiver_feed(receiver_, &held_byte_, 1); st != FGBI_OK) return st;
   }
-  if (fgbi_status st = feed(bytes.first(bytes.size() - 1)); st != FGBI_OK) return st;
+  if (fgbi_status st = fgbi_receiver_feed(receiver_, bytes.data(), bytes.size() - 1); st != FGBI_OK)
+    return st;
   held_byte_ = bytes.back();
   holding_ = true;
   return FGBI_OK;
 }
 
+fgbi_status ReplicaStore::before_apply(void* self, uint64_t epoch, const uint64_t* pfns,
+                                       size_t count) noexcept {
+  auto* store = static_cast<ReplicaStore*>(self);
+  // An epoch that completes before the session's epoch ends is not applied.
+  if (!store->committing_ || epoch != store->epoch_) return FGBI_E_PROTOCOL;
+  try {
+    return store->journal_pages({pfns, count}, store->commit_sync_);
+  } catch (const std::bad_alloc&) {
+    return FGBI_E_NO_MEMORY;
+  } catch (...) {
+    return FGBI_E_INTERNAL;
+  }
+}
+
 // Writes the current content of the pages into the journal, entries first
 // and the header last, so that only a complete journal is ever used.
-fgbi_status ReplicaStore::journal_pages(const std::vector<uint64_t>& pfns, bool sync) {
+fgbi_status ReplicaStore::journal_pages(std::span<const uint64_t> pfns, bool sync) {
   if (fgbi_status st = invalidate_journal(); st != FGBI_OK) return st;
   const uint8_t* memory = replica_memory();
   constexpr size_t kBatch = 256;  // entries per pwritev
@@ -592,7 +566,7 @@ fgbi_status ReplicaStore::journal_pages(const std::vector<uint64_t>& pfns, bool 
   h.checksum = sum.digest();
   uint8_t raw[kJournalHeaderBytes];
   encode_journal_header(h, raw);
-  if (pwrite_all(journal_.get(), raw, sizeof raw, 0) != FGBI_OK ||
+  if (!posix::pwrite_full(journal_.get(), raw, sizeof raw, 0) ||
       (sync && fdatasync(journal_.get()) != 0))
     return io_error("cannot write journal " + journal_path_);
   return FGBI_OK;
@@ -601,11 +575,13 @@ fgbi_status ReplicaStore::journal_pages(const std::vector<uint64_t>& pfns, bool 
 fgbi_status ReplicaStore::commit(bool sync) {
   if (!in_epoch_ || !holding_) return FGBI_E_PROTOCOL;
   holding_ = false;
-  // Without the list of pages it writes, the epoch must not reach the
-  // receiver's apply: its last byte is never fed.
-  if (!pages_->finish(&pfns_)) return FGBI_E_PROTOCOL;
-  if (fgbi_status st = journal_pages(pfns_, sync); st != FGBI_OK) return st;
-  if (fgbi_status st = fgbi_receiver_feed(receiver_, &held_byte_, 1); st != FGBI_OK) return st;
+  // The last byte completes the epoch: the receiver validates it, calls
+  // before_apply (the journal), then applies it.
+  committing_ = true;
+  commit_sync_ = sync;
+  const fgbi_status fed = fgbi_receiver_feed(receiver_, &held_byte_, 1);
+  committing_ = false;
+  if (fed != FGBI_OK) return fed;
   if (next_epoch() != epoch_ + 1) return FGBI_E_PROTOCOL;  // wire epoch not complete
   in_epoch_ = false;
   // From here the epoch is in the replica: failing to record it is no
@@ -619,7 +595,7 @@ fgbi_status ReplicaStore::commit(bool sync) {
                                       std::to_string(meta_.committed) + " from " + journal_path_);
   };
   if (sync && msync(replica_memory(), meta_.replica_bytes, MS_SYNC) != 0)
-    return unrecorded("cannot sync replica " + path_ + ": " + errno_text(errno));
+    return unrecorded("cannot sync replica " + path_ + ": " + posix::errno_text(errno));
   ReplicaMetadata next = meta_;
   next.stream = epoch_stream_;
   next.committed = epoch_;

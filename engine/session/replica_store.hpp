@@ -20,7 +20,6 @@
 
 #include <array>
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,7 +27,6 @@
 
 #include "common/xxh3.hpp"
 #include "fgbi.h"
-#include "session/epoch_pages.hpp"
 #include "session/log.hpp"
 #include "session/protocol.hpp"
 #include "session/socket.hpp"
@@ -73,8 +71,6 @@ fgbi_status parse_metadata(std::string_view text, ReplicaMetadata* out, std::str
 // "" when the file at path is the replica m describes; else what differs
 // (missing, not a regular file, truncated, another file, another replica).
 std::string replica_identity_problem(const std::string& path, const ReplicaMetadata& m);
-// "strerror (ENAME)" for errno value e: what a disk error message names.
-std::string errno_text(int e);
 // Writes path.tmp, then renames it over path; with sync, fsyncs the file
 // before and the directory after the rename.
 fgbi_status write_file_atomically(const std::string& path, std::string_view content, bool sync,
@@ -97,6 +93,8 @@ bool decode_journal_header(const uint8_t in[kJournalHeaderBytes], JournalHeader*
 class ReplicaStore {
  public:
   ReplicaStore(fgbi_receiver* receiver, Log* log) : receiver_(receiver), log_(log) {}
+  // The receiver is the caller's and may outlive the store; its hook may not.
+  ~ReplicaStore() { fgbi_receiver_set_before_apply(receiver_, nullptr, nullptr); }
   ReplicaStore(const ReplicaStore&) = delete;
   ReplicaStore& operator=(const ReplicaStore&) = delete;
 
@@ -115,9 +113,10 @@ class ReplicaStore {
 
   // One epoch: begin, the wire-format bytes in pieces, then commit. Until
   // commit, the receiver never sees the epoch's last byte, so nothing is
-  // applied before the pages it writes are journaled. Errors are stream
-  // errors (the receiver's codes) or FGBI_E_IO; call abort_epoch() after
-  // any of them.
+  // applied before the session's EpochEnd; then the receiver's
+  // before-apply hook journals the pages the epoch writes before it writes
+  // them. Errors are stream errors (the receiver's codes) or FGBI_E_IO;
+  // call abort_epoch() after any of them.
   fgbi_status begin_epoch(const StreamId& stream, uint64_t epoch);
   fgbi_status append(std::span<const uint8_t> bytes);
   fgbi_status commit(bool sync);
@@ -137,8 +136,11 @@ class ReplicaStore {
   fgbi_status reserve(int fd, uint64_t bytes, const std::string& path, const char* what);
   fgbi_status recover(bool resuming);
   fgbi_status write_metadata(bool sync);
-  fgbi_status feed(std::span<const uint8_t> bytes);
-  fgbi_status journal_pages(const std::vector<uint64_t>& pfns, bool sync);
+  // The receiver's before-apply hook: journals the pages the epoch writes,
+  // and refuses an epoch that completes before commit() feeds its last byte.
+  static fgbi_status before_apply(void* self, uint64_t epoch, const uint64_t* pfns,
+                                  size_t count) noexcept;
+  fgbi_status journal_pages(std::span<const uint64_t> pfns, bool sync);
   fgbi_status invalidate_journal();
   fgbi_status io_error(const std::string& what);
   uint8_t* replica_memory() const;
@@ -154,8 +156,8 @@ class ReplicaStore {
   bool in_epoch_ = false;
   StreamId epoch_stream_{};
   uint64_t epoch_ = 0;
-  std::unique_ptr<EpochPages> pages_;
-  std::vector<uint64_t> pfns_;
+  bool committing_ = false;  // commit() is feeding the epoch's last byte
+  bool commit_sync_ = false;
   uint8_t held_byte_ = 0;  // the epoch's last byte so far, not yet fed
   bool holding_ = false;
 };

@@ -13,6 +13,7 @@
 
 #include "fgbi.h"
 #include "fgbi_session.h"
+#include "posix/fd.hpp"
 
 namespace fgbi::session {
 
@@ -26,29 +27,7 @@ inline uint64_t ns_between(Clock::time_point a, Clock::time_point b) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count());
 }
 
-// An owned file descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& o) noexcept : fd_(o.release()) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) reset(o.release());
-    return *this;
-  }
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int release() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd = -1);
-
- private:
-  int fd_ = -1;
-};
+using posix::Fd;
 
 // A stop request that wakes poll(): raise() is async-signal-safe.
 class StopSignal {

@@ -5,19 +5,19 @@
 #include <cerrno>
 #include <cstring>
 
-namespace fgbi::adapters {
+namespace fgbi::posix {
 
-UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
-  if (this != &o) {
-    close();
-    fd_ = std::exchange(o.fd_, -1);
-  }
+Fd& Fd::operator=(Fd&& o) noexcept {
+  if (this != &o) reset(o.release());
   return *this;
 }
 
-UniqueFd::~UniqueFd() { close(); }
+void Fd::reset(int fd) {
+  close();
+  fd_ = fd;
+}
 
-bool UniqueFd::close() {
+bool Fd::close() {
   if (fd_ < 0) return true;
   const int rc = ::close(std::exchange(fd_, -1));
   return rc == 0 || errno == EINTR;
@@ -38,6 +38,18 @@ long long pread_full(int fd, void* buf, size_t n, uint64_t offset) {
   return static_cast<long long>(done);
 }
 
+bool pwrite_full(int fd, const void* buf, size_t n, uint64_t offset) {
+  size_t done = 0;
+  while (done < n) {
+    const ssize_t w = ::pwrite(fd, static_cast<const char*>(buf) + done, n - done,
+                               static_cast<off_t>(offset + done));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    done += static_cast<size_t>(w);
+  }
+  return true;
+}
+
 bool write_full(int fd, const void* buf, size_t n) {
   size_t done = 0;
   while (done < n) {
@@ -55,4 +67,9 @@ std::string errno_message(const std::string& what, const std::string& path) {
   return what + " " + path + ": " + std::strerror(errno);
 }
 
-}  // namespace fgbi::adapters
+std::string errno_text(int e) {
+  const char* name = strerrorname_np(e);
+  return std::string(std::strerror(e)) + " (" + (name ? name : std::to_string(e)) + ")";
+}
+
+}  // namespace fgbi::posix
