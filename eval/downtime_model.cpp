@@ -5,7 +5,7 @@
 #include <cstring>
 #include <memory>
 
-namespace fgbi::bench::downtime {
+namespace fgbi::eval::downtime {
 
 Link line_rate(double gbps, double efficiency) {
   Link link;
@@ -257,4 +257,4 @@ SchemeDowntime evaluate(std::string name, std::vector<EpochCost> costs, const Pi
   return d;
 }
 
-}  // namespace fgbi::bench::downtime
+}  // namespace fgbi::eval::downtime
