@@ -65,30 +65,6 @@ int64_t parse_flags(const std::string& text, const std::map<std::string, int64_t
   return flags;
 }
 
-// Accepts "all", "none" (when allowed) or a comma list of known names.
-CLI::Validator name_list(std::vector<std::string> names, bool allow_none) {
-  std::string allowed = allow_none ? "all, none" : "all";
-  for (const auto& n : names) allowed += ", " + n;
-  return CLI::Validator(
-      [names, allowed, allow_none](std::string& text) -> std::string {
-        if (text == "all" || (allow_none && text == "none")) return {};
-        std::stringstream list(text);
-        for (std::string item; std::getline(list, item, ',');)
-          if (std::find(names.begin(), names.end(), item) == names.end())
-            return "'" + item + "' is not one of: " + allowed;
-        return {};
-      },
-      "LIST");
-}
-
-std::vector<std::string> split(const std::string& text, const std::vector<std::string>& all) {
-  if (text == "all") return all;
-  std::vector<std::string> out;
-  std::stringstream list(text);
-  for (std::string item; std::getline(list, item, ',');) out.push_back(item);
-  return out;
-}
-
 eval::WorkloadModel model_for(const std::string& name, const BenchOptions& o) {
   eval::WorkloadModel m = *eval::find_preset(name);
   o.overrides.apply(m);
@@ -193,13 +169,12 @@ void print_text(const eval::WorkloadResult& r, const BenchOptions& o) {
   for (const eval::SchemeResult* first : eval::schemes_at_link(r, o.link_gbps.front())) {
     std::printf("  %-24s", first->name.c_str());
     for (double link : o.link_gbps)
-      std::printf(
-          " %8.3g",
-          eval::run_for_link(r, first->name, link)->steady.latency_ms_percentile(50, link));
+      std::printf(" %8.3g",
+                  eval::run_for_link(r, first->name, link)->steady.latency_ms_percentile(50, link));
     std::printf("\n");
   }
-  for (const eval::Versus& first :
-       eval::versus_alternatives(eval::schemes_at_link(r, o.link_gbps.front()), o.link_gbps.front())) {
+  for (const eval::Versus& first : eval::versus_alternatives(
+           eval::schemes_at_link(r, o.link_gbps.front()), o.link_gbps.front())) {
     std::printf("  %-24s", (first.fgbi->name + " / best alternative").c_str());
     for (double link : o.link_gbps)
       for (const eval::Versus& v : eval::versus_alternatives(eval::schemes_at_link(r, link), link))
@@ -315,16 +290,8 @@ void print_json(const std::vector<eval::WorkloadResult>& results, const BenchOpt
 }
 
 int run_bench(const BenchOptions& o) {
-  std::vector<std::string> workloads;
-  for (const auto& w : o.workloads) {
-    const auto names = split(w, eval::preset_names());
-    workloads.insert(workloads.end(), names.begin(), names.end());
-  }
-  std::vector<std::string> scheme_names;
-  for (const auto& s : o.schemes) {
-    const auto names = split(s, eval::all_scheme_names());
-    scheme_names.insert(scheme_names.end(), names.begin(), names.end());
-  }
+  const std::vector<std::string> workloads = expand_names(o.workloads, eval::preset_names());
+  const std::vector<std::string> scheme_names = expand_names(o.schemes, eval::all_scheme_names());
   std::vector<eval::WorkloadResult> results;
   // The peers' encodings ignore the link: they run once. fgbi's cost model
   // chooses for the link, so it runs once per speed, on the same epochs.
@@ -335,7 +302,7 @@ int run_bench(const BenchOptions& o) {
     std::vector<std::unique_ptr<eval::Scheme>> schemes;
     for (double link : o.link_gbps) {
       auto more = eval::make_schemes(link == o.link_gbps.front() ? scheme_names : tuned_names,
-                               scheme_config(o, feed.tracked_pages(), link));
+                                     scheme_config(o, feed.tracked_pages(), link));
       std::move(more.begin(), more.end(), std::back_inserter(schemes));
     }
     Progress progress("bench " + feed.name(), 1 + o.warmup + o.epochs);
@@ -387,32 +354,12 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       "replica == primary check (exit status 1 if any differs); per speed, fgbi against the "
       "best of fgbi-plain, remus-full and xbzrle. Epoch 1 synchronises every tracked page; the "
       "steady state is reported. Workloads and the downtime model: docs/workloads.md.");
-  cmd->add_option(
-         "--workload", opt->workloads,
-         "Workloads to run: all or a comma list of " +
-             [] {
-               std::string s;
-               for (const auto& n : eval::preset_names()) s += (s.empty() ? "" : ",") + n;
-               return s;
-             }())
-      ->default_str("web")
-      ->delimiter(' ')
-      ->check(name_list(eval::preset_names(), false));
+  add_name_list(cmd, "--workload", opt->workloads, eval::preset_names(), "Workloads to run")
+      ->default_str("web");
   add_source_option(cmd, opt->source, "the synthetic workloads");
-  cmd->add_option(
-         "--schemes", opt->schemes,
-         "Schemes to compare: all or a comma list of " +
-             [] {
-               std::string s;
-               for (const auto& n : eval::all_scheme_names()) s += (s.empty() ? "" : ",") + n;
-               return s;
-             }())
-      ->default_str("all")
-      ->delimiter(' ')
-      ->check(name_list(eval::all_scheme_names(), false));
-  cmd->add_option("--epochs", opt->epochs, "Epochs after the initial synchronisation")
-      ->capture_default_str()
-      ->check(whole_number(1, 1000000));
+  add_name_list(cmd, "--schemes", opt->schemes, eval::all_scheme_names(), "Schemes to compare")
+      ->default_str("all");
+  add_epochs_option(cmd, opt->epochs, 1, 1000000)->capture_default_str();
   cmd->add_option("--warmup", opt->warmup,
                   "Epochs run after the initial synchronisation but not measured")
       ->capture_default_str()

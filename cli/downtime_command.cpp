@@ -74,16 +74,6 @@ struct DowntimeOptions {
   }
 };
 
-// Expands "all" and keeps the canonical order.
-std::vector<std::string> expand(const std::vector<std::string>& asked,
-                                const std::vector<std::string>& all) {
-  if (std::find(asked.begin(), asked.end(), "all") != asked.end()) return all;
-  std::vector<std::string> out;
-  for (const auto& name : all)
-    if (std::find(asked.begin(), asked.end(), name) != asked.end()) out.push_back(name);
-  return out;
-}
-
 const dt::SchemeDowntime* find(const dt::WorkloadDowntime& w, const char* name) {
   for (const auto& s : w.schemes)
     if (s.name == name) return &s;
@@ -193,9 +183,10 @@ void print_json(const std::vector<dt::WorkloadDowntime>& results, const Downtime
 
 int run_downtime(DowntimeOptions o) {
   if (o.workloads.empty())
-    o.workloads = o.testbed == "paper" ? dt::paper_workloads() : std::vector<std::string>{"specweb"};
+    o.workloads =
+        o.testbed == "paper" ? dt::paper_workloads() : std::vector<std::string>{"specweb"};
   dt::Experiment e;
-  e.schemes = expand(o.schemes, dt::scheme_names());
+  e.schemes = expand_names(o.schemes, dt::scheme_names());
   e.epochs = o.epochs;
   e.epoch_ms = o.epoch_ms;
   e.pause_ms = o.pause_ms;
@@ -225,11 +216,12 @@ int run_downtime(DowntimeOptions o) {
     std::vector<std::string> left_out;
     results.push_back(dt::run_experiment(feed, about, e, &error, &left_out));
     progress.done();
-    for (const auto& line : left_out) std::fprintf(stderr, "fgbi-engine downtime: %s\n", line.c_str());
+    for (const auto& line : left_out)
+      std::fprintf(stderr, "fgbi-engine downtime: %s\n", line.c_str());
     if (!o.json) print_text(results.back());
   };
   const int status = for_each_feed(
-      "downtime", o.source, expand(o.workloads, dt::workload_names()),
+      "downtime", o.source, expand_names(o.workloads, dt::workload_names()),
       [&](const std::string& name, std::string* about) {
         return dt::workload_model(name, o.overrides.pages, o.overrides.seed, o.epoch_ms, about);
       },
@@ -252,12 +244,6 @@ int run_downtime(DowntimeOptions o) {
   return 0;
 }
 
-std::string joined(const std::vector<std::string>& names) {
-  std::string s;
-  for (const auto& n : names) s += (s.empty() ? "" : ",") + n;
-  return s;
-}
-
 }  // namespace
 
 void add_downtime_command(CLI::App& app, int& exit_code) {
@@ -275,28 +261,12 @@ void add_downtime_command(CLI::App& app, int& exit_code) {
                   "workloads apache, specweb, npb-ep, specsys unless --workload says otherwise)")
       ->capture_default_str()
       ->check(CLI::IsMember({"none", "paper"}));
-  cmd->add_option("--workload", opt->workloads,
-                  "Workloads: all or a comma list of " + joined(dt::workload_names()) +
-                      " (default specweb; testbed models in docs/downtime-model.md, presets in "
-                      "docs/workloads.md)")
-      ->delimiter(',')
-      ->check(CLI::IsMember([] {
-        auto names = dt::workload_names();
-        names.emplace_back("all");
-        return names;
-      }()));
+  add_name_list(cmd, "--workload", opt->workloads, dt::workload_names(),
+                "Workloads (default specweb; testbed models in docs/downtime-model.md, presets "
+                "in docs/workloads.md)");
   add_source_option(cmd, opt->source, "the workloads");
-  cmd->add_option("--schemes", opt->schemes, "Schemes: all or a comma list of " + joined(dt::scheme_names()))
-      ->default_str("all")
-      ->delimiter(',')
-      ->check(CLI::IsMember([] {
-        auto names = dt::scheme_names();
-        names.emplace_back("all");
-        return names;
-      }()));
-  cmd->add_option("--epochs", opt->epochs, "Epochs after the initial synchronisation")
-      ->capture_default_str()
-      ->check(whole_number(2, 1000000));
+  add_name_list(cmd, "--schemes", opt->schemes, dt::scheme_names(), "Schemes")->default_str("all");
+  add_epochs_option(cmd, opt->epochs, 2, 1000000)->capture_default_str();
   add_workload_overrides(cmd, opt->overrides, Overrides::kSizes, 16);
   cmd->add_option("--epoch-ms", opt->epoch_ms,
                   "Checkpoint interval; synthetic workloads dirty pages in proportion to it")

@@ -1,9 +1,45 @@
 #include "option_groups.hpp"
 
+#include <algorithm>
+#include <sstream>
+
 #include "option_checks.hpp"
 #include "sources.hpp"
 
 namespace fgbi::cli {
+
+CLI::Validator name_list(std::vector<std::string> names, bool allow_none) {
+  std::string allowed = allow_none ? "all, none" : "all";
+  for (const auto& n : names) allowed += ", " + n;
+  return CLI::Validator(
+      [names, allowed, allow_none](std::string& text) -> std::string {
+        if (text == "all" || (allow_none && text == "none")) return {};
+        std::stringstream list(text);
+        for (std::string item; std::getline(list, item, ',');)
+          if (std::find(names.begin(), names.end(), item) == names.end())
+            return "'" + item + "' is not one of: " + allowed;
+        return {};
+      },
+      "LIST");
+}
+
+CLI::Option* add_name_list(CLI::App* cmd, const std::string& option, std::vector<std::string>& into,
+                           const std::vector<std::string>& names, const std::string& help) {
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ",") + n;
+  return cmd->add_option(option, into, help + ": all or a comma list of " + list)
+      ->delimiter(',')
+      ->check(name_list(names, false));
+}
+
+std::vector<std::string> expand_names(const std::vector<std::string>& asked,
+                                      const std::vector<std::string>& names) {
+  std::vector<std::string> out;
+  for (const auto& item : asked)
+    for (const auto& name : item == "all" ? names : std::vector<std::string>{item})
+      if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+  return out;
+}
 
 void add_source_option(CLI::App* cmd, std::string& source, const std::string& instead) {
   cmd->add_option("--source", source,

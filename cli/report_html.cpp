@@ -204,7 +204,8 @@ std::string summary(const std::vector<eval::WorkloadResult>& results,
   std::ostringstream rows;
   for (const auto& r : results)
     for (double link : links)
-      for (const eval::Versus& v : eval::versus_alternatives(eval::schemes_at_link(r, link), link)) {
+      for (const eval::Versus& v :
+           eval::versus_alternatives(eval::schemes_at_link(r, link), link)) {
         ++cases;
         time_wins += v.time_ratio() <= 1;
         byte_wins += v.bytes_ratio() <= 1;
@@ -222,8 +223,8 @@ std::string summary(const std::vector<eval::WorkloadResult>& results,
       }
   html << "<h2 id=\"summary\">Summary: fgbi against the best alternative</h2>";
   if (cases == 0)
-    return html.str() + "<p>No summary: it needs fgbi and at least one of " + eval::alternatives_text() +
-           " in --schemes.</p>";
+    return html.str() + "<p>No summary: it needs fgbi and at least one of " +
+           eval::alternatives_text() + " in --schemes.</p>";
   html << "<p>Per workload and link speed, fgbi against the best of " << eval::alternatives_text()
        << " (issue 13's never-lose target), once by time-to-ship (median per epoch) and once by "
           "wire bytes. Ratio: fgbi's figure over the alternative's, below 1 when fgbi is ahead. "

@@ -101,7 +101,9 @@ struct Distribution {
     return ms[std::min(ms.size() - 1, static_cast<size_t>(std::ceil(p * ms.size())) - (p > 0))];
   }
   Json json() {
-    return {{"mean", mean()}, {"p50", percentile(0.5)}, {"p99", percentile(0.99)},
+    return {{"mean", mean()},
+            {"p50", percentile(0.5)},
+            {"p99", percentile(0.99)},
             {"max", percentile(1.0)}};
   }
   std::string text() {
@@ -362,31 +364,32 @@ class Sender {
       Json replica_check = {
           {"done", verified_}, {"epoch", replica_epoch_}, {"matches_primary", matches_}};
       if (!not_verified_.empty()) replica_check["not_verified"] = not_verified_;
-      write_json({{"tool", "fgbi-engine send"},
-                  {"version", fgbi_version_string()},
-                  {"source", describe_source()},
-                  {"config",
-                   {{"block_size", opt_.block_size},
-                    {"threads", opt_.threads},
-                    {"digest", !opt_.no_digest},
-                    {"authenticated", key_.has_value()},
-                    {"max_unacked", opt_.max_unacked},
-                    {"interval_ms", opt_.interval_ms},
-                    {"chunk_bytes", opt_.chunk_kib << 10},
-                    {"link_gbps", opt_.link_gbps}}},  // 0: measured
-                  {"initial_sync",
-                   {{"done", initial_done_}, {"seconds", initial_s_}, {"wire_bytes", initial_wire_}}},
-                  {"steady",
-                   {{"epochs", steady_epochs_},
-                    {"seconds", steady_s},
-                    {"epochs_per_second", per_s(steady_epochs_)},
-                    {"wire_bytes", steady_wire},
-                    {"wire_mb_per_second", per_s(steady_wire / 1e6)},
-                    {"dirty_mb_per_second", per_s(steady_dirty / 1e6)}}},
-                  {"pause_ms", stop_copy_.json()},
-                  {"commit_latency_ms", latency_.json()},
-                  {"session", session},
-                  {"replica_check", replica_check}});
+      write_json(
+          {{"tool", "fgbi-engine send"},
+           {"version", fgbi_version_string()},
+           {"source", describe_source()},
+           {"config",
+            {{"block_size", opt_.block_size},
+             {"threads", opt_.threads},
+             {"digest", !opt_.no_digest},
+             {"authenticated", key_.has_value()},
+             {"max_unacked", opt_.max_unacked},
+             {"interval_ms", opt_.interval_ms},
+             {"chunk_bytes", opt_.chunk_kib << 10},
+             {"link_gbps", opt_.link_gbps}}},  // 0: measured
+           {"initial_sync",
+            {{"done", initial_done_}, {"seconds", initial_s_}, {"wire_bytes", initial_wire_}}},
+           {"steady",
+            {{"epochs", steady_epochs_},
+             {"seconds", steady_s},
+             {"epochs_per_second", per_s(steady_epochs_)},
+             {"wire_bytes", steady_wire},
+             {"wire_mb_per_second", per_s(steady_wire / 1e6)},
+             {"dirty_mb_per_second", per_s(steady_dirty / 1e6)}}},
+           {"pause_ms", stop_copy_.json()},
+           {"commit_latency_ms", latency_.json()},
+           {"session", session},
+           {"replica_check", replica_check}});
       return;
     }
     std::printf("fgbi-engine send %s to %s:%u: %llu tracked pages, block size %lld, %s\n",
@@ -482,10 +485,8 @@ void add_send_command(CLI::App& app, int& exit_code) {
         return eval::find_preset(name) ? std::string() : "unknown workload " + name;
       });
   add_workload_overrides(cmd, opt->overrides, Overrides::kSizesAndEdits);
-  cmd->add_option("--epochs", opt->epochs,
-                  "Epochs after the initial synchronisation (default: 100 of the workload; with "
-                  "--source, until the source ends)")
-      ->check(whole_number(0, UINT32_MAX));
+  add_epochs_option(cmd, opt->epochs, 0, UINT32_MAX,
+                    " (default: 100 of the workload; with --source, until the source ends)");
   cmd->add_option("--interval-ms", opt->interval_ms, "Pause between epochs (0: back to back)")
       ->capture_default_str()
       ->check(whole_number(0, 3600000));

@@ -13,6 +13,7 @@
 #include "option_groups.hpp"
 #include "progress.hpp"
 #include "source.hpp"
+#include "sources.hpp"
 #include "stop_on_signal.hpp"
 #include "trace/reader.hpp"
 #include "trace/writer.hpp"
@@ -145,7 +146,7 @@ int run_info(const std::string& path, bool verify, bool json) {
 int record_trace(const RecordOptions& opt) {
   const std::string who = "fgbi-engine " + opt.tool;
   std::string error;
-  auto source = adapters::open_source(opt.source, error);
+  auto source = eval::open_source(opt.source, error).source;
   if (!source) {  // the spec names nothing that can be read: an argument error
     std::fprintf(stderr, "%s: %s\n", who.c_str(), error.c_str());
     return kExitUsage;
@@ -264,8 +265,9 @@ void add_trace_command(CLI::App& app, int& exit_code) {
   CLI::App* record = trace->add_subcommand(
       "record",
       "Record the epochs of a dirty source into a trace: pfns and page contents, compressed per "
-      "chunk. Sources: trace:FILE, images:GLOB-or-LIST, pid:N, xen:DOMID, each with options "
-      "such as ,epochs=K and ,interval=MS (docs/adapters.md). Ctrl-C stops after the current "
+      "chunk. Sources: trace:FILE, images:GLOB-or-LIST, pid:N, xen:DOMID, synthetic:NAME, each "
+      "with options such as ,epochs=K and ,interval=MS (docs/adapters.md, docs/workloads.md). "
+      "Ctrl-C stops after the current "
       "epoch and still finishes the trace.");
   record->add_option("--source", rec->source, "Dirty source spec, e.g. images:dump-*.raw")
       ->required()

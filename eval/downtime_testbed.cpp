@@ -87,8 +87,7 @@ std::vector<std::unique_ptr<Scheme>> make_runs(const Experiment& e, uint64_t tra
   if (wants(e.schemes, kXbzrle)) add_peer(kXbzrle);
   return runs;
 }
-const std::vector<EpochSample>& samples(const WorkloadResult& r,
-                                               const std::string& run) {
+const std::vector<EpochSample>& samples(const WorkloadResult& r, const std::string& run) {
   for (const auto& s : r.schemes)
     if (s.name == run) return s.steady.epoch_samples;
   static const std::vector<EpochSample> none;
@@ -171,25 +170,24 @@ WorkloadDowntime run_experiment(EpochFeed& feed, const std::string& about, const
   out.description = (about.empty() ? "" : about + ": ") + line;
   for (const auto& name : wanted) {
     if (name == kRemus) {
-      out.schemes.push_back(evaluate(name, remus_costs(samples(r, kRemusFullRun)),
-                                         remus_pipeline, link, failover));
+      out.schemes.push_back(
+          evaluate(name, remus_costs(samples(r, kRemusFullRun)), remus_pipeline, link, failover));
     } else if (name == kLlm) {
       Pipeline p = remus_pipeline;
       p.interval_s = interval * group;
       out.schemes.push_back(
-          evaluate(name, llm_costs(llm_union.checkpoint_pages(), samples(r, kRemusFullRun)),
-                       p, link, failover, group));
+          evaluate(name, llm_costs(llm_union.checkpoint_pages(), samples(r, kRemusFullRun)), p,
+                   link, failover, group));
     } else if (name == kFgbiPaper) {
       out.schemes.push_back(
           evaluate(name, fgbi_paper_costs(samples(r, kFgbiPaper), samples(r, kIdentifyRun)),
-                       remus_pipeline, link, failover));
+                   remus_pipeline, link, failover));
     } else if (name == kFgbi) {
       out.schemes.push_back(evaluate(name, fgbi_costs(samples(r, kFgbi), e.copy_s_per_byte),
-                                         {interval, pause, kFgbiQueueBytes, false}, link,
-                                         failover));
+                                     {interval, pause, kFgbiQueueBytes, false}, link, failover));
     } else if (name == kXbzrle) {
       out.schemes.push_back(evaluate(name, xbzrle_costs(samples(r, kXbzrle)),
-                                         {interval, pause, UINT64_MAX, true}, link, failover));
+                                     {interval, pause, UINT64_MAX, true}, link, failover));
     }
     if (!out.schemes.empty() && out.schemes.back().name == name &&
         out.schemes.back().type1_s.empty()) {
@@ -205,6 +203,5 @@ WorkloadDowntime run_experiment(EpochFeed& feed, const std::string& about, const
   }
   return out;
 }
-
 
 }  // namespace fgbi::eval::downtime

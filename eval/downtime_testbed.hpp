@@ -47,11 +47,11 @@ struct Experiment {
   double pause_ms = 0;  // fixed pause per checkpoint
   Link link;
   Failover failover;
-  uint32_t llm_group = 20;          // epochs per LLM memory checkpoint
-  std::string paper_codec = "zlib"; // FGBI's general codec: zlib, lz4 or zstd
-  uint32_t threads = 1;             // fgbi as built: capture and encode
-  int64_t fgbi_link_mbps = 956;     // the payload rate fgbi as built tunes its encoding for
-  double copy_s_per_byte = 0;       // measure_copy_s_per_byte()
+  uint32_t llm_group = 20;           // epochs per LLM memory checkpoint
+  std::string paper_codec = "zlib";  // FGBI's general codec: zlib, lz4 or zstd
+  uint32_t threads = 1;              // fgbi as built: capture and encode
+  int64_t fgbi_link_mbps = 956;      // the payload rate fgbi as built tunes its encoding for
+  double copy_s_per_byte = 0;        // measure_copy_s_per_byte()
   std::function<void(uint32_t, uint32_t)> progress;  // RunOptions::progress
 };
 

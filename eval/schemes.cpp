@@ -103,7 +103,7 @@ std::vector<BackendRow> backends_for(const std::string& backend) {
     if (backend == "all" ? backend_available(row.value) : backend == row.suffix + 1) {
       if (backend != "all" && !backend_available(row.value))
         throw SchemeError{"backend " + backend + ": " +
-                                 fgbi_error_message(FGBI_E_BACKEND_UNAVAILABLE)};
+                          fgbi_error_message(FGBI_E_BACKEND_UNAVAILABLE)};
       rows.push_back(row);
     }
   }
@@ -119,7 +119,7 @@ std::vector<std::string> all_scheme_names() {
 }
 
 std::vector<std::unique_ptr<Scheme>> make_schemes(const std::vector<std::string>& names,
-                                                         const SchemeConfig& config) {
+                                                  const SchemeConfig& config) {
   std::vector<std::unique_ptr<Scheme>> schemes;
   for (const std::string& name : names) {
     if (name == kFgbi || name == kFgbiPlain) {

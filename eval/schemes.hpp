@@ -10,8 +10,8 @@
 namespace fgbi::eval {
 
 struct SchemeConfig {
-  FgbiSchemeOptions fgbi;  // tracked pages and fgbi's settings
-  std::string backend = "auto";   // auto, scalar, simd, cuda or all
+  FgbiSchemeOptions fgbi;        // tracked pages and fgbi's settings
+  std::string backend = "auto";  // auto, scalar, simd, cuda or all
   size_t xbzrle_cache_bytes = size_t{64} << 20;
   size_t xc_cache_bytes = size_t{32} << 20;
 };
@@ -23,7 +23,7 @@ std::vector<std::string> all_scheme_names();
 // backend when the backend is "all" (those present on this machine).
 // Throws SchemeError for a backend that is not available.
 std::vector<std::unique_ptr<Scheme>> make_schemes(const std::vector<std::string>& names,
-                                                         const SchemeConfig& config);
+                                                  const SchemeConfig& config);
 
 // Whether the named scheme chooses its encoding for the link speed (fgbi's
 // cost model does), so that bench runs it once per speed of --link-gbps.
