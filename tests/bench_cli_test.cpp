@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include "net_harness.hpp"
 #include "support/engine_cli.hpp"
-#include <nlohmann/json.hpp>
 
 namespace fgbi::test {
 namespace {
@@ -84,13 +84,19 @@ TEST_F(BenchCli, JsonHasEveryFigurePerLinkSpeedInAscendingOrder) {
       EXPECT_TRUE(at.at("schemes")[s].at("replica_matches_primary").get<bool>());
     }
     // fgbi ran once per speed, tuned for it; the peers once, for none.
-    EXPECT_EQ(scheme_named(at.at("schemes"), "fgbi").at("tuned_link_gbps").get<double>(), links[i].get<double>());
+    EXPECT_EQ(scheme_named(at.at("schemes"), "fgbi").at("tuned_link_gbps").get<double>(),
+              links[i].get<double>());
     EXPECT_FALSE(scheme_named(at.at("schemes"), "xbzrle").contains("tuned_link_gbps"));
     EXPECT_EQ(scheme_named(at.at("schemes"), "xbzrle").at("steady").at("wire_bytes").get<double>(),
-              scheme_named(per_link.at(0).at("schemes"), "xbzrle").at("steady").at("wire_bytes").get<double>());
+              scheme_named(per_link.at(0).at("schemes"), "xbzrle")
+                  .at("steady")
+                  .at("wire_bytes")
+                  .get<double>());
     // The same full pages take less time on a faster link.
-    const double ms =
-        scheme_named(at.at("schemes"), "remus-full").at("steady").at("latency_ms_median").get<double>();
+    const double ms = scheme_named(at.at("schemes"), "remus-full")
+                          .at("steady")
+                          .at("latency_ms_median")
+                          .get<double>();
     EXPECT_LT(ms, remus_ms);
     remus_ms = ms;
   }
@@ -121,14 +127,17 @@ TEST_F(BenchCli, JsonComparesFgbiWithTheBestAlternativeAtEachSpeed) {
     EXPECT_EQ(v.at("fastest_alternative").get<std::string>(), fastest);
     EXPECT_NEAR(v.at("fastest_alternative_time_to_ship_ms_median").get<double>(), fastest_ms,
                 1e-5 * fastest_ms);
-    EXPECT_NEAR(v.at("time_to_ship_ms_median").get<double>(), fgbi.at("latency_ms_median").get<double>(),
+    EXPECT_NEAR(v.at("time_to_ship_ms_median").get<double>(),
+                fgbi.at("latency_ms_median").get<double>(),
                 1e-5 * fgbi.at("latency_ms_median").get<double>());
-    EXPECT_NEAR(v.at("time_ratio").get<double>(), fgbi.at("latency_ms_median").get<double>() / fastest_ms,
+    EXPECT_NEAR(v.at("time_ratio").get<double>(),
+                fgbi.at("latency_ms_median").get<double>() / fastest_ms,
                 1e-4 * v.at("time_ratio").get<double>());
     EXPECT_EQ(v.at("smallest_alternative").get<std::string>(), smallest);
     EXPECT_EQ(v.at("smallest_alternative_wire_bytes").get<double>(), smallest_bytes);
     EXPECT_EQ(v.at("wire_bytes").get<double>(), fgbi.at("wire_bytes").get<double>());
-    EXPECT_NEAR(v.at("bytes_ratio").get<double>(), fgbi.at("wire_bytes").get<double>() / smallest_bytes,
+    EXPECT_NEAR(v.at("bytes_ratio").get<double>(),
+                fgbi.at("wire_bytes").get<double>() / smallest_bytes,
                 1e-4 * v.at("bytes_ratio").get<double>());
   }
 }
@@ -238,7 +247,9 @@ TEST(BenchCliSingleLink, OneSpeedStillWorksInTextAndJson) {
   const nlohmann::json& at = doc.at("workloads").at(0).at("links");
   ASSERT_EQ(at.size(), 1u);
   EXPECT_EQ(scheme_named(at.at(0).at("schemes"), "fgbi").at("tuned_link_gbps").get<double>(), 2.5);
-  EXPECT_EQ(at.at(0).at("fgbi_vs_best_alternative").at(0).at("fastest_alternative").get<std::string>(), "xbzrle");
+  EXPECT_EQ(
+      at.at(0).at("fgbi_vs_best_alternative").at(0).at("fastest_alternative").get<std::string>(),
+      "xbzrle");
 }
 
 TEST(BenchCliSingleLink, ReportSaysWhenThereIsNothingToCompare) {

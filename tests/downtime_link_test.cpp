@@ -452,9 +452,8 @@ TEST_F(DowntimeLinkTest, ModelPredictsTypeTwoDowntimeAndLatencyWithinTwentyPerce
       ml.push_back(measured[i].latency_s * 1e3);
       wire += static_cast<double>(measured[i].wire_bytes);
     }
-    results.push_back({eval::percentile(p2, 50), eval::percentile(m2, 50),
-                       eval::percentile(pl, 50), eval::percentile(ml, 50),
-                       wire / predicted.size() / 1024});
+    results.push_back({eval::percentile(p2, 50), eval::percentile(m2, 50), eval::percentile(pl, 50),
+                       eval::percentile(ml, 50), wire / predicted.size() / 1024});
     // A model that put the transfer on the critical path would be off by
     // the transfer time, several times the pause.
     EXPECT_LT(results.back().measured_type2_ms, results.back().measured_latency_ms / 2);
