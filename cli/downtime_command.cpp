@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,7 +24,6 @@
 #include "option_groups.hpp"
 #include "progress.hpp"
 #include "report_html.hpp"
-#include "schemes.hpp"
 
 namespace fgbi::cli {
 namespace {

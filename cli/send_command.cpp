@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -452,10 +451,10 @@ void add_send_command(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "send",
       "Primary end of a replication session: replicate a dirty source (a synthetic workload of "
-      "docs/workloads.md, or an adapter with --source) to `fgbi-engine recv` over TCP. The first "
-      "epoch synchronises every "
-      "page; each epoch is acknowledged once the backup committed it; a lost connection is "
-      "resumed from the backup's committed epoch. Prints the pause (the guest waits only "
+      "docs/workloads.md, or any dirty source with --source) to `fgbi-engine recv` over TCP. The "
+      "first epoch synchronises every page; each epoch is acknowledged once the backup committed "
+      "it; a lost connection is resumed from the backup's committed epoch. Prints the pause (the "
+      "guest waits only "
       "while its dirty pages are captured; the epoch is encoded and sent after it resumes), the "
       "commit latency (capture to the backup's ack), "
       "throughput and a final replica == primary check. Epochs lost to a disconnect are resent "
