@@ -65,12 +65,6 @@ int64_t parse_flags(const std::string& text, const std::map<std::string, int64_t
   return flags;
 }
 
-eval::WorkloadModel model_for(const std::string& name, const BenchOptions& o) {
-  eval::WorkloadModel m = *eval::find_preset(name);
-  o.overrides.apply(m);
-  return m;
-}
-
 eval::SchemeConfig scheme_config(const BenchOptions& o, uint64_t tracked_pages, double link_gbps) {
   eval::SchemeConfig c;
   c.fgbi.tracked_pages = tracked_pages;
@@ -316,7 +310,7 @@ int run_bench(const BenchOptions& o) {
   };
   const int status = for_each_feed(
       "bench", o.source, workloads,
-      [&](const std::string& name, std::string*) { return model_for(name, o); },
+      [&](const std::string& name, std::string*) { return o.overrides.preset(name); },
       [&](eval::EpochFeed& feed, const std::string&) { run(feed); });
   if (status != 0) return status;
   if (o.json) print_json(results, o);

@@ -50,13 +50,6 @@ struct SendOptions {
   bool json = false;
 };
 
-// The workload preset with the command line's overrides.
-eval::WorkloadModel workload_model(const SendOptions& opt) {
-  eval::WorkloadModel m = *eval::find_preset(opt.workload);
-  opt.overrides.apply(m);
-  return m;
-}
-
 // The source --source names, else the --workload preset, with a shadow copy
 // of its pages: resynchronisations need any page, the final check all of
 // them. nullptr with *error set when it cannot be opened.
@@ -65,7 +58,7 @@ std::unique_ptr<eval::ShadowCopy> open_source(const SendOptions& opt,
                                               std::string* error) {
   std::unique_ptr<adapters::DirtySource> source;
   if (opt.source.empty()) {
-    *model = workload_model(opt);
+    *model = opt.overrides.preset(opt.workload);
     source = eval::make_synthetic_source(**model);
   } else {
     eval::OpenedSource opened = eval::open_source(opt.source, *error);
@@ -523,7 +516,8 @@ void add_send_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--no-verify", opt->no_verify, "Skip the final replica digest check");
   add_output_options(cmd, opt->json);
   cmd->callback([opt, &exit_code] {
-    if (std::string why = opt->source.empty() ? eval::validate(workload_model(*opt)) : "";
+    if (std::string why =
+            opt->source.empty() ? eval::validate(opt->overrides.preset(opt->workload)) : "";
         !why.empty()) {
       std::fprintf(stderr, "fgbi-engine send: invalid workload: %s\n", why.c_str());
       exit_code = kExitUsage;

@@ -1,6 +1,5 @@
 #include "sources.hpp"
 
-#include <algorithm>
 #include <vector>
 
 #include "spec.hpp"
@@ -49,16 +48,14 @@ bool synthetic_model(const adapters::SourceSpec& spec, adapters::SpecOptions& op
     error = "synthetic: takes one workload of " + names;
     return false;
   }
-  model = *find_preset(spec.values[0]);
   constexpr uint64_t kMaxPages = uint64_t{1} << 26;
   WorkloadOverrides o;
   if (!options.get_uint("pages", 1, kMaxPages, o.pages, error) ||
       !options.get_uint("working-set", 1, kMaxPages, o.working_set, error) ||
       !options.get_uint("dirty", 0, kMaxPages, o.dirty, error) ||
-      !options.get_uint("seed", 0, UINT64_MAX, o.seed, error))
+      !options.get_uint("seed", 0, UINT64_MAX, o.seed, error) || !options.all_used(error))
     return false;
-  if (!options.all_used(error)) return false;
-  o.apply(model);
+  model = o.preset(spec.values[0]);
   error = validate(model);
   return error.empty();
 }

@@ -184,7 +184,8 @@ const std::vector<uint64_t>& SyntheticWorkload::next_epoch() {
   return dirty_;
 }
 
-void WorkloadOverrides::apply(WorkloadModel& m) const {
+WorkloadModel WorkloadOverrides::preset(const std::string& name) const {
+  WorkloadModel m = *find_preset(name);
   if (pages) {
     m.tracked_pages = *pages;
     m.working_set_pages = std::min(m.working_set_pages, m.tracked_pages);
@@ -197,6 +198,7 @@ void WorkloadOverrides::apply(WorkloadModel& m) const {
   if (zero_share) m.zero_edit_share = *zero_share;
   if (unchanged_share) m.unchanged_share = *unchanged_share;
   if (seed) m.seed = *seed;
+  return m;
 }
 
 }  // namespace fgbi::eval

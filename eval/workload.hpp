@@ -77,7 +77,8 @@ struct WorkloadOverrides {
   std::optional<uint64_t> pages, dirty, working_set, seed;
   std::optional<double> edits, zero_share, unchanged_share;
   std::optional<uint32_t> edit_bytes;
-  void apply(WorkloadModel& model) const;
+  // The built-in workload `name` (one of preset_names()) with these overrides.
+  WorkloadModel preset(const std::string& name) const;
 };
 
 // Returns an empty string when the model is usable, otherwise why not.

@@ -15,12 +15,10 @@ namespace fgbi::eval {
 namespace {
 
 WorkloadModel small_web(uint64_t seed) {
-  WorkloadModel m = *find_preset("web");
   WorkloadOverrides o;
   o.pages = 256;
   o.seed = seed;
-  o.apply(m);
-  return m;
+  return o.preset("web");
 }
 
 TEST(SyntheticSource, SpecGivesTheWorkloadTheOverridesBuild) {
