@@ -87,6 +87,18 @@ TEST_F(CliTest, RecordImagesThenInfoAndVerify) {
   EXPECT_EQ(again.at("dirty_pages"), 66) << again;
 }
 
+// A trace whose name is not UTF-8 still gives JSON that parses, the bytes
+// replaced.
+TEST_F(CliTest, JsonOutputParsesWhateverTheFileNames) {
+  write("m0.img", std::vector<char>(2 * 4096, 'a'));
+  const std::string trace = path("t\xff.fgbt");
+  const nlohmann::json rec =
+      run_json("trace record --source images:" + path("m0.img") + " -o '" + trace + "' --json");
+  EXPECT_EQ(rec.at("output"), path("t\xef\xbf\xbd.fgbt")) << rec;
+  const nlohmann::json info = run_json("trace info --json '" + trace + "'");
+  EXPECT_EQ(info.at("epochs"), 1) << info;
+}
+
 TEST_F(CliTest, CaptureARunningProgram) {
   pid_t pid = 0;
   int to_child[2];
