@@ -56,7 +56,7 @@ class PacedSource final : public DirtySource {
 };
 
 std::unique_ptr<DirtySource> open_kind(const SourceSpec& spec, SpecOptions& options,
-                                       std::string& error) {
+                                       std::span<const SourceKind> more, std::string& error) {
   // Each kind reads its own options and rejects unknown ones before it
   // touches the file, process or domain.
   if (spec.kind == "trace") {
@@ -77,17 +77,22 @@ std::unique_ptr<DirtySource> open_kind(const SourceSpec& spec, SpecOptions& opti
   }
   if (spec.kind == "pid") return process::open_process_source(spec, options, error);
   if (spec.kind == "xen") return xen::open_xen_source(spec, options, error);
-  error = "unknown source kind \"" + spec.kind + "\" (known: " + source_kinds() + ")";
+  for (const SourceKind& kind : more)
+    if (spec.kind == kind.name) return kind.open(spec, options, error);
+  error = "unknown source kind \"" + spec.kind + "\" (known: " + source_kinds(more) + ")";
   return nullptr;
 }
 
 }  // namespace
 
-std::string source_kinds() {
-  return std::string("trace, images, pid") + (xen::kAvailable ? ", xen" : "");
+std::string source_kinds(std::span<const SourceKind> more) {
+  std::string kinds = std::string("trace, images, pid") + (xen::kAvailable ? ", xen" : "");
+  for (const SourceKind& kind : more) kinds += ", " + kind.name;
+  return kinds;
 }
 
-std::unique_ptr<DirtySource> open_source(std::string_view text, std::string& error) {
+std::unique_ptr<DirtySource> open_source(std::string_view text, std::string& error,
+                                         std::span<const SourceKind> more) {
   SourceSpec spec;
   if (!parse_spec(text, spec, error)) return nullptr;
   SpecOptions options(spec);
@@ -96,7 +101,7 @@ std::unique_ptr<DirtySource> open_source(std::string_view text, std::string& err
   if (!options.get_uint("epochs", 0, 0, UINT64_MAX, epochs, error) ||
       !options.get_uint("interval", live ? 100 : 0, 0, 3'600'000, interval_ms, error))
     return nullptr;
-  auto source = open_kind(spec, options, error);
+  auto source = open_kind(spec, options, more, error);
   if (!source) return nullptr;
   return std::make_unique<PacedSource>(std::move(source), epochs,
                                        std::chrono::milliseconds(interval_ms));

@@ -23,6 +23,8 @@
 //   images:GLOB  or  images:A,B,...  consecutive raw memory images of equal size
 //   pid:N                            a live Linux process (reads /proc/N/mem)
 //   xen:DOMID                        a Xen domain (only when built with libxen)
+//   and kinds defined outside adapters/ and passed to open_source(), such as
+//   synthetic:NAME, eval/'s synthetic workloads (docs/workloads.md)
 // followed by options, comma-separated KEY=VALUE:
 //   epochs=K        stop after K epochs (all kinds; 0 = until the source ends)
 //   interval=MS     start an epoch every MS milliseconds (all kinds; default
@@ -35,6 +37,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -91,11 +94,25 @@ class DirtySource {
   SourceStats stats_;
 };
 
-// Opens a source from a spec (see above). Returns nullptr with `error` set
-// when the spec is malformed or the source cannot be opened.
-std::unique_ptr<DirtySource> open_source(std::string_view spec, std::string& error);
+struct SourceSpec;
+class SpecOptions;
 
-// The kinds open_source() accepts in this build ("trace", "images", "pid", "xen").
-std::string source_kinds();
+// A kind of source defined outside adapters/: its name and how to open it
+// from a parsed spec (spec.hpp), reading its own options and rejecting
+// unknown ones; nullptr with `error` set when it cannot be opened.
+struct SourceKind {
+  std::string name;
+  std::function<std::unique_ptr<DirtySource>(const SourceSpec&, SpecOptions&, std::string&)> open;
+};
+
+// Opens a source from a spec (see above), of the built-in kinds or those in
+// `more`. Returns nullptr with `error` set when the spec is malformed or the
+// source cannot be opened.
+std::unique_ptr<DirtySource> open_source(std::string_view spec, std::string& error,
+                                         std::span<const SourceKind> more = {});
+
+// The kinds open_source() accepts in this build ("trace", "images", "pid",
+// "xen"), then those in `more`.
+std::string source_kinds(std::span<const SourceKind> more = {});
 
 }  // namespace fgbi::adapters

@@ -53,18 +53,25 @@ const std::string* SpecOptions::find(std::string_view key) {
 
 bool SpecOptions::get_uint(std::string_view key, uint64_t fallback, uint64_t min, uint64_t max,
                            uint64_t& value, std::string& error) {
+  std::optional<uint64_t> given;
+  if (!get_uint(key, min, max, given, error)) return false;
+  value = given.value_or(fallback);
+  return true;
+}
+
+bool SpecOptions::get_uint(std::string_view key, uint64_t min, uint64_t max,
+                           std::optional<uint64_t>& value, std::string& error) {
   const std::string* text = find(key);
-  if (text == nullptr) {
-    value = fallback;
-    return true;
-  }
+  if (text == nullptr) return true;
   const char* end = text->data() + text->size();
-  const auto [ptr, ec] = std::from_chars(text->data(), end, value);
-  if (ec != std::errc() || ptr != end || text->empty() || value < min || value > max) {
+  uint64_t v = 0;
+  const auto [ptr, ec] = std::from_chars(text->data(), end, v);
+  if (ec != std::errc() || ptr != end || text->empty() || v < min || v > max) {
     error = "option " + std::string(key) + "=" + *text + " must be an integer in [" +
             std::to_string(min) + ", " + std::to_string(max) + "]";
     return false;
   }
+  value = v;
   return true;
 }
 

@@ -31,6 +31,9 @@ class SpecOptions {
   // False with `error` set when present but malformed or out of range.
   bool get_uint(std::string_view key, uint64_t fallback, uint64_t min, uint64_t max,
                 uint64_t& value, std::string& error);
+  // The same, left unset when absent.
+  bool get_uint(std::string_view key, uint64_t min, uint64_t max, std::optional<uint64_t>& value,
+                std::string& error);
   // An option whose value must be one of `choices`; `fallback` when absent.
   bool get_choice(std::string_view key, std::string_view fallback,
                   std::initializer_list<std::string_view> choices, std::string& value,

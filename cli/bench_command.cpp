@@ -21,10 +21,10 @@
 #include "fgbi.h"
 #include "json.hpp"
 #include "option_checks.hpp"
+#include "option_groups.hpp"
 #include "progress.hpp"
 #include "report_html.hpp"
 #include "schemes.hpp"
-#include "source.hpp"
 
 namespace fgbi::cli {
 namespace {
@@ -37,10 +37,7 @@ struct BenchOptions {
   std::vector<std::string> workloads = {"web"};
   std::string source;  // an adapter spec instead of the synthetic workloads
   std::vector<std::string> schemes = {"all"};
-  // Overrides applied to every selected workload model.
-  std::optional<uint64_t> pages, dirty, working_set, seed;
-  std::optional<double> edits, zero_share, unchanged_share;
-  std::optional<uint32_t> edit_bytes;
+  eval::WorkloadOverrides overrides;  // applied to every selected workload model
   uint32_t epochs = 50;
   uint32_t warmup = 2;
   int64_t block_size = 64;
@@ -68,47 +65,8 @@ int64_t parse_flags(const std::string& text, const std::map<std::string, int64_t
   return flags;
 }
 
-// Accepts "all", "none" (when allowed) or a comma list of known names.
-CLI::Validator name_list(std::vector<std::string> names, bool allow_none) {
-  std::string allowed = allow_none ? "all, none" : "all";
-  for (const auto& n : names) allowed += ", " + n;
-  return CLI::Validator(
-      [names, allowed, allow_none](std::string& text) -> std::string {
-        if (text == "all" || (allow_none && text == "none")) return {};
-        std::stringstream list(text);
-        for (std::string item; std::getline(list, item, ',');)
-          if (std::find(names.begin(), names.end(), item) == names.end())
-            return "'" + item + "' is not one of: " + allowed;
-        return {};
-      },
-      "LIST");
-}
-
-std::vector<std::string> split(const std::string& text, const std::vector<std::string>& all) {
-  if (text == "all") return all;
-  std::vector<std::string> out;
-  std::stringstream list(text);
-  for (std::string item; std::getline(list, item, ',');) out.push_back(item);
-  return out;
-}
-
-bench::WorkloadModel model_for(const std::string& name, const BenchOptions& o) {
-  bench::WorkloadModel m = *bench::find_preset(name);
-  if (o.pages) m.tracked_pages = *o.pages;
-  if (o.working_set) m.working_set_pages = *o.working_set;
-  m.working_set_pages = std::min(m.working_set_pages, m.tracked_pages);
-  if (o.dirty) m.dirty_pages = *o.dirty;
-  m.dirty_pages = std::min(m.dirty_pages, m.working_set_pages);
-  if (o.edits) m.edits_per_page = *o.edits;
-  if (o.edit_bytes) m.edit_bytes = *o.edit_bytes;
-  if (o.zero_share) m.zero_edit_share = *o.zero_share;
-  if (o.unchanged_share) m.unchanged_share = *o.unchanged_share;
-  if (o.seed) m.seed = *o.seed;
-  return m;
-}
-
-SchemeConfig scheme_config(const BenchOptions& o, uint64_t tracked_pages, double link_gbps) {
-  SchemeConfig c;
+eval::SchemeConfig scheme_config(const BenchOptions& o, uint64_t tracked_pages, double link_gbps) {
+  eval::SchemeConfig c;
   c.fgbi.tracked_pages = tracked_pages;
   c.fgbi.block_size = o.block_size;
   c.fgbi.threads = o.threads;
@@ -140,7 +98,7 @@ std::string winner(double ratio, const std::string& fgbi, const std::string& alt
   return ratio < 1 ? fgbi + " wins" : ratio > 1 ? alternative + " wins" : "even";
 }
 
-void print_counters(const bench::SchemeResult& s, uint64_t tracked_pages) {
+void print_counters(const eval::SchemeResult& s, uint64_t tracked_pages) {
   std::map<std::string, uint64_t> c(s.counters.begin(), s.counters.end());
   if (!c.contains("FGBI_S_PAGES_CODED")) return;
   std::printf(
@@ -161,7 +119,7 @@ void print_counters(const bench::SchemeResult& s, uint64_t tracked_pages) {
       static_cast<double>(c["FGBI_S_MEMORY_BYTES"]) / tracked_pages);
 }
 
-void print_text(const bench::WorkloadResult& r, const BenchOptions& o) {
+void print_text(const eval::WorkloadResult& r, const BenchOptions& o) {
   std::printf(
       "\nworkload %s: %s; %llu tracked pages (%.0f MiB), %llu epochs + initial sync, "
       "link %s Gbit/s\n",
@@ -170,12 +128,12 @@ void print_text(const bench::WorkloadResult& r, const BenchOptions& o) {
       static_cast<unsigned long long>(r.schemes.empty() ? 0 : r.schemes[0].steady.epochs),
       link_list(o.link_gbps).c_str());
   for (double link : o.link_gbps) {
-    const auto schemes = bench::schemes_at_link(r, link);
+    const auto schemes = eval::schemes_at_link(r, link);
     if (o.link_gbps.size() > 1) std::printf("  at %.3g Gbit/s:\n", link);
     std::printf("  %-12s %9s %9s %9s %10s %8s %15s %17s %7s %7s\n", "scheme", "enc GB/s",
                 "GB/s/core", "dec GB/s", "wire MiB", "of raw", "pause ms p50/99",
                 "latency ms p50/99", "CPU ms", "replica");
-    for (const bench::SchemeResult* s : schemes) {
+    for (const eval::SchemeResult* s : schemes) {
       const auto& f = s->steady;
       std::printf(
           "  %-12s %9.2f %9.2f %9.2f %10.2f %8.4f %6.3f / %-6.3f %7.2f / %-7.2f %7.3f %7s\n",
@@ -185,12 +143,12 @@ void print_text(const bench::WorkloadResult& r, const BenchOptions& o) {
           f.latency_ms_percentile(99, link), f.cpu_ms_per_epoch(),
           s->replica_matches ? "ok" : "DIFFERS");
     }
-    for (const bench::SchemeResult* s : schemes) print_counters(*s, r.tracked_pages);
-    for (const Versus& v : versus_alternatives(schemes, link))
+    for (const eval::SchemeResult* s : schemes) print_counters(*s, r.tracked_pages);
+    for (const eval::Versus& v : eval::versus_alternatives(schemes, link))
       std::printf(
           "  %s against the best of %s: time-to-ship %.3g ms vs %.3g ms (%s), %.2fx, %s; "
           "wire %.4g MiB vs %.4g MiB (%s), %.2fx, %s\n",
-          v.fgbi->name.c_str(), alternatives_text(), v.fgbi_ms, v.fastest_ms,
+          v.fgbi->name.c_str(), eval::alternatives_text(), v.fgbi_ms, v.fastest_ms,
           v.fastest->name.c_str(), v.time_ratio(),
           winner(v.time_ratio(), v.fgbi->name, v.fastest->name).c_str(),
           v.fgbi->steady.wire_bytes / 1048576.0, v.smallest->steady.wire_bytes / 1048576.0,
@@ -202,169 +160,158 @@ void print_text(const bench::WorkloadResult& r, const BenchOptions& o) {
   std::printf("  %-24s", "time-to-ship ms p50 at");
   for (double link : o.link_gbps) std::printf(" %8.3g", link);
   std::printf(" Gbit/s\n");
-  for (const bench::SchemeResult* first : bench::schemes_at_link(r, o.link_gbps.front())) {
+  for (const eval::SchemeResult* first : eval::schemes_at_link(r, o.link_gbps.front())) {
     std::printf("  %-24s", first->name.c_str());
     for (double link : o.link_gbps)
-      std::printf(
-          " %8.3g",
-          bench::run_for_link(r, first->name, link)->steady.latency_ms_percentile(50, link));
+      std::printf(" %8.3g",
+                  eval::run_for_link(r, first->name, link)->steady.latency_ms_percentile(50, link));
     std::printf("\n");
   }
-  for (const Versus& first :
-       versus_alternatives(bench::schemes_at_link(r, o.link_gbps.front()), o.link_gbps.front())) {
+  for (const eval::Versus& first : eval::versus_alternatives(
+           eval::schemes_at_link(r, o.link_gbps.front()), o.link_gbps.front())) {
     std::printf("  %-24s", (first.fgbi->name + " / best alternative").c_str());
     for (double link : o.link_gbps)
-      for (const Versus& v : versus_alternatives(bench::schemes_at_link(r, link), link))
+      for (const eval::Versus& v : eval::versus_alternatives(eval::schemes_at_link(r, link), link))
         if (v.fgbi->name == first.fgbi->name) std::printf(" %8.3g", v.time_ratio());
     std::printf("\n");
   }
 }
 
-void phase_json(JsonWriter& j, const char* key, const bench::PhaseFigures& f, double link_gbps) {
-  j.begin_object(key);
-  j.field("epochs", f.epochs);
-  j.field("pages", f.pages);
-  j.field("dirty_bytes", f.dirty_bytes);
-  j.field("wire_bytes", f.wire_bytes);
-  j.field("wire_ratio", f.wire_ratio());
-  j.field("pause_seconds", f.pause_wall_s);
-  j.field("encode_seconds", f.encode_wall_s);
-  j.field("encode_cpu_seconds", f.encode_cpu_s);
-  j.field("encode_gbps", f.encode_gbps());
-  j.field("encode_gbps_per_core", f.encode_gbps_per_core());
-  j.field("cpu_seconds_per_gb", f.cpu_s_per_gb());
-  j.field("decode_seconds", f.decode_wall_s);
-  j.field("decode_gbps", f.decode_gbps());
-  j.field("pause_ms_median", f.pause_ms_percentile(50));
-  j.field("pause_ms_p99", f.pause_ms_percentile(99));
-  j.field("latency_ms_median", f.latency_ms_percentile(50, link_gbps));
-  j.field("latency_ms_p99", f.latency_ms_percentile(99, link_gbps));
-  j.field("cpu_ms_per_epoch", f.cpu_ms_per_epoch());
-  j.end_object();
+Json phase_json(const eval::PhaseFigures& f, double link_gbps) {
+  Json j = Json::object();
+  j["epochs"] = f.epochs;
+  j["pages"] = f.pages;
+  j["dirty_bytes"] = f.dirty_bytes;
+  j["wire_bytes"] = f.wire_bytes;
+  j["wire_ratio"] = f.wire_ratio();
+  j["pause_seconds"] = f.pause_wall_s;
+  j["encode_seconds"] = f.encode_wall_s;
+  j["encode_cpu_seconds"] = f.encode_cpu_s;
+  j["encode_gbps"] = f.encode_gbps();
+  j["encode_gbps_per_core"] = f.encode_gbps_per_core();
+  j["cpu_seconds_per_gb"] = f.cpu_s_per_gb();
+  j["decode_seconds"] = f.decode_wall_s;
+  j["decode_gbps"] = f.decode_gbps();
+  j["pause_ms_median"] = f.pause_ms_percentile(50);
+  j["pause_ms_p99"] = f.pause_ms_percentile(99);
+  j["latency_ms_median"] = f.latency_ms_percentile(50, link_gbps);
+  j["latency_ms_p99"] = f.latency_ms_percentile(99, link_gbps);
+  j["cpu_ms_per_epoch"] = f.cpu_ms_per_epoch();
+  return j;
 }
 
-void print_json(const std::vector<bench::WorkloadResult>& results, const BenchOptions& o) {
-  JsonWriter j(stdout);
-  j.begin_object();
-  j.field("tool", "fgbi-engine bench");
-  j.field("version", fgbi_version_string());
-  j.begin_object("config");
-  j.field("epochs", uint64_t{o.epochs});
-  j.field("warmup_epochs", uint64_t{o.warmup});
-  j.field("block_size", static_cast<uint64_t>(o.block_size));
-  j.field("threads", static_cast<uint64_t>(o.threads));
-  j.field("backend", o.backend);
-  j.field("digest", !o.no_digest);
-  j.field("sharing", static_cast<uint64_t>(o.sharing));
-  j.field("codecs", static_cast<uint64_t>(o.codecs));
-  j.begin_array("link_gbps");
-  for (double link : o.link_gbps) j.field({}, link);
-  j.end_array();
-  j.field("cache_mib", static_cast<uint64_t>(o.cache_mib));
-  j.field("index_mib", static_cast<uint64_t>(o.index_mib));
-  j.end_object();
-  j.begin_array("workloads");
+void print_json(const std::vector<eval::WorkloadResult>& results, const BenchOptions& o) {
+  Json j = Json::object();
+  j["tool"] = "fgbi-engine bench";
+  j["version"] = fgbi_version_string();
+  Json config = Json::object();
+  config["epochs"] = o.epochs;
+  config["warmup_epochs"] = o.warmup;
+  config["block_size"] = o.block_size;
+  config["threads"] = o.threads;
+  config["backend"] = o.backend;
+  config["digest"] = !o.no_digest;
+  config["sharing"] = o.sharing;
+  config["codecs"] = o.codecs;
+  Json links = Json::array();
+  for (double link : o.link_gbps) links.push_back(link);
+  config["link_gbps"] = std::move(links);
+  config["cache_mib"] = o.cache_mib;
+  config["index_mib"] = o.index_mib;
+  j["config"] = std::move(config);
+  Json workloads = Json::array();
   for (const auto& r : results) {
-    j.begin_object();
-    j.field("name", r.name);
-    j.field("description", r.description);
-    j.field("tracked_pages", r.tracked_pages);
+    Json workload = Json::object();
+    workload["name"] = r.name;
+    workload["description"] = r.description;
+    workload["tracked_pages"] = r.tracked_pages;
     if (r.model) {
       const auto& m = *r.model;
-      j.begin_object("model");
-      j.field("dirty_pages_per_epoch", m.dirty_pages);
-      j.field("working_set_pages", m.working_set_pages);
-      j.field("edits_per_page", m.edits_per_page);
-      j.field("max_edits", uint64_t{m.max_edits});
-      j.field("edit_bytes", uint64_t{m.edit_bytes});
-      j.field("zero_edit_share", m.zero_edit_share);
-      j.field("unchanged_share", m.unchanged_share);
-      j.field("rewrite_share", m.rewrite_share);
-      j.field("copy_share", m.copy_share);
-      j.field("seed", m.seed);
-      j.end_object();
+      Json model = Json::object();
+      model["dirty_pages_per_epoch"] = m.dirty_pages;
+      model["working_set_pages"] = m.working_set_pages;
+      model["edits_per_page"] = m.edits_per_page;
+      model["max_edits"] = m.max_edits;
+      model["edit_bytes"] = m.edit_bytes;
+      model["zero_edit_share"] = m.zero_edit_share;
+      model["unchanged_share"] = m.unchanged_share;
+      model["rewrite_share"] = m.rewrite_share;
+      model["copy_share"] = m.copy_share;
+      model["seed"] = m.seed;
+      workload["model"] = std::move(model);
     }
-    j.begin_array("links");
+    Json per_link = Json::array();
     for (double link : o.link_gbps) {
-      const auto schemes = bench::schemes_at_link(r, link);
-      j.begin_object();
-      j.field("link_gbps", link);
-      j.begin_array("schemes");
-      for (const bench::SchemeResult* s : schemes) {
-        j.begin_object();
-        j.field("name", s->name);
-        if (s->tuned_link_gbps) j.field("tuned_link_gbps", *s->tuned_link_gbps);
-        j.field("replica_matches_primary", s->replica_matches);
-        phase_json(j, "initial_sync", s->sync, link);
-        phase_json(j, "steady", s->steady, link);
-        j.begin_object("counters");
-        for (const auto& [k, v] : s->counters) j.field(k, v);
-        j.end_object();
-        j.end_object();
+      const auto schemes = eval::schemes_at_link(r, link);
+      Json at_link = Json::object();
+      at_link["link_gbps"] = link;
+      Json schemes_json = Json::array();
+      for (const eval::SchemeResult* s : schemes) {
+        Json scheme = Json::object();
+        scheme["name"] = s->name;
+        if (s->tuned_link_gbps) scheme["tuned_link_gbps"] = *s->tuned_link_gbps;
+        scheme["replica_matches_primary"] = s->replica_matches;
+        scheme["initial_sync"] = phase_json(s->sync, link);
+        scheme["steady"] = phase_json(s->steady, link);
+        Json counters = Json::object();
+        for (const auto& [k, v] : s->counters) counters[k] = v;
+        scheme["counters"] = std::move(counters);
+        schemes_json.push_back(std::move(scheme));
       }
-      j.end_array();
-      j.begin_array("fgbi_vs_best_alternative");
-      for (const Versus& v : versus_alternatives(schemes, link)) {
-        j.begin_object();
-        j.field("scheme", v.fgbi->name);
-        j.field("time_to_ship_ms_median", v.fgbi_ms);
-        j.field("fastest_alternative", v.fastest->name);
-        j.field("fastest_alternative_time_to_ship_ms_median", v.fastest_ms);
-        j.field("time_ratio", v.time_ratio());
-        j.field("wire_bytes", v.fgbi->steady.wire_bytes);
-        j.field("smallest_alternative", v.smallest->name);
-        j.field("smallest_alternative_wire_bytes", v.smallest->steady.wire_bytes);
-        j.field("bytes_ratio", v.bytes_ratio());
-        j.end_object();
+      at_link["schemes"] = std::move(schemes_json);
+      Json versus = Json::array();
+      for (const eval::Versus& v : eval::versus_alternatives(schemes, link)) {
+        Json v_json = Json::object();
+        v_json["scheme"] = v.fgbi->name;
+        v_json["time_to_ship_ms_median"] = v.fgbi_ms;
+        v_json["fastest_alternative"] = v.fastest->name;
+        v_json["fastest_alternative_time_to_ship_ms_median"] = v.fastest_ms;
+        v_json["time_ratio"] = v.time_ratio();
+        v_json["wire_bytes"] = v.fgbi->steady.wire_bytes;
+        v_json["smallest_alternative"] = v.smallest->name;
+        v_json["smallest_alternative_wire_bytes"] = v.smallest->steady.wire_bytes;
+        v_json["bytes_ratio"] = v.bytes_ratio();
+        versus.push_back(std::move(v_json));
       }
-      j.end_array();
-      j.end_object();
+      at_link["fgbi_vs_best_alternative"] = std::move(versus);
+      per_link.push_back(std::move(at_link));
     }
-    j.end_array();
-    j.end_object();
+    workload["links"] = std::move(per_link);
+    workloads.push_back(std::move(workload));
   }
-  j.end_array();
-  j.end_object();
-  j.finish();
+  j["workloads"] = std::move(workloads);
+  write_json(j);
 }
 
 int run_bench(const BenchOptions& o) {
-  std::vector<std::string> workloads;
-  for (const auto& w : o.workloads) {
-    const auto names = split(w, bench::preset_names());
-    workloads.insert(workloads.end(), names.begin(), names.end());
-  }
-  std::vector<std::string> scheme_names;
-  for (const auto& s : o.schemes) {
-    const auto names = split(s, all_scheme_names());
-    scheme_names.insert(scheme_names.end(), names.begin(), names.end());
-  }
-  std::vector<bench::WorkloadResult> results;
+  const std::vector<std::string> workloads = expand_names(o.workloads, eval::preset_names());
+  const std::vector<std::string> scheme_names = expand_names(o.schemes, eval::all_scheme_names());
+  std::vector<eval::WorkloadResult> results;
   // The peers' encodings ignore the link: they run once. fgbi's cost model
   // chooses for the link, so it runs once per speed, on the same epochs.
   std::vector<std::string> tuned_names;
   std::copy_if(scheme_names.begin(), scheme_names.end(), std::back_inserter(tuned_names),
-               tuned_to_link);
-  auto run = [&](bench::EpochFeed& feed) {
-    std::vector<std::unique_ptr<bench::Scheme>> schemes;
+               eval::tuned_to_link);
+  auto run = [&](eval::EpochFeed& feed) {
+    std::vector<std::unique_ptr<eval::Scheme>> schemes;
     for (double link : o.link_gbps) {
-      auto more = make_schemes(link == o.link_gbps.front() ? scheme_names : tuned_names,
-                               scheme_config(o, feed.tracked_pages(), link));
+      auto more = eval::make_schemes(link == o.link_gbps.front() ? scheme_names : tuned_names,
+                                     scheme_config(o, feed.tracked_pages(), link));
       std::move(more.begin(), more.end(), std::back_inserter(schemes));
     }
     Progress progress("bench " + feed.name(), 1 + o.warmup + o.epochs);
-    bench::RunOptions options;
+    eval::RunOptions options;
     options.epochs = o.epochs;
     options.warmup = o.warmup;
     options.progress = [&](uint32_t done, uint32_t) { progress.update(done); };
-    results.push_back(bench::run_workload(feed, schemes, options));
+    results.push_back(eval::run_workload(feed, schemes, options));
     progress.done();
     if (!o.json) print_text(results.back(), o);
   };
   const int status = for_each_feed(
       "bench", o.source, workloads,
-      [&](const std::string& name, std::string*) { return model_for(name, o); },
-      [&](bench::EpochFeed& feed, const std::string&) { run(feed); });
+      [&](const std::string& name, std::string*) { return o.overrides.preset(name); },
+      [&](eval::EpochFeed& feed, const std::string&) { run(feed); });
   if (status != 0) return status;
   if (o.json) print_json(results, o);
   if (!o.report.empty()) {
@@ -401,60 +348,17 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       "replica == primary check (exit status 1 if any differs); per speed, fgbi against the "
       "best of fgbi-plain, remus-full and xbzrle. Epoch 1 synchronises every tracked page; the "
       "steady state is reported. Workloads and the downtime model: docs/workloads.md.");
-  cmd->add_option(
-         "--workload", opt->workloads,
-         "Workloads to run: all or a comma list of " +
-             [] {
-               std::string s;
-               for (const auto& n : bench::preset_names()) s += (s.empty() ? "" : ",") + n;
-               return s;
-             }())
-      ->default_str("web")
-      ->delimiter(' ')
-      ->check(name_list(bench::preset_names(), false));
-  cmd->add_option("--source", opt->source,
-                  "Replicate pages from an adapter instead of the synthetic workloads: "
-                  "trace:FILE, images:GLOB, pid:N or xen:DOMID, with options "
-                  "(docs/adapters.md); kinds in this build: " +
-                      adapters::source_kinds())
-      ->check(non_empty());
-  cmd->add_option(
-         "--schemes", opt->schemes,
-         "Schemes to compare: all or a comma list of " +
-             [] {
-               std::string s;
-               for (const auto& n : all_scheme_names()) s += (s.empty() ? "" : ",") + n;
-               return s;
-             }())
-      ->default_str("all")
-      ->delimiter(' ')
-      ->check(name_list(all_scheme_names(), false));
-  cmd->add_option("--epochs", opt->epochs, "Epochs after the initial synchronisation")
-      ->capture_default_str()
-      ->check(whole_number(1, 1000000));
+  add_name_list(cmd, "--workload", opt->workloads, eval::preset_names(), "Workloads to run")
+      ->default_str("web");
+  add_source_option(cmd, opt->source, "the synthetic workloads");
+  add_name_list(cmd, "--schemes", opt->schemes, eval::all_scheme_names(), "Schemes to compare")
+      ->default_str("all");
+  add_epochs_option(cmd, opt->epochs, 1, 1000000)->capture_default_str();
   cmd->add_option("--warmup", opt->warmup,
                   "Epochs run after the initial synchronisation but not measured")
       ->capture_default_str()
       ->check(whole_number(0, 1000));
-  cmd->add_option("--pages", opt->pages, "Override: tracked memory in 4 KiB pages")
-      ->check(whole_number(1, uint64_t{1} << 26));
-  cmd->add_option("--dirty", opt->dirty, "Override: pages dirtied per epoch")
-      ->check(whole_number(0, uint64_t{1} << 26));
-  cmd->add_option("--working-set", opt->working_set, "Override: pages the dirty pages come from")
-      ->check(whole_number(1, uint64_t{1} << 26));
-  // More than 256 edits of a 4 KiB page (4 per 64-byte block) is a rewritten
-  // page; the unbounded geometric draw would also run for hours.
-  cmd->add_option("--edits", opt->edits, "Override: mean edits per edited page (1-256)")
-      ->check(real_number(1, 256));
-  cmd->add_option("--edit-bytes", opt->edit_bytes, "Override: mean bytes per edit (1-2048)")
-      ->check(whole_number(1, 2048));
-  cmd->add_option("--zero-share", opt->zero_share, "Override: share of edits zeroing a block")
-      ->check(real_number(0, 1));
-  cmd->add_option("--unchanged-share", opt->unchanged_share,
-                  "Override: share of dirty pages rewritten identically")
-      ->check(real_number(0, 1));
-  cmd->add_option("--seed", opt->seed, "Override: workload random seed")
-      ->check(whole_number(0, UINT64_MAX));
+  add_workload_overrides(cmd, opt->overrides, Overrides::kSizesAndEdits);
   cmd->add_option("--block-size", opt->block_size, "fgbi block size: 32, 64, 128 or 256")
       ->capture_default_str()
       ->check(CLI::IsMember({32, 64, 128, 256}));
@@ -507,11 +411,10 @@ void add_bench_command(CLI::App& app, int& exit_code) {
                   "Remus xc_compression page cache, MiB (at most this machine's memory)")
       ->capture_default_str()
       ->check(whole_number(1, memory_mib()));
-  cmd->add_flag("--json", opt->json, "Print the figures as one JSON object on stdout");
-  cmd->add_option("--report", opt->report,
-                  "Also write a self-contained HTML report to this file: a summary of fgbi against "
-                  "the best alternative, a chart of each scheme's time-to-ship against link "
-                  "speed (0.1-100 Gbit/s), tables and bar charts");
+  add_output_options(cmd, opt->json, &opt->report,
+                     "Also write a self-contained HTML report to this file: a summary of fgbi "
+                     "against the best alternative, a chart of each scheme's time-to-ship against "
+                     "link speed (0.1-100 Gbit/s), tables and bar charts");
   cmd->callback([opt, &exit_code] { exit_code = run_bench(*opt); });
 }
 

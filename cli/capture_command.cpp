@@ -7,6 +7,7 @@
 #include <string>
 
 #include "option_checks.hpp"
+#include "option_groups.hpp"
 #include "source.hpp"
 #include "trace_command.hpp"
 
@@ -81,7 +82,7 @@ void add_capture_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--level", opt->record.level, "zstd level")
       ->capture_default_str()
       ->check(whole_number(1, 19));
-  cmd->add_flag("--json", opt->record.json, "Print the figures as one JSON object");
+  add_output_options(cmd, opt->record.json);
   cmd->callback([opt, &exit_code] { exit_code = run_capture(*opt); });
 }
 

@@ -4,7 +4,7 @@
 #include <new>
 
 #include "option_checks.hpp"
-#include "source_feed.hpp"
+#include "sources.hpp"
 
 namespace fgbi::cli {
 
@@ -14,26 +14,28 @@ int for_each_feed(const char* command, const std::string& source,
   try {
     if (!source.empty()) {
       std::string error;
-      auto feed = open_source_feed(source, error);
-      if (!feed) {
+      eval::OpenedSource opened = eval::open_source(source, error);
+      if (!opened.source) {
         std::fprintf(stderr, "fgbi-engine %s: --source %s: %s\n", command, source.c_str(),
                      error.c_str());
         return kExitUsage;
       }
-      run(*feed, "");
+      eval::EpochFeed feed(source, std::move(opened.source), std::move(opened.model));
+      run(feed, "");
       return 0;
     }
     for (const auto& name : workloads) {
       std::string about;
-      const bench::WorkloadModel model = model_for(name, &about);
-      if (std::string why = bench::validate(model); !why.empty()) {
+      const eval::WorkloadModel model = model_for(name, &about);
+      if (std::string why = eval::validate(model); !why.empty()) {
         std::fprintf(stderr, "fgbi-engine %s: workload %s: %s\n", command, name.c_str(),
                      why.c_str());
         return kExitUsage;
       }
-      run(*bench::make_synthetic_feed(model), about);
+      eval::EpochFeed feed(model.name, eval::make_synthetic_source(model), model);
+      run(feed, about);
     }
-  } catch (const bench::SchemeError& e) {
+  } catch (const eval::SchemeError& e) {
     std::fprintf(stderr, "fgbi-engine %s: %s\n", command, e.what.c_str());
     return kExitFailure;
   } catch (const std::bad_alloc&) {

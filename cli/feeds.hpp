@@ -10,8 +10,8 @@
 
 namespace fgbi::cli {
 
-using ModelFor = std::function<bench::WorkloadModel(const std::string& name, std::string* about)>;
-using RunFeed = std::function<void(bench::EpochFeed& feed, const std::string& about)>;
+using ModelFor = std::function<eval::WorkloadModel(const std::string& name, std::string* about)>;
+using RunFeed = std::function<void(eval::EpochFeed& feed, const std::string& about)>;
 
 // Runs `run` on the feed of `source` when it is not empty, else on each named
 // workload (built by model_for, then validated). Problems are printed as

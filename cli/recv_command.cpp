@@ -11,6 +11,7 @@
 
 #include "json.hpp"
 #include "option_checks.hpp"
+#include "option_groups.hpp"
 #include "replication_commands.hpp"
 
 namespace fgbi::cli {
@@ -134,26 +135,24 @@ class Receiver {
     const uint64_t digest = fgbi_memory_digest(memory, size);
     const bool failover = outcome == FGBI_BACKUP_FAILOVER;
     if (opt_.json) {
-      JsonWriter j(stdout);
-      j.begin_object();
-      j.field("tool", "fgbi-engine recv");
-      j.field("version", fgbi_version_string());
-      j.field("outcome", failover ? "failover" : "stopped");
-      j.field("replica", opt_.replica);
-      j.field("metadata", opt_.replica + ".meta");
-      j.field("committed_epoch", stat(FGBI_SS_COMMITTED_EPOCH));
+      Json j = Json::object();
+      j["tool"] = "fgbi-engine recv";
+      j["version"] = fgbi_version_string();
+      j["outcome"] = failover ? "failover" : "stopped";
+      j["replica"] = opt_.replica;
+      j["metadata"] = opt_.replica + ".meta";
+      j["committed_epoch"] = stat(FGBI_SS_COMMITTED_EPOCH);
       char hex[32];
       std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(digest));
-      j.field("replica_digest_xxh3_64", hex);
-      j.begin_object("session");
+      j["replica_digest_xxh3_64"] = hex;
+      Json session = Json::object();
       for (int s = FGBI_SESSION_STAT_FIRST; s <= FGBI_SESSION_STAT_LAST; ++s) {
         uint64_t v = 0;
         if (fgbi_backup_get_stat(backup_, static_cast<fgbi_session_stat>(s), &v) == FGBI_OK)
-          j.field(fgbi_session_stat_name(static_cast<fgbi_session_stat>(s)), v);
+          session[fgbi_session_stat_name(static_cast<fgbi_session_stat>(s))] = v;
       }
-      j.end_object();
-      j.end_object();
-      j.finish();
+      j["session"] = std::move(session);
+      write_json(j);
       return;
     }
     std::printf("%s: replica %s holds epoch %llu (xxh3-64 %016llx); metadata in %s.meta\n",
@@ -226,7 +225,7 @@ void add_recv_command(CLI::App& app, int& exit_code) {
       ->check(whole_number(10, 3600000));
   cmd->add_flag("--sync", opt->sync,
                 "fsync journal, replica and metadata at every commit (survives power loss)");
-  cmd->add_flag("--json", opt->json, "Print the outcome as one JSON object");
+  add_output_options(cmd, opt->json);
   cmd->callback([opt, &exit_code] {
     Receiver receiver(*opt);
     exit_code = receiver.run();

@@ -73,10 +73,10 @@ std::string bar_chart(const std::string& title, const std::string& unit,
 // The same, of one steady-state figure of every run of a bench workload:
 // a scheme tuned to the link has one bar per speed when there are several.
 std::string bar_chart(const std::string& title, const std::string& unit,
-                      const bench::WorkloadResult& r, const std::vector<double>& links,
-                      const std::function<double(const bench::PhaseFigures&)>& value) {
+                      const eval::WorkloadResult& r, const std::vector<double>& links,
+                      const std::function<double(const eval::PhaseFigures&)>& value) {
   std::vector<Bar> bars;
-  for (const bench::SchemeResult* first : bench::schemes_at_link(r, links.front()))
+  for (const eval::SchemeResult* first : eval::schemes_at_link(r, links.front()))
     for (const auto& s : r.schemes) {
       if (s.name != first->name) continue;
       const bool per_link = s.tuned_link_gbps && links.size() > 1;
@@ -102,11 +102,11 @@ double log_share(double v, double lo, double hi) { return std::log(v / lo) / std
 // A line chart of each scheme's median time-to-ship against the link speed,
 // both axes logarithmic, over 0.1-100 Gbit/s and every speed of the run.
 // fgbi's curve comes from its run tuned for the nearest --link-gbps speed
-// (bench::run_for_link), marked with dots. Under the plot, a strip coloured
+// (eval::run_for_link), marked with dots. Under the plot, a strip coloured
 // by the fastest scheme at each speed shows where each one wins.
-std::string time_to_ship_chart(const bench::WorkloadResult& r, const std::vector<double>& links) {
+std::string time_to_ship_chart(const eval::WorkloadResult& r, const std::vector<double>& links) {
   const double lo = std::min(kSweepFrom, links.front()), hi = std::max(kSweepTo, links.back());
-  const bench::LatencySweep sweep = bench::sweep_latency(r, lo, hi, kSweepPoints);
+  const eval::LatencySweep sweep = eval::sweep_latency(r, lo, hi, kSweepPoints);
   double ymin = INFINITY, ymax = 0;
   for (const auto& series : sweep.series)
     for (double ms : series.latency_ms)
@@ -156,14 +156,14 @@ std::string time_to_ship_chart(const bench::WorkloadResult& r, const std::vector
     const auto& series = sweep.series[i];
     svg << "<polyline class=\"series\" data-scheme=\"" << escape(series.name)
         << "\" fill=\"none\" stroke=\"" << colour(i) << "\" stroke-width=\""
-        << (is_full_fgbi(series.name) ? 3 : 1.75) << "\" points=\"";
+        << (eval::is_full_fgbi(series.name) ? 3 : 1.75) << "\" points=\"";
     for (size_t p = 0; p < sweep.link_gbps.size(); ++p)
       svg << (p ? " " : "") << px(sweep.link_gbps[p]) << "," << py(series.latency_ms[p]);
     svg << "\"/>";
-    if (bench::run_for_link(r, series.name, links.front())->tuned_link_gbps)
+    if (eval::run_for_link(r, series.name, links.front())->tuned_link_gbps)
       for (double link : links)
         svg << "<circle cx=\"" << px(link) << "\" cy=\""
-            << py(bench::run_for_link(r, series.name, link)->steady.latency_ms_percentile(50, link))
+            << py(eval::run_for_link(r, series.name, link)->steady.latency_ms_percentile(50, link))
             << "\" r=\"3.5\" fill=\"" << colour(i) << "\"/>";
     svg << "<rect x=\"" << kLeft + kWidth + 14 << "\" y=\"" << kTop + 6 + 20 * i
         << "\" width=\"14\" height=\"4\" fill=\"" << colour(i) << "\"/><text x=\""
@@ -197,14 +197,15 @@ std::string winner_cell(double ratio, const std::string& fgbi, const std::string
 
 // The report's opening: per workload and link speed, each full fgbi scheme
 // against the best alternative in time-to-ship and in bytes.
-std::string summary(const std::vector<bench::WorkloadResult>& results,
+std::string summary(const std::vector<eval::WorkloadResult>& results,
                     const std::vector<double>& links) {
   std::ostringstream html;
   size_t cases = 0, time_wins = 0, byte_wins = 0;
   std::ostringstream rows;
   for (const auto& r : results)
     for (double link : links)
-      for (const Versus& v : versus_alternatives(bench::schemes_at_link(r, link), link)) {
+      for (const eval::Versus& v :
+           eval::versus_alternatives(eval::schemes_at_link(r, link), link)) {
         ++cases;
         time_wins += v.time_ratio() <= 1;
         byte_wins += v.bytes_ratio() <= 1;
@@ -222,9 +223,9 @@ std::string summary(const std::vector<bench::WorkloadResult>& results,
       }
   html << "<h2 id=\"summary\">Summary: fgbi against the best alternative</h2>";
   if (cases == 0)
-    return html.str() + "<p>No summary: it needs fgbi and at least one of " + alternatives_text() +
-           " in --schemes.</p>";
-  html << "<p>Per workload and link speed, fgbi against the best of " << alternatives_text()
+    return html.str() + "<p>No summary: it needs fgbi and at least one of " +
+           eval::alternatives_text() + " in --schemes.</p>";
+  html << "<p>Per workload and link speed, fgbi against the best of " << eval::alternatives_text()
        << " (issue 13's never-lose target), once by time-to-ship (median per epoch) and once by "
           "wire bytes. Ratio: fgbi's figure over the alternative's, below 1 when fgbi is ahead. "
           "fgbi is at least as fast in "
@@ -240,8 +241,8 @@ std::string summary(const std::vector<bench::WorkloadResult>& results,
 
 // The same, of one figure of each scheme of a downtime run.
 std::string bar_chart(const std::string& title, const std::string& unit,
-                      const std::vector<bench::downtime::SchemeDowntime>& schemes,
-                      const std::function<double(const bench::downtime::SchemeDowntime&)>& value) {
+                      const std::vector<eval::downtime::SchemeDowntime>& schemes,
+                      const std::function<double(const eval::downtime::SchemeDowntime&)>& value) {
   std::vector<Bar> bars;
   for (const auto& s : schemes) bars.emplace_back(s.name, value(s));
   return bar_chart(title, unit, bars);
@@ -274,7 +275,7 @@ constexpr const char* kStyle =
 
 }  // namespace
 
-bool write_html_report(const std::string& path, const std::vector<bench::WorkloadResult>& results,
+bool write_html_report(const std::string& path, const std::vector<eval::WorkloadResult>& results,
                        const std::vector<double>& links, std::string* error) {
   std::ostringstream html;
   html << "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>fgbi-engine "
@@ -306,7 +307,7 @@ bool write_html_report(const std::string& path, const std::vector<bench::Workloa
               "GB/s</th><th>CPU s per GB</th><th>wire MiB</th><th>of raw</th><th>pause ms "
               "p50</th><th>p99</th><th>time-to-ship ms p50</th><th>p99</th><th>CPU ms per "
               "epoch</th><th>replica</th></tr>";
-      for (const bench::SchemeResult* s : bench::schemes_at_link(r, link)) {
+      for (const eval::SchemeResult* s : eval::schemes_at_link(r, link)) {
         const auto& f = s->steady;
         html << "<tr><td>" << escape(s->name) << "</td><td>" << number(f.encode_gbps())
              << "</td><td>" << number(f.encode_gbps_per_core()) << "</td><td>"
@@ -322,22 +323,22 @@ bool write_html_report(const std::string& path, const std::vector<bench::Workloa
       html << "</table>";
     }
     html << bar_chart("Wire bytes (share of raw dirty bytes)", "", r, links,
-                      [](const bench::PhaseFigures& f) { return f.wire_ratio(); });
+                      [](const eval::PhaseFigures& f) { return f.wire_ratio(); });
     html << bar_chart("Pause (type II downtime), median", "ms", r, links,
-                      [](const bench::PhaseFigures& f) { return f.pause_ms_percentile(50); });
+                      [](const eval::PhaseFigures& f) { return f.pause_ms_percentile(50); });
     html << bar_chart("Encode throughput per core", "GB/s", r, links,
-                      [](const bench::PhaseFigures& f) { return f.encode_gbps_per_core(); });
+                      [](const eval::PhaseFigures& f) { return f.encode_gbps_per_core(); });
     html << bar_chart("Decode / apply throughput", "GB/s", r, links,
-                      [](const bench::PhaseFigures& f) { return f.decode_gbps(); });
+                      [](const eval::PhaseFigures& f) { return f.decode_gbps(); });
   }
   html << "</body></html>\n";
   return write_file(path, html.str(), error);
 }
 
 bool write_downtime_report(const std::string& path,
-                           const std::vector<bench::downtime::WorkloadDowntime>& results,
+                           const std::vector<eval::downtime::WorkloadDowntime>& results,
                            const std::string& setup, std::string* error) {
-  using bench::downtime::SchemeDowntime;
+  using eval::downtime::SchemeDowntime;
   std::ostringstream html;
   html << "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>fgbi-engine "
           "downtime</title>"

@@ -14,13 +14,13 @@ namespace fgbi::cli {
 // then per workload a chart of time-to-ship against link speed and the
 // figures at each of `links` (ascending, the run's --link-gbps). False with
 // *error set when the file cannot be written.
-bool write_html_report(const std::string& path, const std::vector<bench::WorkloadResult>& results,
+bool write_html_report(const std::string& path, const std::vector<eval::WorkloadResult>& results,
                        const std::vector<double>& links, std::string* error);
 
 // The same for `fgbi-engine downtime`; `setup` is a sentence on the model's
 // parameters. False with *error set when the file cannot be written.
 bool write_downtime_report(const std::string& path,
-                           const std::vector<bench::downtime::WorkloadDowntime>& results,
+                           const std::vector<eval::downtime::WorkloadDowntime>& results,
                            const std::string& setup, std::string* error);
 
 }  // namespace fgbi::cli

@@ -3,14 +3,11 @@
 // TCP through the public C ABI (fgbi_link), reconnects and resumes when the
 // connection drops, and reports the pause (the capture the guest waits for),
 // the commit latency until the ack, throughput and a final replica check.
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -20,9 +17,10 @@
 
 #include "json.hpp"
 #include "option_checks.hpp"
+#include "option_groups.hpp"
 #include "replication_commands.hpp"
-#include "source.hpp"
-#include "workload.hpp"
+#include "shadow_copy.hpp"
+#include "sources.hpp"
 
 namespace fgbi::cli {
 namespace {
@@ -35,7 +33,7 @@ struct SendOptions {
   std::string key_file;
   std::string source;            // an adapter spec (adapters/source.hpp); empty: the workload
   std::string workload = "web";  // a preset of docs/workloads.md, as `bench` defaults to
-  std::optional<uint64_t> pages, dirty, working_set, seed;
+  eval::WorkloadOverrides overrides;
   std::optional<uint32_t> epochs;  // default: 100 of the workload; a source's own end
   uint32_t interval_ms = 0;
   uint32_t max_unacked = 1;
@@ -52,144 +50,25 @@ struct SendOptions {
   bool json = false;
 };
 
-// Where epochs come from: the synthetic workload, or an adapter (--source
-// trace:FILE | images:... | pid:N | xen:DOMID). A source captures the pages
-// dirtied since its last capture, can read any page for a
-// resynchronisation, and digests its whole memory for the final check.
-class DirtySource {
- public:
-  enum class Captured { kEpoch, kEnd, kError };
-  virtual ~DirtySource() = default;
-  virtual uint64_t tracked_pages() const = 0;
-  // The pfns dirtied since the previous call and their content, readable
-  // until the next call; kEnd or kError with *message when there is none.
-  virtual Captured next_epoch(std::vector<uint64_t>* pfns, std::vector<const void*>* pages,
-                              std::string* message) = 0;
-  // The content of any tracked page at the last capture, readable until the next one.
-  virtual const void* page(uint64_t pfn) = 0;
-  // Digest (fgbi_memory_digest) of all tracked memory at the last capture.
-  virtual uint64_t memory_digest() const = 0;
-  virtual void describe(JsonWriter& json) const = 0;
-};
-
-// The synthetic workload of docs/workloads.md.
-class SyntheticSource final : public DirtySource {
- public:
-  explicit SyntheticSource(const bench::WorkloadModel& model) : workload_(model) {}
-  uint64_t tracked_pages() const override { return workload_.model().tracked_pages; }
-  Captured next_epoch(std::vector<uint64_t>* pfns, std::vector<const void*>* pages,
-                      std::string*) override {
-    *pfns = workload_.next_epoch();
-    pages->resize(pfns->size());
-    for (size_t i = 0; i < pfns->size(); ++i) (*pages)[i] = workload_.page((*pfns)[i]);
-    return Captured::kEpoch;
+// The source --source names, else the --workload preset, with a shadow copy
+// of its pages: resynchronisations need any page, the final check all of
+// them. nullptr with *error set when it cannot be opened.
+std::unique_ptr<eval::ShadowCopy> open_source(const SendOptions& opt,
+                                              std::optional<eval::WorkloadModel>* model,
+                                              std::string* error) {
+  std::unique_ptr<adapters::DirtySource> source;
+  if (opt.source.empty()) {
+    *model = opt.overrides.preset(opt.workload);
+    source = eval::make_synthetic_source(**model);
+  } else {
+    eval::OpenedSource opened = eval::open_source(opt.source, *error);
+    if (!opened.source) return nullptr;
+    source = std::move(opened.source);
+    *model = opened.model;
   }
-  const void* page(uint64_t pfn) override { return workload_.page(pfn); }
-  uint64_t memory_digest() const override {
-    return fgbi_memory_digest(workload_.page(0), workload_.memory_bytes());
-  }
-  void describe(JsonWriter& j) const override {
-    const auto& m = workload_.model();
-    j.begin_object("source");
-    j.field("kind", "synthetic");
-    j.field("workload", m.name);
-    j.field("tracked_pages", m.tracked_pages);
-    j.field("dirty_pages_per_epoch", m.dirty_pages);
-    j.field("working_set_pages", m.working_set_pages);
-    j.field("seed", m.seed);
-    j.end_object();
-  }
-
- private:
-  bench::SyntheticWorkload workload_;
-};
-
-// The workload preset with the command line's overrides.
-bench::WorkloadModel workload_model(const SendOptions& opt) {
-  bench::WorkloadModel m = *bench::find_preset(opt.workload);
-  if (opt.pages) {  // the preset's other sizes shrink with a smaller memory
-    m.tracked_pages = *opt.pages;
-    m.working_set_pages = std::min(m.working_set_pages, m.tracked_pages);
-    m.dirty_pages = std::min(m.dirty_pages, m.working_set_pages);
-  }
-  if (opt.working_set) m.working_set_pages = *opt.working_set;
-  if (opt.dirty) m.dirty_pages = *opt.dirty;
-  if (opt.seed) m.seed = *opt.seed;
-  return m;
-}
-
-// An adapter's source. Adapters hand out each epoch's dirty pages only; a
-// copy of every page they handed out (epoch 1 carries all of them) serves
-// resynchronisations, which need any page, and the final check.
-class AdapterSource final : public DirtySource {
- public:
-  AdapterSource(std::string spec, std::unique_ptr<adapters::DirtySource> source)
-      : spec_(std::move(spec)),
-        source_(std::move(source)),
-        bytes_(source_->tracked_pages() * adapters::kPageSize),
-        memory_(reserve(bytes_), Unmap{bytes_}) {}
-  uint64_t tracked_pages() const override { return source_->tracked_pages(); }
-  Captured next_epoch(std::vector<uint64_t>* pfns, std::vector<const void*>* pages,
-                      std::string* message) override {
-    adapters::Epoch epoch;
-    switch (source_->next(epoch, *message)) {
-      case adapters::Next::kEpoch: break;
-      case adapters::Next::kEnd: return Captured::kEnd;
-      case adapters::Next::kError: return Captured::kError;
-    }
-    pfns->assign(epoch.pfns.begin(), epoch.pfns.end());
-    pages->resize(epoch.size());
-    for (size_t i = 0; i < epoch.size(); ++i) {
-      uint8_t* copy = memory_.get() + epoch.pfns[i] * adapters::kPageSize;
-      std::memcpy(copy, epoch.pages[i], adapters::kPageSize);
-      (*pages)[i] = copy;
-    }
-    return Captured::kEpoch;
-  }
-  const void* page(uint64_t pfn) override { return memory_.get() + pfn * adapters::kPageSize; }
-  uint64_t memory_digest() const override { return fgbi_memory_digest(memory_.get(), bytes_); }
-  void describe(JsonWriter& j) const override {
-    j.begin_object("source");
-    j.field("kind", "adapter");
-    j.field("spec", spec_);
-    j.field("description", source_->description());
-    j.field("tracked_pages", source_->tracked_pages());
-    const adapters::SourceStats& st = source_->stats();
-    j.field("epochs", st.epochs);
-    j.field("capture_seconds", st.capture_seconds);
-    j.field("stopped_seconds", st.stopped_seconds);
-    j.end_object();
-  }
-
- private:
-  // Address space for a copy of every tracked page; only pages ever copied
-  // take memory. MAP_NORESERVE: a Xen PVH guest's p2m spans 4 GiB whatever
-  // its size (special pages sit under 4 GiB), more than a small dom0's RAM,
-  // and heuristic overcommit refuses a plain allocation that large.
-  static uint8_t* reserve(size_t bytes) {
-    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) throw std::bad_alloc();
-    return static_cast<uint8_t*>(p);
-  }
-  struct Unmap {
-    size_t bytes;
-    void operator()(uint8_t* p) const { munmap(p, bytes); }
-  };
-  std::string spec_;
-  std::unique_ptr<adapters::DirtySource> source_;
-  size_t bytes_;
-  std::unique_ptr<uint8_t, Unmap> memory_;
-};
-
-// nullptr with *error set when the --source spec cannot be opened.
-std::unique_ptr<DirtySource> make_source(const SendOptions& opt, std::string* error) {
-  if (opt.source.empty()) return std::make_unique<SyntheticSource>(workload_model(opt));
-  auto source = adapters::open_source(opt.source, *error);
-  if (!source) return nullptr;
   const uint64_t pages = source->tracked_pages();
   try {
-    return std::make_unique<AdapterSource>(opt.source, std::move(source));
+    return std::make_unique<eval::ShadowCopy>(std::move(source));
   } catch (const std::bad_alloc&) {
     *error = "cannot reserve address space for a copy of its " + std::to_string(pages) +
              " tracked pages";
@@ -213,13 +92,11 @@ struct Distribution {
     std::sort(ms.begin(), ms.end());
     return ms[std::min(ms.size() - 1, static_cast<size_t>(std::ceil(p * ms.size())) - (p > 0))];
   }
-  void json(JsonWriter& j, const char* key) {
-    j.begin_object(key);
-    j.field("mean", mean());
-    j.field("p50", percentile(0.5));
-    j.field("p99", percentile(0.99));
-    j.field("max", percentile(1.0));
-    j.end_object();
+  Json json() {
+    return {{"mean", mean()},
+            {"p50", percentile(0.5)},
+            {"p99", percentile(0.99)},
+            {"max", percentile(1.0)}};
   }
   std::string text() {
     char buf[128];
@@ -241,7 +118,7 @@ class Sender {
   int run() {
     if (!opt_.key_file.empty() && !(key_ = load_key("send", opt_.key_file))) return kExitUsage;
     std::string error;
-    source_ = make_source(opt_, &error);
+    source_ = open_source(opt_, &model_, &error);
     if (!source_) {
       std::fprintf(stderr, "fgbi-engine send: --source %s: %s\n", opt_.source.c_str(),
                    error.c_str());
@@ -252,31 +129,31 @@ class Sender {
     StopOnSignal on_signal(stop_link);
     if (fgbi_status st = connect(); st != FGBI_OK) return finish(st, "cannot connect");
     const auto start = Clock::now();
-    std::vector<uint64_t> pfns;
-    std::vector<const void*> pages;
     std::deque<uint64_t> in_flight;
     bool lost = false;  // an epoch was lost to a disconnect and no later one was queued
     fgbi_status st = FGBI_OK;
     const uint64_t epochs = opt_.epochs ? *opt_.epochs : opt_.source.empty() ? 100 : UINT64_MAX - 1;
     for (uint64_t i = 0; i <= epochs && st == FGBI_OK; ++i) {
       std::string message;
-      const auto captured = source_->next_epoch(&pfns, &pages, &message);
-      if (captured != DirtySource::Captured::kEpoch) {
+      adapters::Epoch captured;
+      const adapters::Next next = source_->next(captured, message);
+      if (next != adapters::Next::kEpoch) {
         std::fprintf(stderr, "fgbi-engine send: the source %s: %s\n",
-                     captured == DirtySource::Captured::kEnd ? "ended" : "failed", message.c_str());
-        source_failed_ = captured == DirtySource::Captured::kError;
+                     next == adapters::Next::kEnd ? "ended" : "failed", message.c_str());
+        source_failed_ = next == adapters::Next::kError;
         break;
       }
       // Stop-and-copy: from here until the epoch is queued (the capture is the source's).
       uint64_t epoch = 0;
       st = fgbi_link_begin_epoch(link_, &epoch);
       if (st != FGBI_OK) break;
-      st = fgbi_sender_add_pages(sender_, pfns.data(), pages.data(), pfns.size(), nullptr);
+      st = fgbi_sender_add_pages(sender_, captured.pfns.data(), captured.pages.data(),
+                                 captured.size(), nullptr);
       if (st == FGBI_OK)
         st = fgbi_link_end_epoch(link_);
       else
         fgbi_link_end_epoch(link_);
-      dirty_bytes_ += pfns.size() * 4096ull;
+      dirty_bytes_ += captured.size() * 4096ull;
       if (st == FGBI_OK) {
         in_flight.push_back(epoch);
         lost = false;  // this epoch carries the lost epochs' pages
@@ -342,7 +219,9 @@ class Sender {
     if (st == FGBI_OK)
       st = fgbi_link_set_page_source(
           link_,
-          [](void* user, uint64_t pfn) { return static_cast<DirtySource*>(user)->page(pfn); },
+          [](void* user, uint64_t pfn) -> const void* {
+            return static_cast<eval::ShadowCopy*>(user)->page(pfn);
+          },
           source_.get());
     if (st == FGBI_OK) st = fgbi_link_set_log(link_, log_to_stderr, const_cast<char*>("send"));
     return st;
@@ -381,7 +260,7 @@ class Sender {
   }
 
   void verify() {
-    const uint64_t mine = source_->memory_digest();
+    const uint64_t mine = fgbi_memory_digest(source_->memory(), source_->memory_bytes());
     uint64_t epoch = 0, digest = 0;
     const fgbi_status st = fgbi_link_replica_digest(
         link_, std::max<int64_t>(opt_.io_timeout_ms, 10000), &epoch, &digest);
@@ -441,6 +320,25 @@ class Sender {
     return kExitOk;
   }
 
+  // The source, for --json: a synthetic workload's parameters, else the adapter's spec and figures.
+  Json describe_source() const {
+    if (model_)
+      return {{"kind", "synthetic"},
+              {"workload", model_->name},
+              {"tracked_pages", model_->tracked_pages},
+              {"dirty_pages_per_epoch", model_->dirty_pages},
+              {"working_set_pages", model_->working_set_pages},
+              {"seed", model_->seed}};
+    const adapters::SourceStats& st = source_->source().stats();
+    return {{"kind", "adapter"},
+            {"spec", opt_.source},
+            {"description", source_->source().description()},
+            {"tracked_pages", source_->tracked_pages()},
+            {"epochs", st.epochs},
+            {"capture_seconds", st.capture_seconds},
+            {"stopped_seconds", st.stopped_seconds}};
+  }
+
   void report() {
     const double steady_s =
         steady_epochs_ ? std::chrono::duration<double>(end_ - steady_start_).count() : 0;
@@ -449,51 +347,41 @@ class Sender {
     const double steady_dirty = static_cast<double>(dirty_bytes_ - steady_dirty_from_);
     auto per_s = [&](double v) { return steady_s > 0 ? v / steady_s : 0.0; };
     if (opt_.json) {
-      JsonWriter j(stdout);
-      j.begin_object();
-      j.field("tool", "fgbi-engine send");
-      j.field("version", fgbi_version_string());
-      source_->describe(j);
-      j.begin_object("config");
-      j.field("block_size", static_cast<uint64_t>(opt_.block_size));
-      j.field("threads", static_cast<uint64_t>(opt_.threads));
-      j.field("digest", !opt_.no_digest);
-      j.field("authenticated", key_.has_value());
-      j.field("max_unacked", uint64_t{opt_.max_unacked});
-      j.field("interval_ms", uint64_t{opt_.interval_ms});
-      j.field("chunk_bytes", static_cast<uint64_t>(opt_.chunk_kib << 10));
-      j.field("link_gbps", opt_.link_gbps);  // 0: measured
-      j.end_object();
-      j.begin_object("initial_sync");
-      j.field("done", initial_done_);
-      j.field("seconds", initial_s_);
-      j.field("wire_bytes", initial_wire_);
-      j.end_object();
-      j.begin_object("steady");
-      j.field("epochs", steady_epochs_);
-      j.field("seconds", steady_s);
-      j.field("epochs_per_second", per_s(steady_epochs_));
-      j.field("wire_bytes", steady_wire);
-      j.field("wire_mb_per_second", per_s(steady_wire / 1e6));
-      j.field("dirty_mb_per_second", per_s(steady_dirty / 1e6));
-      j.end_object();
-      stop_copy_.json(j, "pause_ms");
-      latency_.json(j, "commit_latency_ms");
-      j.begin_object("session");
+      Json session = Json::object();
       for (int s = FGBI_SESSION_STAT_FIRST; s <= FGBI_SESSION_STAT_LAST; ++s) {
         uint64_t v = 0;
         if (fgbi_link_get_stat(link_, static_cast<fgbi_session_stat>(s), &v) == FGBI_OK)
-          j.field(fgbi_session_stat_name(static_cast<fgbi_session_stat>(s)), v);
+          session[fgbi_session_stat_name(static_cast<fgbi_session_stat>(s))] = v;
       }
-      j.end_object();
-      j.begin_object("replica_check");
-      j.field("done", verified_);
-      j.field("epoch", replica_epoch_);
-      j.field("matches_primary", matches_);
-      if (!not_verified_.empty()) j.field("not_verified", not_verified_);
-      j.end_object();
-      j.end_object();
-      j.finish();
+      Json replica_check = {
+          {"done", verified_}, {"epoch", replica_epoch_}, {"matches_primary", matches_}};
+      if (!not_verified_.empty()) replica_check["not_verified"] = not_verified_;
+      write_json(
+          {{"tool", "fgbi-engine send"},
+           {"version", fgbi_version_string()},
+           {"source", describe_source()},
+           {"config",
+            {{"block_size", opt_.block_size},
+             {"threads", opt_.threads},
+             {"digest", !opt_.no_digest},
+             {"authenticated", key_.has_value()},
+             {"max_unacked", opt_.max_unacked},
+             {"interval_ms", opt_.interval_ms},
+             {"chunk_bytes", opt_.chunk_kib << 10},
+             {"link_gbps", opt_.link_gbps}}},  // 0: measured
+           {"initial_sync",
+            {{"done", initial_done_}, {"seconds", initial_s_}, {"wire_bytes", initial_wire_}}},
+           {"steady",
+            {{"epochs", steady_epochs_},
+             {"seconds", steady_s},
+             {"epochs_per_second", per_s(steady_epochs_)},
+             {"wire_bytes", steady_wire},
+             {"wire_mb_per_second", per_s(steady_wire / 1e6)},
+             {"dirty_mb_per_second", per_s(steady_dirty / 1e6)}}},
+           {"pause_ms", stop_copy_.json()},
+           {"commit_latency_ms", latency_.json()},
+           {"session", session},
+           {"replica_check", replica_check}});
       return;
     }
     std::printf("fgbi-engine send %s to %s:%u: %llu tracked pages, block size %lld, %s\n",
@@ -532,7 +420,8 @@ class Sender {
   }
 
   SendOptions opt_;
-  std::unique_ptr<DirtySource> source_;
+  std::unique_ptr<eval::ShadowCopy> source_;
+  std::optional<eval::WorkloadModel> model_;  // a synthetic source's
   std::optional<std::vector<uint8_t>> key_;
   fgbi_sender* sender_ = nullptr;
   fgbi_link* link_ = nullptr;
@@ -555,10 +444,10 @@ void add_send_command(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "send",
       "Primary end of a replication session: replicate a dirty source (a synthetic workload of "
-      "docs/workloads.md, or an adapter with --source) to `fgbi-engine recv` over TCP. The first "
-      "epoch synchronises every "
-      "page; each epoch is acknowledged once the backup committed it; a lost connection is "
-      "resumed from the backup's committed epoch. Prints the pause (the guest waits only "
+      "docs/workloads.md, or any dirty source with --source) to `fgbi-engine recv` over TCP. The "
+      "first epoch synchronises every page; each epoch is acknowledged once the backup committed "
+      "it; a lost connection is resumed from the backup's committed epoch. Prints the pause (the "
+      "guest waits only "
       "while its dirty pages are captured; the epoch is encoded and sent after it resumes), the "
       "commit latency (capture to the backup's ack), "
       "throughput and a final replica == primary check. Epochs lost to a disconnect are resent "
@@ -574,36 +463,22 @@ void add_send_command(CLI::App& app, int& exit_code) {
                   "Pre-shared key file (16-1024 bytes, same as the backup's): mutual "
                   "authentication and an HMAC-SHA256 on every frame")
       ->check(non_empty());
-  cmd->add_option("--source", opt->source,
-                  "Replicate an adapter's dirty pages instead of the synthetic workload: "
-                  "trace:FILE, images:..., pid:N or xen:DOMID with options (docs/adapters.md); "
-                  "kinds in this build: " +
-                      adapters::source_kinds())
-      ->check(non_empty());
+  add_source_option(cmd, opt->source, "the synthetic workload");
   cmd->add_option(
          "--workload", opt->workload,
          "Synthetic workload preset (docs/workloads.md): " +
              [] {
                std::string names;
-               for (const auto& n : bench::preset_names()) names += (names.empty() ? "" : ", ") + n;
+               for (const auto& n : eval::preset_names()) names += (names.empty() ? "" : ", ") + n;
                return names;
              }())
       ->capture_default_str()
       ->check([](const std::string& name) {
-        return bench::find_preset(name) ? std::string() : "unknown workload " + name;
+        return eval::find_preset(name) ? std::string() : "unknown workload " + name;
       });
-  cmd->add_option("--pages", opt->pages, "Override: tracked memory in 4 KiB pages")
-      ->check(whole_number(1, uint64_t{1} << 26));
-  cmd->add_option("--dirty", opt->dirty, "Override: pages dirtied per epoch")
-      ->check(whole_number(0, uint64_t{1} << 26));
-  cmd->add_option("--working-set", opt->working_set, "Override: pages the dirty pages come from")
-      ->check(whole_number(1, uint64_t{1} << 26));
-  cmd->add_option("--seed", opt->seed, "Override: workload random seed")
-      ->check(whole_number(0, UINT64_MAX));
-  cmd->add_option("--epochs", opt->epochs,
-                  "Epochs after the initial synchronisation (default: 100 of the workload; with "
-                  "--source, until the source ends)")
-      ->check(whole_number(0, UINT32_MAX));
+  add_workload_overrides(cmd, opt->overrides, Overrides::kSizesAndEdits);
+  add_epochs_option(cmd, opt->epochs, 0, UINT32_MAX,
+                    " (default: 100 of the workload; with --source, until the source ends)");
   cmd->add_option("--interval-ms", opt->interval_ms, "Pause between epochs (0: back to back)")
       ->capture_default_str()
       ->check(whole_number(0, 3600000));
@@ -639,9 +514,10 @@ void add_send_command(CLI::App& app, int& exit_code) {
                   "at the socket while sending")
       ->check(CLI::Range(0.0, 10000.0));
   cmd->add_flag("--no-verify", opt->no_verify, "Skip the final replica digest check");
-  cmd->add_flag("--json", opt->json, "Print the figures as one JSON object");
+  add_output_options(cmd, opt->json);
   cmd->callback([opt, &exit_code] {
-    if (std::string why = opt->source.empty() ? bench::validate(workload_model(*opt)) : "";
+    if (std::string why =
+            opt->source.empty() ? eval::validate(opt->overrides.preset(opt->workload)) : "";
         !why.empty()) {
       std::fprintf(stderr, "fgbi-engine send: invalid workload: %s\n", why.c_str());
       exit_code = kExitUsage;

@@ -10,8 +10,10 @@
 
 #include "json.hpp"
 #include "option_checks.hpp"
+#include "option_groups.hpp"
 #include "progress.hpp"
 #include "source.hpp"
+#include "sources.hpp"
 #include "stop_on_signal.hpp"
 #include "trace/reader.hpp"
 #include "trace/writer.hpp"
@@ -82,35 +84,33 @@ int run_info(const std::string& path, bool verify, bool json) {
   const double mean = index.empty() ? 0 : static_cast<double>(total) / index.size();
 
   if (json) {
-    JsonWriter j(stdout);
-    j.begin_object();
-    j.field("tool", "fgbi-engine trace info");
-    j.field("path", path);
-    j.field("format_version", uint64_t{tr::kVersion});
-    j.field("page_size", uint64_t{h.page_size});
-    j.field("tracked_pages", h.tracked_pages);
-    j.field("created_utc", created);
-    j.field("description", reader->description());
-    j.field("epochs", uint64_t{index.size()});
-    j.field("dirty_pages", total);
-    j.field("dirty_pages_min", min_pages);
-    j.field("dirty_pages_mean", mean);
-    j.field("dirty_pages_max", max_pages);
-    j.field("file_bytes", reader->file_bytes());
+    Json j = Json::object();
+    j["tool"] = "fgbi-engine trace info";
+    j["path"] = path;
+    j["format_version"] = tr::kVersion;
+    j["page_size"] = h.page_size;
+    j["tracked_pages"] = h.tracked_pages;
+    j["created_utc"] = created;
+    j["description"] = reader->description();
+    j["epochs"] = index.size();
+    j["dirty_pages"] = total;
+    j["dirty_pages_min"] = min_pages;
+    j["dirty_pages_mean"] = mean;
+    j["dirty_pages_max"] = max_pages;
+    j["file_bytes"] = reader->file_bytes();
     if (verify) {
-      j.begin_object("verify");
-      j.field("ok", verify_error.empty());
-      if (!verify_error.empty()) j.field("error", verify_error);
-      j.field("chunks", sum.chunks);
-      j.field("stored_bytes", sum.stored_bytes);
-      j.field("raw_bytes", sum.raw_bytes);
-      j.field("codecs", codec_list(sum.codecs));
-      j.field("seconds", verify_s);
-      j.field("raw_mb_per_s", per_second(sum.raw_bytes / 1e6, verify_s));
-      j.end_object();
+      Json checked = Json::object();
+      checked["ok"] = verify_error.empty();
+      if (!verify_error.empty()) checked["error"] = verify_error;
+      checked["chunks"] = sum.chunks;
+      checked["stored_bytes"] = sum.stored_bytes;
+      checked["raw_bytes"] = sum.raw_bytes;
+      checked["codecs"] = codec_list(sum.codecs);
+      checked["seconds"] = verify_s;
+      checked["raw_mb_per_s"] = per_second(sum.raw_bytes / 1e6, verify_s);
+      j["verify"] = std::move(checked);
     }
-    j.end_object();
-    j.finish();
+    write_json(j);
   } else {
     std::printf("trace %s: format v%u, %llu tracked pages of %u bytes (%.1f MiB), created %s UTC\n",
                 path.c_str(), unsigned{tr::kVersion},
@@ -146,7 +146,7 @@ int run_info(const std::string& path, bool verify, bool json) {
 int record_trace(const RecordOptions& opt) {
   const std::string who = "fgbi-engine " + opt.tool;
   std::string error;
-  auto source = adapters::open_source(opt.source, error);
+  auto source = eval::open_source(opt.source, error).source;
   if (!source) {  // the spec names nothing that can be read: an argument error
     std::fprintf(stderr, "%s: %s\n", who.c_str(), error.c_str());
     return kExitUsage;
@@ -200,33 +200,31 @@ int record_trace(const RecordOptions& opt) {
   const uint64_t dirty_bytes = writer->pages() * adapters::kPageSize;
   const uint64_t epochs = writer->epochs();
   if (opt.json) {
-    JsonWriter j(stdout);
-    j.begin_object();
-    j.field("tool", who);
-    j.field("source", opt.source);
-    j.field("description", source->description());
-    j.field("output", opt.output);
-    j.field("codec", opt.codec);
-    j.field("level", static_cast<uint64_t>(opt.level));
-    j.field("tracked_pages", source->tracked_pages());
-    j.field("epochs", epochs);
-    j.field("dirty_pages", writer->pages());
-    j.field("dirty_bytes", dirty_bytes);
-    j.field("trace_bytes", writer->file_bytes());
-    j.field("bytes_read", st.bytes_read);
-    j.field("capture_seconds", st.capture_seconds);
-    j.field("capture_mb_per_s", per_second(st.bytes_read / 1e6, st.capture_seconds));
-    j.field("capture_epochs_per_s", per_second(static_cast<double>(st.epochs), st.capture_seconds));
-    j.field("stopped_seconds", st.stopped_seconds);
-    j.field("stopped_ms_per_epoch", epochs ? st.stopped_seconds * 1e3 / epochs : 0.0);
-    j.field("write_seconds", write_s);
-    j.field("write_mb_per_s", per_second(dirty_bytes / 1e6, write_s));
-    j.field("wall_seconds", wall_s);
-    j.field("wall_epochs_per_s", per_second(static_cast<double>(epochs), wall_s));
-    j.field("end_reason", reason);
-    j.field("ok", !failed);
-    j.end_object();
-    j.finish();
+    Json j = Json::object();
+    j["tool"] = who;
+    j["source"] = opt.source;
+    j["description"] = source->description();
+    j["output"] = opt.output;
+    j["codec"] = opt.codec;
+    j["level"] = opt.level;
+    j["tracked_pages"] = source->tracked_pages();
+    j["epochs"] = epochs;
+    j["dirty_pages"] = writer->pages();
+    j["dirty_bytes"] = dirty_bytes;
+    j["trace_bytes"] = writer->file_bytes();
+    j["bytes_read"] = st.bytes_read;
+    j["capture_seconds"] = st.capture_seconds;
+    j["capture_mb_per_s"] = per_second(st.bytes_read / 1e6, st.capture_seconds);
+    j["capture_epochs_per_s"] = per_second(static_cast<double>(st.epochs), st.capture_seconds);
+    j["stopped_seconds"] = st.stopped_seconds;
+    j["stopped_ms_per_epoch"] = epochs ? st.stopped_seconds * 1e3 / epochs : 0.0;
+    j["write_seconds"] = write_s;
+    j["write_mb_per_s"] = per_second(dirty_bytes / 1e6, write_s);
+    j["wall_seconds"] = wall_s;
+    j["wall_epochs_per_s"] = per_second(static_cast<double>(epochs), wall_s);
+    j["end_reason"] = reason;
+    j["ok"] = !failed;
+    write_json(j);
   } else {
     const std::string codec =
         opt.codec == "zstd" ? opt.codec + " level " + std::to_string(opt.level) : opt.codec;
@@ -267,8 +265,9 @@ void add_trace_command(CLI::App& app, int& exit_code) {
   CLI::App* record = trace->add_subcommand(
       "record",
       "Record the epochs of a dirty source into a trace: pfns and page contents, compressed per "
-      "chunk. Sources: trace:FILE, images:GLOB-or-LIST, pid:N, xen:DOMID, each with options "
-      "such as ,epochs=K and ,interval=MS (docs/adapters.md). Ctrl-C stops after the current "
+      "chunk. Sources: trace:FILE, images:GLOB-or-LIST, pid:N, xen:DOMID, synthetic:NAME, each "
+      "with options such as ,epochs=K and ,interval=MS (docs/adapters.md, docs/workloads.md). "
+      "Ctrl-C stops after the current "
       "epoch and still finishes the trace.");
   record->add_option("--source", rec->source, "Dirty source spec, e.g. images:dump-*.raw")
       ->required()
@@ -282,7 +281,7 @@ void add_trace_command(CLI::App& app, int& exit_code) {
   record->add_option("--level", rec->level, "zstd level")
       ->capture_default_str()
       ->check(whole_number(1, 19));
-  record->add_flag("--json", rec->json, "Print the figures as one JSON object");
+  add_output_options(record, rec->json);
   record->callback([rec, &exit_code] { exit_code = record_trace(*rec); });
 
   struct InfoOptions {
@@ -296,7 +295,7 @@ void add_trace_command(CLI::App& app, int& exit_code) {
       "every epoch and checks its checksums.");
   info->add_option("file", inf->path, "Trace file")->required();
   info->add_flag("--verify", inf->verify, "Read and check every epoch");
-  info->add_flag("--json", inf->json, "Print one JSON object");
+  add_output_options(info, inf->json);
   info->callback([inf, &exit_code] { exit_code = run_info(inf->path, inf->verify, inf->json); });
 }
 

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "support/engine_cli.hpp"
 
 extern char** environ;
@@ -23,6 +25,12 @@ using fgbi::test::run_engine;
 using Result = fgbi::test::EngineRun;
 
 Result run(const std::string& args) { return run_engine(args); }
+// The --json object a run prints on stdout (its stderr left out).
+nlohmann::json run_json(const std::string& args, int expected_status = 0) {
+  const Result r = run_engine(args, false);
+  EXPECT_EQ(r.status, expected_status) << r.output;
+  return nlohmann::json::parse(r.output);
+}
 
 class CliTest : public ::testing::Test {
  protected:
@@ -47,13 +55,11 @@ TEST_F(CliTest, RecordImagesThenInfoAndVerify) {
   img[9 * 4096] = 'c';
   write("m2.img", img);
   const std::string trace = path("t.fgbt");
-  Result rec = run("trace record --source 'images:" + path("m*.img") + "' -o " + trace +
-                   " --codec lz4 --json");
-  ASSERT_EQ(rec.status, 0) << rec.output;
-  EXPECT_NE(rec.output.find("\"epochs\":3"), std::string::npos) << rec.output;
-  EXPECT_NE(rec.output.find("\"dirty_pages\":66"), std::string::npos) << rec.output;  // 64 + 1 + 1
-  EXPECT_NE(rec.output.find("\"end_reason\":\"end of images after 3 epochs\""), std::string::npos)
-      << rec.output;
+  const nlohmann::json rec = run_json("trace record --source 'images:" + path("m*.img") + "' -o " +
+                                      trace + " --codec lz4 --json");
+  EXPECT_EQ(rec.at("epochs"), 3) << rec;
+  EXPECT_EQ(rec.at("dirty_pages"), 66) << rec;  // 64 + 1 + 1
+  EXPECT_EQ(rec.at("end_reason"), "end of images after 3 epochs") << rec;
 
   Result info = run("trace info --verify " + trace);
   ASSERT_EQ(info.status, 0) << info.output;
@@ -70,16 +76,27 @@ TEST_F(CliTest, RecordImagesThenInfoAndVerify) {
   bytes[200] ^= 1;
   write("bad.fgbt", bytes);
   EXPECT_EQ(run("trace info " + path("bad.fgbt")).status, 0);
-  Result bad = run("trace info --verify --json " + path("bad.fgbt"));
-  EXPECT_EQ(bad.status, 1) << bad.output;
-  EXPECT_NE(bad.output.find("\"ok\":false"), std::string::npos) << bad.output;
-  EXPECT_NE(bad.output.find("epoch 1"), std::string::npos) << bad.output;
+  const nlohmann::json bad = run_json("trace info --verify --json " + path("bad.fgbt"), 1);
+  EXPECT_EQ(bad.at("verify").at("ok"), false) << bad;
+  EXPECT_NE(bad.at("verify").at("error").get<std::string>().find("epoch 1"), std::string::npos)
+      << bad;
 
   // Replaying the trace as a source of another recording gives the same epochs.
-  Result again = run("trace record --source trace:" + trace + " -o " + path("u.fgbt") +
-                     " --codec none --json");
-  ASSERT_EQ(again.status, 0) << again.output;
-  EXPECT_NE(again.output.find("\"dirty_pages\":66"), std::string::npos) << again.output;
+  const nlohmann::json again = run_json("trace record --source trace:" + trace + " -o " +
+                                        path("u.fgbt") + " --codec none --json");
+  EXPECT_EQ(again.at("dirty_pages"), 66) << again;
+}
+
+// A trace whose name is not UTF-8 still gives JSON that parses, the bytes
+// replaced.
+TEST_F(CliTest, JsonOutputParsesWhateverTheFileNames) {
+  write("m0.img", std::vector<char>(2 * 4096, 'a'));
+  const std::string trace = path("t\xff.fgbt");
+  const nlohmann::json rec =
+      run_json("trace record --source images:" + path("m0.img") + " -o '" + trace + "' --json");
+  EXPECT_EQ(rec.at("output"), path("t\xef\xbf\xbd.fgbt")) << rec;
+  const nlohmann::json info = run_json("trace info --json '" + trace + "'");
+  EXPECT_EQ(info.at("epochs"), 1) << info;
 }
 
 TEST_F(CliTest, CaptureARunningProgram) {
@@ -95,14 +112,16 @@ TEST_F(CliTest, CaptureARunningProgram) {
   posix_spawn_file_actions_destroy(&actions);
   ::close(to_child[0]);
   ::usleep(100000);  // let it map and fill its buffer
-  Result cap = run("capture --pid " + std::to_string(pid) + " --interval 10 --epochs 3 -o " +
-                   path("c.fgbt") + " --json");
+  Result cap = run_engine("capture --pid " + std::to_string(pid) + " --interval 10 --epochs 3 -o " +
+                              path("c.fgbt") + " --json",
+                          false);
   ::kill(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0);
   ::close(to_child[1]);
   ASSERT_EQ(cap.status, 0) << cap.output;
-  EXPECT_NE(cap.output.find("\"epochs\":3"), std::string::npos) << cap.output;
-  EXPECT_NE(cap.output.find("\"capture_mb_per_s\""), std::string::npos) << cap.output;
+  const nlohmann::json captured = nlohmann::json::parse(cap.output);
+  EXPECT_EQ(captured.at("epochs"), 3) << cap.output;
+  EXPECT_TRUE(captured.contains("capture_mb_per_s")) << cap.output;
   Result info = run("trace info --verify " + path("c.fgbt"));
   ASSERT_EQ(info.status, 0) << info.output;
   EXPECT_NE(info.output.find("recorded from: pid " + std::to_string(pid)), std::string::npos)

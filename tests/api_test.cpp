@@ -18,7 +18,7 @@ namespace fgbi::test {
 namespace {
 
 void fill_random(Pair& pair, uint64_t seed) {
-  bench::Rng rng(seed);
+  eval::Rng rng(seed);
   for (auto& b : pair.primary()) b = static_cast<uint8_t>(rng.next());
 }
 

@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include "net_harness.hpp"
 #include "support/engine_cli.hpp"
-#include "support/json_value.hpp"
 
 namespace fgbi::test {
 namespace {
@@ -33,9 +33,9 @@ std::string read_file(const std::string& path) {
   return text.str();
 }
 
-const JsonValue& scheme_named(const JsonValue& schemes, const std::string& name) {
-  for (const JsonValue& s : schemes.array)
-    if (s["name"].string == name) return s;
+const nlohmann::json& scheme_named(const nlohmann::json& schemes, const std::string& name) {
+  for (const nlohmann::json& s : schemes)
+    if (s.at("name").get<std::string>() == name) return s;
   throw std::out_of_range("no scheme " + name);
 }
 
@@ -66,31 +66,37 @@ class BenchCli : public testing::Test {
 
 TEST_F(BenchCli, JsonHasEveryFigurePerLinkSpeedInAscendingOrder) {
   ASSERT_EQ(run_->status, 0) << run_->output;
-  const JsonValue json = parse_json(run_->output);
-  const JsonValue& links = json["config"]["link_gbps"];
-  ASSERT_EQ(links.array.size(), 3u);
-  EXPECT_EQ(links[0].number, 0.1);
-  EXPECT_EQ(links[1].number, 1);
-  EXPECT_EQ(links[2].number, 10);
-  const JsonValue& per_link = json["workloads"][0]["links"];
-  ASSERT_EQ(per_link.array.size(), 3u);
+  const nlohmann::json json = nlohmann::json::parse(run_->output);
+  const nlohmann::json& links = json.at("config").at("link_gbps");
+  ASSERT_EQ(links.size(), 3u);
+  EXPECT_EQ(links.at(0).get<double>(), 0.1);
+  EXPECT_EQ(links[1].get<double>(), 1);
+  EXPECT_EQ(links[2].get<double>(), 10);
+  const nlohmann::json& per_link = json.at("workloads").at(0).at("links");
+  ASSERT_EQ(per_link.size(), 3u);
   double remus_ms = 1e300;
   for (size_t i = 0; i < 3; ++i) {
-    const JsonValue& at = per_link[i];
-    EXPECT_EQ(at["link_gbps"].number, links[i].number);
-    ASSERT_EQ(at["schemes"].array.size(), std::size(kSchemes));
+    const nlohmann::json& at = per_link[i];
+    EXPECT_EQ(at.at("link_gbps").get<double>(), links[i].get<double>());
+    ASSERT_EQ(at.at("schemes").size(), std::size(kSchemes));
     for (size_t s = 0; s < std::size(kSchemes); ++s) {
-      EXPECT_EQ(at["schemes"][s]["name"].string, kSchemes[s]);
-      EXPECT_TRUE(at["schemes"][s]["replica_matches_primary"].boolean);
+      EXPECT_EQ(at.at("schemes")[s].at("name").get<std::string>(), kSchemes[s]);
+      EXPECT_TRUE(at.at("schemes")[s].at("replica_matches_primary").get<bool>());
     }
     // fgbi ran once per speed, tuned for it; the peers once, for none.
-    EXPECT_EQ(scheme_named(at["schemes"], "fgbi")["tuned_link_gbps"].number, links[i].number);
-    EXPECT_FALSE(scheme_named(at["schemes"], "xbzrle").has("tuned_link_gbps"));
-    EXPECT_EQ(scheme_named(at["schemes"], "xbzrle")["steady"]["wire_bytes"].number,
-              scheme_named(per_link[0]["schemes"], "xbzrle")["steady"]["wire_bytes"].number);
+    EXPECT_EQ(scheme_named(at.at("schemes"), "fgbi").at("tuned_link_gbps").get<double>(),
+              links[i].get<double>());
+    EXPECT_FALSE(scheme_named(at.at("schemes"), "xbzrle").contains("tuned_link_gbps"));
+    EXPECT_EQ(scheme_named(at.at("schemes"), "xbzrle").at("steady").at("wire_bytes").get<double>(),
+              scheme_named(per_link.at(0).at("schemes"), "xbzrle")
+                  .at("steady")
+                  .at("wire_bytes")
+                  .get<double>());
     // The same full pages take less time on a faster link.
-    const double ms =
-        scheme_named(at["schemes"], "remus-full")["steady"]["latency_ms_median"].number;
+    const double ms = scheme_named(at.at("schemes"), "remus-full")
+                          .at("steady")
+                          .at("latency_ms_median")
+                          .get<double>();
     EXPECT_LT(ms, remus_ms);
     remus_ms = ms;
   }
@@ -98,38 +104,41 @@ TEST_F(BenchCli, JsonHasEveryFigurePerLinkSpeedInAscendingOrder) {
 
 TEST_F(BenchCli, JsonComparesFgbiWithTheBestAlternativeAtEachSpeed) {
   ASSERT_EQ(run_->status, 0) << run_->output;
-  const JsonValue json = parse_json(run_->output);
-  for (const JsonValue& at : json["workloads"][0]["links"].array) {
-    const JsonValue& schemes = at["schemes"];
-    ASSERT_EQ(at["fgbi_vs_best_alternative"].array.size(), 1u);
-    const JsonValue& v = at["fgbi_vs_best_alternative"][0];
-    EXPECT_EQ(v["scheme"].string, "fgbi");
+  const nlohmann::json json = nlohmann::json::parse(run_->output);
+  for (const nlohmann::json& at : json.at("workloads").at(0).at("links")) {
+    const nlohmann::json& schemes = at.at("schemes");
+    ASSERT_EQ(at.at("fgbi_vs_best_alternative").size(), 1u);
+    const nlohmann::json& v = at.at("fgbi_vs_best_alternative").at(0);
+    EXPECT_EQ(v.at("scheme").get<std::string>(), "fgbi");
     std::string fastest, smallest;
     double fastest_ms = 1e300, smallest_bytes = 1e300;
     for (const char* name : kAlternatives) {
-      const JsonValue& steady = scheme_named(schemes, name)["steady"];
-      if (steady["latency_ms_median"].number < fastest_ms) {
-        fastest_ms = steady["latency_ms_median"].number;
+      const nlohmann::json& steady = scheme_named(schemes, name).at("steady");
+      if (steady.at("latency_ms_median").get<double>() < fastest_ms) {
+        fastest_ms = steady.at("latency_ms_median").get<double>();
         fastest = name;
       }
-      if (steady["wire_bytes"].number < smallest_bytes) {
-        smallest_bytes = steady["wire_bytes"].number;
+      if (steady.at("wire_bytes").get<double>() < smallest_bytes) {
+        smallest_bytes = steady.at("wire_bytes").get<double>();
         smallest = name;
       }
     }
-    const JsonValue& fgbi = scheme_named(schemes, "fgbi")["steady"];
-    EXPECT_EQ(v["fastest_alternative"].string, fastest);
-    EXPECT_NEAR(v["fastest_alternative_time_to_ship_ms_median"].number, fastest_ms,
+    const nlohmann::json& fgbi = scheme_named(schemes, "fgbi").at("steady");
+    EXPECT_EQ(v.at("fastest_alternative").get<std::string>(), fastest);
+    EXPECT_NEAR(v.at("fastest_alternative_time_to_ship_ms_median").get<double>(), fastest_ms,
                 1e-5 * fastest_ms);
-    EXPECT_NEAR(v["time_to_ship_ms_median"].number, fgbi["latency_ms_median"].number,
-                1e-5 * fgbi["latency_ms_median"].number);
-    EXPECT_NEAR(v["time_ratio"].number, fgbi["latency_ms_median"].number / fastest_ms,
-                1e-4 * v["time_ratio"].number);
-    EXPECT_EQ(v["smallest_alternative"].string, smallest);
-    EXPECT_EQ(v["smallest_alternative_wire_bytes"].number, smallest_bytes);
-    EXPECT_EQ(v["wire_bytes"].number, fgbi["wire_bytes"].number);
-    EXPECT_NEAR(v["bytes_ratio"].number, fgbi["wire_bytes"].number / smallest_bytes,
-                1e-4 * v["bytes_ratio"].number);
+    EXPECT_NEAR(v.at("time_to_ship_ms_median").get<double>(),
+                fgbi.at("latency_ms_median").get<double>(),
+                1e-5 * fgbi.at("latency_ms_median").get<double>());
+    EXPECT_NEAR(v.at("time_ratio").get<double>(),
+                fgbi.at("latency_ms_median").get<double>() / fastest_ms,
+                1e-4 * v.at("time_ratio").get<double>());
+    EXPECT_EQ(v.at("smallest_alternative").get<std::string>(), smallest);
+    EXPECT_EQ(v.at("smallest_alternative_wire_bytes").get<double>(), smallest_bytes);
+    EXPECT_EQ(v.at("wire_bytes").get<double>(), fgbi.at("wire_bytes").get<double>());
+    EXPECT_NEAR(v.at("bytes_ratio").get<double>(),
+                fgbi.at("wire_bytes").get<double>() / smallest_bytes,
+                1e-4 * v.at("bytes_ratio").get<double>());
   }
 }
 
@@ -232,13 +241,15 @@ TEST(BenchCliSingleLink, OneSpeedStillWorksInTextAndJson) {
       << text.output;
   const Outcome json = engine(args + " --json");
   ASSERT_EQ(json.status, 0) << json.output;
-  const JsonValue doc = parse_json(json.output);
-  ASSERT_EQ(doc["config"]["link_gbps"].array.size(), 1u);
-  EXPECT_EQ(doc["config"]["link_gbps"][0].number, 2.5);
-  const JsonValue& at = doc["workloads"][0]["links"];
-  ASSERT_EQ(at.array.size(), 1u);
-  EXPECT_EQ(scheme_named(at[0]["schemes"], "fgbi")["tuned_link_gbps"].number, 2.5);
-  EXPECT_EQ(at[0]["fgbi_vs_best_alternative"][0]["fastest_alternative"].string, "xbzrle");
+  const nlohmann::json doc = nlohmann::json::parse(json.output);
+  ASSERT_EQ(doc.at("config").at("link_gbps").size(), 1u);
+  EXPECT_EQ(doc.at("config").at("link_gbps").at(0).get<double>(), 2.5);
+  const nlohmann::json& at = doc.at("workloads").at(0).at("links");
+  ASSERT_EQ(at.size(), 1u);
+  EXPECT_EQ(scheme_named(at.at(0).at("schemes"), "fgbi").at("tuned_link_gbps").get<double>(), 2.5);
+  EXPECT_EQ(
+      at.at(0).at("fgbi_vs_best_alternative").at(0).at("fastest_alternative").get<std::string>(),
+      "xbzrle");
 }
 
 TEST(BenchCliSingleLink, ReportSaysWhenThereIsNothingToCompare) {

@@ -55,7 +55,7 @@ struct AlignedPages {
 };
 
 // Random content with zero blocks and zero pages, as guests have.
-void fill_page(uint8_t* page, bench::Rng& rng) {
+void fill_page(uint8_t* page, eval::Rng& rng) {
   switch (rng.below(6)) {
     case 0: std::memset(page, 0, kPageSize); break;
     case 1:  // zero blocks of every size among random ones
@@ -68,7 +68,7 @@ void fill_page(uint8_t* page, bench::Rng& rng) {
 }
 
 // Changes a page the way guests do: a few bytes, a block, or all of it.
-void mutate_page(uint8_t* page, bench::Rng& rng) {
+void mutate_page(uint8_t* page, eval::Rng& rng) {
   switch (rng.below(4)) {
     case 0: break;  // rewritten with the same content
     case 1: fill_page(page, rng); break;
@@ -207,7 +207,7 @@ TEST_P(CudaStreams, ByteIdenticalToCpuBackend) {
   ASSERT_EQ(fgbi_sender_set_parameter(gpu.sender(), FGBI_P_BACKEND, FGBI_BACKEND_CUDA), FGBI_OK);
   ASSERT_EQ(fgbi_receiver_set_parameter(gpu.receiver(), FGBI_P_BACKEND, FGBI_BACKEND_CUDA),
             FGBI_OK);
-  bench::Rng rng(static_cast<uint64_t>(block * 10 + threads));
+  eval::Rng rng(static_cast<uint64_t>(block * 10 + threads));
   for (uint64_t pfn = 0; pfn < opt.pages; ++pfn) fill_page(cpu.page(pfn), rng);
   std::vector<uint64_t> dirty = test::all_pages(opt.pages);
   for (int epoch = 0; epoch < 12; ++epoch) {
@@ -248,7 +248,7 @@ TEST_P(CudaResident, MatchesScalarOverEpochs) {
   constexpr size_t kPages = 2000;
   const uint32_t blocks = kPageSize / block;
   AlignedPages memory(kPages);
-  bench::Rng rng(block + static_cast<uint64_t>(transfer) * 1000);
+  eval::Rng rng(block + static_cast<uint64_t>(transfer) * 1000);
   for (uint64_t pfn = 0; pfn < kPages; ++pfn) fill_page(memory.page(pfn), rng);
 
   cuda::ResidentConfig config;
@@ -310,7 +310,7 @@ TEST(CudaResidentInput, BadPfnListsAreRejectedWithoutEffect) {
   SKIP_WITHOUT_DEVICE();
   constexpr size_t kPages = 64;
   AlignedPages memory(kPages);
-  bench::Rng rng(7);
+  eval::Rng rng(7);
   for (uint64_t pfn = 0; pfn < kPages; ++pfn) fill_page(memory.page(pfn), rng);
   cuda::ResidentConfig config;
   config.memory = memory.page(0);

@@ -36,7 +36,7 @@ extern char** environ;
 namespace fgbi::test {
 namespace {
 
-namespace dt = bench::downtime;
+namespace dt = eval::downtime;
 using net::TempDir;
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -228,8 +228,8 @@ struct Measured {
 
 constexpr uint64_t kPages = 8192;
 
-bench::WorkloadModel workload() {
-  bench::WorkloadModel m = *bench::find_preset("db");
+eval::WorkloadModel workload() {
+  eval::WorkloadModel m = *eval::find_preset("db");
   m.tracked_pages = kPages;
   m.working_set_pages = kPages;
   m.dirty_pages = 2000;
@@ -297,7 +297,7 @@ class ServingBackup {
 class LinkedPrimary {
  public:
   // link_mbps 0: the link measures its speed and tells the sender.
-  LinkedPrimary(bench::SyntheticWorkload* memory, int64_t link_mbps) {
+  LinkedPrimary(eval::SyntheticWorkload* memory, int64_t link_mbps) {
     EXPECT_EQ(fgbi_sender_create(&sender_), FGBI_OK);
     configure(sender_, link_mbps == 0 ? 1000 : link_mbps);
     EXPECT_EQ(fgbi_link_create(&link_, sender_), FGBI_OK);
@@ -306,7 +306,7 @@ class LinkedPrimary {
     EXPECT_EQ(fgbi_link_set_page_source(
                   link_,
                   [](void* user, uint64_t pfn) -> const void* {
-                    return static_cast<bench::SyntheticWorkload*>(user)->page(pfn);
+                    return static_cast<eval::SyntheticWorkload*>(user)->page(pfn);
                   },
                   memory),
               FGBI_OK);
@@ -368,15 +368,15 @@ TEST_F(DowntimeLinkTest, ModelPredictsTypeTwoDowntimeAndLatencyWithinTwentyPerce
   const uint16_t port = backup.start(ShapedLink::kBackupAddress);
 
   // The link's sender and, beside it, the twin: same options, same epochs.
-  bench::SyntheticWorkload memory(workload());
+  eval::SyntheticWorkload memory(workload());
   // The link's speed as given, not as measured: the twin must match.
   LinkedPrimary primary(&memory, static_cast<int64_t>(rates_mbit[0]));
-  bench::FgbiSchemeOptions twin_options;
+  eval::FgbiSchemeOptions twin_options;
   twin_options.name = "twin";
   twin_options.tracked_pages = kPages;
   twin_options.link_mbps = static_cast<int64_t>(rates_mbit[0]);
   twin_options.adaptive = 0;
-  auto twin = bench::make_fgbi_scheme(twin_options);
+  auto twin = eval::make_fgbi_scheme(twin_options);
   ASSERT_TRUE(netns.enter(link_.primary(), &why)) << why;
   ASSERT_EQ(fgbi_link_connect(primary.link(), ShapedLink::kBackupAddress, port, nullptr), FGBI_OK);
   if (io_cpu >= 0) cpus.pin(encode_cpu);
@@ -386,7 +386,7 @@ TEST_F(DowntimeLinkTest, ModelPredictsTypeTwoDowntimeAndLatencyWithinTwentyPerce
   std::vector<const uint8_t*> pages;
   // One epoch through the twin, timed as `fgbi-engine downtime` times it.
   auto encode_twin = [&](const std::vector<uint64_t>& pfns) {
-    const bench::DirtyEpoch epoch{pfns, pages};
+    const eval::DirtyEpoch epoch{pfns, pages};
     const double c0 = cpu_s(), t0 = now_s();
     EXPECT_TRUE(twin->capture(epoch));
     const double resumed = now_s();
@@ -394,7 +394,7 @@ TEST_F(DowntimeLinkTest, ModelPredictsTypeTwoDowntimeAndLatencyWithinTwentyPerce
     const double t1 = now_s(), c1 = cpu_s();
     twin->decode();
     const double t2 = now_s();
-    return bench::EpochSample{pfns.size(), wire, resumed - t0, t1 - resumed, c1 - c0, t2 - t1};
+    return eval::EpochSample{pfns.size(), wire, resumed - t0, t1 - resumed, c1 - c0, t2 - t1};
   };
 
   // The initial synchronisation, unshaped: every page, in the same order.
@@ -417,7 +417,7 @@ TEST_F(DowntimeLinkTest, ModelPredictsTypeTwoDowntimeAndLatencyWithinTwentyPerce
   std::vector<Comparison> results;
   for (double mbit : rates_mbit) {
     ASSERT_EQ(link_.shape(mbit, kBurst), "");
-    std::vector<bench::EpochSample> twin_samples;
+    std::vector<eval::EpochSample> twin_samples;
     std::vector<Measured> measured;
     for (uint32_t i = 0; i < kEpochs; ++i) {
       const std::vector<uint64_t> dirty = memory.next_epoch();
@@ -452,9 +452,8 @@ TEST_F(DowntimeLinkTest, ModelPredictsTypeTwoDowntimeAndLatencyWithinTwentyPerce
       ml.push_back(measured[i].latency_s * 1e3);
       wire += static_cast<double>(measured[i].wire_bytes);
     }
-    results.push_back({bench::percentile(p2, 50), bench::percentile(m2, 50),
-                       bench::percentile(pl, 50), bench::percentile(ml, 50),
-                       wire / predicted.size() / 1024});
+    results.push_back({eval::percentile(p2, 50), eval::percentile(m2, 50), eval::percentile(pl, 50),
+                       eval::percentile(ml, 50), wire / predicted.size() / 1024});
     // A model that put the transfer on the critical path would be off by
     // the transfer time, several times the pause.
     EXPECT_LT(results.back().measured_type2_ms, results.back().measured_latency_ms / 2);
@@ -491,10 +490,10 @@ TEST_F(DowntimeLinkTest, LinkMeasuresTheShapedRateAndTellsTheSender) {
   if (!netns.enter(link_.backup(), &why)) GTEST_SKIP() << why;
   const uint16_t port = backup.start(ShapedLink::kBackupAddress);
   // Pages rewritten with fresh bytes: nothing shrinks them on the wire.
-  bench::WorkloadModel model = *bench::find_preset("random");
+  eval::WorkloadModel model = *eval::find_preset("random");
   model.tracked_pages = model.working_set_pages = kPages;
   model.dirty_pages = 512;  // 2 MiB an epoch
-  bench::SyntheticWorkload memory(model);
+  eval::SyntheticWorkload memory(model);
   LinkedPrimary primary(&memory, 0);
   ASSERT_TRUE(netns.enter(link_.primary(), &why)) << why;
   ASSERT_EQ(fgbi_link_connect(primary.link(), ShapedLink::kBackupAddress, port, nullptr), FGBI_OK);

@@ -12,7 +12,7 @@
 #include <numeric>
 #include <vector>
 
-namespace fgbi::bench::downtime {
+namespace fgbi::eval::downtime {
 namespace {
 
 constexpr double kEps = 1e-9;
@@ -277,4 +277,4 @@ TEST(DowntimeModel, MemcpyRateIsThisMachinesCopy) {
 }
 
 }  // namespace
-}  // namespace fgbi::bench::downtime
+}  // namespace fgbi::eval::downtime

@@ -10,7 +10,7 @@
 
 #include "evaluation.hpp"
 
-namespace fgbi::bench {
+namespace fgbi::eval {
 namespace {
 
 // A scheme's result whose every steady epoch costs the same.
@@ -81,4 +81,4 @@ TEST(TimeToShip, SweepSpansTheRangeOnALogScaleWithASeriesPerScheme) {
 }
 
 }  // namespace
-}  // namespace fgbi::bench
+}  // namespace fgbi::eval

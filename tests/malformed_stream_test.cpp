@@ -22,7 +22,7 @@ class MalformedStream : public ::testing::Test {
   void init(PairOptions opt) {
     opt.pages = 40;
     pair_ = std::make_unique<Pair>(opt);
-    bench::Rng rng(2024);
+    eval::Rng rng(2024);
     for (auto& b : pair_->primary()) b = static_cast<uint8_t>(rng.next());
     pair_->replicate(all_pages(opt.pages));
     // Epoch 2: a rewritten page (full record), sparse edits (block records)
@@ -88,7 +88,7 @@ TEST_F(MalformedStream, TruncatedAtEveryOffset) {
 }
 
 TEST_F(MalformedStream, EverySingleBitFlipIsRejected) {
-  bench::Rng rng(77);
+  eval::Rng rng(77);
   for (int trial = 0; trial < 3000; ++trial) {
     std::vector<uint8_t> bad = epoch2_;
     const size_t bit = rng.below(bad.size() * 8);
@@ -146,7 +146,7 @@ TEST_F(MalformedStream, EpochLargerThanTheReceiverLimit) {
   // as soon as a segment header takes it past the limit, without buffering
   // that segment.
   Pair big({.pages = 300});
-  bench::Rng rng(3);
+  eval::Rng rng(3);
   for (auto& b : big.primary()) b = static_cast<uint8_t>(rng.next());
   fgbi_receiver* r = nullptr;
   ASSERT_EQ(fgbi_receiver_create(&r), FGBI_OK);
@@ -223,7 +223,7 @@ class MalformedFullPageRun : public MalformedStream {
     PairOptions opt = plain_options();
     opt.pages = 40;
     pair_ = std::make_unique<Pair>(opt);
-    bench::Rng rng(77);
+    eval::Rng rng(77);
     for (auto& b : pair_->primary()) b = static_cast<uint8_t>(rng.next());
     pair_->replicate(all_pages(opt.pages));
     for (uint64_t pfn : {9, 5, 30})
@@ -365,7 +365,7 @@ TEST_F(MalformedStream, DigestRequiredAndGeometryMismatch) {
 }
 
 TEST_F(MalformedStream, GarbageNeverHangsOrCrashes) {
-  bench::Rng rng(5);
+  eval::Rng rng(5);
   for (int trial = 0; trial < 500; ++trial) {
     std::vector<uint8_t> junk(1 + rng.below(3000));
     for (auto& b : junk) b = static_cast<uint8_t>(rng.next());

@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "net_harness.hpp"
 
 extern char** environ;
@@ -152,9 +154,10 @@ TEST(NetCli, SendAndRecvReplicateThenStopCleanly) {
   args.push_back("--json");
   Process send(args);
   EXPECT_EQ(send.wait(), 0) << send.err();
-  EXPECT_NE(send.out().find("\"matches_primary\":true"), std::string::npos) << send.out();
-  EXPECT_NE(send.out().find("\"authenticated\":true"), std::string::npos) << send.out();
-  EXPECT_NE(send.out().find("\"epochs\":20"), std::string::npos) << send.out();
+  const nlohmann::json report = nlohmann::json::parse(send.out());
+  EXPECT_TRUE(report.at("replica_check").at("matches_primary").get<bool>()) << send.out();
+  EXPECT_TRUE(report.at("config").at("authenticated").get<bool>()) << send.out();
+  EXPECT_EQ(report.at("steady").at("epochs").get<uint64_t>(), 20u) << send.out();
   EXPECT_FALSE(s.recv->wait_for_stderr("no failover", 2s).empty()) << s.recv->err();
   s.recv->signal(SIGTERM);
   EXPECT_EQ(s.recv->wait(), 0) << s.recv->err();
@@ -197,6 +200,29 @@ TEST(NetCli, SigintMakesSendSayGoodbye) {
   EXPECT_EQ(s.recv->wait(), 0) << s.recv->err();
 }
 
+// The synthetic workload as a spec: the same workload --workload builds,
+// replicated until the spec's epoch limit ends it.
+TEST(NetCli, SendReplicatesASyntheticSource) {
+  Cli s;
+  const std::string port = s.start_recv();
+  Process send({"send", "--port", port, "--key-file", s.dir.file("key"), "--source",
+                "synthetic:web,pages=256,dirty=32,working-set=128,seed=3,epochs=6", "--json"});
+  EXPECT_EQ(send.wait(), 0) << send.err();
+  const nlohmann::json report = nlohmann::json::parse(send.out());
+  const nlohmann::json& source = report.at("source");
+  EXPECT_EQ(source.at("kind"), "synthetic") << send.out();
+  EXPECT_EQ(source.at("workload"), "web");
+  EXPECT_EQ(source.at("tracked_pages").get<uint64_t>(), 256u);
+  EXPECT_EQ(source.at("dirty_pages_per_epoch").get<uint64_t>(), 32u);
+  EXPECT_EQ(source.at("seed").get<uint64_t>(), 3u);
+  EXPECT_EQ(report.at("steady").at("epochs").get<uint64_t>(), 5u);  // after the initial sync
+  EXPECT_TRUE(report.at("replica_check").at("matches_primary").get<bool>()) << send.out();
+  EXPECT_NE(send.err().find("the source ended: epoch limit of 6 reached"), std::string::npos)
+      << send.err();
+  s.recv->signal(SIGTERM);
+  EXPECT_EQ(s.recv->wait(), 0);
+}
+
 // An adapter as the source: memory images replicated, the replica file
 // ends equal to the last image.
 TEST(NetCli, SendReplicatesAnAdapterSource) {
@@ -218,8 +244,9 @@ TEST(NetCli, SendReplicatesAnAdapterSource) {
   Process send(
       {"send", "--port", port, "--key-file", s.dir.file("key"), "--source", images, "--json"});
   EXPECT_EQ(send.wait(), 0) << send.err();
-  EXPECT_NE(send.out().find("\"kind\":\"adapter\""), std::string::npos) << send.out();
-  EXPECT_NE(send.out().find("\"matches_primary\":true"), std::string::npos) << send.out();
+  const nlohmann::json report = nlohmann::json::parse(send.out());
+  EXPECT_EQ(report.at("source").at("kind"), "adapter") << send.out();
+  EXPECT_TRUE(report.at("replica_check").at("matches_primary").get<bool>()) << send.out();
   EXPECT_NE(send.err().find("the source ended"), std::string::npos) << send.err();
   s.recv->signal(SIGTERM);
   EXPECT_EQ(s.recv->wait(), 0);

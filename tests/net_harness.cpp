@@ -53,8 +53,8 @@ std::string LogLines::joined() const {
   return s;
 }
 
-bench::WorkloadModel model(uint64_t pages, uint64_t dirty, uint64_t seed) {
-  bench::WorkloadModel m;
+eval::WorkloadModel model(uint64_t pages, uint64_t dirty, uint64_t seed) {
+  eval::WorkloadModel m;
   m.tracked_pages = pages;
   m.working_set_pages = pages;
   m.dirty_pages = dirty;

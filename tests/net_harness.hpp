@@ -67,7 +67,7 @@ class Primary {
   ~Primary();
   fgbi_link* link() { return link_; }
   fgbi_sender* sender() { return sender_; }
-  bench::SyntheticWorkload& workload() { return workload_; }
+  eval::SyntheticWorkload& workload() { return workload_; }
   const LogLines& log() const { return log_; }
 
   fgbi_status connect(uint16_t port, fgbi_sync* sync = nullptr);
@@ -84,7 +84,7 @@ class Primary {
  private:
   static const void* page(void* user, uint64_t pfn);
   PrimaryOptions options_;
-  bench::SyntheticWorkload workload_;
+  eval::SyntheticWorkload workload_;
   fgbi_sender* sender_ = nullptr;
   fgbi_link* link_ = nullptr;
   LogLines log_;
@@ -183,6 +183,6 @@ class Proxy {
 int listen_loopback(uint16_t* port);
 
 // Model used by the primaries above (deterministic for a seed).
-bench::WorkloadModel model(uint64_t pages, uint64_t dirty, uint64_t seed);
+eval::WorkloadModel model(uint64_t pages, uint64_t dirty, uint64_t seed);
 
 }  // namespace fgbi::test::net

@@ -53,7 +53,7 @@ TEST(NetKill, KilledPrimaryLeavesTheReplicaAtACommittedEpoch) {
   // The primary's memory at each epoch, replayed from the same workload.
   std::vector<uint64_t> expected(kEpochs + 1, 0);
   {
-    bench::SyntheticWorkload w(model(kPages, kDirty, kSeed));
+    eval::SyntheticWorkload w(model(kPages, kDirty, kSeed));
     for (uint64_t e = 1; e <= kEpochs; ++e) {
       w.next_epoch();
       expected[e] = fgbi_memory_digest(w.page(0), w.memory_bytes());

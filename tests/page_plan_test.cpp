@@ -78,7 +78,7 @@ TEST(PlanStages, ZeroBlocksAreSharedOnlyWhereTheyPay) {
     o.pages = 64;
     o.link_mbps = link_mbps;
     Pair pair(o);
-    bench::Rng rng(3);
+    eval::Rng rng(3);
     for (auto& byte : pair.primary()) byte = static_cast<uint8_t>(rng.next());
     pair.replicate(all_pages(o.pages));
     uint64_t sharing = 0, probes = 0, zero_before = 0;
@@ -198,7 +198,7 @@ TEST(NeverWorse, RandomPagesShipAsFewBytesAsPlainRecords) {
     full.pages = 128;
     full.link_mbps = link_mbps;
     Pair a(full), b(plain_options(full));
-    bench::Rng rng(11);
+    eval::Rng rng(11);
     size_t full_bytes = 0, plain_bytes = 0;
     for (int epoch = 0; epoch < 12; ++epoch) {
       std::vector<uint8_t> noise(full.pages * kPage);
@@ -232,7 +232,7 @@ TEST(ReferenceRule, TheSenderTakesAReferenceOnlyWhereItIsSmaller) {
     o.link_mbps = 10;  // every stage pays
     o.codecs = FGBI_CODEC_XOR;
     Pair pair(o);
-    bench::Rng rng(5);
+    eval::Rng rng(5);
     for (auto& byte : pair.primary()) byte = static_cast<uint8_t>(rng.next());
     uint8_t* source = pair.primary().data() + 3 * kPage;  // pfn 3, block 0
     uint8_t* target = pair.primary().data() + 9 * kPage;  // pfn 9, block 0

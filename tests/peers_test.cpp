@@ -20,7 +20,7 @@
 namespace fgbi::peers {
 namespace {
 
-using bench::Rng;
+using eval::Rng;
 using Bytes = std::vector<uint8_t>;
 constexpr size_t kPage = kPeerPageSize;
 

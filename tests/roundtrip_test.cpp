@@ -15,7 +15,7 @@ namespace fgbi::test {
 namespace {
 
 // Mutates a random subset of pages the way guests do and returns it.
-std::vector<uint64_t> random_epoch(Pair& pair, bench::Rng& rng) {
+std::vector<uint64_t> random_epoch(Pair& pair, eval::Rng& rng) {
   const uint64_t pages = pair.options().pages;
   std::vector<uint64_t> dirty;
   const double density = rng.unit();
@@ -43,7 +43,7 @@ std::vector<uint64_t> random_epoch(Pair& pair, bench::Rng& rng) {
 }
 
 void fill_random(Pair& pair, uint64_t seed) {
-  bench::Rng rng(seed);
+  eval::Rng rng(seed);
   for (auto& b : pair.primary()) b = rng.below(3) == 0 ? 0 : static_cast<uint8_t>(rng.next());
 }
 
@@ -60,7 +60,7 @@ TEST_P(RoundTrip, ReplicaEqualsPrimaryAfterEveryEpoch) {
   opt.receiver_threads = threads;
   opt.digest = digest;
   Pair pair(opt);
-  bench::Rng rng(static_cast<uint64_t>(block * 31 + threads * 7 + digest));
+  eval::Rng rng(static_cast<uint64_t>(block * 31 + threads * 7 + digest));
   fill_random(pair, rng.next());
   pair.replicate(all_pages(opt.pages));
   ASSERT_TRUE(pair.replica_matches_primary());
@@ -89,7 +89,7 @@ TEST(RoundTripThreads, StreamIsByteIdenticalForAnyThreadCount) {
     opt.threads = threads;
     opt.adaptive = 0;
     Pair pair(opt);
-    bench::Rng rng(99);
+    eval::Rng rng(99);
     fill_random(pair, 1234);
     std::vector<std::vector<uint8_t>> run;
     run.push_back(pair.encode(all_pages(opt.pages)));

@@ -42,12 +42,12 @@ const char* workload_name(Workload w) {
 }
 
 // Fills memory with text-like, compressible but varied content.
-void fill(Pair& pair, bench::Rng& rng) {
+void fill(Pair& pair, eval::Rng& rng) {
   for (auto& b : pair.primary()) b = static_cast<uint8_t>("abcdefgh etaoin\n"[rng.below(16)]);
 }
 
 // Applies one epoch of the workload to the primary; returns the dirty pfns.
-std::vector<uint64_t> mutate(Pair& pair, Workload w, bench::Rng& rng) {
+std::vector<uint64_t> mutate(Pair& pair, Workload w, eval::Rng& rng) {
   const uint64_t pages = pair.options().pages;
   std::vector<uint8_t> dirty(pages, 0);
   auto touch = [&](uint64_t first_byte, uint64_t bytes) {
@@ -112,7 +112,7 @@ TEST_P(SharingRoundTrip, ReplicaEqualsPrimaryAfterEveryEpoch) {
   opt.threads = 2;
   opt.link_mbps = 10;  // every stage pays: each mechanism is exercised
   Pair pair(opt);
-  bench::Rng rng(static_cast<uint64_t>(workload) * 1000 + sharing * 10 + codecs + block);
+  eval::Rng rng(static_cast<uint64_t>(workload) * 1000 + sharing * 10 + codecs + block);
   fill(pair, rng);
   pair.replicate(all_pages(opt.pages));
   for (int epoch = 0; epoch < 30; ++epoch) {
@@ -176,7 +176,7 @@ TEST(Sharing, FewerWireBytesThanPlainOnEveryWorkload) {
       PairOptions opt = coded ? PairOptions{} : plain_options();
       opt.pages = 200;
       Pair pair(opt);
-      bench::Rng rng(7);
+      eval::Rng rng(7);
       fill(pair, rng);
       pair.replicate(all_pages(opt.pages));
       for (int epoch = 0; epoch < 10; ++epoch) {
@@ -195,7 +195,7 @@ TEST(Sharing, FewerWireBytesThanPlainOnEveryWorkload) {
 uint64_t weak_hash(const uint8_t* block) { return kernels::block_hash_reference(block, 64) & 0xF; }
 
 // Changes `block` (64 bytes) until its 4-bit hash is `target` again.
-void collide(uint8_t* block, uint64_t target, bench::Rng& rng) {
+void collide(uint8_t* block, uint64_t target, eval::Rng& rng) {
   do {
     block[rng.below(64)] ^= static_cast<uint8_t>(1 + rng.below(255));
   } while (weak_hash(block) != target);
@@ -206,7 +206,7 @@ TEST(ForcedCollision, EqualWeakHashesAreNeverSharedWrongly) {
   opt.pages = 64;
   opt.hash_bits = 4;
   Pair pair(opt);
-  bench::Rng rng(11);
+  eval::Rng rng(11);
   fill(pair, rng);
   pair.replicate(all_pages(opt.pages));
   ASSERT_TRUE(pair.replica_matches_primary());
@@ -252,7 +252,7 @@ TEST(ForcedCollision, AMissedChangeIsCaughtByTheDigestAndRepaired) {
   opt.pages = 16;
   opt.hash_bits = 4;
   Pair pair(opt);
-  bench::Rng rng(5);
+  eval::Rng rng(5);
   fill(pair, rng);
   pair.replicate(all_pages(opt.pages));
 
@@ -287,7 +287,7 @@ TEST(ForcedCollision, WithoutTheDigestTheMissIsSilent) {
   opt.hash_bits = 4;
   opt.digest = false;
   Pair pair(opt);
-  bench::Rng rng(5);
+  eval::Rng rng(5);
   fill(pair, rng);
   pair.replicate(all_pages(opt.pages));
   uint8_t* block = pair.page(3) + 640;
@@ -303,7 +303,7 @@ class References : public ::testing::Test {
  protected:
   void SetUp() override {
     pair_ = std::make_unique<Pair>(plain_options({.pages = 8}));
-    bench::Rng rng(1);
+    eval::Rng rng(1);
     fill(*pair_, rng);
     pair_->replicate(all_pages(8));
     committed_ = pair_->replica();
@@ -541,7 +541,7 @@ TEST(XorPages, DeltaIsTheCanonicalDeltaOfTheWholePage) {
     opt.sharing = 0;
     opt.codecs = FGBI_CODEC_XOR;
     Pair pair(opt);
-    bench::Rng rng(static_cast<uint64_t>(block));
+    eval::Rng rng(static_cast<uint64_t>(block));
     fill(pair, rng);
     pair.replicate(all_pages(opt.pages));
     std::vector<uint64_t> dirty;

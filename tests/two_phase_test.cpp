@@ -33,13 +33,13 @@ std::string backend_name(int64_t backend) {
 }
 
 void fill(Pair& pair, uint64_t seed) {
-  bench::Rng rng(seed);
+  eval::Rng rng(seed);
   for (auto& b : pair.primary()) b = rng.below(3) == 0 ? 0 : static_cast<uint8_t>(rng.next());
 }
 
 // Edits a random third of the pages the way guests do (sparse bytes, zeroed
 // runs, copied blocks, whole rewrites) and returns them, unsorted.
-std::vector<uint64_t> edit_some(Pair& pair, bench::Rng& rng) {
+std::vector<uint64_t> edit_some(Pair& pair, eval::Rng& rng) {
   std::vector<uint64_t> dirty;
   const uint64_t pages = pair.options().pages;
   for (uint64_t pfn = 0; pfn < pages; ++pfn)
@@ -95,7 +95,7 @@ TEST_P(CaptureContract, ReplicaIsTheSnapshotAtCaptureWhateverTheGuestWritesAfter
   o.cache_bytes = 256 * kPage;  // smaller than the memory: misses are captured whole
   Pair pair(o);
   fill(pair, 11);
-  bench::Rng rng(static_cast<uint64_t>(block * 7 + threads));
+  eval::Rng rng(static_cast<uint64_t>(block * 7 + threads));
   std::vector<uint64_t> dirty = all_pages(o.pages);
   for (int epoch = 1; epoch <= 8; ++epoch) {
     std::vector<uint8_t> snapshot;
@@ -264,7 +264,7 @@ TEST_P(GoldenVectors, FixedInputsGiveFixedEpochsAndReplicas) {
   o.stream_id = 0x0123456789abcdef;
   Pair pair(o);
   fill(pair, 2024);
-  bench::Rng rng(7);
+  eval::Rng rng(7);
   std::vector<uint64_t> dirty = all_pages(o.pages);
   for (size_t epoch = 0; epoch < std::size(kGolden); ++epoch) {
     const std::vector<uint8_t> stream = pair.encode(dirty);

@@ -97,7 +97,7 @@ void parallel_for(size_t n, const std::function<void(size_t begin, size_t end)>&
 // the others zero.
 void fill(HostRegion& region, size_t pages) {
   parallel_for(pages, [&](size_t begin, size_t end) {
-    fgbi::bench::Rng rng(begin + 1);
+    fgbi::eval::Rng rng(begin + 1);
     for (size_t p = begin; p < end; ++p) {
       uint64_t* words = reinterpret_cast<uint64_t*>(region.page(p));
       const bool zero_page = rng.below(8) == 0;
@@ -139,7 +139,7 @@ struct CpuState {
 };
 
 std::vector<uint64_t> random_pfns(size_t pages, double fraction, uint64_t seed) {
-  fgbi::bench::Rng rng(seed);
+  fgbi::eval::Rng rng(seed);
   std::vector<uint64_t> pfns;
   for (uint64_t p = 0; p < pages; ++p)
     if (rng.unit() < fraction) pfns.push_back(p);

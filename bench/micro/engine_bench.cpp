@@ -23,18 +23,18 @@
 #include <vector>
 
 #include "fgbi.h"
-#include "peers/peer_codec.hpp"
+#include "peer_codec.hpp"
 #include "workload.hpp"
 
 namespace {
 
-using fgbi::bench::SyntheticWorkload;
-using fgbi::bench::WorkloadModel;
+using fgbi::eval::SyntheticWorkload;
+using fgbi::eval::WorkloadModel;
 
 // The target workloads over 256 MiB: sparse (<= 2 changed blocks a
 // dirty page) and dense (about 25 % of the bytes changed), plus web.
 WorkloadModel model(const std::string& name) {
-  WorkloadModel m = *fgbi::bench::find_preset(name);
+  WorkloadModel m = *fgbi::eval::find_preset(name);
   m.tracked_pages = 65536;
   m.working_set_pages = 65536;
   m.dirty_pages = 16384;  // 64 MiB an epoch
@@ -238,7 +238,7 @@ void run_decode(benchmark::State& state, const WorkloadModel& m, bool fgbi) {
 
 void register_all() {
   for (const char* workload : {"web", "hpc", "db", "sparse", "dense"}) {
-    const WorkloadModel m = *fgbi::bench::find_preset(workload);
+    const WorkloadModel m = *fgbi::eval::find_preset(workload);
     for (auto [name, fgbi] : {std::pair{"memcpy", false}, {"fgbi", true}})
       benchmark::RegisterBenchmark(("decode/" + std::string(name) + "/" + workload).c_str(),
                                    [m, fgbi](benchmark::State& s) { run_decode(s, m, fgbi); })
@@ -249,7 +249,7 @@ void register_all() {
   // epoch, as the paper's workloads at 50 ms) and on 64 MiB epochs.
   for (const char* workload : {"web", "hpc", "db", "sparse"}) {
     for (const bool large : {false, true}) {
-      WorkloadModel m = large ? model(workload) : *fgbi::bench::find_preset(workload);
+      WorkloadModel m = large ? model(workload) : *fgbi::eval::find_preset(workload);
       const std::string tail = std::string(workload) + (large ? "/64MiB" : "");
       for (auto [name, fgbi, threads] : {std::tuple{"remus-copy", false, int64_t{1}},
                                          {"fgbi", true, int64_t{1}},

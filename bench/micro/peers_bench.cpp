@@ -75,16 +75,16 @@ const Dataset& dataset(Density density) {
   current.reset();
   auto d = std::make_unique<Dataset>();
   d->density = density;
-  bench::WorkloadModel model;
+  eval::WorkloadModel model;
   model.tracked_pages = kPages;
   model.working_set_pages = kPages;
   model.initial_zero_share = 0;
   {
-    bench::SyntheticWorkload workload(model);
+    eval::SyntheticWorkload workload(model);
     std::memcpy(d->base.data(), workload.memory(), workload.memory_bytes());
   }
   std::memcpy(d->edited.data(), d->base.data(), d->base.size());
-  bench::Rng rng(2024);
+  eval::Rng rng(2024);
   auto rewrite = [&](uint8_t* p, size_t n) {
     for (size_t i = 0; i < n; ++i) p[i] ^= static_cast<uint8_t>(1 + rng.below(255));
   };

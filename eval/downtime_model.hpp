@@ -15,7 +15,7 @@
 
 #include "evaluation.hpp"
 
-namespace fgbi::bench::downtime {
+namespace fgbi::eval::downtime {
 
 // TCP payload per byte a shaper or NIC counts at MTU 1500: 1448 bytes of
 // payload (IPv4, TCP with timestamps) in a 1514-byte Ethernet frame.
@@ -168,4 +168,4 @@ SchemeDowntime evaluate(std::string name, std::vector<EpochCost> costs, const Pi
                         const Link& link, const Failover& failover,
                         double epochs_per_checkpoint = 1);
 
-}  // namespace fgbi::bench::downtime
+}  // namespace fgbi::eval::downtime

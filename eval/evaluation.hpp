@@ -15,9 +15,10 @@
 #include <utility>
 #include <vector>
 
+#include "shadow_copy.hpp"
 #include "workload.hpp"
 
-namespace fgbi::bench {
+namespace fgbi::eval {
 
 // The dirty pages of one epoch, as every scheme receives them: pages[i] is
 // the 4 KiB content of pfns[i], stable until the next epoch is fetched.
@@ -26,23 +27,36 @@ struct DirtyEpoch {
   std::span<const uint8_t* const> pages;
 };
 
-// Where epochs come from: a synthetic workload, or a recorded or live source.
+// Where epochs come from: any dirty source (sources.hpp), through a shadow
+// copy of its pages for the final replica check.
 class EpochFeed {
  public:
-  virtual ~EpochFeed() = default;
-  virtual std::string name() const = 0;
-  virtual std::string description() const = 0;
-  virtual uint64_t tracked_pages() const = 0;
+  // `model`: the workload's parameters, when the source is synthetic.
+  // Throws std::bad_alloc when the shadow copy cannot be reserved.
+  EpochFeed(std::string name, std::unique_ptr<adapters::DirtySource> source,
+            std::optional<WorkloadModel> model = std::nullopt);
+  const std::string& name() const { return name_; }
+  std::string description() const { return shadow_.source().description(); }
+  uint64_t tracked_pages() const { return shadow_.tracked_pages(); }
   // The next epoch (the first carries every page), or false at the end.
-  virtual bool next(DirtyEpoch& epoch) = 0;
+  // Throws SchemeError when the source fails.
+  bool next(DirtyEpoch& epoch);
   // The primary's memory as of the last epoch, for the final replica check.
-  virtual const uint8_t* primary() const = 0;
-  // The workload's parameters, when it is synthetic.
-  virtual std::optional<WorkloadModel> model() const { return std::nullopt; }
+  const uint8_t* primary() const { return shadow_.memory(); }
+  const std::optional<WorkloadModel>& model() const { return model_; }
+
+ private:
+  std::string name_;
+  ShadowCopy shadow_;
+  std::optional<WorkloadModel> model_;
+  std::vector<const uint8_t*> pages_;
+  std::string end_message_;
 };
 
-// A synthetic workload (workload.hpp): epoch 1 is every tracked page.
-std::unique_ptr<EpochFeed> make_synthetic_feed(const WorkloadModel& model);
+// Thrown by schemes when their library reports an error.
+struct SchemeError {
+  std::string what;
+};
 
 using Counters = std::vector<std::pair<std::string, uint64_t>>;
 
@@ -70,11 +84,6 @@ class Scheme {
   // The link speed the scheme chose its encoding for (fgbi's cost model),
   // or none when its encoding does not depend on the link (the peers).
   virtual std::optional<double> tuned_link_gbps() const { return std::nullopt; }
-};
-
-// Thrown by schemes when their library reports an error.
-struct SchemeError {
-  std::string what;
 };
 
 struct FgbiSchemeOptions {
@@ -201,4 +210,4 @@ struct RunOptions {
 WorkloadResult run_workload(EpochFeed& feed, std::vector<std::unique_ptr<Scheme>>& schemes,
                             const RunOptions& options);
 
-}  // namespace fgbi::bench
+}  // namespace fgbi::eval

@@ -9,7 +9,7 @@
 
 #include "fgbi.h"
 
-namespace fgbi::bench {
+namespace fgbi::eval {
 namespace {
 
 constexpr size_t kFeedBytes = 64 * 1024;
@@ -174,45 +174,20 @@ double commit_latency_s(const EpochSample& s, double link_bytes_per_s) {
          std::min(s.encode_wall_s, send_s) * segment_share + s.decode_wall_s;
 }
 
-namespace {
+EpochFeed::EpochFeed(std::string name, std::unique_ptr<adapters::DirtySource> source,
+                     std::optional<WorkloadModel> model)
+    : name_(std::move(name)), shadow_(std::move(source)), model_(std::move(model)) {}
 
-class SyntheticFeed : public EpochFeed {
- public:
-  explicit SyntheticFeed(const WorkloadModel& model) : workload_(model) {}
-  std::string name() const override { return workload_.model().name; }
-  std::string description() const override {
-    const WorkloadModel& m = workload_.model();
-    return "synthetic workload " + m.name + ": " + std::to_string(m.dirty_pages) +
-           " dirty pages per epoch from a working set of " + std::to_string(m.working_set_pages);
-  }
-  uint64_t tracked_pages() const override { return workload_.model().tracked_pages; }
-  bool next(DirtyEpoch& epoch) override {
-    if (all_.empty()) {
-      all_.resize(tracked_pages());
-      for (uint64_t i = 0; i < all_.size(); ++i) all_[i] = i;
-      pfns_ = all_;
-    } else {
-      pfns_ = workload_.next_epoch();
-    }
-    pages_.resize(pfns_.size());
-    for (size_t i = 0; i < pfns_.size(); ++i) pages_[i] = workload_.page(pfns_[i]);
-    epoch.pfns = pfns_;
-    epoch.pages = pages_;
-    return true;
-  }
-  const uint8_t* primary() const override { return workload_.page(0); }
-  std::optional<WorkloadModel> model() const override { return workload_.model(); }
-
- private:
-  SyntheticWorkload workload_;
-  std::vector<uint64_t> all_, pfns_;
-  std::vector<const uint8_t*> pages_;
-};
-
-}  // namespace
-
-std::unique_ptr<EpochFeed> make_synthetic_feed(const WorkloadModel& model) {
-  return std::make_unique<SyntheticFeed>(model);
+bool EpochFeed::next(DirtyEpoch& epoch) {
+  adapters::Epoch e;
+  const adapters::Next n = shadow_.next(e, end_message_);
+  if (n == adapters::Next::kError) throw SchemeError{name_ + ": " + end_message_};
+  if (n == adapters::Next::kEnd) return false;
+  pages_.resize(e.size());
+  for (size_t i = 0; i < e.size(); ++i) pages_[i] = static_cast<const uint8_t*>(e.pages[i]);
+  epoch.pfns = e.pfns;
+  epoch.pages = pages_;
+  return true;
 }
 
 WorkloadResult run_workload(EpochFeed& feed, std::vector<std::unique_ptr<Scheme>>& schemes,
@@ -320,4 +295,4 @@ LatencySweep sweep_latency(const WorkloadResult& result, double from_gbps, doubl
   return sweep;
 }
 
-}  // namespace fgbi::bench
+}  // namespace fgbi::eval

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstring>
 
-namespace fgbi::bench {
+namespace fgbi::eval {
 namespace {
 uint64_t splitmix(uint64_t& x) {
   x += 0x9E3779B97F4A7C15ull;
@@ -184,4 +184,21 @@ const std::vector<uint64_t>& SyntheticWorkload::next_epoch() {
   return dirty_;
 }
 
-}  // namespace fgbi::bench
+WorkloadModel WorkloadOverrides::preset(const std::string& name) const {
+  WorkloadModel m = *find_preset(name);
+  if (pages) {
+    m.tracked_pages = *pages;
+    m.working_set_pages = std::min(m.working_set_pages, m.tracked_pages);
+    m.dirty_pages = std::min(m.dirty_pages, m.working_set_pages);
+  }
+  if (working_set) m.working_set_pages = *working_set;
+  if (dirty) m.dirty_pages = *dirty;
+  if (edits) m.edits_per_page = *edits;
+  if (edit_bytes) m.edit_bytes = *edit_bytes;
+  if (zero_share) m.zero_edit_share = *zero_share;
+  if (unchanged_share) m.unchanged_share = *unchanged_share;
+  if (seed) m.seed = *seed;
+  return m;
+}
+
+}  // namespace fgbi::eval

@@ -5,10 +5,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
-namespace fgbi::bench {
+namespace fgbi::eval {
 
 struct WorkloadModel {
   std::string name = "custom";
@@ -68,7 +69,19 @@ class SyntheticWorkload {
   std::vector<uint8_t> chosen_;
 };
 
+// Overrides of a preset's parameters (the commands' --pages, --dirty ...
+// options, the options of a synthetic: source): only those set change. A
+// smaller memory shrinks the preset's working set and dirty pages with it;
+// the values given are taken as given, for validate() to judge.
+struct WorkloadOverrides {
+  std::optional<uint64_t> pages, dirty, working_set, seed;
+  std::optional<double> edits, zero_share, unchanged_share;
+  std::optional<uint32_t> edit_bytes;
+  // The built-in workload `name` (one of preset_names()) with these overrides.
+  WorkloadModel preset(const std::string& name) const;
+};
+
 // Returns an empty string when the model is usable, otherwise why not.
 std::string validate(const WorkloadModel& model);
 
-}  // namespace fgbi::bench
+}  // namespace fgbi::eval

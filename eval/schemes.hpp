@@ -7,11 +7,11 @@
 
 #include "evaluation.hpp"
 
-namespace fgbi::cli {
+namespace fgbi::eval {
 
 struct SchemeConfig {
-  bench::FgbiSchemeOptions fgbi;  // tracked pages and fgbi's settings
-  std::string backend = "auto";   // auto, scalar, simd, cuda or all
+  FgbiSchemeOptions fgbi;        // tracked pages and fgbi's settings
+  std::string backend = "auto";  // auto, scalar, simd, cuda or all
   size_t xbzrle_cache_bytes = size_t{64} << 20;
   size_t xc_cache_bytes = size_t{32} << 20;
 };
@@ -21,9 +21,9 @@ std::vector<std::string> all_scheme_names();
 
 // Builds the named schemes. "fgbi" and "fgbi-plain" become one scheme per
 // backend when the backend is "all" (those present on this machine).
-// Throws bench::SchemeError for a backend that is not available.
-std::vector<std::unique_ptr<bench::Scheme>> make_schemes(const std::vector<std::string>& names,
-                                                         const SchemeConfig& config);
+// Throws SchemeError for a backend that is not available.
+std::vector<std::unique_ptr<Scheme>> make_schemes(const std::vector<std::string>& names,
+                                                  const SchemeConfig& config);
 
 // Whether the named scheme chooses its encoding for the link speed (fgbi's
 // cost model does), so that bench runs it once per speed of --link-gbps.
@@ -37,9 +37,9 @@ bool is_full_fgbi(const std::string& name);
 // alternatives it names, fgbi-plain, remus-full and xbzrle (those that ran),
 // at one link speed. Time-to-ship is the median modelled commit latency.
 struct Versus {
-  const bench::SchemeResult* fgbi = nullptr;
-  const bench::SchemeResult* fastest = nullptr;   // the lowest time-to-ship
-  const bench::SchemeResult* smallest = nullptr;  // the fewest wire bytes
+  const SchemeResult* fgbi = nullptr;
+  const SchemeResult* fastest = nullptr;   // the lowest time-to-ship
+  const SchemeResult* smallest = nullptr;  // the fewest wire bytes
   double fgbi_ms = 0, fastest_ms = 0;
   double time_ratio() const { return fgbi_ms / fastest_ms; }
   double bytes_ratio() const {
@@ -50,9 +50,9 @@ struct Versus {
 
 // One Versus per full fgbi scheme among `schemes` (one per backend with
 // --backend all); none when no fgbi or no alternative ran.
-std::vector<Versus> versus_alternatives(const std::vector<const bench::SchemeResult*>& schemes,
+std::vector<Versus> versus_alternatives(const std::vector<const SchemeResult*>& schemes,
                                         double link_gbps);
 // "fgbi-plain, remus-full, xbzrle": the alternatives, for captions.
 const char* alternatives_text();
 
-}  // namespace fgbi::cli
+}  // namespace fgbi::eval

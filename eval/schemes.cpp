@@ -4,9 +4,9 @@
 #include <stdexcept>
 
 #include "fgbi.h"
-#include "peers/peer_codec.hpp"
+#include "peer_codec.hpp"
 
-namespace fgbi::cli {
+namespace fgbi::eval {
 namespace {
 
 constexpr const char* kFgbi = "fgbi";
@@ -19,7 +19,7 @@ bool is_alternative(const std::string& name) {
 }
 
 // A peer scheme: the codec's encoder and decoder, and its own replica.
-class PeerScheme : public bench::Scheme {
+class PeerScheme : public Scheme {
  public:
   PeerScheme(peers::PeerKind kind, const peers::PeerOptions& options)
       : name_(peers::peer_name(kind)),
@@ -31,36 +31,36 @@ class PeerScheme : public bench::Scheme {
 
   // Remus's full pages are its stop-and-copy: the encode is the copy, done
   // while the guest is paused. The other peers encode a copy after resume.
-  bool capture(const bench::DirtyEpoch& epoch) override {
+  bool capture(const DirtyEpoch& epoch) override {
     if (!encodes_while_paused_) return false;
     encode_now(epoch);
     return true;
   }
 
-  size_t encode(const bench::DirtyEpoch& epoch) override {
+  size_t encode(const DirtyEpoch& epoch) override {
     if (!encodes_while_paused_) encode_now(epoch);
     return written_;
   }
 
-  void encode_now(const bench::DirtyEpoch& epoch) {
+  void encode_now(const DirtyEpoch& epoch) {
     dirty_.resize(epoch.pages.size());
     for (size_t i = 0; i < dirty_.size(); ++i) dirty_[i] = {epoch.pfns[i], epoch.pages[i]};
     const size_t bound = peer_.encoder->epoch_bound(dirty_.size());
     if (stream_.size() < bound) stream_.resize(bound);
     const peers::PeerStatus st = peer_.encoder->encode_epoch(dirty_, stream_, &written_);
-    if (!st.ok()) throw bench::SchemeError{name_ + " encoder: " + st.error};
+    if (!st.ok()) throw SchemeError{name_ + " encoder: " + st.error};
   }
 
   void decode() override {
     const peers::PeerStatus st = peer_.decoder->apply_epoch({stream_.data(), written_}, replica_);
-    if (!st.ok()) throw bench::SchemeError{name_ + " decoder: " + st.error};
+    if (!st.ok()) throw SchemeError{name_ + " decoder: " + st.error};
   }
 
   bool replica_matches(const uint8_t* primary, size_t bytes) const override {
     return bytes == replica_.size() && std::memcmp(primary, replica_.data(), bytes) == 0;
   }
 
-  bench::Counters counters() const override {
+  Counters counters() const override {
     const peers::EncoderStats& s = peer_.encoder->stats();
     return {{"pages", s.pages},
             {"cache_hits", s.cache_hits},
@@ -102,8 +102,8 @@ std::vector<BackendRow> backends_for(const std::string& backend) {
   for (const BackendRow& row : kRows) {
     if (backend == "all" ? backend_available(row.value) : backend == row.suffix + 1) {
       if (backend != "all" && !backend_available(row.value))
-        throw bench::SchemeError{"backend " + backend + ": " +
-                                 fgbi_error_message(FGBI_E_BACKEND_UNAVAILABLE)};
+        throw SchemeError{"backend " + backend + ": " +
+                          fgbi_error_message(FGBI_E_BACKEND_UNAVAILABLE)};
       rows.push_back(row);
     }
   }
@@ -118,17 +118,17 @@ std::vector<std::string> all_scheme_names() {
   return names;
 }
 
-std::vector<std::unique_ptr<bench::Scheme>> make_schemes(const std::vector<std::string>& names,
-                                                         const SchemeConfig& config) {
-  std::vector<std::unique_ptr<bench::Scheme>> schemes;
+std::vector<std::unique_ptr<Scheme>> make_schemes(const std::vector<std::string>& names,
+                                                  const SchemeConfig& config) {
+  std::vector<std::unique_ptr<Scheme>> schemes;
   for (const std::string& name : names) {
     if (name == kFgbi || name == kFgbiPlain) {
       for (const BackendRow& row : backends_for(config.backend)) {
-        bench::FgbiSchemeOptions o = config.fgbi;
+        FgbiSchemeOptions o = config.fgbi;
         o.name = name + row.suffix;
         o.backend = row.value;
         if (name == kFgbiPlain) o.sharing = o.codecs = 0;
-        schemes.push_back(bench::make_fgbi_scheme(o));
+        schemes.push_back(make_fgbi_scheme(o));
       }
       continue;
     }
@@ -141,7 +141,7 @@ std::vector<std::unique_ptr<bench::Scheme>> make_schemes(const std::vector<std::
       try {
         schemes.push_back(std::make_unique<PeerScheme>(kind, po));
       } catch (const std::invalid_argument& e) {
-        throw bench::SchemeError{name + ": " + e.what()};
+        throw SchemeError{name + ": " + e.what()};
       }
     }
   }
@@ -157,10 +157,10 @@ bool is_full_fgbi(const std::string& name) {
 
 const char* alternatives_text() { return "fgbi-plain, remus-full, xbzrle"; }
 
-std::vector<Versus> versus_alternatives(const std::vector<const bench::SchemeResult*>& schemes,
+std::vector<Versus> versus_alternatives(const std::vector<const SchemeResult*>& schemes,
                                         double link_gbps) {
   Versus best;
-  for (const bench::SchemeResult* s : schemes) {
+  for (const SchemeResult* s : schemes) {
     if (!is_alternative(s->name)) continue;
     const double ms = s->steady.latency_ms_percentile(50, link_gbps);
     if (best.fastest == nullptr || ms < best.fastest_ms) {
@@ -172,7 +172,7 @@ std::vector<Versus> versus_alternatives(const std::vector<const bench::SchemeRes
   }
   std::vector<Versus> out;
   if (best.fastest == nullptr) return out;
-  for (const bench::SchemeResult* s : schemes) {
+  for (const SchemeResult* s : schemes) {
     if (!is_full_fgbi(s->name)) continue;
     Versus v = best;
     v.fgbi = s;
@@ -182,4 +182,4 @@ std::vector<Versus> versus_alternatives(const std::vector<const bench::SchemeRes
   return out;
 }
 
-}  // namespace fgbi::cli
+}  // namespace fgbi::eval

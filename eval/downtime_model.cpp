@@ -5,7 +5,7 @@
 #include <cstring>
 #include <memory>
 
-namespace fgbi::bench::downtime {
+namespace fgbi::eval::downtime {
 
 Link line_rate(double gbps, double efficiency) {
   Link link;
@@ -123,8 +123,8 @@ void CheckpointUnion::add_epoch(std::span<const uint64_t> pfns) {
 std::vector<EpochCost> remus_costs(std::span<const EpochSample> remus_full) {
   std::vector<EpochCost> out;
   for (const EpochSample& s : remus_full)
-    out.push_back({s.pause_wall_s + s.encode_wall_s, 0, s.wire_bytes, s.wire_bytes,
-                   s.decode_wall_s, s.encode_cpu_s});
+    out.push_back({s.pause_wall_s + s.encode_wall_s, 0, s.wire_bytes, s.wire_bytes, s.decode_wall_s,
+                   s.encode_cpu_s});
   return out;
 }
 
@@ -257,4 +257,4 @@ SchemeDowntime evaluate(std::string name, std::vector<EpochCost> costs, const Pi
   return d;
 }
 
-}  // namespace fgbi::bench::downtime
+}  // namespace fgbi::eval::downtime
