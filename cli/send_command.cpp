@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/xxh3.hpp"
 #include "json.hpp"
 #include "option_checks.hpp"
 #include "replication_commands.hpp"
@@ -70,6 +71,10 @@ class DirtySource {
   // Digest (fgbi_memory_digest) of all tracked memory at the last capture.
   virtual uint64_t memory_digest() const = 0;
   virtual void describe(JsonWriter& json) const = 0;
+  // How long the source kept the workload stopped for the last capture
+  // (an adapter's own suspend → resume, e.g. Xen's pause → unpause), when
+  // it knows; send's own pause begins only after the adapter resumed it.
+  virtual std::optional<uint64_t> last_pause_ns() const { return std::nullopt; }
 };
 
 // The synthetic workload of docs/workloads.md.
@@ -132,22 +137,50 @@ class AdapterSource final : public DirtySource {
   Captured next_epoch(std::vector<uint64_t>* pfns, std::vector<const void*>* pages,
                       std::string* message) override {
     adapters::Epoch epoch;
+    const double stopped = source_->stats().stopped_seconds;
     switch (source_->next(epoch, *message)) {
       case adapters::Next::kEpoch: break;
       case adapters::Next::kEnd: return Captured::kEnd;
       case adapters::Next::kError: return Captured::kError;
     }
+    last_stopped_ns_ =
+        static_cast<uint64_t>((source_->stats().stopped_seconds - stopped) * 1e9 + 0.5);
     pfns->assign(epoch.pfns.begin(), epoch.pfns.end());
     pages->resize(epoch.size());
     for (size_t i = 0; i < epoch.size(); ++i) {
       uint8_t* copy = memory_.get() + epoch.pfns[i] * adapters::kPageSize;
       std::memcpy(copy, epoch.pages[i], adapters::kPageSize);
       (*pages)[i] = copy;
+      held_[epoch.pfns[i] / 64] |= uint64_t{1} << (epoch.pfns[i] % 64);
     }
     return Captured::kEpoch;
   }
-  const void* page(uint64_t pfn) override { return memory_.get() + pfn * adapters::kPageSize; }
-  uint64_t memory_digest() const override { return fgbi_memory_digest(memory_.get(), bytes_); }
+  // A page the adapter never handed out (a hole: Xen's p2m gaps) is one the
+  // backup holds zeros for; a full synchronisation leaves it out.
+  const void* page(uint64_t pfn) override {
+    if (!held(pfn)) return FGBI_PAGE_HOLE;
+    return memory_.get() + pfn * adapters::kPageSize;
+  }
+  // Over the pages held; the others are fed as zeros, never read through
+  // the reservation (faulting in a PVH guest's 4 GiB span costs minutes).
+  uint64_t memory_digest() const override {
+    static const std::vector<uint8_t> zeros(adapters::kPageSize * 64, 0);
+    Xxh3Stream sum;
+    const uint64_t pages = source_->tracked_pages();
+    for (uint64_t first = 0; first < pages;) {
+      uint64_t end = first + 1;
+      const bool data = held(first);
+      while (end < pages && end - first < 64 && held(end) == data) ++end;
+      const size_t bytes = (end - first) * adapters::kPageSize;
+      sum.update(data ? memory_.get() + first * adapters::kPageSize : zeros.data(), bytes);
+      first = end;
+    }
+    return sum.digest();
+  }
+  std::optional<uint64_t> last_pause_ns() const override {
+    if (source_->stats().stopped_seconds == 0) return std::nullopt;  // it stops nothing
+    return last_stopped_ns_;
+  }
   void describe(JsonWriter& j) const override {
     j.begin_object("source");
     j.field("kind", "adapter");
@@ -176,10 +209,13 @@ class AdapterSource final : public DirtySource {
     size_t bytes;
     void operator()(uint8_t* p) const { munmap(p, bytes); }
   };
+  bool held(uint64_t pfn) const { return (held_[pfn / 64] >> (pfn % 64)) & 1; }
   std::string spec_;
   std::unique_ptr<adapters::DirtySource> source_;
   size_t bytes_;
   std::unique_ptr<uint8_t, Unmap> memory_;
+  std::vector<uint64_t> held_ = std::vector<uint64_t>((source_->tracked_pages() + 63) / 64, 0);
+  uint64_t last_stopped_ns_ = 0;
 };
 
 // nullptr with *error set when the --source spec cannot be opened.
@@ -266,6 +302,13 @@ class Sender {
                      captured == DirtySource::Captured::kEnd ? "ended" : "failed", message.c_str());
         source_failed_ = captured == DirtySource::Captured::kError;
         break;
+      }
+      if (const auto paused = source_->last_pause_ns()) {
+        if (i == 0)
+          source_pause_first_ms_ = *paused / 1e6;
+        else
+          source_pause_.add(*paused);
+        source_pause_each_.push_back(*paused / 1e6);
       }
       // Stop-and-copy: from here until the epoch is queued (the capture is the source's).
       uint64_t epoch = 0;
@@ -479,6 +522,20 @@ class Sender {
       j.end_object();
       stop_copy_.json(j, "pause_ms");
       latency_.json(j, "commit_latency_ms");
+      if (!source_pause_each_.empty()) {
+        // The adapter's own stop (e.g. Xen pause → unpause) before send's
+        // capture: the pause the guest really feels with such a source.
+        j.begin_object("source_pause_ms");
+        j.field("first", source_pause_first_ms_);
+        j.field("mean", source_pause_.mean());
+        j.field("p50", source_pause_.percentile(0.5));
+        j.field("p99", source_pause_.percentile(0.99));
+        j.field("max", source_pause_.percentile(1.0));
+        j.begin_array("each");
+        for (double ms : source_pause_each_) j.field("", ms);
+        j.end_array();
+        j.end_object();
+      }
       j.begin_object("session");
       for (int s = FGBI_SESSION_STAT_FIRST; s <= FGBI_SESSION_STAT_LAST; ++s) {
         uint64_t v = 0;
@@ -509,6 +566,9 @@ class Sender {
         static_cast<unsigned long long>(steady_epochs_), steady_s, per_s(steady_epochs_),
         per_s(steady_wire / 1e6), per_s(steady_dirty / 1e6));
     std::printf("pause          %s\n", stop_copy_.text().c_str());
+    if (!source_pause_each_.empty())
+      std::printf("source pause   %s (the adapter's own stop before each capture; first %.3f ms)\n",
+                  source_pause_.text().c_str(), source_pause_first_ms_);
     std::printf("commit latency %s\n", latency_.text().c_str());
     if (opt_.link_gbps > 0)
       std::printf("link           %.3g Gbit/s, as given (measured: %.3g Gbit/s)\n", opt_.link_gbps,
@@ -543,6 +603,9 @@ class Sender {
   uint64_t steady_epochs_ = 0;
   uint64_t dirty_bytes_ = 0, steady_dirty_from_ = 0;
   Distribution stop_copy_, latency_;
+  Distribution source_pause_;  // the adapter's stops after the initial synchronisation
+  double source_pause_first_ms_ = 0;
+  std::vector<double> source_pause_each_;
   bool verified_ = false, matches_ = false, source_failed_ = false;
   std::string not_verified_;  // why the final check could not run
   uint64_t replica_epoch_ = 0;
