@@ -668,6 +668,27 @@ TEST(NetSession, AFullSynchronisationSkipsHolesAndTheBackupZeroesThem) {
             fgbi_memory_digest(source.memory.data(), source.memory.size()));
 }
 
+// A full synchronisation larger than the backup's epoch limit is refused
+// with a message that names the limit and how to raise it.
+TEST(NetSession, AnEpochOverTheBackupsLimitNamesTheLimitAndTheOption) {
+  TempDir dir;
+  BackupOptions bo;
+  bo.pages = 512;  // 2 MiB decoded
+  bo.max_epoch_bytes = 1 << 20;
+  BackupRunner backup(dir.file("replica"), bo);
+  backup.start();
+  PrimaryOptions po;
+  po.pages = 512;
+  Primary p(po);
+  ASSERT_EQ(p.connect(backup.port()), FGBI_OK);
+  EXPECT_NE(p.replicate(nullptr, 5000), FGBI_OK);
+  const auto deadline = Clock::now() + 5s;
+  while (!backup.log().contains("--max-epoch-mib") && Clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  EXPECT_TRUE(backup.log().contains("accepts epochs of up to 1 MiB")) << backup.log().joined();
+  EXPECT_TRUE(backup.log().contains("recv --max-epoch-mib")) << backup.log().joined();
+}
+
 // A fresh replica spans the tracked space but holds data only where epochs
 // wrote: the backup's digest of it (metadata, verify) skips the file's holes
 // yet equals the XXH3-64 of all its bytes.
