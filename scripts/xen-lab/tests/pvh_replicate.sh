@@ -21,11 +21,11 @@
 # The pause per epoch: fgbi's is the Xen adapter's pause -> unpause (send's
 # JSON, source_pause_ms; send's own pause_ms runs after the guest resumed).
 #
-# SETTLE_S: while a guest is paused, Xen still delivers events to it (its
-# one-shot timer fires, consoles notify): it sets pending bits in the FIFO
-# event-channel pages and vcpu_info inside guest memory, through its own
-# mappings, which log-dirty does not track. Waiting before the last
-# captures lets such writes land before them (docs/adapters.md, "Xen lab").
+# SETTLE_S: while a guest is paused, Xen may still deliver events to it (its
+# one-shot timer, consoles): pending bits in the FIFO event-channel pages and
+# vcpu_info inside guest memory, written through Xen's own mappings. If Xen
+# logs them, waiting lets the last captures see them; the suspected cause of
+# xen_lab_pvh's rare 1-byte differences (docs/adapters.md, "Xen lab").
 . /lab/lib.sh
 EPOCHS=${EPOCHS:-20}
 INTERVAL=${INTERVAL:-200}
