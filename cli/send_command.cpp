@@ -143,6 +143,13 @@ class Sender {
         source_failed_ = next == adapters::Next::kError;
         break;
       }
+      if (const auto paused = source_->last_pause_ns()) {
+        if (i == 0)
+          source_pause_first_ms_ = *paused / 1e6;
+        else
+          source_pause_.add(*paused);
+        source_pause_each_.push_back(*paused / 1e6);
+      }
       // Stop-and-copy: from here until the epoch is queued (the capture is the source's).
       uint64_t epoch = 0;
       st = fgbi_link_begin_epoch(link_, &epoch);
@@ -220,7 +227,8 @@ class Sender {
       st = fgbi_link_set_page_source(
           link_,
           [](void* user, uint64_t pfn) -> const void* {
-            return static_cast<eval::ShadowCopy*>(user)->page(pfn);
+            const auto* copy = static_cast<eval::ShadowCopy*>(user);
+            return copy->held(pfn) ? copy->page(pfn) : FGBI_PAGE_HOLE;
           },
           source_.get());
     if (st == FGBI_OK) st = fgbi_link_set_log(link_, log_to_stderr, const_cast<char*>("send"));
@@ -260,7 +268,7 @@ class Sender {
   }
 
   void verify() {
-    const uint64_t mine = fgbi_memory_digest(source_->memory(), source_->memory_bytes());
+    const uint64_t mine = source_->memory_digest();
     uint64_t epoch = 0, digest = 0;
     const fgbi_status st = fgbi_link_replica_digest(
         link_, std::max<int64_t>(opt_.io_timeout_ms, 10000), &epoch, &digest);
@@ -356,32 +364,41 @@ class Sender {
       Json replica_check = {
           {"done", verified_}, {"epoch", replica_epoch_}, {"matches_primary", matches_}};
       if (!not_verified_.empty()) replica_check["not_verified"] = not_verified_;
-      write_json(
-          {{"tool", "fgbi-engine send"},
-           {"version", fgbi_version_string()},
-           {"source", describe_source()},
-           {"config",
-            {{"block_size", opt_.block_size},
-             {"threads", opt_.threads},
-             {"digest", !opt_.no_digest},
-             {"authenticated", key_.has_value()},
-             {"max_unacked", opt_.max_unacked},
-             {"interval_ms", opt_.interval_ms},
-             {"chunk_bytes", opt_.chunk_kib << 10},
-             {"link_gbps", opt_.link_gbps}}},  // 0: measured
-           {"initial_sync",
-            {{"done", initial_done_}, {"seconds", initial_s_}, {"wire_bytes", initial_wire_}}},
-           {"steady",
-            {{"epochs", steady_epochs_},
-             {"seconds", steady_s},
-             {"epochs_per_second", per_s(steady_epochs_)},
-             {"wire_bytes", steady_wire},
-             {"wire_mb_per_second", per_s(steady_wire / 1e6)},
-             {"dirty_mb_per_second", per_s(steady_dirty / 1e6)}}},
-           {"pause_ms", stop_copy_.json()},
-           {"commit_latency_ms", latency_.json()},
-           {"session", session},
-           {"replica_check", replica_check}});
+      Json out = {
+          {"tool", "fgbi-engine send"},
+          {"version", fgbi_version_string()},
+          {"source", describe_source()},
+          {"config",
+           {{"block_size", opt_.block_size},
+            {"threads", opt_.threads},
+            {"digest", !opt_.no_digest},
+            {"authenticated", key_.has_value()},
+            {"max_unacked", opt_.max_unacked},
+            {"interval_ms", opt_.interval_ms},
+            {"chunk_bytes", opt_.chunk_kib << 10},
+            {"link_gbps", opt_.link_gbps}}},  // 0: measured
+          {"initial_sync",
+           {{"done", initial_done_}, {"seconds", initial_s_}, {"wire_bytes", initial_wire_}}},
+          {"steady",
+           {{"epochs", steady_epochs_},
+            {"seconds", steady_s},
+            {"epochs_per_second", per_s(steady_epochs_)},
+            {"wire_bytes", steady_wire},
+            {"wire_mb_per_second", per_s(steady_wire / 1e6)},
+            {"dirty_mb_per_second", per_s(steady_dirty / 1e6)}}},
+          {"pause_ms", stop_copy_.json()},
+          {"commit_latency_ms", latency_.json()},
+          {"session", session},
+          {"replica_check", replica_check}};
+      if (source_->last_pause_ns()) {
+        // The adapter's own stop (e.g. Xen pause -> unpause) before send's
+        // capture: the pause the guest really feels with such a source.
+        Json pause = source_pause_.json();
+        pause["first"] = source_pause_first_ms_;
+        pause["each"] = source_pause_each_;  // every epoch's, the first included, in order
+        out["source_pause_ms"] = pause;
+      }
+      write_json(out);
       return;
     }
     std::printf("fgbi-engine send %s to %s:%u: %llu tracked pages, block size %lld, %s\n",
@@ -397,6 +414,9 @@ class Sender {
         static_cast<unsigned long long>(steady_epochs_), steady_s, per_s(steady_epochs_),
         per_s(steady_wire / 1e6), per_s(steady_dirty / 1e6));
     std::printf("pause          %s\n", stop_copy_.text().c_str());
+    if (source_->last_pause_ns())
+      std::printf("source pause   %s (the adapter's own stop before each capture; first %.3f ms)\n",
+                  source_pause_.text().c_str(), source_pause_first_ms_);
     std::printf("commit latency %s\n", latency_.text().c_str());
     if (opt_.link_gbps > 0)
       std::printf("link           %.3g Gbit/s, as given (measured: %.3g Gbit/s)\n", opt_.link_gbps,
@@ -432,6 +452,9 @@ class Sender {
   uint64_t steady_epochs_ = 0;
   uint64_t dirty_bytes_ = 0, steady_dirty_from_ = 0;
   Distribution stop_copy_, latency_;
+  Distribution source_pause_;  // the adapter's stops after the initial synchronisation
+  double source_pause_first_ms_ = 0;
+  std::vector<double> source_pause_each_;
   bool verified_ = false, matches_ = false, source_failed_ = false;
   std::string not_verified_;  // why the final check could not run
   uint64_t replica_epoch_ = 0;

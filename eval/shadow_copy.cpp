@@ -5,6 +5,8 @@
 #include <cstring>
 #include <new>
 
+#include "common/xxh3.hpp"
+
 namespace fgbi::eval {
 namespace {
 
@@ -26,19 +28,43 @@ void ShadowCopy::Unmap::operator()(uint8_t* p) const { munmap(p, bytes); }
 ShadowCopy::ShadowCopy(std::unique_ptr<adapters::DirtySource> source)
     : source_(std::move(source)),
       bytes_(source_->tracked_pages() * adapters::kPageSize),
-      memory_(reserve(bytes_), Unmap{bytes_}) {}
+      memory_(reserve(bytes_), Unmap{bytes_}),
+      held_((source_->tracked_pages() + 63) / 64, 0) {}
 
 adapters::Next ShadowCopy::next(adapters::Epoch& epoch, std::string& message) {
+  const double stopped = source_->stats().stopped_seconds;
   const adapters::Next n = source_->next(epoch, message);
   if (n != adapters::Next::kEpoch) return n;
+  last_stopped_ns_ =
+      static_cast<uint64_t>((source_->stats().stopped_seconds - stopped) * 1e9 + 0.5);
   pages_.resize(epoch.size());
   for (size_t i = 0; i < epoch.size(); ++i) {
     uint8_t* copy = memory_.get() + epoch.pfns[i] * adapters::kPageSize;
     std::memcpy(copy, epoch.pages[i], adapters::kPageSize);
     pages_[i] = copy;
+    held_[epoch.pfns[i] / 64] |= uint64_t{1} << (epoch.pfns[i] % 64);
   }
   epoch.pages = pages_;
   return n;
+}
+
+uint64_t ShadowCopy::memory_digest() const {
+  static const std::vector<uint8_t> zeros(adapters::kPageSize * 64, 0);
+  Xxh3Stream sum;
+  const uint64_t pages = tracked_pages();
+  for (uint64_t first = 0; first < pages;) {
+    const bool data = held(first);
+    uint64_t end = first + 1;
+    while (end < pages && end - first < 64 && held(end) == data) ++end;
+    sum.update(data ? page(first) : zeros.data(), (end - first) * adapters::kPageSize);
+    first = end;
+  }
+  return sum.digest();
+}
+
+std::optional<uint64_t> ShadowCopy::last_pause_ns() const {
+  if (source_->stats().stopped_seconds == 0) return std::nullopt;  // it stops nothing
+  return last_stopped_ns_;
 }
 
 }  // namespace fgbi::eval

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,9 +26,19 @@ class ShadowCopy {
   // copy, readable until the next call.
   adapters::Next next(adapters::Epoch& epoch, std::string& message);
   const uint8_t* page(uint64_t pfn) const { return memory_.get() + pfn * adapters::kPageSize; }
+  // Whether the source ever handed the page out. One it never did (a hole:
+  // Xen's p2m gaps) reads as zeros, and a full synchronisation leaves it out.
+  bool held(uint64_t pfn) const { return (held_[pfn / 64] >> (pfn % 64)) & 1; }
   // All tracked pages, tracked_pages() * kPageSize bytes.
   const uint8_t* memory() const { return memory_.get(); }
   size_t memory_bytes() const { return bytes_; }
+  // fgbi_memory_digest of memory(), reading only the pages held: holes are
+  // hashed as zeros, never faulted in (a PVH guest's 4 GiB span costs minutes).
+  uint64_t memory_digest() const;
+  // How long the source kept the workload stopped for its last epoch (an
+  // adapter's own suspend -> resume, e.g. Xen's pause -> unpause), for a
+  // source that stops it at all.
+  std::optional<uint64_t> last_pause_ns() const;
 
  private:
   struct Unmap {
@@ -38,6 +49,8 @@ class ShadowCopy {
   size_t bytes_;
   std::unique_ptr<uint8_t, Unmap> memory_;
   std::vector<const void*> pages_;
+  std::vector<uint64_t> held_;  // a bit per tracked page
+  uint64_t last_stopped_ns_ = 0;
 };
 
 }  // namespace fgbi::eval

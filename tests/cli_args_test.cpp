@@ -131,6 +131,7 @@ const BadInvocation kBad[] = {
     {"recv --replica $DIR/r --pages 16 --heartbeat-ms nan", "not a whole number"},
     {"recv --replica $DIR/r --pages 16 --io-timeout-ms inf", "not a whole number"},
     {"recv --replica $DIR/r --pages 16 --threads 0", "out of range"},
+    {"recv --replica $DIR/r --pages 16 --max-epoch-mib 0", "--max-epoch-mib: 0 is out of range"},
     {"recv --replica $DIR/r --pages 16 --key-file $DIR/short.key", "cannot use key file"},
     {"recv --replica $DIR/r --pages 16 --key-file $DIR/fifo", "is not a regular file"},
 };

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "evaluation.hpp"
+#include "fgbi.h"
 #include "shadow_copy.hpp"
 #include "sources.hpp"
 
@@ -91,6 +92,44 @@ TEST(ShadowCopy, HoldsEveryPageAsLastHandedOut) {
   }
   ASSERT_EQ(shadow.memory_bytes(), reference.memory_bytes());
   EXPECT_EQ(std::memcmp(shadow.memory(), reference.page(0), reference.memory_bytes()), 0);
+}
+
+// A source that hands out pages 1 and 3 of 6 (the others are holes, as
+// Xen's p2m gaps), the second time after stopping its workload for 2 ms.
+class SparseSource final : public adapters::DirtySource {
+ public:
+  uint64_t tracked_pages() const override { return 6; }
+  std::string description() const override { return "two pages of six"; }
+  adapters::Next next(adapters::Epoch& epoch, std::string&) override {
+    for (auto& b : page_) b = static_cast<uint8_t>(b + 1);
+    if (++calls_ == 2) stats_.stopped_seconds += 0.002;
+    epoch.pfns = pfns_;
+    epoch.pages = pages_;
+    return adapters::Next::kEpoch;
+  }
+
+ private:
+  int calls_ = 0;
+  std::vector<uint8_t> page_ = std::vector<uint8_t>(adapters::kPageSize, 7);
+  std::vector<uint64_t> pfns_{1, 3};
+  std::vector<const void*> pages_{page_.data(), page_.data()};
+};
+
+TEST(ShadowCopy, HolesAreNotHeldAndDigestAsZeros) {
+  ShadowCopy shadow(std::make_unique<SparseSource>());
+  std::string error;
+  adapters::Epoch epoch;
+  ASSERT_EQ(shadow.next(epoch, error), adapters::Next::kEpoch);
+  EXPECT_FALSE(shadow.last_pause_ns()) << "a source that stops nothing has no pause";
+  ASSERT_EQ(shadow.next(epoch, error), adapters::Next::kEpoch);
+  ASSERT_TRUE(shadow.last_pause_ns());
+  EXPECT_EQ(*shadow.last_pause_ns(), 2'000'000u);
+  for (uint64_t pfn = 0; pfn < 6; ++pfn) EXPECT_EQ(shadow.held(pfn), pfn == 1 || pfn == 3) << pfn;
+  // Holes read as zeros, so the digest over held pages equals the whole copy's.
+  std::vector<uint8_t> expected(6 * adapters::kPageSize, 0);
+  std::memset(expected.data() + 1 * adapters::kPageSize, 9, adapters::kPageSize);
+  std::memset(expected.data() + 3 * adapters::kPageSize, 9, adapters::kPageSize);
+  EXPECT_EQ(shadow.memory_digest(), fgbi_memory_digest(expected.data(), expected.size()));
 }
 
 TEST(EpochFeed, ReplicatesASyntheticSourceThroughEveryScheme) {

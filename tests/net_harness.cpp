@@ -137,6 +137,10 @@ BackupRunner::BackupRunner(const std::string& replica, const BackupOptions& o) {
   EXPECT_EQ(
       fgbi_receiver_set_parameter(receiver_, FGBI_P_TRACKED_PAGES, static_cast<int64_t>(o.pages)),
       FGBI_OK);
+  if (o.max_epoch_bytes != 0) {
+    EXPECT_EQ(fgbi_receiver_set_parameter(receiver_, FGBI_P_MAX_EPOCH_BYTES, o.max_epoch_bytes),
+              FGBI_OK);
+  }
   EXPECT_EQ(fgbi_backup_create(&backup_, receiver_), FGBI_OK);
   EXPECT_EQ(fgbi_backup_set_log(backup_, &LogLines::sink, &log_), FGBI_OK);
   EXPECT_EQ(fgbi_backup_set_parameter(backup_, FGBI_SP_IO_TIMEOUT_MS, o.io_timeout_ms), FGBI_OK);

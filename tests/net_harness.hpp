@@ -99,6 +99,7 @@ struct BackupOptions {
   int64_t heartbeat_ms = 50;
   int64_t failover_ms = 600000;
   bool sync = false;
+  int64_t max_epoch_bytes = 0;  // 0: the receiver's default
 };
 
 // A backup serving from a thread: fgbi_backup_run until failover or stop.

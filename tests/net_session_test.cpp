@@ -588,5 +588,155 @@ TEST(NetSession, IncompatiblePrimaryIsRefused) {
   EXPECT_NE(q.last_error().find("digest"), std::string::npos) << q.last_error();
 }
 
+// A source whose tracked space is mostly holes (a Xen PVH guest's p2m spans
+// 4 GiB for a few hundred MiB of memory): the page source says
+// FGBI_PAGE_HOLE for them. The full synchronisation carries only the pages
+// with data, and the backup's first epoch zeroes whatever an older replica
+// held where the primary has holes, so the replica equals the primary.
+struct HoleySource {
+  static constexpr uint64_t kPages = 512;
+  std::vector<uint8_t> memory = std::vector<uint8_t>(kPages * 4096, 0);
+  static bool hole(uint64_t pfn) { return pfn % 4 != 1; }  // 3 of 4 pages are holes
+  static const void* page(void* user, uint64_t pfn) {
+    if (hole(pfn)) return FGBI_PAGE_HOLE;
+    return static_cast<HoleySource*>(user)->memory.data() + pfn * 4096;
+  }
+};
+
+TEST(NetSession, AFullSynchronisationSkipsHolesAndTheBackupZeroesThem) {
+  TempDir dir;
+  const std::string replica = dir.file("replica");
+  {  // an older replica, without metadata: junk everywhere
+    std::ofstream out(replica, std::ios::binary);
+    const std::vector<char> junk(HoleySource::kPages * 4096, '\xab');
+    out.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  BackupOptions bo;
+  bo.pages = HoleySource::kPages;
+  BackupRunner backup(replica, bo);
+  backup.start();
+
+  HoleySource source;
+  std::mt19937_64 rng(7);
+  for (uint64_t pfn = 0; pfn < HoleySource::kPages; ++pfn)
+    if (!HoleySource::hole(pfn))
+      for (size_t i = 0; i < 4096; i += 8) {
+        const uint64_t v = rng();
+        std::memcpy(source.memory.data() + pfn * 4096 + i, &v, 8);
+      }
+  fgbi_sender* sender = nullptr;
+  fgbi_link* link = nullptr;
+  ASSERT_EQ(fgbi_sender_create(&sender), FGBI_OK);
+  ASSERT_EQ(fgbi_sender_set_parameter(sender, FGBI_P_TRACKED_PAGES, HoleySource::kPages), FGBI_OK);
+  ASSERT_EQ(fgbi_link_create(&link, sender), FGBI_OK);
+  ASSERT_EQ(fgbi_link_set_page_source(link, &HoleySource::page, &source), FGBI_OK);
+  fgbi_sync sync{};
+  ASSERT_EQ(fgbi_link_connect(link, "127.0.0.1", backup.port(), &sync), FGBI_OK);
+  EXPECT_EQ(sync, FGBI_SYNC_FULL);
+  uint64_t epoch = 0;
+  ASSERT_EQ(fgbi_link_begin_epoch(link, &epoch), FGBI_OK);
+  ASSERT_EQ(fgbi_link_end_epoch(link), FGBI_OK);  // the link adds the pages with data
+  ASSERT_EQ(fgbi_link_wait_ack(link, epoch, 5000), FGBI_OK);
+  uint64_t wire = 0;
+  ASSERT_EQ(fgbi_link_get_stat(link, FGBI_SS_EPOCH_BYTES, &wire), FGBI_OK);
+  EXPECT_GT(wire, HoleySource::kPages / 4 * 4096);  // random pages: no sharing
+  EXPECT_LT(wire, HoleySource::kPages / 2 * 4096);  // and nothing of the holes
+
+  // A second epoch writes one page; a page that stays a hole stays zeros.
+  source.memory[5 * 4096 + 100] ^= 0x5a;
+  const uint64_t pfn = 5;
+  const void* page = source.memory.data() + pfn * 4096;
+  ASSERT_EQ(fgbi_link_begin_epoch(link, &epoch), FGBI_OK);
+  ASSERT_EQ(fgbi_sender_add_pages(sender, &pfn, &page, 1, nullptr), FGBI_OK);
+  ASSERT_EQ(fgbi_link_end_epoch(link), FGBI_OK);
+  ASSERT_EQ(fgbi_link_wait_ack(link, epoch, 5000), FGBI_OK);
+  uint64_t at = 0, digest = 0;
+  ASSERT_EQ(fgbi_link_replica_digest(link, 5000, &at, &digest), FGBI_OK);
+  EXPECT_EQ(at, epoch);
+  EXPECT_EQ(digest, fgbi_memory_digest(source.memory.data(), source.memory.size()));
+  EXPECT_EQ(fgbi_link_close(link), FGBI_OK);
+  fgbi_link_free(link);
+  fgbi_sender_free(sender);
+  EXPECT_TRUE(
+      backup.log().contains("zeroed " + std::to_string(HoleySource::kPages / 4 * 3) + " pages"))
+      << backup.log().joined();
+  backup.stop();
+  EXPECT_EQ(backup.replica(), source.memory);
+  // The digest the backup wrote as it stopped skips the file's holes but is
+  // the same XXH3-64 of the whole replica.
+  EXPECT_EQ(read_metadata(replica).digest,
+            fgbi_memory_digest(source.memory.data(), source.memory.size()));
+}
+
+// A full synchronisation larger than the backup's epoch limit is refused
+// with a message that names the limit and how to raise it.
+TEST(NetSession, AnEpochOverTheBackupsLimitNamesTheLimitAndTheOption) {
+  TempDir dir;
+  BackupOptions bo;
+  bo.pages = 512;  // 2 MiB decoded
+  bo.max_epoch_bytes = 1 << 20;
+  BackupRunner backup(dir.file("replica"), bo);
+  backup.start();
+  PrimaryOptions po;
+  po.pages = 512;
+  Primary p(po);
+  ASSERT_EQ(p.connect(backup.port()), FGBI_OK);
+  EXPECT_NE(p.replicate(nullptr, 5000), FGBI_OK);
+  const auto deadline = Clock::now() + 5s;
+  while (!backup.log().contains("--max-epoch-mib") && Clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  EXPECT_TRUE(backup.log().contains("accepts epochs of up to 1 MiB")) << backup.log().joined();
+  EXPECT_TRUE(backup.log().contains("recv --max-epoch-mib")) << backup.log().joined();
+}
+
+// A fresh replica spans the tracked space but holds data only where epochs
+// wrote: the backup's digest of it (metadata, verify) skips the file's holes
+// yet equals the XXH3-64 of all its bytes.
+TEST(NetSession, TheReplicaDigestOfASparseReplicaIsThatOfAllItsBytes) {
+  TempDir dir;
+  const std::string replica = dir.file("replica");
+  constexpr uint64_t kPages = 4096;  // 16 MiB
+  BackupOptions bo;
+  bo.pages = kPages;
+  BackupRunner backup(replica, bo);
+  backup.start();
+  std::vector<uint8_t> memory(kPages * 4096, 0);
+  struct Pages {
+    std::vector<uint8_t>* memory;
+    std::vector<bool> written = std::vector<bool>(kPages, false);
+  } pages{&memory};
+  fgbi_sender* sender = nullptr;
+  fgbi_link* link = nullptr;
+  ASSERT_EQ(fgbi_sender_create(&sender), FGBI_OK);
+  ASSERT_EQ(fgbi_sender_set_parameter(sender, FGBI_P_TRACKED_PAGES, kPages), FGBI_OK);
+  ASSERT_EQ(fgbi_link_create(&link, sender), FGBI_OK);
+  ASSERT_EQ(fgbi_link_set_page_source(
+                link,
+                [](void* user, uint64_t pfn) -> const void* {
+                  auto* p = static_cast<Pages*>(user);
+                  return p->written[pfn] ? p->memory->data() + pfn * 4096 : FGBI_PAGE_HOLE;
+                },
+                &pages),
+            FGBI_OK);
+  ASSERT_EQ(fgbi_link_connect(link, "127.0.0.1", backup.port(), nullptr), FGBI_OK);
+  // Data in a few scattered runs, one at the very end.
+  for (uint64_t pfn : {uint64_t{3}, uint64_t{700}, uint64_t{701}, uint64_t{2048}, kPages - 1}) {
+    for (size_t i = 0; i < 4096; ++i) memory[pfn * 4096 + i] = static_cast<uint8_t>(pfn + i);
+    pages.written[pfn] = true;
+  }
+  uint64_t epoch = 0;
+  ASSERT_EQ(fgbi_link_begin_epoch(link, &epoch), FGBI_OK);
+  ASSERT_EQ(fgbi_link_end_epoch(link), FGBI_OK);
+  ASSERT_EQ(fgbi_link_wait_ack(link, epoch, 5000), FGBI_OK);
+  uint64_t at = 0, digest = 0;
+  ASSERT_EQ(fgbi_link_replica_digest(link, 5000, &at, &digest), FGBI_OK);
+  EXPECT_EQ(digest, fgbi_memory_digest(memory.data(), memory.size()));
+  EXPECT_EQ(fgbi_link_close(link), FGBI_OK);
+  fgbi_link_free(link);
+  fgbi_sender_free(sender);
+  backup.stop();
+  EXPECT_EQ(read_metadata(replica).digest, fgbi_memory_digest(memory.data(), memory.size()));
+}
+
 }  // namespace
 }  // namespace fgbi::test::net

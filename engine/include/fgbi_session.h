@@ -148,12 +148,19 @@ typedef void (*fgbi_log_fn)(void* user, fgbi_log_level level, const char* messag
 typedef struct fgbi_link fgbi_link;
 
 /* The current content of page pfn, readable until the epoch ends (NULL if
- * it cannot be read). The link uses it to add the pages a resynchronisation
- * needs. */
+ * it cannot be read), or FGBI_PAGE_HOLE when the source holds no page
+ * there (a hole in a Xen guest's p2m, a page it never had): the backup
+ * holds zeros for it. The link uses it to add the pages a resynchronisation
+ * needs; a full synchronisation carries only the pages that are not holes,
+ * and the backup zeroes every other page when its first epoch commits, so
+ * a guest whose tracked space is mostly holes (a PVH guest's p2m spans
+ * 4 GiB) costs its real memory, not its span. */
 typedef const void* (*fgbi_page_fn)(void* user, uint64_t pfn);
+#define FGBI_PAGE_HOLE ((const void*)(uintptr_t)1)
 
 typedef enum fgbi_sync {
-  FGBI_SYNC_FULL = 1,  /* next epoch is 1 and carries every tracked page */
+  FGBI_SYNC_FULL = 1,  /* next epoch is 1 and carries every tracked page that is
+                          not a hole (FGBI_PAGE_HOLE); the others are zeros */
   FGBI_SYNC_RESUME = 2 /* next epoch continues from the backup's committed epoch and
                           carries the pages sent since (fgbi_sender_pending_pages) */
 } fgbi_sync;

@@ -334,8 +334,15 @@ Backup::End Backup::serve_frames(Connection& c, const std::string& peer,
           return End::kDiskFault;
         }
         if (st != FGBI_OK) {
+          int64_t max_epoch = 0;
+          fgbi_receiver_get_parameter(receiver_, FGBI_P_MAX_EPOCH_BYTES, &max_epoch);
           const std::string what =
-              std::string(frame_type_name(type)) + ": " + fgbi_error_message(st);
+              std::string(frame_type_name(type)) + ": " + fgbi_error_message(st) +
+              (st == FGBI_E_LIMIT_EXCEEDED
+                   ? " (this backup accepts epochs of up to " + std::to_string(max_epoch >> 20) +
+                         " MiB, FGBI_P_MAX_EPOCH_BYTES, `recv --max-epoch-mib`; a full "
+                         "synchronisation carries every page of the primary that is not a hole)"
+                   : "");
           if (st != FGBI_E_REJECTED) send_error(c, st, what);
           return lost(st, "epoch " + std::to_string(store_.next_epoch()) + " rejected at " + what);
         }

@@ -330,14 +330,28 @@ fgbi_status Link::add_resync_pages() {
     fgbi_sender_pending_pages(sender_, resync_pfns_.data(), n, &n);
   }
   if (resync_pfns_.empty()) return FGBI_OK;
+  // Holes: a full synchronisation leaves them out (the backup zeroes what
+  // its first epoch does not carry); a page resent after a resume that has
+  // become a hole is zeros.
+  static constexpr uint8_t kZeroPage[4096] = {};  // FGBI_P_PAGE_SIZE is 4096 only
   resync_pages_.resize(resync_pfns_.size());
+  size_t kept = 0;
   for (size_t i = 0; i < resync_pfns_.size(); ++i) {
-    resync_pages_[i] = page_fn_(page_user_, resync_pfns_[i]);
-    if (resync_pages_[i] == nullptr)
+    const void* page = page_fn_(page_user_, resync_pfns_[i]);
+    if (page == nullptr)
       return log_.error(FGBI_E_BAD_ARGUMENT, "the page source cannot read page " +
                                                  std::to_string(resync_pfns_[i]) +
                                                  ", which the backup needs");
+    if (page == FGBI_PAGE_HOLE) {
+      if (need_full_) continue;
+      page = kZeroPage;
+    }
+    resync_pfns_[kept] = resync_pfns_[i];
+    resync_pages_[kept++] = page;
   }
+  resync_pfns_.resize(kept);
+  resync_pages_.resize(kept);
+  if (kept == 0) return FGBI_OK;
   resync_status_.resize(resync_pfns_.size());
   fgbi_sender_add_pages(sender_, resync_pfns_.data(), resync_pages_.data(), resync_pfns_.size(),
                         resync_status_.data());

@@ -8,6 +8,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -460,8 +461,81 @@ fgbi_status ReplicaStore::invalidate_journal() {
   return FGBI_OK;
 }
 
+std::vector<PageRun> ReplicaStore::data_runs() const {
+  const uint64_t pages = meta_.geometry.tracked_pages;
+  std::vector<PageRun> runs;
+  Fd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return {{0, pages}};  // cannot tell: all of it
+  const off_t end = static_cast<off_t>(meta_.replica_bytes);
+  off_t at = 0;
+  while (at < end) {
+    const off_t data = lseek(fd.get(), at, SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) break;  // no data from here on
+      return {{0, pages}};        // the file system cannot tell
+    }
+    if (data >= end) break;
+    off_t hole = lseek(fd.get(), data, SEEK_HOLE);
+    if (hole < 0) return {{0, pages}};
+    hole = std::min(hole, end);
+    const uint64_t first = static_cast<uint64_t>(data) / page_size_;
+    const uint64_t last = (static_cast<uint64_t>(hole) + page_size_ - 1) / page_size_;
+    if (!runs.empty() && runs.back().end >= first)
+      runs.back().end = std::max(runs.back().end, last);
+    else
+      runs.push_back({first, last});
+    at = hole;
+  }
+  return runs;
+}
+
+// XXH3-64 of the whole replica, as fgbi_memory_digest of its memory. The
+// file's holes (and unwritten extents) are fed as zeros from a buffer
+// instead of through the mapping: a PVH guest's replica spans 4 GiB of
+// which a few hundred MiB hold data, and faulting in every page of the
+// rest costs minutes on a small machine.
 uint64_t ReplicaStore::replica_digest() const {
-  return xxh3(replica_memory(), meta_.replica_bytes);
+  static constexpr size_t kZeros = 64 * 1024;
+  static const std::vector<uint8_t> zeros(kZeros, 0);
+  const uint8_t* memory = replica_memory();
+  Xxh3Stream sum;
+  uint64_t at = 0;  // bytes digested so far
+  auto feed_zeros = [&](uint64_t upto) {
+    while (at < upto) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(kZeros, upto - at));
+      sum.update(zeros.data(), n);
+      at += n;
+    }
+  };
+  for (const PageRun& run : data_runs()) {
+    feed_zeros(run.first * page_size_);
+    const uint64_t end = std::min(run.end * page_size_, meta_.replica_bytes);
+    if (end > at) sum.update(memory + at, static_cast<size_t>(end - at));
+    at = std::max(at, end);
+  }
+  feed_zeros(meta_.replica_bytes);
+  return sum.digest();
+}
+
+// The first epoch of a full synchronisation defines the whole memory: a
+// page it does not carry is zeros (the primary leaves holes out,
+// FGBI_PAGE_HOLE). The replica's pages outside the epoch that may hold
+// data from before are listed here, to be journaled and zeroed with it; a
+// fresh replica has none.
+std::vector<uint64_t> ReplicaStore::stale_pages(const std::vector<uint64_t>& carried) const {
+  std::vector<uint64_t> sorted(carried);
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<uint64_t> stale;
+  const uint8_t* memory = replica_memory();
+  for (const PageRun& run : data_runs()) {
+    for (uint64_t pfn = run.first; pfn < run.end && pfn < meta_.geometry.tracked_pages; ++pfn) {
+      if (std::binary_search(sorted.begin(), sorted.end(), pfn)) continue;
+      const uint8_t* page = memory + pfn * page_size_;
+      if (page[0] == 0 && std::memcmp(page, page + 1, page_size_ - 1) == 0) continue;
+      stale.push_back(pfn);
+    }
+  }
+  return stale;
 }
 
 fgbi_status ReplicaStore::write_metadata(bool sync) {
@@ -474,6 +548,7 @@ fgbi_status ReplicaStore::write_metadata(bool sync) {
 
 fgbi_status ReplicaStore::start_session(SyncMode mode) {
   abort_epoch();
+  full_sync_ = mode == SyncMode::kFull;
   fgbi_receiver_reset_stream(receiver_);
   return fgbi_receiver_set_committed_epoch(receiver_,
                                            mode == SyncMode::kFull ? 0 : meta_.committed);
@@ -513,7 +588,12 @@ fgbi_status ReplicaStore::before_apply(void* self, uint64_t epoch, const uint64_
   // An epoch that completes before the session's epoch ends is not applied.
   if (!store->committing_ || epoch != store->epoch_) return FGBI_E_PROTOCOL;
   try {
-    return store->journal_pages({pfns, count}, store->commit_sync_);
+    if (!store->full_sync_ || epoch != 1)
+      return store->journal_pages({pfns, count}, store->commit_sync_);
+    std::vector<uint64_t> pages(pfns, pfns + count);
+    store->stale_ = store->stale_pages(pages);
+    pages.insert(pages.end(), store->stale_.begin(), store->stale_.end());  // journaled with it
+    return store->journal_pages(pages, store->commit_sync_);
   } catch (const std::bad_alloc&) {
     return FGBI_E_NO_MEMORY;
   } catch (...) {
@@ -579,11 +659,16 @@ fgbi_status ReplicaStore::commit(bool sync) {
   // before_apply (the journal), then applies it.
   committing_ = true;
   commit_sync_ = sync;
+  stale_.clear();
   const fgbi_status fed = fgbi_receiver_feed(receiver_, &held_byte_, 1);
   committing_ = false;
   if (fed != FGBI_OK) return fed;
   if (next_epoch() != epoch_ + 1) return FGBI_E_PROTOCOL;  // wire epoch not complete
   in_epoch_ = false;
+  for (uint64_t pfn : stale_) std::memset(replica_memory() + pfn * page_size_, 0, page_size_);
+  if (!stale_.empty())
+    log_->info("full synchronisation: zeroed " + std::to_string(stale_.size()) +
+               " pages of the replica that its first epoch does not carry");
   // From here the epoch is in the replica: failing to record it is no
   // rejection. The journal still restores the metadata's epoch, which the
   // next open does; until then nothing more may be applied.

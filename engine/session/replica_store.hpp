@@ -90,6 +90,11 @@ void encode_journal_header(const JournalHeader& h, uint8_t out[kJournalHeaderByt
 // False when the bytes are not a valid journal header.
 bool decode_journal_header(const uint8_t in[kJournalHeaderBytes], JournalHeader* h);
 
+// Pages [first, end) of the replica file.
+struct PageRun {
+  uint64_t first = 0, end = 0;
+};
+
 class ReplicaStore {
  public:
   ReplicaStore(fgbi_receiver* receiver, Log* log) : receiver_(receiver), log_(log) {}
@@ -127,6 +132,9 @@ class ReplicaStore {
   // flushed (msync, fsync) when final is set.
   fgbi_status set_state(ReplicaState state, bool final);
   uint64_t replica_digest() const;
+  // Runs of pages of the replica file that may hold data (SEEK_DATA /
+  // SEEK_HOLE); all of it where the file system cannot tell.
+  std::vector<PageRun> data_runs() const;
 
  private:
   fgbi_status read_metadata(ReplicaMetadata* found, bool* exists);
@@ -142,6 +150,7 @@ class ReplicaStore {
                                   size_t count) noexcept;
   fgbi_status journal_pages(std::span<const uint64_t> pfns, bool sync);
   fgbi_status invalidate_journal();
+  std::vector<uint64_t> stale_pages(const std::vector<uint64_t>& carried) const;
   fgbi_status io_error(const std::string& what);
   uint8_t* replica_memory() const;
 
@@ -154,11 +163,13 @@ class ReplicaStore {
   uint32_t page_size_ = 0;
 
   bool in_epoch_ = false;
+  bool full_sync_ = false;  // this session started from epoch 1
   StreamId epoch_stream_{};
   uint64_t epoch_ = 0;
   bool committing_ = false;  // commit() is feeding the epoch's last byte
   bool commit_sync_ = false;
-  uint8_t held_byte_ = 0;  // the epoch's last byte so far, not yet fed
+  std::vector<uint64_t> stale_;  // pages the committing epoch 1 of a full sync zeroes
+  uint8_t held_byte_ = 0;        // the epoch's last byte so far, not yet fed
   bool holding_ = false;
 };
 

@@ -336,6 +336,10 @@ cmd_run() {
     "$XEN_VERSION" "$which" "$kver" > "$ov/lab/env"
   add_executable "$engine" "$ov"
   add_executable "$check" "$ov"
+  # The stopwatch for `xl remus` (tests/xen_lab/remus_timing.c), built beside xen_lab_check.
+  if [ -f "$(dirname "$check")/libxen_lab_remus_timing.so" ]; then
+    install -m 644 "$(dirname "$check")/libxen_lab_remus_timing.so" "$ov/opt/fgbi/lib/"
+  fi
   (cd "$ov" && find . | cpio -o -H newc --quiet -R 0:0 > "$WORK/overlay.cpio")
   # The compressed archive goes last: the kernel's zstd decoder takes the rest of the
   # initramfs as zstd frames, so nothing may follow it.

@@ -15,6 +15,18 @@
  *                                        trace says the guest had at the end
  *   xen_lab_check compare DOMID IMAGE    the domain must be paused: compare
  *                                        every pfn of it with IMAGE
+ *   xen_lab_check paused-writes DOMID S  the domain must be paused: does its
+ *                                        memory change while it stays paused
+ *                                        for S seconds (Xen's own writes, e.g.
+ *                                        event delivery), and does log-dirty
+ *                                        report the pages? Copies every page
+ *                                        with data (holes skipped by type),
+ *                                        cleans the log-dirty bitmap, waits,
+ *                                        compares and reads the bitmap again;
+ *                                        lists each changed page, its bytes and
+ *                                        whether it was logged. Leaves
+ *                                        log-dirty off. Exit status 0 when
+ *                                        nothing changed, 1 when pages did
  *   xen_lab_check logdirty DOMID [on]    can this hypervisor track the guest's
  *                                        dirty pages? Turns log-dirty mode on
  *                                        and off again (with "on": leaves it
@@ -55,7 +67,7 @@ int xc_get_pfn_type_batch(xc_interface* xch, uint32_t dom, unsigned int num, xen
 static int usage(void) {
   fprintf(stderr,
           "usage: xen_lab_check pages DOMID | epochs TRACE | replay TRACE IMAGE | "
-          "compare DOMID IMAGE | logdirty DOMID [on]\n");
+          "compare DOMID IMAGE | paused-writes DOMID SECONDS | logdirty DOMID [on]\n");
   return 2;
 }
 
@@ -96,7 +108,8 @@ static long long walk_trace(const char* path, int image) {
   if (!raw) return -1;
   for (;;) {
     unsigned char e[32];
-    if (read_at(fd, e, sizeof e, at) != 0 || memcmp(e, "FGTE", 4) != 0) break; /* index, or not yet */
+    if (read_at(fd, e, sizeof e, at) != 0 || memcmp(e, "FGTE", 4) != 0)
+      break; /* index, or not yet */
     const uint32_t chunks = le32(e + 4);
     const uint64_t pages = le64(e + 16);
     off_t c = at + 32;
@@ -170,6 +183,123 @@ static int all_zero(const unsigned char* p) {
   return 1;
 }
 
+/* Copies the pages with data among pfns [0, pages) into *copy (malloc'd),
+ * their pfns into *list; returns how many, or -1. */
+static long long copy_present(xc_interface* xch, xenforeignmemory_handle* fmem, uint32_t dom,
+                              uint64_t pages, xen_pfn_t** list, unsigned char** copy) {
+  size_t cap = 0, n = 0;
+  *list = NULL;
+  *copy = NULL;
+  xen_pfn_t types[BATCH], pfns[BATCH];
+  int errs[BATCH];
+  for (uint64_t base = 0; base < pages; base += BATCH) {
+    const unsigned k = (unsigned)(pages - base < BATCH ? pages - base : BATCH);
+    for (unsigned i = 0; i < k; ++i) types[i] = base + i;
+    if (xc_get_pfn_type_batch(xch, dom, k, types) != 0) {
+      perror("xc_get_pfn_type_batch");
+      return -1;
+    }
+    unsigned m = 0;
+    for (unsigned i = 0; i < k; ++i) {
+      const xen_pfn_t t = types[i] & XEN_DOMCTL_PFINFO_LTAB_MASK;
+      if (t != XEN_DOMCTL_PFINFO_XTAB && t != XEN_DOMCTL_PFINFO_XALLOC &&
+          t != XEN_DOMCTL_PFINFO_BROKEN)
+        pfns[m++] = base + i;
+    }
+    if (m == 0) continue;
+    if (n + m > cap) {
+      cap = (n + m) * 2;
+      *list = realloc(*list, cap * sizeof **list);
+      *copy = realloc(*copy, cap * PAGE);
+      if (!*list || !*copy) return -1;
+    }
+    const unsigned char* mem = xenforeignmemory_map(fmem, dom, PROT_READ, m, pfns, errs);
+    if (!mem) {
+      perror("xenforeignmemory_map");
+      return -1;
+    }
+    for (unsigned i = 0; i < m; ++i) {
+      (*list)[n] = pfns[i];
+      if (errs[i])
+        memset(*copy + n * PAGE, 0, PAGE);
+      else
+        memcpy(*copy + n * PAGE, mem + (size_t)i * PAGE, PAGE);
+      ++n;
+    }
+    xenforeignmemory_unmap(fmem, (void*)mem, m);
+  }
+  return (long long)n;
+}
+
+static int paused_writes(xc_interface* xch, uint32_t dom, uint64_t pages, unsigned seconds) {
+  xenforeignmemory_handle* fmem = xenforeignmemory_open(NULL, 0);
+  if (!fmem) {
+    perror("xenforeignmemory_open");
+    return 2;
+  }
+  if (xc_shadow_control(xch, dom, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, 0) < 0 &&
+      (xc_shadow_control(xch, dom, XEN_DOMCTL_SHADOW_OP_OFF, NULL, 0) < 0 ||
+       xc_shadow_control(xch, dom, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, 0) < 0)) {
+    perror("xc_shadow_control(ENABLE_LOGDIRTY)");
+    return 2;
+  }
+  const int bitmap_pages = (int)((pages + 8 * XC_PAGE_SIZE - 1) / (8 * XC_PAGE_SIZE));
+  xc_hypercall_buffer_t bitmap = {.ubuf = (void*)-1};
+  if (!xc__hypercall_buffer_alloc_pages(xch, &bitmap, bitmap_pages)) {
+    perror("xc_hypercall_buffer_alloc_pages");
+    return 2;
+  }
+  xc_shadow_op_stats_t stats;
+  if (xc_logdirty_control(xch, dom, XEN_DOMCTL_SHADOW_OP_CLEAN, &bitmap, pages, 0, &stats) < 0) {
+    perror("xc_logdirty_control(CLEAN)");
+    return 2;
+  }
+  xen_pfn_t *list = NULL, *list2 = NULL;
+  unsigned char *before = NULL, *after = NULL;
+  const long long n = copy_present(xch, fmem, dom, pages, &list, &before);
+  if (n < 0) return 2;
+  sleep(seconds);
+  if (xc_logdirty_control(xch, dom, XEN_DOMCTL_SHADOW_OP_CLEAN, &bitmap, pages, 0, &stats) < 0) {
+    perror("xc_logdirty_control(CLEAN)");
+    return 2;
+  }
+  const long long n2 = copy_present(xch, fmem, dom, pages, &list2, &after);
+  if (n2 != n || memcmp(list, list2, (size_t)n * sizeof *list) != 0) {
+    printf("the pages with data changed while the domain was paused (%lld, then %lld)\n", n, n2);
+    return 1;
+  }
+  const unsigned long* dirty = (const unsigned long*)bitmap.hbuf;
+  uint64_t changed = 0, logged = 0, logged_total = 0;
+  for (uint64_t pfn = 0; pfn < pages; ++pfn) logged_total += (dirty[pfn / 64] >> (pfn % 64)) & 1;
+  for (long long i = 0; i < n; ++i) {
+    const unsigned char *a = before + (size_t)i * PAGE, *b = after + (size_t)i * PAGE;
+    if (memcmp(a, b, PAGE) == 0) continue;
+    ++changed;
+    const int is_logged = (int)((dirty[list[i] / 64] >> (list[i] % 64)) & 1);
+    logged += (uint64_t)is_logged;
+    printf("pfn %#" PRIx64 " changed while paused (%s):", (uint64_t)list[i],
+           is_logged ? "logged dirty" : "NOT logged dirty");
+    unsigned shown = 0;
+    for (unsigned o = 0; o < PAGE && shown < 8; ++o)
+      if (a[o] != b[o]) {
+        printf(" %u: %02x -> %02x", o, a[o], b[o]);
+        ++shown;
+      }
+    printf("\n");
+  }
+  printf("domain %u paused for %u s: %lld pages with data, %" PRIu64 " changed, %" PRIu64
+         " of them logged dirty; %" PRIu64 " pfns logged dirty in all\n",
+         dom, seconds, n, changed, logged, logged_total);
+  xc_shadow_control(xch, dom, XEN_DOMCTL_SHADOW_OP_OFF, NULL, 0);
+  xc__hypercall_buffer_free_pages(xch, &bitmap, bitmap_pages);
+  xenforeignmemory_close(fmem);
+  free(list);
+  free(list2);
+  free(before);
+  free(after);
+  return changed ? 1 : 0;
+}
+
 int main(int argc, char** argv) {
   if (argc < 3) return usage();
   if (strcmp(argv[1], "epochs") == 0 || strcmp(argv[1], "replay") == 0) {
@@ -198,9 +328,10 @@ int main(int argc, char** argv) {
   if (*end || domid == 0) return usage();
   const int compare = strcmp(argv[1], "compare") == 0;
   const int logdirty = strcmp(argv[1], "logdirty") == 0;
-  if (!compare && !logdirty && strcmp(argv[1], "pages") != 0) return usage();
+  const int writes = strcmp(argv[1], "paused-writes") == 0;
+  if (!compare && !logdirty && !writes && strcmp(argv[1], "pages") != 0) return usage();
   const int leave_on = logdirty && argc == 4 && strcmp(argv[3], "on") == 0;
-  if (argc != (compare || leave_on ? 4 : 3)) return usage();
+  if (argc != (compare || leave_on || writes ? 4 : 3)) return usage();
 
   xc_interface* xch = xc_interface_open(NULL, NULL, 0);
   if (!xch) {
@@ -236,7 +367,7 @@ int main(int argc, char** argv) {
     printf("log-dirty for domain %lu: on, then off again\n", domid);
     return 0;
   }
-  if (!compare) {
+  if (!compare && !writes) {
     printf("%" PRIu64 "\n", pages);
     return 0;
   }
@@ -245,10 +376,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (info.hvm == 0) {
-    fprintf(stderr, "xen_lab_check: domain %lu is PV: its pages map by mfn, not compared\n",
-            domid);
+    fprintf(stderr, "xen_lab_check: domain %lu is PV: its pages map by mfn, not compared\n", domid);
     return 2;
   }
+  if (writes) return paused_writes(xch, (uint32_t)domid, pages, (unsigned)atoi(argv[3]));
   const int fd = open(argv[3], O_RDONLY);
   struct stat st;
   if (fd < 0 || fstat(fd, &st) != 0) {

@@ -58,6 +58,12 @@ wait_epochs() {
 
 wait_epochs "$PAUSE_AFTER"
 xl pause "$dom" || fail "xl pause"
+# A paused guest may still get events (its one-shot timer): Xen sets pending
+# bits in the FIFO event-channel pages and vcpu_info in guest memory through
+# its own mappings. If Xen logs them, waiting lets the captures that must see
+# the final memory see them (docs/adapters.md, "Xen lab": the suspected cause
+# of this test's rare 1-byte differences).
+sleep "${SETTLE_S:-2}"
 # Epochs complete in the file now were captured before or during the pause;
 # the next may have been captured just before it; the one after that began
 # after this point.

@@ -1,0 +1,25 @@
+# Diagnostic (not a ctest): does a paused PVH guest's memory change, and
+# does log-dirty report it? Pauses the guest at a few moments and lets
+# xen_lab_check copy every page with data, wait, and compare
+# (`xen_lab_check paused-writes`). A change while the domain is paused is a
+# write by Xen or a dom0 backend (event delivery into the guest's FIFO
+# event-channel pages and vcpu_info); "NOT logged dirty" means no
+# log-dirty-based replication can capture it. Run:
+#   scripts/xen-lab/xen-lab.sh run paused_writes
+. /lab/lib.sh
+ROUNDS=${ROUNDS:-3}
+WAIT_S=${WAIT_S:-5}
+log "Xen $XEN_LAB_XEN ($XEN_LAB_WHICH), dom0 kernel $XEN_LAB_KERNEL"
+start_guest lab-pvh pvh 128
+dom=$(xl domid lab-pvh)
+i=0
+while [ $i -lt "$ROUNDS" ]; do
+  i=$((i + 1))
+  sleep 3
+  xl pause "$dom" || fail "xl pause"
+  t0=$(now)
+  xen_lab_check paused-writes "$dom" "$WAIT_S"
+  log "round $i: status $? after $(since "$t0") s"
+  xl unpause "$dom" || fail "xl unpause"
+done
+xl destroy "$dom"
