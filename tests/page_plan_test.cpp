@@ -61,6 +61,7 @@ TEST(PlanStages, RunsAStageOnlyWhereItPaysAtTheLinksSpeed) {
     EXPECT_EQ(plan.on(OptionalStage::kReplicaRefs), c.expect_replica) << c.name;
     EXPECT_TRUE(plan.on(OptionalStage::kEpochRefs)) << c.name << ": nothing known of it";
     EXPECT_FALSE(plan.on(OptionalStage::kXorPages)) << c.name << ": disabled";
+    EXPECT_FALSE(plan.on(OptionalStage::kZeroBlocks)) << c.name << ": not enabled by default";
   }
   EXPECT_EQ(CostModel::stage_ns_per_lookup()[kReplicaRefs], 32.0)
       << "the table above assumes this reference cost";

@@ -26,7 +26,7 @@ struct StageInputs {
   std::array<double, kOptionalStages> ns_per_lookup;
   double link_ns_per_byte;
   uint64_t epoch;
-  bool enabled[kOptionalStages];  // allowed by the configuration
+  bool enabled[kOptionalStages] = {};  // allowed by the configuration
 };
 
 // Every this many epochs each enabled stage runs regardless of its yield,
