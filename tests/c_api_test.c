@@ -13,14 +13,7 @@
 #define PAGES 8
 #define PAGE 4096
 
-static int failures = 0;
-#define CHECK(cond)                                                     \
-  do {                                                                  \
-    if (!(cond)) {                                                      \
-      fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                       \
-    }                                                                   \
-  } while (0)
+#include "support/c_check.h"
 
 struct sink {
   unsigned char* data;

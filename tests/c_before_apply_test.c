@@ -11,14 +11,7 @@
 #define PAGES 8
 #define PAGE 4096
 
-static int failures = 0;
-#define CHECK(cond)                                                     \
-  do {                                                                  \
-    if (!(cond)) {                                                      \
-      fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                       \
-    }                                                                   \
-  } while (0)
+#include "support/c_check.h"
 
 static unsigned char primary[PAGES * PAGE];
 static unsigned char replica[PAGES * PAGE];
