@@ -1,6 +1,5 @@
 // Names and messages of error codes, parameters and statistics, from the
 // tables of common/metadata.hpp.
-#include <iterator>
 
 #include "codec/compressor.hpp"
 #include "common/metadata.hpp"
@@ -52,12 +51,7 @@ static_assert(has_row(FGBI_OK) && has_row(FGBI_E_CONNECT) && has_row(FGBI_S_EPOC
 #define FGBI_STAT_ROW(stat) stat,
 constexpr fgbi_stat kStats[] = {FGBI_STAT_TABLE(FGBI_STAT_ROW)};
 #undef FGBI_STAT_ROW
-constexpr bool stats_in_value_order() {
-  for (size_t i = 0; i < std::size(kStats); ++i)
-    if (kStats[i] != FGBI_STAT_FIRST + static_cast<int>(i)) return false;
-  return std::size(kStats) == FGBI_STAT_LAST - FGBI_STAT_FIRST + 1;
-}
-static_assert(stats_in_value_order());
+static_assert(fgbi::rows_in_value_order(kStats, FGBI_STAT_FIRST, FGBI_STAT_LAST));
 
 constexpr const char* kStatNames[] = {
 #define FGBI_STAT_NAME(stat) #stat,

@@ -9,6 +9,7 @@
 // the C ABI.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "fgbi.h"
@@ -23,6 +24,15 @@ enum class SessionParamSide { kBoth, kLink, kBackup };
 inline constexpr int64_t kAllSharing = FGBI_SHARE_ZERO | FGBI_SHARE_EPOCH | FGBI_SHARE_REPLICA;
 inline constexpr int64_t kAllCodecs =
     FGBI_CODEC_XOR | FGBI_CODEC_LZ4 | FGBI_CODEC_ZLIB | FGBI_CODEC_ZSTD;
+
+// Whether a table's rows run from `first` to `last` without a gap, so that a
+// lookup may index its names by value.
+template <typename Enum, size_t N>
+constexpr bool rows_in_value_order(const Enum (&rows)[N], int first, int last) {
+  for (size_t i = 0; i < N; ++i)
+    if (rows[i] != first + static_cast<int>(i)) return false;
+  return static_cast<int>(N) == last - first + 1;
+}
 
 }  // namespace fgbi
 

@@ -1,6 +1,5 @@
 #include "session/session_config.hpp"
 
-#include <iterator>
 
 #include "session/protocol.hpp"
 
@@ -54,12 +53,7 @@ static_assert(has_row(FGBI_SS_CONNECTIONS));
 #define FGBI_SESSION_STAT_ROW(stat) stat,
 constexpr fgbi_session_stat kStats[] = {FGBI_SESSION_STAT_TABLE(FGBI_SESSION_STAT_ROW)};
 #undef FGBI_SESSION_STAT_ROW
-constexpr bool stats_in_value_order() {
-  for (size_t i = 0; i < std::size(kStats); ++i)
-    if (kStats[i] != FGBI_SESSION_STAT_FIRST + static_cast<int>(i)) return false;
-  return std::size(kStats) == FGBI_SESSION_STAT_LAST - FGBI_SESSION_STAT_FIRST + 1;
-}
-static_assert(stats_in_value_order());
+static_assert(rows_in_value_order(kStats, FGBI_SESSION_STAT_FIRST, FGBI_SESSION_STAT_LAST));
 
 constexpr const char* kStatNames[] = {
 #define FGBI_SESSION_STAT_NAME(stat) #stat,
