@@ -49,14 +49,17 @@ adapters::Next ShadowCopy::next(adapters::Epoch& epoch, std::string& message) {
 }
 
 uint64_t ShadowCopy::memory_digest() const {
-  static const std::vector<uint8_t> zeros(adapters::kPageSize * 64, 0);
   Xxh3Stream sum;
   const uint64_t pages = tracked_pages();
   for (uint64_t first = 0; first < pages;) {
     const bool data = held(first);
     uint64_t end = first + 1;
-    while (end < pages && end - first < 64 && held(end) == data) ++end;
-    sum.update(data ? page(first) : zeros.data(), (end - first) * adapters::kPageSize);
+    while (end < pages && held(end) == data) ++end;
+    const uint64_t bytes = (end - first) * adapters::kPageSize;
+    if (data)
+      sum.update(page(first), static_cast<size_t>(bytes));
+    else
+      sum.update_zeros(bytes);
     first = end;
   }
   return sum.digest();

@@ -39,6 +39,12 @@ class Xxh3Stream {
     XXH3_64bits_update(&state_, data, size);
     leave_avx();
   }
+  // Hashes n zero bytes without a buffer of n: the holes of a sparse memory.
+  void update_zeros(uint64_t n) {
+    static constexpr uint8_t kZeros[64 * 1024] = {};
+    for (; n > sizeof kZeros; n -= sizeof kZeros) update(kZeros, sizeof kZeros);
+    update(kZeros, static_cast<size_t>(n));
+  }
   uint64_t digest() const { return XXH3_64bits_digest(&state_); }
 
  private:

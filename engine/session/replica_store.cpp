@@ -495,17 +495,12 @@ std::vector<PageRun> ReplicaStore::data_runs() const {
 // which a few hundred MiB hold data, and faulting in every page of the
 // rest costs minutes on a small machine.
 uint64_t ReplicaStore::replica_digest() const {
-  static constexpr size_t kZeros = 64 * 1024;
-  static const std::vector<uint8_t> zeros(kZeros, 0);
   const uint8_t* memory = replica_memory();
   Xxh3Stream sum;
   uint64_t at = 0;  // bytes digested so far
   auto feed_zeros = [&](uint64_t upto) {
-    while (at < upto) {
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(kZeros, upto - at));
-      sum.update(zeros.data(), n);
-      at += n;
-    }
+    if (at < upto) sum.update_zeros(upto - at);
+    at = std::max(at, upto);
   };
   for (const PageRun& run : data_runs()) {
     feed_zeros(run.first * page_size_);
@@ -521,15 +516,13 @@ uint64_t ReplicaStore::replica_digest() const {
 // page it does not carry is zeros (the primary leaves holes out,
 // FGBI_PAGE_HOLE). The replica's pages outside the epoch that may hold
 // data from before are listed here, to be journaled and zeroed with it; a
-// fresh replica has none.
-std::vector<uint64_t> ReplicaStore::stale_pages(const std::vector<uint64_t>& carried) const {
-  std::vector<uint64_t> sorted(carried);
-  std::sort(sorted.begin(), sorted.end());
+// fresh replica has none. `carried` ascends, as the before-apply hook gives it.
+std::vector<uint64_t> ReplicaStore::stale_pages(std::span<const uint64_t> carried) const {
   std::vector<uint64_t> stale;
   const uint8_t* memory = replica_memory();
   for (const PageRun& run : data_runs()) {
     for (uint64_t pfn = run.first; pfn < run.end && pfn < meta_.geometry.tracked_pages; ++pfn) {
-      if (std::binary_search(sorted.begin(), sorted.end(), pfn)) continue;
+      if (std::binary_search(carried.begin(), carried.end(), pfn)) continue;
       const uint8_t* page = memory + pfn * page_size_;
       if (page[0] == 0 && std::memcmp(page, page + 1, page_size_ - 1) == 0) continue;
       stale.push_back(pfn);
@@ -590,8 +583,8 @@ fgbi_status ReplicaStore::before_apply(void* self, uint64_t epoch, const uint64_
   try {
     if (!store->full_sync_ || epoch != 1)
       return store->journal_pages({pfns, count}, store->commit_sync_);
+    store->stale_ = store->stale_pages({pfns, count});
     std::vector<uint64_t> pages(pfns, pfns + count);
-    store->stale_ = store->stale_pages(pages);
     pages.insert(pages.end(), store->stale_.begin(), store->stale_.end());  // journaled with it
     return store->journal_pages(pages, store->commit_sync_);
   } catch (const std::bad_alloc&) {

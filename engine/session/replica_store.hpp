@@ -150,7 +150,7 @@ class ReplicaStore {
                                   size_t count) noexcept;
   fgbi_status journal_pages(std::span<const uint64_t> pfns, bool sync);
   fgbi_status invalidate_journal();
-  std::vector<uint64_t> stale_pages(const std::vector<uint64_t>& carried) const;
+  std::vector<uint64_t> stale_pages(std::span<const uint64_t> carried) const;
   fgbi_status io_error(const std::string& what);
   uint8_t* replica_memory() const;
 
