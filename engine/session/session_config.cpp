@@ -1,6 +1,5 @@
 #include "session/session_config.hpp"
 
-
 #include "session/protocol.hpp"
 
 namespace fgbi::session {
