@@ -333,6 +333,8 @@ Backup::End Backup::serve_frames(Connection& c, const std::string& peer,
           discard_epoch();
           return End::kDiskFault;
         }
+        if (st == FGBI_E_DISCONNECTED)  // an answer (Ack, VerifyReply) found no peer
+          return lost(st, std::string("connection lost while answering ") + frame_type_name(type));
         if (st != FGBI_OK) {
           int64_t max_epoch = 0;
           fgbi_receiver_get_parameter(receiver_, FGBI_P_MAX_EPOCH_BYTES, &max_epoch);

@@ -634,18 +634,22 @@ void Link::io_loop() {
   int iov_first = 0;
   bool stop_seen = false;
   bool draining = false;  // the kernel holds bytes not yet sent
+  // After Bye the loop only reads, until the backup closes: closing a socket
+  // with unread bytes (the last Ack) sends a reset, which can destroy the
+  // Bye and the last EpochEnd before the backup has read them.
+  bool bye_written = false;
 
   for (;;) {
     if (!current) {
       std::unique_lock lock(mutex_);
       if (quit_) return;
-      if (!queue_.empty()) {
+      if (!queue_.empty()) {  // empty after Bye: close() enqueues nothing more
         current = std::move(queue_.front());
         queue_.pop_front();
         queued_bytes_ -= current->payload.size();
         lock.unlock();
         changed_.notify_all();  // room in the queue
-      } else if (Clock::now() >= last_sent + heartbeat) {
+      } else if (!bye_written && Clock::now() >= last_sent + heartbeat) {
         current = Outgoing{FrameType::kHeartbeat, encode_u64(queued_epoch_)};
       }
       if (current) {
@@ -657,7 +661,7 @@ void Link::io_loop() {
     // The backup heartbeats even while it commits a large epoch, so silence
     // alone tells a dead or cut-off backup from a slow one.
     const Deadline wake =
-        current ? last_heard + io : std::min(last_heard + io, last_sent + heartbeat);
+        current || bye_written ? last_heard + io : std::min(last_heard + io, last_sent + heartbeat);
     // While the kernel drains its queue, look at it often: the link's speed
     // shows in how fast it empties.
     const int timeout = static_cast<int>(std::clamp<int64_t>(
@@ -679,7 +683,10 @@ void Link::io_loop() {
       for (int frames = 0; frames < 64; ++frames) {
         bool complete = false;
         const fgbi_status st = c.read_frame(&complete);
-        if (st == FGBI_E_DISCONNECTED) return fail(st, "the backup closed the connection");
+        if (st == FGBI_E_DISCONNECTED) {
+          if (bye_written) return;  // the backup read Bye and closed: a clean end
+          return fail(st, "the backup closed the connection");
+        }
         if (st == FGBI_E_MAC_MISMATCH)
           return fail(st, "a frame from the backup failed its MAC (tampered with in flight?)");
         if (st != FGBI_OK) return fail(st, "the backup sent a malformed frame");
@@ -709,17 +716,18 @@ void Link::io_loop() {
           current.reset();
           if (type == FrameType::kBye) {
             shutdown(c.fd(), SHUT_WR);
+            bye_written = true;
             std::lock_guard lock(mutex_);
             connected_ = false;
             goodbye_sent_ = true;
             changed_.notify_all();
-            return;
           }
         }
       }
     }
     const auto now = Clock::now();
     draining = look_at_socket(c, now);
+    if (now >= last_heard + io && bye_written) return;  // Bye is out; a mute backup is its own
     if (now >= last_heard + io)
       return fail(FGBI_E_TIMEOUT, "the backup has been silent for " +
                                       std::to_string(ms_between(last_heard, now)) + " ms");
