@@ -128,12 +128,12 @@ struct PlanCase {
 
 TEST(PagePlanner, PicksTheCheapestFormAtTheLinksSpeed) {
   // A page with 2048 changed bytes; its plain record is 2048 + 8 + 16 bytes.
-  // Reference estimates: XOR 0.15 ns a byte of input, raw 0.
+  // Reference estimates: XOR 400 ns a page and 0.15 ns a byte of input, raw 0.
   constexpr size_t kChanged = 2048, kPlain = 2048 + 8 + 16;
   const PlanCase cases[] = {
       {"nothing offered: plain", 1, 0, 0, PageForm::kPlain},
       {"small XOR page at 1 Gbit/s", 1, 100, 0, PageForm::kXorPage},
-      // 2048 x 0.15 = 307 ns of XOR against 2072 x 0.08 = 166 ns of wire.
+      // 400 + 2048 x 0.15 = 707 ns of XOR against 2072 x 0.08 = 166 ns of wire.
       {"any XOR page at 100 Gbit/s loses to plain", 100, 1, 0, PageForm::kPlain},
       {"coded with half the literals shared", 1, 0, 1024, PageForm::kCoded},
       {"coded beats an XOR page of more bytes", 1, 1500, 1024, PageForm::kCoded},
@@ -151,6 +151,27 @@ TEST(PagePlanner, PicksTheCheapestFormAtTheLinksSpeed) {
       EXPECT_EQ(planner.plan().wire_bytes, kPlain) << c.name;
     }
   }
+}
+
+TEST(PagePlanner, AnXorPageMustSaveMoreThanItsPageCost) {
+  // Three changed blocks (192 bytes; plain record 216) whose XOR page takes
+  // 83 bytes. Reference XOR estimate: 400 ns a page plus 0.15 ns a byte.
+  constexpr size_t kChanged = 192, kPlain = 216, kXorPage = 83;
+  // 1 Gbit/s: 400 + 29 + 664 = 1093 ns against 1728 ns of plain wire.
+  const CostModel slow = model_at(1);
+  const CostModel::Local slow_costs(slow);
+  PagePlanner on_slow(slow_costs, kPlain);
+  EXPECT_TRUE(on_slow.worth_trying(codec::Codec::kXor, kChanged, 3));
+  on_slow.offer_xor_page(kChanged, kXorPage);
+  EXPECT_EQ(on_slow.plan().form, PageForm::kXorPage);
+  // 10 Gbit/s: the 133 bytes it saves take 106 ns to send; the page costs
+  // 495 ns against 173.
+  const CostModel fast = model_at(10);
+  const CostModel::Local fast_costs(fast);
+  PagePlanner on_fast(fast_costs, kPlain);
+  EXPECT_FALSE(on_fast.worth_trying(codec::Codec::kXor, kChanged, 3));
+  on_fast.offer_xor_page(kChanged, kXorPage);
+  EXPECT_EQ(on_fast.plan().form, PageForm::kPlain);
 }
 
 TEST(PagePlanner, RefusesASectionLargerThanItsLiterals) {

@@ -7,12 +7,22 @@ namespace {
 
 // Reference estimates for 64-byte-block literal sections of a few hundred
 // bytes to 4 KiB on one core of the reference machine (docs/cost-model.md).
+// An XOR page also costs time that its bytes do not show: its cached copy
+// and the backup's replica miss the CPU cache, and the backup reads before
+// it writes. Measured against a plain record end to end, 0.8 to 1.3 us on
+// web where the pages are far apart in memory (`fgbi_engine_bench`
+// encode/ and decode/ fgbi-xor against fgbi-plain; `bench` CPU time), less
+// where they fit the CPU cache (idle). 400 ns gave the shortest
+// time-to-ship over the bench workloads at 1, 10 and 25 Gbit/s
+// (docs/PERFORMANCE.md): XOR pages stay where they save about 50 bytes at
+// 1 Gbit/s and go where they save less than 500 at 10. The general codecs'
+// timed speeds, measured on whole calls, already carry their per-call costs.
 constexpr CodecEstimates kReference = {{
-    {0.0, 1.0},    // raw: nothing to encode
-    {0.15, 0.3},   // xor: one pass comparing two buffers
-    {1.2, 0.6},    // lz4
-    {12.0, 0.45},  // zlib level 1
-    {4.0, 0.5},    // zstd level 1
+    {0.0, 1.0, 0},     // raw: nothing to encode
+    {0.15, 0.3, 400},  // xor: one pass comparing two buffers
+    {1.2, 0.6, 0},     // lz4
+    {12.0, 0.45, 0},   // zlib level 1
+    {4.0, 0.5, 0},     // zstd level 1
 }};
 
 // Cost of one lookup of each optional stage on one core of the reference

@@ -2,7 +2,7 @@
 // XOR delta against the cached copy, LZ4, zlib or zstd. It minimises the
 // page's contribution to stop-and-copy time (type II downtime):
 //
-//   cost(codec) = literal bytes x encode ns/byte  +  wire bytes x link ns/byte
+//   cost(codec) = page ns  +  literal bytes x encode ns/byte  +  wire bytes x link ns/byte
 //
 // Encode speeds start from reference figures and, with FGBI_P_ADAPTIVE, are
 // re-estimated after every epoch from timed samples. Compression ratios are
@@ -20,6 +20,10 @@ namespace fgbi {
 struct CodecEstimate {
   double ns_per_byte;  // encode time per input byte
   double ratio;        // output bytes / input bytes
+  // Time a page pays for taking this form at all, beyond its bytes: for an
+  // XOR delta the cache misses on the cached copy and the backup's
+  // read-modify-write of its replica (time-to-ship ends at the backup).
+  double page_ns = 0;
 };
 using CodecEstimates = std::array<CodecEstimate, codec::kCodecCount>;
 
@@ -73,7 +77,9 @@ class CostModel {
     explicit Local(const CostModel& model)
         : est_(model.estimates_), link_(model.link_ns_per_byte_) {}
     double cost(codec::Codec c, uint64_t in, uint64_t out) const {
-      return static_cast<double>(in) * est_[idx(c)].ns_per_byte + static_cast<double>(out) * link_;
+      const CodecEstimate& e = est_[idx(c)];
+      return (in != 0 ? e.page_ns : 0) + static_cast<double>(in) * e.ns_per_byte +
+             static_cast<double>(out) * link_;
     }
     double predicted(codec::Codec c, uint64_t in) const {
       return cost(c, in, static_cast<uint64_t>(static_cast<double>(in) * est_[idx(c)].ratio));

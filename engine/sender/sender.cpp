@@ -670,7 +670,8 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
     if (xor_page_size != kernels::kXorRleTooLarge) {
       sample(codec::Codec::kXor, changed_bytes, xor_page_size);
       planner.offer_xor_page(changed_bytes, xor_page_size + kXorFraming);
-      if (xor_page_size <= changed_bytes * kXorFastPathShare) {
+      if (planner.plan().form == PageForm::kXorPage &&
+          xor_page_size <= changed_bytes * kXorFastPathShare) {
         xor_yield.saved_bytes += static_cast<double>(plain_bytes - xor_page_size - kXorFraming);
         emit_xor_page(seg, page.pfn, w.xor_page, xor_page_size, n_changed);
         refresh_cached(cached, page);

@@ -36,7 +36,7 @@ struct PairOptions {
   int64_t backend = FGBI_BACKEND_AUTO;  // both ends
   // FGBI_P_LINK_MBPS: the cost model's link. Tests of a mechanism use a
   // slow one, at which every optional stage pays and so runs.
-  int64_t link_mbps = 1000;
+  int64_t link_mbps = 100;
 };
 
 // Sharing and compression off: the plain records of the wire format only.
