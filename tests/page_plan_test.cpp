@@ -157,21 +157,23 @@ TEST(PagePlanner, AnXorPageMustSaveMoreThanItsPageCost) {
   // Three changed blocks (192 bytes; plain record 216) whose XOR page takes
   // 83 bytes. Reference XOR estimate: 400 ns a page plus 0.15 ns a byte.
   constexpr size_t kChanged = 192, kPlain = 216, kXorPage = 83;
-  // 1 Gbit/s: 400 + 29 + 664 = 1093 ns against 1728 ns of plain wire.
-  const CostModel slow = model_at(1);
-  const CostModel::Local slow_costs(slow);
-  PagePlanner on_slow(slow_costs, kPlain);
-  EXPECT_TRUE(on_slow.worth_trying(codec::Codec::kXor, kChanged, 3));
-  on_slow.offer_xor_page(kChanged, kXorPage);
-  EXPECT_EQ(on_slow.plan().form, PageForm::kXorPage);
-  // 10 Gbit/s: the 133 bytes it saves take 106 ns to send; the page costs
-  // 495 ns against 173.
-  const CostModel fast = model_at(10);
-  const CostModel::Local fast_costs(fast);
-  PagePlanner on_fast(fast_costs, kPlain);
-  EXPECT_FALSE(on_fast.worth_trying(codec::Codec::kXor, kChanged, 3));
-  on_fast.offer_xor_page(kChanged, kXorPage);
-  EXPECT_EQ(on_fast.plan().form, PageForm::kPlain);
+  const struct {
+    const char* name;
+    double link_gbps;
+    PageForm expect;
+  } cases[] = {
+      {"1 Gbit/s: 400 + 29 + 664 = 1093 ns against 1728 ns of plain wire", 1, PageForm::kXorPage},
+      {"10 Gbit/s: 495 ns against 173: the 133 bytes saved take 106 ns", 10, PageForm::kPlain},
+  };
+  for (const auto& c : cases) {
+    const CostModel model = model_at(c.link_gbps);
+    const CostModel::Local costs(model);
+    PagePlanner planner(costs, kPlain);
+    EXPECT_EQ(planner.worth_trying(codec::Codec::kXor, kChanged, 3), c.expect == PageForm::kXorPage)
+        << c.name;
+    planner.offer_xor_page(kChanged, kXorPage);
+    EXPECT_EQ(planner.plan().form, c.expect) << c.name;
+  }
 }
 
 TEST(PagePlanner, RefusesASectionLargerThanItsLiterals) {
