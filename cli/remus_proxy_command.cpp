@@ -88,6 +88,18 @@ Json checkpoint_json(const xlstream::CheckpointBytes& c, size_t index) {
               {"page_data_link", c.page_data_link}};
 }
 
+// One line for checkpoint i (-v prints each as it is forwarded).
+void print_checkpoint(const char* name, const xlstream::CheckpointBytes& c, size_t i) {
+  std::fprintf(stderr,
+               "fgbi-engine %s: checkpoint %zu: %llu bytes in, %llu out; %llu pages: PAGE_DATA "
+               "%llu bytes from xl, %llu on the link\n",
+               name, i, static_cast<unsigned long long>(c.stream_in),
+               static_cast<unsigned long long>(c.stream_out),
+               static_cast<unsigned long long>(c.pages),
+               static_cast<unsigned long long>(c.page_data_xl),
+               static_cast<unsigned long long>(c.page_data_link));
+}
+
 void report(const char* name, const ProxyCommandOptions& opt, const xlstream::Rewriter& rw,
             bool ok) {
   const auto& cps = rw.checkpoints();
@@ -111,16 +123,6 @@ void report(const char* name, const ProxyCommandOptions& opt, const xlstream::Re
     std::fprintf(stderr, "%s\n", j.dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
     return;
   }
-  if (opt.verbose)
-    for (size_t i = 0; i < cps.size(); ++i)
-      std::fprintf(stderr,
-                   "fgbi-engine %s: checkpoint %zu: %llu bytes in, %llu out; %llu pages: "
-                   "PAGE_DATA %llu bytes from xl, %llu on the link\n",
-                   name, i, static_cast<unsigned long long>(cps[i].stream_in),
-                   static_cast<unsigned long long>(cps[i].stream_out),
-                   static_cast<unsigned long long>(cps[i].pages),
-                   static_cast<unsigned long long>(cps[i].page_data_xl),
-                   static_cast<unsigned long long>(cps[i].page_data_link));
   std::fprintf(stderr,
                "fgbi-engine %s: %llu checkpoints forwarded whole; %llu bytes in, %llu out; "
                "PAGE_DATA %llu bytes from xl, %llu on the link\n",
@@ -148,6 +150,7 @@ int run_proxy(const char* name, const ProxyCommandOptions& opt, xlstream::Rewrit
   bool ok = rw.error().empty();
   std::string io_error;
   std::vector<uint8_t> buf(1 << 20);
+  size_t printed = 0;
   while (ok) {
     const ssize_t n = ::read(0, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
@@ -162,6 +165,8 @@ int run_proxy(const char* name, const ProxyCommandOptions& opt, xlstream::Rewrit
       break;
     }
     ready.clear();
+    for (; opt.verbose && printed < rw.committed_checkpoints(); ++printed)
+      print_checkpoint(name, rw.checkpoints()[printed], printed);
     if (n == 0) break;
   }
   int status = ok && io_error.empty() ? kExitOk : kExitFailure;
@@ -190,7 +195,8 @@ void add_common_options(CLI::App* cmd, ProxyCommandOptions& opt, const char* pag
   cmd->add_option("--max-pages", opt.max_pages, pages_help)
       ->capture_default_str()
       ->check(whole_number(1, uint64_t{1} << 28));
-  cmd->add_flag("-v,--verbose", opt.verbose, "Report the bytes of every checkpoint on stderr");
+  cmd->add_flag("-v,--verbose", opt.verbose,
+                "Report the bytes of every checkpoint on stderr as it is forwarded");
   cmd->add_flag("--json", opt.json,
                 "Report as one JSON object on stderr (stdout carries the stream): totals and "
                 "the bytes of every checkpoint");

@@ -62,11 +62,13 @@ Bytes remus_stream(size_t checkpoints) {
 TEST_F(RemusProxyCli, PipedThroughBothProcessesTheStreamIsUnchanged) {
   const Bytes in = remus_stream(4);
   write("in", in);
-  ASSERT_EQ(sh(kEngine + " remus-tx <" + path("in") + " 2>" + path("tx.err") + " | " + kEngine +
+  ASSERT_EQ(sh(kEngine + " remus-tx -v <" + path("in") + " 2>" + path("tx.err") + " | " + kEngine +
                " remus-rx --json >" + path("out") + " 2>" + path("rx.err")),
             0)
       << text("tx.err") << text("rx.err");
   EXPECT_TRUE(read("out") == in);
+  // -v: a line per checkpoint, 0 to 4.
+  EXPECT_NE(text("tx.err").find("remus-tx: checkpoint 4: "), std::string::npos) << text("tx.err");
   EXPECT_NE(text("tx.err").find("5 checkpoints forwarded whole"), std::string::npos)
       << text("tx.err");
   const auto j = nlohmann::json::parse(text("rx.err"));
