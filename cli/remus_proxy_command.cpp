@@ -52,6 +52,7 @@ bool start_child(const char* name, const std::vector<std::string>& command, Chil
   argv.push_back(nullptr);
   const pid_t pid = ::fork();
   if (pid == 0) {
+    ::signal(SIGPIPE, SIG_DFL);  // the proxy ignores it; the command gets the default
     ::dup2(in[0], 0);
     ::dup2(out[1], 1);
     ::close(in[0]), ::close(in[1]), ::close(out[0]), ::close(out[1]);
@@ -69,19 +70,21 @@ bool start_child(const char* name, const std::vector<std::string>& command, Chil
   return true;
 }
 
-// Copies from -> to until end of file or an error.
+// Copies from -> to until end of file; once `to` fails, reads on and drops
+// what comes, so that the command never blocks on a full pipe.
 void copy_back(int from, int to) {
   std::vector<uint8_t> buf(64 << 10);
+  bool writing = true;
   for (;;) {
     const ssize_t n = ::read(from, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0 || !posix::write_full(to, buf.data(), static_cast<size_t>(n))) return;
+    if (n <= 0) return;
+    if (writing) writing = posix::write_full(to, buf.data(), static_cast<size_t>(n));
   }
 }
 
-Json checkpoint_json(const xlstream::CheckpointBytes& c, size_t index) {
-  return Json{{"checkpoint", index},
-              {"stream_in", c.stream_in},
+Json bytes_json(const xlstream::CheckpointBytes& c) {
+  return Json{{"stream_in", c.stream_in},
               {"stream_out", c.stream_out},
               {"pages", c.pages},
               {"page_data_xl", c.page_data_xl},
@@ -116,9 +119,15 @@ void report(const char* name, const ProxyCommandOptions& opt, const xlstream::Re
            {"ok", ok},
            {"error", rw.error()},
            {"checkpoints_forwarded", rw.committed_checkpoints()},
-           {"total", checkpoint_json(total, cps.size())}};
+           {"total", bytes_json(total)}};
+    // The last entry is the checkpoint in progress when the stream ended:
+    // empty after END or a cut between checkpoints, else not forwarded.
     Json list = Json::array();
-    for (size_t i = 0; i < cps.size(); ++i) list.push_back(checkpoint_json(cps[i], i));
+    for (size_t i = 0; i < cps.size(); ++i) {
+      Json c{{"checkpoint", i}, {"forwarded", i < rw.committed_checkpoints()}};
+      c.update(bytes_json(cps[i]));
+      list.push_back(c);
+    }
     j["checkpoints"] = list;
     std::fprintf(stderr, "%s\n", j.dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
     return;

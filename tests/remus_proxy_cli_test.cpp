@@ -78,6 +78,7 @@ TEST_F(RemusProxyCli, PipedThroughBothProcessesTheStreamIsUnchanged) {
   EXPECT_EQ(j["total"]["stream_out"], in.size());
   // Checkpoint 1: the link carried far fewer PAGE_DATA bytes than xl wrote.
   const auto& c1 = j["checkpoints"][1];
+  EXPECT_EQ(c1["forwarded"], true);
   EXPECT_LT(c1["page_data_link"].get<uint64_t>() * 8, c1["page_data_xl"].get<uint64_t>());
 }
 

@@ -88,15 +88,16 @@ class Rewriter {
 struct ProxyOptions {
   uint64_t max_pages = 262144;  // guest pages the proxy can track (1 GiB)
   int threads = 1;
+  // A fixed fgbi stream id and fixed codec speeds in the cost model, so that
+  // the same xl stream always gives the same link (tests, fuzz seeds).
+  bool reproducible = false;
 };
 
 // xl's stream -> the fgbi link.
 class RemusTx final : public Rewriter {
  public:
   explicit RemusTx(const ProxyOptions& options);
-  ~RemusTx() override;
-  // False if fgbi refused the options (error() says why).
-  bool ok() const { return sender_ != nullptr; }
+  ~RemusTx() override;  // if fgbi refused the options, error() says why
 
  private:
   bool rewrite(const Item& item, std::vector<uint8_t>& out) override;
