@@ -99,6 +99,10 @@ RemusTx::RemusTx(const ProxyOptions& options) : Rewriter(false), slots_(options.
     st = fgbi_sender_set_parameter(sender, FGBI_P_TRACKED_PAGES,
                                    static_cast<int64_t>(options.max_pages));
   if (st == FGBI_OK) st = fgbi_sender_set_parameter(sender, FGBI_P_THREADS, options.threads);
+  if (st == FGBI_OK && options.reproducible)
+    st = fgbi_sender_set_parameter(sender, FGBI_P_STREAM_ID, 0x7265'6d75);  // "remu"
+  if (st == FGBI_OK && options.reproducible)
+    st = fgbi_sender_set_parameter(sender, FGBI_P_ADAPTIVE, 0);
   if (st != FGBI_OK) {
     fgbi_sender_free(sender);
     fail("fgbi sender: " + fgbi_text(st));
