@@ -137,6 +137,46 @@ TEST(RemusProxy, PageDataAfterTheFirstCheckpointShrinksOnTheLink) {
   EXPECT_LT(cps[0].page_data_link, cps[0].page_data_xl);
 }
 
+// An x86 PV stream: PV records, page-table page types in PAGE_DATA, and a
+// stream that ends with libxc's END, libxl's END and bytes after them (xl's
+// messages of a plain migration).
+TEST(RemusProxy, PvStreamWithPageTableTypesAndAnEndRoundTrips) {
+  XlStreamBuilder b;
+  b.xl_header();
+  b.libxl_header();
+  b.record(0x01, {});                                   // LIBXC_CONTEXT
+  b.libxc_headers(1);                                   // x86 PV
+  b.record(0x02, {8, 4, 0, 0, 0, 0, 0, 0});             // X86_PV_INFO
+  b.record(0x03, XlStreamBuilder::blob(8 + 8 * 2, 3));  // X86_PV_P2M_FRAMES
+  std::vector<std::vector<uint8_t>> pages(4, std::vector<uint8_t>(4096));
+  for (size_t i = 0; i < pages.size(); ++i) pages[i] = XlStreamBuilder::blob(4096, uint8_t(i));
+  const std::vector<uint64_t> words = {uint64_t{0x1} << 60 | 10, uint64_t{0xa} << 60 | 11,
+                                       uint64_t{0xe} << 60 | 12, uint64_t{0x4} << 60 | 13,
+                                       uint64_t{0x0} << 60 | 14};
+  b.page_data(words, {&pages[0], &pages[1], &pages[2], &pages[3]});
+  b.record(0x04, XlStreamBuilder::blob(8 + 200, 4));  // X86_PV_VCPU_BASIC
+  b.record(0x0e, {});                                 // CHECKPOINT
+  b.record(0x04, {});                                 // libxl CHECKPOINT_END
+  pages[1][100] ^= 0xff;
+  b.page_data({words[1]}, {&pages[1]});
+  b.record(0x0e, {});
+  b.record(0x04, {});
+  b.page_data({words[3]}, {&pages[3]});
+  b.record(0x00, {});  // libxc END
+  b.record(0x00, {});  // libxl END
+  b.raw("domain is yours, you are cleared to unpause", 43);
+  RemusTx tx(ProxyOptions{});
+  Bytes link;
+  ASSERT_TRUE(run(tx, b.bytes, &link, 13)) << tx.error();
+  EXPECT_TRUE(tx.ended());
+  EXPECT_EQ(tx.checkpoints()[1].pages, 1u);
+  EXPECT_LT(tx.checkpoints()[1].page_data_link, 400u);  // one changed block, not a page
+  RemusRx rx(ProxyOptions{}.max_pages);
+  Bytes out;
+  ASSERT_TRUE(run(rx, link, &out, 5)) << rx.error();
+  EXPECT_TRUE(out == b.bytes);
+}
+
 TEST(RemusProxy, OptionalUnknownRecordsPassThrough) {
   SyntheticRemus g;
   g.start();
