@@ -210,6 +210,15 @@ TEST(RemusProxy, AStreamCutInsideACheckpointForwardsOnlyWholeCheckpoints) {
   // Exactly checkpoints 0 and 1 reach xl, nothing of checkpoint 2.
   EXPECT_TRUE(out == Bytes(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(ends[1])));
 
+  // Cut between two records, just before checkpoint 2's CHECKPOINT_END.
+  RemusTx tx3(ProxyOptions{});
+  Bytes link3;
+  EXPECT_FALSE(
+      run(tx3, Bytes(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(ends[2] - 8)), &link3));
+  EXPECT_NE(tx3.error().find("ended before a libxl record of checkpoint 2"), std::string::npos)
+      << tx3.error();
+  EXPECT_EQ(tx3.committed_checkpoints(), 2u);
+
   // The link itself cut inside a checkpoint: remus-rx holds it back too.
   const Bytes whole_link = through_tx(in);
   const Bytes link_head(whole_link.begin(), whole_link.end() - 100);

@@ -74,7 +74,8 @@ bool Rewriter::finish() {
   const uint64_t checkpoint = stats_.size() - 1;
   if (parser_.buffered() > 0 || !pending_.empty()) {
     const size_t dropped = parser_.buffered() + pending_.size();
-    std::string what = "the stream ended inside " + parser_.expecting();
+    std::string what = std::string("the stream ended ") +
+                       (parser_.buffered() > 0 ? "inside " : "before ") + parser_.expecting();
     if (parser_.seen_checkpoint())
       what +=
           " of checkpoint " + std::to_string(checkpoint) + "; its " + std::to_string(dropped) +
