@@ -20,10 +20,6 @@ dom=$(xl domid lab-pvh)
 primary_log=/var/log/xen/console/guest-lab-pvh.log
 
 proxy="fgbi-engine remus-tx -v --json -- sh -c 'exec fgbi-engine remus-rx -v --json -- xl migrate-receive -r -e 2>/tmp/rx.err' 2>/tmp/tx.err"
-t0=$(now)
-xl remus -F -n -d -e -i "$REMUS_MS" -s '' "$dom" "$proxy" > /tmp/remus.out 2>&1 &
-remus=$!
-log "xl remus -F -n -d -e -i $REMUS_MS -s '' $dom \"$proxy\""
 
 # forwarded: checkpoints remus-tx has forwarded whole (its -v lines).
 forwarded() {
@@ -31,23 +27,48 @@ forwarded() {
   [ -f /tmp/tx.err ] && n=$(grep -c "remus-tx: checkpoint [0-9]*:" /tmp/tx.err)
   echo "${n:-0}"
 }
-last=-1
+# Under TCG, with dom0's one vCPU busy with xl and the proxy pair, a guest
+# has once not acknowledged xl's first suspend request within libxl's 60 s
+# ("guest didn't acknowledge suspend, cancelling request"); xl remus then
+# stops before its first checkpoint and the primary runs on. That is retried
+# once; any other failure, or a second one, fails the test.
+attempt=1
 while :; do
-  n=$(forwarded)
-  [ "$n" -ge $((CHECKPOINTS + 1)) ] && break
-  if ! kill -0 $remus 2> /dev/null; then
-    cat /tmp/remus.out /tmp/tx.err /tmp/rx.err 2> /dev/null | tail -n 60
-    fail "xl remus stopped after $n checkpoints through the proxy"
+  rm -f /tmp/tx.err /tmp/rx.err
+  t0=$(now)
+  xl remus -F -n -d -e -i "$REMUS_MS" -s '' "$dom" "$proxy" > /tmp/remus.out 2>&1 &
+  remus=$!
+  log "attempt $attempt: xl remus -F -n -d -e -i $REMUS_MS -s '' $dom \"$proxy\""
+  last=-1
+  stopped=
+  while :; do
+    n=$(forwarded)
+    [ "$n" -ge $((CHECKPOINTS + 1)) ] && break
+    if ! kill -0 $remus 2> /dev/null; then
+      stopped=1
+      break
+    fi
+    [ $(($(now) - t0)) -lt $((LIMIT_S * 100)) ] || {
+      tail -n 40 /tmp/remus.out /tmp/tx.err /tmp/rx.err 2> /dev/null
+      fail "only $n checkpoints after $(since "$t0") s"
+    }
+    if [ "$n" != "$last" ]; then
+      log "  $n checkpoints through the proxy after $(since "$t0") s"
+      last=$n
+    fi
+    sleep 1
+  done
+  [ -z "$stopped" ] && break
+  cat /tmp/remus.out /tmp/tx.err /tmp/rx.err 2> /dev/null | grep -v -e 'libxl: debug' -e 'xc: detail' | tail -n 40
+  if [ "$attempt" = 1 ] && [ "$n" = 0 ] && grep -q "guest didn't acknowledge suspend" /tmp/remus.out &&
+    xl domid lab-pvh > /dev/null 2>&1; then
+    log "attempt 1: the guest did not acknowledge xl's suspend request in time; retrying once"
+    xl destroy lab-pvh--incoming 2> /dev/null
+    sleep 10
+    attempt=2
+    continue
   fi
-  [ $(($(now) - t0)) -lt $((LIMIT_S * 100)) ] || {
-    tail -n 40 /tmp/remus.out /tmp/tx.err /tmp/rx.err 2> /dev/null
-    fail "only $n checkpoints after $(since "$t0") s"
-  }
-  if [ "$n" != "$last" ]; then
-    log "  $n checkpoints through the proxy after $(since "$t0") s"
-    last=$n
-  fi
-  sleep 1
+  fail "xl remus stopped after $n checkpoints through the proxy"
 done
 xl list
 primary_round=$(grep -o "round [0-9]*" "$primary_log" | tail -n 1 | cut -d' ' -f2)
