@@ -8,6 +8,7 @@
 #include "downtime_command.hpp"
 #include "fgbi.h"
 #include "option_checks.hpp"
+#include "remus_proxy_command.hpp"
 #include "replication_commands.hpp"
 #include "trace_command.hpp"
 
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
   add_capture_command(app, exit_code);
   add_send_command(app, exit_code);
   add_recv_command(app, exit_code);
+  add_remus_proxy_commands(app, exit_code);
   std::string known;
   if (const std::string word = unknown_subcommand(app, argc, argv, &known); !word.empty()) {
     std::fprintf(stderr, "fgbi-engine: unknown command '%s' (commands: %s; see --help)\n",

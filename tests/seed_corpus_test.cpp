@@ -14,6 +14,7 @@
 #include "common/bytes.hpp"
 #include "fuzz/harness.hpp"
 #include "session/protocol.hpp"
+#include "xl_stream.hpp"
 
 namespace fgbi::fuzz {
 namespace {
@@ -164,6 +165,73 @@ TEST(FuzzCorpus, TraceSeedsReadAndVerify) {
     EXPECT_EQ(o.pages, 3u + 2u);  // every page, then the two that changed
     EXPECT_EQ(o.error, "");
   }
+}
+
+ProxyOutcome proxy(const Bytes& input) { return run_proxy(input.data(), input.size()); }
+
+TEST(FuzzCorpus, RemusProxySeedsGoThroughWhole) {
+  const Bytes stream = seed("remus_proxy/xl_stream");
+  const Bytes link = seed("remus_proxy/link");
+  ASSERT_EQ(stream[0], 0x7e);
+  ASSERT_EQ(link[0], 0x7f);
+  // remus-tx on the stream, remus-rx on what it writes: the stream again.
+  ProxyOutcome o = proxy(stream);
+  EXPECT_TRUE(o.invariants_held);
+  EXPECT_TRUE(o.ok) << o.error;
+  EXPECT_EQ(o.checkpoints, 3u);
+  EXPECT_EQ(o.forwarded, link.size() - 1);  // the seed's link is remus-tx's
+  // remus-rx on the link rebuilds the stream, byte for byte in size.
+  o = proxy(link);
+  EXPECT_TRUE(o.invariants_held);
+  EXPECT_TRUE(o.ok) << o.error;
+  EXPECT_EQ(o.checkpoints, 3u);
+  EXPECT_EQ(o.forwarded, stream.size() - 1);
+  // Any piece size gives the same.
+  for (uint8_t mode : {0x00, 0x0e, 0x3c}) {
+    Bytes other = stream;
+    other[0] = mode;
+    o = proxy(other);
+    EXPECT_TRUE(o.ok && o.invariants_held) << int{mode} << ": " << o.error;
+    EXPECT_EQ(o.checkpoints, 3u);
+  }
+}
+
+TEST(FuzzCorpus, RemusProxySeedsCutOrFlippedStopWithAReason) {
+  const Bytes stream = seed("remus_proxy/xl_stream");
+  const Bytes link = seed("remus_proxy/link");
+  // The link cut inside its last checkpoint: two whole checkpoints out.
+  ProxyOutcome o = proxy(Bytes(link.begin(), link.end() - 40));
+  EXPECT_TRUE(o.invariants_held);
+  EXPECT_FALSE(o.ok);
+  EXPECT_NE(o.error.find("were not forwarded"), std::string::npos) << o.error;
+  EXPECT_EQ(o.checkpoints, 2u);
+  EXPECT_LT(o.forwarded, stream.size() - 1);
+  // A flipped byte in the link's last fgbi epoch (its trailer's checksum
+  // covers it): refused, and that checkpoint is not forwarded.
+  xlstream::Parser parser(true);
+  parser.feed({link.data() + 1, link.size() - 1});
+  xlstream::Item item;
+  size_t last_epoch_end = 0;
+  while (parser.next(&item))
+    if (item.part == xlstream::Part::libxc_record && item.type == xlstream::kLinkPageData)
+      last_epoch_end = 1 + parser.offset();
+  ASSERT_FALSE(parser.failed()) << parser.error();
+  ASSERT_GT(last_epoch_end, 40u);
+  Bytes bad = link;
+  bad[last_epoch_end - 20] ^= 0x10;
+  o = proxy(bad);
+  EXPECT_TRUE(o.invariants_held);
+  EXPECT_FALSE(o.ok);
+  EXPECT_EQ(o.checkpoints, 2u) << o.error;
+  EXPECT_FALSE(o.error.empty());
+  // The xl stream with its xl magic broken: refused at offset 0.
+  bad = stream;
+  bad[1] ^= 0x20;
+  o = proxy(bad);
+  EXPECT_TRUE(o.invariants_held);
+  EXPECT_FALSE(o.ok);
+  EXPECT_EQ(o.forwarded, 24u);  // remus-tx's link header only
+  EXPECT_NE(o.error.find("at stream offset 0"), std::string::npos) << o.error;
 }
 
 }  // namespace

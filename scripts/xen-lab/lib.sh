@@ -9,16 +9,18 @@ skip() { echo "xen-lab: SKIP: $*"; exit 77; }
 now() { read -r up _ < /proc/uptime; echo "${up%.*}${up#*.}"; }
 since() { t=$(($(now) - $1)); echo "$((t / 100)).$((t % 100 / 10))"; }
 
-# start_guest NAME TYPE MEMORY_MIB: creates a guest from the lab's kernel and
-# busybox initramfs and waits (up to 300 s) until its init says it is up.
+# start_guest NAME TYPE MEMORY_MIB [CMDLINE]: creates a guest from the lab's
+# kernel and busybox initramfs (CMDLINE: more kernel arguments, e.g.
+# xenlab_verify for guest-init's self-check) and waits (up to 300 s) until
+# its init says it is up.
 start_guest() {
-  name=$1 type=$2 mem=$3
+  name=$1 type=$2 mem=$3 more=${4:-}
   {
     echo "name = \"$name\""
     echo "type = \"$type\""
     echo "kernel = \"/lab/vmlinuz\""
     echo "ramdisk = \"/lab/guest.cpio.gz\""
-    echo "extra = \"console=hvc0 loglevel=4\""
+    echo "extra = \"console=hvc0 loglevel=4${more:+ $more}\""
     echo "memory = $mem"
     echo "vcpus = 1"
     echo "on_crash = \"preserve\""

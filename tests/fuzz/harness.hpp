@@ -51,4 +51,21 @@ struct TraceOutcome {
 };
 TraceOutcome read_trace(const uint8_t* data, size_t size);
 
+// Input: one mode byte, then a stream. Mode bit 0 set: the stream is an
+// fgbi link, fed to remus-rx's rewriter; clear: an xl stream, fed to
+// remus-tx's, whose output then goes through remus-rx's. The low bits 1-6
+// give the piece size fed at a time. Both track at most 64 pages.
+struct ProxyOutcome {
+  bool ok = false;           // every feed and the finish succeeded
+  uint64_t checkpoints = 0;  // forwarded whole by the first rewriter
+  size_t forwarded = 0;      // bytes it released
+  std::string error;         // its error
+  // A failure always says why. remus-tx: what remus-rx rebuilds from the
+  // link is exactly a prefix of the xl stream (all of it when remus-tx
+  // succeeded), and remus-rx accepts the whole link. remus-rx: what it
+  // releases parses as an xl stream.
+  bool invariants_held = true;
+};
+ProxyOutcome run_proxy(const uint8_t* data, size_t size);
+
 }  // namespace fgbi::fuzz

@@ -1,6 +1,6 @@
 // Writes the seed corpora of the fuzz targets (run once; the seeds are
 // committed): valid streams that the fuzzers then mutate.
-//   make_seeds DIR   -> DIR/receiver_feed/*, DIR/session_frames/*
+//   make_seeds DIR   -> DIR/receiver_feed/*, DIR/session_frames/*, DIR/remus_proxy/*
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -9,8 +9,10 @@
 
 #include "fgbi.h"
 #include "fgbi_session.h"
+#include "proxy.hpp"
 #include "session/crypto.hpp"
 #include "session/protocol.hpp"
+#include "support/xl_stream_builder.hpp"
 
 using namespace fgbi::session;
 
@@ -112,6 +114,25 @@ void session_seeds(const std::string& dir) {
 
 }  // namespace
 
+// A synthetic `xl remus` stream of a 6-page guest (and its 2 special pages):
+// checkpoint 0 and two checkpoints of 3 dirty pages; and the link remus-tx
+// makes of it. Mode bytes: 0x7e = an xl stream in 64-byte pieces, 0x7f = a
+// link in 64-byte pieces (tests/fuzz/harness.hpp).
+void remus_proxy_seeds(const std::string& dir) {
+  fgbi::test::SyntheticRemus g(6);
+  g.start();
+  g.checkpoint(3, 1, 1);
+  g.checkpoint(3, 2, 2);
+  write(dir + "/xl_stream", 0x7e, g.b.bytes);
+  fgbi::xlstream::ProxyOptions options;
+  options.max_pages = 64;
+  options.reproducible = true;
+  fgbi::xlstream::RemusTx tx(options);
+  tx.feed(g.b.bytes);
+  tx.finish();
+  write(dir + "/link", 0x7f, tx.ready());
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s DIR\n", argv[0]);
@@ -119,5 +140,6 @@ int main(int argc, char** argv) {
   }
   receiver_seeds(std::string(argv[1]) + "/receiver_feed");
   session_seeds(std::string(argv[1]) + "/session_frames");
+  remus_proxy_seeds(std::string(argv[1]) + "/remus_proxy");
   return 0;
 }
