@@ -16,7 +16,8 @@
 #   --timeout S            give up after S seconds of boot + test (default 900)
 #   --log FILE             keep the serial console log in FILE
 #   --set NAME=VALUE       set a variable of the test in dom0 (e.g. EPOCHS=5; each test
-#                          lists its own); NAME in capitals, VALUE of [A-Za-z0-9_.,:/=+-]
+#                          lists its own); NAME in capitals and not XEN_LAB_* (the lab's
+#                          own), VALUE of [A-Za-z0-9_.,:/=+-]
 #
 # Exit status of run: 0 PASS, 1 FAIL (including a timeout or a crash), 77 SKIP
 # (a prerequisite is missing, or the test skipped itself, e.g. no pinned Xen).
@@ -308,8 +309,8 @@ cmd_run() {
       --log) keep_log=$2; shift 2 ;;
       --set)
         # /lab/env is sourced by the test's shell: nothing but a plain assignment.
-        [[ ${2:-} =~ ^[A-Z][A-Z0-9_]*=[A-Za-z0-9_.,:/=+-]*$ ]] ||
-          die "run: --set takes NAME=VALUE (NAME in capitals, VALUE of [A-Za-z0-9_.,:/=+-])"
+        [[ ${2:-} =~ ^[A-Z][A-Z0-9_]*=[A-Za-z0-9_.,:/=+-]*$ && ${2:-} != XEN_LAB_* ]] ||
+          die "run: --set takes NAME=VALUE (NAME in capitals, not XEN_LAB_*; VALUE of [A-Za-z0-9_.,:/=+-])"
         sets+=("$2"); shift 2 ;;
       -*) die "run: unknown option $1" ;;
       *) break ;;
@@ -429,5 +430,5 @@ case ${1:-} in
   prepare) shift; cmd_prepare "$@" ;;
   run) shift; cmd_run "$@" ;;
   clean) shift; cmd_clean "$@" ;;
-  *) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
