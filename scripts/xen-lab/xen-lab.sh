@@ -15,6 +15,9 @@
 #   --check FILE           xen_lab_check to copy into dom0 (default next to the engine's build)
 #   --timeout S            give up after S seconds of boot + test (default 900)
 #   --log FILE             keep the serial console log in FILE
+#   --set NAME=VALUE       set a variable of the test in dom0 (e.g. EPOCHS=5; each test
+#                          lists its own); NAME in capitals and not XEN_LAB_* (the lab's
+#                          own), VALUE of [A-Za-z0-9_.,:/=+-]
 #
 # Exit status of run: 0 PASS, 1 FAIL (including a timeout or a crash), 77 SKIP
 # (a prerequisite is missing, or the test skipped itself, e.g. no pinned Xen).
@@ -296,6 +299,7 @@ on_exit() {
 
 cmd_run() {
   local which=current engine="$REPO/build/release/cli/fgbi-engine" check="" timeout=900 keep_log=""
+  local sets=()
   while [ $# -gt 0 ]; do
     case $1 in
       --xen) which=$2; shift 2 ;;
@@ -303,6 +307,11 @@ cmd_run() {
       --check) check=$2; shift 2 ;;
       --timeout) timeout=$2; shift 2 ;;
       --log) keep_log=$2; shift 2 ;;
+      --set)
+        # /lab/env is sourced by the test's shell: nothing but a plain assignment.
+        [[ ${2:-} =~ ^[A-Z][A-Z0-9_]*=[A-Za-z0-9_.,:/=+-]*$ && ${2:-} != XEN_LAB_* ]] ||
+          die "run: --set takes NAME=VALUE (NAME in capitals, not XEN_LAB_*; VALUE of [A-Za-z0-9_.,:/=+-])"
+        sets+=("$2"); shift 2 ;;
       -*) die "run: unknown option $1" ;;
       *) break ;;
     esac
@@ -334,6 +343,7 @@ cmd_run() {
   cp "$GUEST_DIR/guest.cpio.gz" "$ov/lab/guest.cpio.gz"
   printf 'XEN_LAB_XEN=%s\nXEN_LAB_WHICH=%s\nXEN_LAB_KERNEL=%s\n' \
     "$XEN_VERSION" "$which" "$kver" > "$ov/lab/env"
+  [ ${#sets[@]} -eq 0 ] || printf '%s\n' "${sets[@]}" >> "$ov/lab/env"
   add_executable "$engine" "$ov"
   add_executable "$check" "$ov"
   # The stopwatch for `xl remus` (tests/xen_lab/remus_timing.c), built beside xen_lab_check.
@@ -358,7 +368,7 @@ cmd_run() {
   local xen_args="console=com1 com1=115200,8n1 dom0_mem=1536M,max:1536M dom0_max_vcpus=1 \
 bootscrub=0 loglvl=all guest_loglvl=all console_timestamps=boot ${FGBI_XEN_LAB_XEN_ARGS:-}"
   local dom0_args="console=hvc0 earlyprintk=xen rdinit=/init loglevel=5"
-  say "booting Xen $XEN_VERSION ($which) with dom0 kernel $kver; test $1; timeout ${timeout}s"
+  say "booting Xen $XEN_VERSION ($which) with dom0 kernel $kver; test $1${sets[*]:+ (${sets[*]})}; timeout ${timeout}s"
   # timeout(1) outlives this script if it is killed outright (SIGKILL): QEMU never lingers.
   timeout -k 10 $((timeout + 60)) qemu-system-x86_64 \
     -nodefaults -display none -no-reboot \
@@ -420,5 +430,5 @@ case ${1:-} in
   prepare) shift; cmd_prepare "$@" ;;
   run) shift; cmd_run "$@" ;;
   clean) shift; cmd_clean "$@" ;;
-  *) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -15,6 +15,10 @@
  *                                        trace says the guest had at the end
  *   xen_lab_check compare DOMID IMAGE    the domain must be paused: compare
  *                                        every pfn of it with IMAGE
+ *   xen_lab_check compare-data DOMID IMAGE
+ *                                        the same check, faster: map only the
+ *                                        pfns Xen does not type as holes (see
+ *                                        compare_data)
  *   xen_lab_check paused-writes DOMID S  the domain must be paused: does its
  *                                        memory change while it stays paused
  *                                        for S seconds (Xen's own writes, e.g.
@@ -48,9 +52,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -67,7 +74,7 @@ int xc_get_pfn_type_batch(xc_interface* xch, uint32_t dom, unsigned int num, xen
 static int usage(void) {
   fprintf(stderr,
           "usage: xen_lab_check pages DOMID | epochs TRACE | replay TRACE IMAGE | "
-          "compare DOMID IMAGE | paused-writes DOMID SECONDS | logdirty DOMID [on]\n");
+          "compare[-data] DOMID IMAGE | paused-writes DOMID SECONDS | logdirty DOMID [on]\n");
   return 2;
 }
 
@@ -183,6 +190,33 @@ static int all_zero(const unsigned char* p) {
   return 1;
 }
 
+/* Prints how guest page `page` differs from the image's `want`. */
+static void show_difference(uint64_t pfn, const unsigned char* page, const unsigned char* want,
+                            const char* type) {
+  unsigned bytes = 0, first = PAGE;
+  for (unsigned b = 0; b < PAGE; ++b)
+    if (page[b] != want[b]) {
+      ++bytes;
+      if (first == PAGE) first = b;
+    }
+  printf("pfn %#" PRIx64 ": %u bytes differ, the first at offset %u%s; Xen types it %s\n", pfn,
+         bytes, first, all_zero(want) ? " (zeros in the image)" : "", type);
+  if (bytes <= 8) { /* a few bytes: show them (offset: image -> guest) */
+    printf("    ");
+    for (unsigned b = 0; b < PAGE; ++b)
+      if (page[b] != want[b]) printf(" %u: %02x -> %02x", b, want[b], page[b]);
+    printf("\n");
+  }
+}
+
+/* Holes are typed so by Xen: XTAB (nothing there, or a page of Xen's own),
+ * XALLOC (allocated, never populated) or BROKEN. */
+static int typed_hole(xen_pfn_t type) {
+  const xen_pfn_t t = type & XEN_DOMCTL_PFINFO_LTAB_MASK;
+  return t == XEN_DOMCTL_PFINFO_XTAB || t == XEN_DOMCTL_PFINFO_XALLOC ||
+         t == XEN_DOMCTL_PFINFO_BROKEN;
+}
+
 /* Copies the pages with data among pfns [0, pages) into *copy (malloc'd),
  * their pfns into *list; returns how many, or -1. */
 static long long copy_present(xc_interface* xch, xenforeignmemory_handle* fmem, uint32_t dom,
@@ -200,12 +234,8 @@ static long long copy_present(xc_interface* xch, xenforeignmemory_handle* fmem, 
       return -1;
     }
     unsigned m = 0;
-    for (unsigned i = 0; i < k; ++i) {
-      const xen_pfn_t t = types[i] & XEN_DOMCTL_PFINFO_LTAB_MASK;
-      if (t != XEN_DOMCTL_PFINFO_XTAB && t != XEN_DOMCTL_PFINFO_XALLOC &&
-          t != XEN_DOMCTL_PFINFO_BROKEN)
-        pfns[m++] = base + i;
-    }
+    for (unsigned i = 0; i < k; ++i)
+      if (!typed_hole(types[i])) pfns[m++] = base + i;
     if (m == 0) continue;
     if (n + m > cap) {
       cap = (n + m) * 2;
@@ -229,6 +259,203 @@ static long long copy_present(xc_interface* xch, xenforeignmemory_handle* fmem, 
     xenforeignmemory_unmap(fmem, (void*)mem, m);
   }
   return (long long)n;
+}
+
+/* Reads image page `pfn` into `page`; beyond the end of the file it is zeros. */
+static int read_image_page(int fd, uint64_t pfn, unsigned char* page) {
+  size_t got = 0;
+  while (got < PAGE) {
+    const ssize_t r = pread(fd, page + got, PAGE - got, (off_t)(pfn * PAGE + got));
+    if (r < 0) {
+      perror("pread");
+      return -1;
+    }
+    if (r == 0) break;
+    got += (size_t)r;
+  }
+  memset(page + got, 0, PAGE - got);
+  return 0;
+}
+
+/* The pfns of an image that are not typed as memory must be zeros. */
+struct hole_check {
+  int fd;
+  uint64_t pages;
+  const uint64_t* typed_data; /* bit per pfn: typed as memory, compared apart */
+  unsigned char* buf;         /* a page */
+  uint64_t read, with_data;
+  uint64_t* shown;
+};
+
+/* Reads the image's pfns in bytes [from, to) that are not typed as memory. */
+static int check_range(struct hole_check* h, uint64_t from, uint64_t to) {
+  const uint64_t last = (to + PAGE - 1) / PAGE;
+  for (uint64_t pfn = from / PAGE; pfn < last && pfn < h->pages; ++pfn) {
+    if ((h->typed_data[pfn / 64] >> (pfn % 64)) & 1) continue;
+    ++h->read;
+    if (read_image_page(h->fd, pfn, h->buf) != 0) return -1;
+    if (!all_zero(h->buf)) {
+      ++h->with_data;
+      if ((*h->shown)++ < 32)
+        printf("pfn %#" PRIx64 ": a hole in the guest, data in the replica\n", pfn);
+    }
+  }
+  return 0;
+}
+
+/* Reads what of the image can hold data: the extents the file system has
+ * written (FIEMAP after syncing the file: a hole of the file, or an
+ * unwritten extent as recv's fallocate leaves them, reads as zeros). Where
+ * FIEMAP is not supported, what SEEK_DATA calls data (on ext4 that includes
+ * unwritten extents with pages in the page cache). Sets *how to the method. */
+static int holes_are_zeros(struct hole_check* h, const char** how) {
+  struct stat st;
+  if (fstat(h->fd, &st) != 0) {
+    perror("fstat");
+    return -1;
+  }
+  const uint64_t end =
+      (uint64_t)st.st_size < h->pages * PAGE ? (uint64_t)st.st_size : h->pages * PAGE;
+  enum { EXTENTS = 512 };
+  struct fiemap* fm = calloc(1, sizeof *fm + EXTENTS * sizeof(struct fiemap_extent));
+  if (!fm) return -1;
+  uint64_t at = 0;
+  int first = 1;
+  *how = "FIEMAP (holes and unwritten extents of the file)";
+  while (at < end) {
+    memset(fm, 0, sizeof *fm);
+    fm->fm_start = at;
+    fm->fm_length = end - at;
+    fm->fm_flags = first ? FIEMAP_FLAG_SYNC : 0;
+    fm->fm_extent_count = EXTENTS;
+    if (ioctl(h->fd, FS_IOC_FIEMAP, fm) != 0) {
+      if (first && (errno == EOPNOTSUPP || errno == ENOTTY)) break; /* SEEK_DATA below */
+      perror("ioctl(FS_IOC_FIEMAP)");
+      free(fm);
+      return -1;
+    }
+    first = 0;
+    if (fm->fm_mapped_extents == 0) {
+      free(fm);
+      return 0;
+    }
+    int last = 0;
+    for (unsigned i = 0; i < fm->fm_mapped_extents; ++i) {
+      const struct fiemap_extent* e = &fm->fm_extents[i];
+      if (!(e->fe_flags & FIEMAP_EXTENT_UNWRITTEN) &&
+          check_range(h, e->fe_logical, e->fe_logical + e->fe_length) != 0) {
+        free(fm);
+        return -1;
+      }
+      last = (e->fe_flags & FIEMAP_EXTENT_LAST) != 0;
+      at = e->fe_logical + e->fe_length;
+    }
+    if (last) {
+      free(fm);
+      return 0;
+    }
+  }
+  free(fm);
+  if (!first) return 0;
+  *how = "SEEK_DATA (holes of the file)";
+  for (off_t pos = 0; pos < (off_t)end;) {
+    const off_t from = lseek(h->fd, pos, SEEK_DATA);
+    if (from < 0 && errno == ENXIO) break;
+    const off_t to = from < 0 ? -1 : lseek(h->fd, from, SEEK_HOLE);
+    if (from < 0 || to < 0) {
+      perror("lseek(SEEK_DATA/SEEK_HOLE)");
+      return -1;
+    }
+    if (from >= (off_t)end) break;
+    if (check_range(h, (uint64_t)from, (uint64_t)to) != 0) return -1;
+    pos = to;
+  }
+  return 0;
+}
+
+/* compare-data: the domain must be paused. Maps only the pfns that Xen does
+ * not type as holes (typed_hole; the adapter and Xen's save code skip the
+ * same), instead of every pfn of the p2m, and compares them with the image;
+ * every other pfn must be zeros in the image, which is read wherever it
+ * can hold data (holes_are_zeros). Since the types are
+ * the adapter's own criterion, they are checked against something else:
+ * every page the domain owns (xc_domain_getinfo's nr_pages, which leaves
+ * out pages of Xen's own) must be among the pfns that mapped, so a page with
+ * data cannot hide behind a hole's type. */
+static int compare_data(xc_interface* xch, uint32_t dom, uint64_t owned, uint64_t pages, int fd,
+                        const char* path) {
+  xenforeignmemory_handle* fmem = xenforeignmemory_open(NULL, 0);
+  uint64_t* typed_data = calloc((pages + 63) / 64, sizeof(uint64_t));
+  unsigned char* want = malloc(PAGE);
+  if (!fmem || !typed_data || !want) {
+    perror("xen_lab_check");
+    return 2;
+  }
+  xen_pfn_t types[BATCH], pfns[BATCH];
+  int errs[BATCH];
+  uint64_t data = 0, mapped = 0, differ = 0, hole_with_data = 0, holes_read = 0, shown = 0;
+  for (uint64_t base = 0; base < pages; base += BATCH) {
+    const unsigned k = (unsigned)(pages - base < BATCH ? pages - base : BATCH);
+    for (unsigned i = 0; i < k; ++i) types[i] = base + i;
+    if (xc_get_pfn_type_batch(xch, dom, k, types) != 0) {
+      perror("xc_get_pfn_type_batch");
+      return 2;
+    }
+    unsigned m = 0;
+    for (unsigned i = 0; i < k; ++i)
+      if (!typed_hole(types[i])) {
+        pfns[m++] = base + i;
+        typed_data[(base + i) / 64] |= 1ull << ((base + i) % 64);
+      }
+    if (m == 0) continue;
+    data += m;
+    const unsigned char* mem = xenforeignmemory_map(fmem, dom, PROT_READ, m, pfns, errs);
+    if (!mem) {
+      fprintf(stderr, "xenforeignmemory_map(%u pfns from %" PRIu64 "): %s\n", m, base,
+              strerror(errno));
+      return 2;
+    }
+    for (unsigned i = 0; i < m; ++i) {
+      if (read_image_page(fd, pfns[i], want) != 0) return 2;
+      if (errs[i]) { /* typed as memory, yet it does not map: a hole all the same */
+        if (!all_zero(want)) {
+          ++hole_with_data;
+          if (shown++ < 32)
+            printf("pfn %#" PRIx64 ": does not map in the guest, data in the replica\n",
+                   (uint64_t)pfns[i]);
+        }
+        continue;
+      }
+      ++mapped;
+      const unsigned char* page = mem + (size_t)i * PAGE;
+      if (memcmp(page, want, PAGE) != 0) {
+        ++differ;
+        if (shown++ < 32) show_difference(pfns[i], page, want, "as guest memory");
+      }
+    }
+    xenforeignmemory_unmap(fmem, (void*)mem, m);
+  }
+  /* The holes: zeros wherever the image can hold data. */
+  struct hole_check h = {fd, pages, typed_data, want, 0, 0, &shown};
+  const char* how = NULL;
+  if (holes_are_zeros(&h, &how) != 0) return 2;
+  holes_read = h.read;
+  hole_with_data += h.with_data;
+  printf("compared domain %u with %s: %" PRIu64 " pfns, %" PRIu64 " typed as memory, %" PRIu64
+         " of them map (%" PRIu64 " MiB; the domain owns %" PRIu64 " pages), %" PRIu64
+         " holes (%" PRIu64 " read in the image, the rest zeros by %s); %" PRIu64
+         " pages of guest memory differ, %" PRIu64 " holes hold data in the image\n",
+         dom, path, pages, data, mapped, mapped * PAGE >> 20, owned, pages - data, holes_read, how,
+         differ, hole_with_data);
+  const int unseen = mapped < owned;
+  if (unseen)
+    printf("only %" PRIu64 " of the domain's %" PRIu64
+           " pages were compared: the others are typed as holes or do not map\n",
+           mapped, owned);
+  free(want);
+  free(typed_data);
+  xenforeignmemory_close(fmem);
+  return differ || hole_with_data || unseen ? 1 : 0;
 }
 
 static int paused_writes(xc_interface* xch, uint32_t dom, uint64_t pages, unsigned seconds) {
@@ -326,7 +553,8 @@ int main(int argc, char** argv) {
   char* end = NULL;
   const unsigned long domid = strtoul(argv[2], &end, 10);
   if (*end || domid == 0) return usage();
-  const int compare = strcmp(argv[1], "compare") == 0;
+  const int data_only = strcmp(argv[1], "compare-data") == 0;
+  const int compare = data_only || strcmp(argv[1], "compare") == 0;
   const int logdirty = strcmp(argv[1], "logdirty") == 0;
   const int writes = strcmp(argv[1], "paused-writes") == 0;
   if (!compare && !logdirty && !writes && strcmp(argv[1], "pages") != 0) return usage();
@@ -386,6 +614,7 @@ int main(int argc, char** argv) {
     perror(argv[3]);
     return 2;
   }
+  if (data_only) return compare_data(xch, (uint32_t)domid, info.nr_pages, pages, fd, argv[3]);
   xenforeignmemory_handle* fmem = xenforeignmemory_open(NULL, 0);
   if (!fmem) {
     perror("xenforeignmemory_open");
@@ -445,25 +674,11 @@ int main(int argc, char** argv) {
           ++xen_pages;
         else
           ++differ;
-        if (shown++ < 32) {
-          unsigned bytes = 0, first = PAGE;
-          for (unsigned b = 0; b < PAGE; ++b)
-            if (page[b] != want[b]) {
-              ++bytes;
-              if (first == PAGE) first = b;
-            }
-          printf("pfn %#" PRIx64 ": %u bytes differ, the first at offset %u%s; Xen types it %s\n",
-                 base + i, bytes, first, all_zero(want) ? " (zeros in the image)" : "",
-                 !typed ? "(getpageframeinfo3 failed)"
-                 : xens ? "XTAB: a page of Xen's own mapped by the guest, not guest memory"
-                        : "as guest memory");
-          if (bytes <= 8) { /* a few bytes: show them (offset: image -> guest) */
-            printf("    ");
-            for (unsigned b = 0; b < PAGE; ++b)
-              if (page[b] != want[b]) printf(" %u: %02x -> %02x", b, want[b], page[b]);
-            printf("\n");
-          }
-        }
+        if (shown++ < 32)
+          show_difference(base + i, page, want,
+                          !typed ? "(getpageframeinfo3 failed)"
+                          : xens ? "XTAB: a page of Xen's own mapped by the guest, not guest memory"
+                                 : "as guest memory");
       }
     }
     xenforeignmemory_unmap(fmem, (void*)mem, n);
