@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "proxy.hpp"
+#include "support/rewriter_feed.hpp"
 #include "support/xl_stream_builder.hpp"
 #include "xl_stream.hpp"
 
@@ -28,18 +29,7 @@ using Bytes = std::vector<uint8_t>;
 // released, and whether every feed and the finish succeeded.
 template <class R>
 bool run(R& rw, const Bytes& data, Bytes* out, size_t piece = 0, bool finish = true) {
-  bool ok = true;
-  for (size_t at = 0; ok && at < data.size();) {
-    const size_t n = piece == 0 ? data.size() : std::min(piece, data.size() - at);
-    ok = rw.feed({data.data() + at, n});
-    at += n;
-    out->insert(out->end(), rw.ready().begin(), rw.ready().end());
-    rw.ready().clear();
-  }
-  if (ok && finish) ok = rw.finish();
-  out->insert(out->end(), rw.ready().begin(), rw.ready().end());
-  rw.ready().clear();
-  return ok;
+  return fgbi::test::feed_rewriter(rw, data.data(), data.size(), piece, out, finish);
 }
 
 Bytes remus_stream(size_t checkpoints, size_t dirty = 20, size_t blocks = 2) {

@@ -11,6 +11,7 @@
 #include "proxy.hpp"
 #include "session/crypto.hpp"
 #include "session/protocol.hpp"
+#include "support/rewriter_feed.hpp"
 #include "trace/reader.hpp"
 
 namespace fgbi::fuzz {
@@ -203,25 +204,6 @@ TraceOutcome read_trace(const uint8_t* data, size_t size) {
   return out;
 }
 
-namespace {
-
-// Feeds data in pieces; the bytes released go to *out.
-bool feed_all(xlstream::Rewriter& rw, const uint8_t* data, size_t size, size_t piece,
-              std::vector<uint8_t>* out, bool finish = true) {
-  bool ok = true;
-  for (size_t at = 0; ok && at < size; at += piece) {
-    ok = rw.feed({data + at, std::min(piece, size - at)});
-    out->insert(out->end(), rw.ready().begin(), rw.ready().end());
-    rw.ready().clear();
-  }
-  if (ok && finish) ok = rw.finish();
-  out->insert(out->end(), rw.ready().begin(), rw.ready().end());
-  rw.ready().clear();
-  return ok;
-}
-
-}  // namespace
-
 ProxyOutcome run_proxy(const uint8_t* data, size_t size) {
   ProxyOutcome out;
   if (size == 0) return out;
@@ -232,7 +214,7 @@ ProxyOutcome run_proxy(const uint8_t* data, size_t size) {
   std::vector<uint8_t> first;
   if (link) {
     xlstream::RemusRx rx(kMaxPages);
-    out.ok = feed_all(rx, data, size, piece, &first);
+    out.ok = fgbi::test::feed_rewriter(rx, data, size, piece, &first);
     out.error = rx.error();
     out.checkpoints = rx.committed_checkpoints();
     xlstream::Parser parser(false);
@@ -245,14 +227,14 @@ ProxyOutcome run_proxy(const uint8_t* data, size_t size) {
     xlstream::ProxyOptions options;
     options.max_pages = kMaxPages;
     xlstream::RemusTx tx(options);
-    out.ok = feed_all(tx, data, size, piece, &first);
+    out.ok = fgbi::test::feed_rewriter(tx, data, size, piece, &first);
     out.error = tx.error();
     out.checkpoints = tx.committed_checkpoints();
     xlstream::RemusRx rx(kMaxPages);
     std::vector<uint8_t> rebuilt;
     // remus-tx releases whole parts only, so remus-rx takes all of them; the
     // link ends where the stream did, so it ends well only if the stream did.
-    if (!feed_all(rx, first.data(), first.size(), 4096, &rebuilt, false))
+    if (!fgbi::test::feed_rewriter(rx, first.data(), first.size(), 4096, &rebuilt, false))
       out.invariants_held = false;
     if (out.ok && !rx.finish()) out.invariants_held = false;
     if (rebuilt.size() > size || !std::equal(rebuilt.begin(), rebuilt.end(), data))
