@@ -83,14 +83,22 @@ static uint32_t le32(const unsigned char* p) {
 }
 static uint64_t le64(const unsigned char* p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
 
-static int read_at(int fd, void* buf, size_t n, off_t at) {
+/* Reads up to n bytes at `at`, fewer only at the end of the file; returns
+ * how many, or -1 on an error (errno set). */
+static ssize_t read_upto(int fd, void* buf, size_t n, off_t at) {
   size_t got = 0;
   while (got < n) {
     const ssize_t r = pread(fd, (unsigned char*)buf + got, n - got, at + (off_t)got);
-    if (r <= 0) return -1; /* error or end of file: not there (yet) */
+    if (r < 0) return -1;
+    if (r == 0) break;
     got += (size_t)r;
   }
-  return 0;
+  return (ssize_t)got;
+}
+
+static int read_at(int fd, void* buf, size_t n, off_t at) {
+  /* an error or the end of the file: not there (yet) */
+  return read_upto(fd, buf, n, at) == (ssize_t)n ? 0 : -1;
 }
 
 /* Walks the complete epochs of a trace (docs/trace-format.md) that is
@@ -261,19 +269,16 @@ static long long copy_present(xc_interface* xch, xenforeignmemory_handle* fmem, 
   return (long long)n;
 }
 
-/* Reads image page `pfn` into `page`; beyond the end of the file it is zeros. */
-static int read_image_page(int fd, uint64_t pfn, unsigned char* page) {
-  size_t got = 0;
-  while (got < PAGE) {
-    const ssize_t r = pread(fd, page + got, PAGE - got, (off_t)(pfn * PAGE + got));
-    if (r < 0) {
-      perror("pread");
-      return -1;
-    }
-    if (r == 0) break;
-    got += (size_t)r;
+/* Reads `count` image pages from `pfn` into `buf`; beyond the end of the
+ * file they are zeros. */
+static int read_image_pages(int fd, uint64_t pfn, size_t count, unsigned char* buf) {
+  const size_t want = count * PAGE;
+  const ssize_t got = read_upto(fd, buf, want, (off_t)(pfn * PAGE));
+  if (got < 0) {
+    perror("pread");
+    return -1;
   }
-  memset(page + got, 0, PAGE - got);
+  memset(buf + got, 0, want - (size_t)got);
   return 0;
 }
 
@@ -293,7 +298,7 @@ static int check_range(struct hole_check* h, uint64_t from, uint64_t to) {
   for (uint64_t pfn = from / PAGE; pfn < last && pfn < h->pages; ++pfn) {
     if ((h->typed_data[pfn / 64] >> (pfn % 64)) & 1) continue;
     ++h->read;
-    if (read_image_page(h->fd, pfn, h->buf) != 0) return -1;
+    if (read_image_pages(h->fd, pfn, 1, h->buf) != 0) return -1;
     if (!all_zero(h->buf)) {
       ++h->with_data;
       if ((*h->shown)++ < 32)
@@ -416,7 +421,7 @@ static int compare_data(xc_interface* xch, uint32_t dom, uint64_t owned, uint64_
       return 2;
     }
     for (unsigned i = 0; i < m; ++i) {
-      if (read_image_page(fd, pfns[i], want) != 0) return 2;
+      if (read_image_pages(fd, pfns[i], 1, want) != 0) return 2;
       if (errs[i]) { /* typed as memory, yet it does not map: a hole all the same */
         if (!all_zero(want)) {
           ++hole_with_data;
@@ -628,23 +633,14 @@ int main(int argc, char** argv) {
   for (uint64_t base = 0; base < pages; base += BATCH) {
     const unsigned n = (unsigned)(pages - base < BATCH ? pages - base : BATCH);
     for (unsigned i = 0; i < n; ++i) pfns[i] = base + i;
-    memset(replica, 0, (size_t)n * PAGE);
     const off_t at = (off_t)(base * PAGE);
     /* Most of a PVH guest's 4 GiB p2m is a hole in the replica too: no need to read zeros. */
     const off_t next_data = lseek(fd, at, SEEK_DATA);
     const int hole = next_data < 0 ? errno == ENXIO : next_data >= at + (off_t)n * PAGE;
     if (at < st.st_size && !hole) {
-      const size_t want = (size_t)n * PAGE;
-      size_t got = 0;
-      while (got < want) {
-        const ssize_t r = pread(fd, replica + got, want - got, at + (off_t)got);
-        if (r < 0) {
-          perror("pread");
-          return 2;
-        }
-        if (r == 0) break;
-        got += (size_t)r;
-      }
+      if (read_image_pages(fd, base, n, replica) != 0) return 2;
+    } else {
+      memset(replica, 0, (size_t)n * PAGE);
     }
     const unsigned char* mem =
         xenforeignmemory_map(fmem, (uint32_t)domid, PROT_READ, n, pfns, errs);
