@@ -31,6 +31,8 @@ struct StageCase {
   uint64_t epoch;
   bool replica_enabled;
   bool expect_replica;
+  uint32_t unpaid_runs = 1;  // of the replica stage
+  uint32_t warmup_epochs = 0;
 };
 
 TEST(PlanStages, RunsAStageOnlyWhereItPaysAtTheLinksSpeed) {
@@ -45,12 +47,30 @@ TEST(PlanStages, RunsAStageOnlyWhereItPaysAtTheLinksSpeed) {
       {"hits 1 in 20 at 1 Gbit/s (20.8 ns a lookup): off", {1000, 2600}, 1, 3, true, false},
       {"hits 1 in 20 at 0.1 Gbit/s (208 ns a lookup): runs", {1000, 2600}, 0.1, 3, true, true},
       {"every lookup hits at 100 Gbit/s (4.2 ns): off", {1000, 52000}, 100, 3, true, false},
+      {"second unpaid run: probed every 16 epochs, not at 8", {1000, 0}, 1, 8, true, false, 2},
+      {"second unpaid run: probed at 16", {1000, 0}, 1, 16, true, true, 2},
+      {"fourth unpaid run: probed every 64 epochs, not at 32", {1000, 0}, 1, 32, true, false, 4},
+      {"fourth unpaid run: probed at 64", {1000, 0}, 1, 64, true, true, 4},
+      {"twentieth unpaid run: still probed every 64 epochs", {1000, 0}, 1, 128, true, true, 20},
+      {"hits 1 in 10 after unpaid runs: runs as soon as it pays",
+       {1000, 5200},
+       1,
+       3,
+       true,
+       true,
+       9},
+      {"one warm-up epoch: runs the epoch before its probe", {1000, 0}, 1, 7, true, true, 1, 1},
+      {"one warm-up epoch: not two before", {1000, 0}, 1, 6, true, false, 1, 1},
+      {"one warm-up epoch, backed off to 16: runs at 15", {1000, 0}, 1, 15, true, true, 2, 1},
+      {"one warm-up epoch, backed off to 16: not at 7", {1000, 0}, 1, 7, true, false, 2, 1},
   };
   for (const StageCase& c : cases) {
     StageYields yields{};
     yields[kReplicaRefs] = c.replica;
     StageInputs in;
     in.yields = &yields;
+    in.unpaid_runs[kReplicaRefs] = c.unpaid_runs;
+    in.warmup_epochs[kReplicaRefs] = c.warmup_epochs;
     in.ns_per_lookup = CostModel::stage_ns_per_lookup();
     in.link_ns_per_byte = 8.0 / c.link_gbps;
     in.epoch = c.epoch;
@@ -72,6 +92,15 @@ TEST(PlanStages, RunsAStageOnlyWhereItPaysAtTheLinksSpeed) {
 // at 0.1 Gbit/s and 0.5 ns at 100 Gbit/s against the stage's 15 ns. The
 // initial synchronisation has no zero block, so the stage is off from then
 // on until the first probe epoch finds them.
+void edit_ten_blocks_one_zeroed(Pair& pair, uint64_t epoch, eval::Rng& rng) {
+  for (uint64_t pfn = 0; pfn < pair.options().pages; ++pfn) {
+    for (size_t b = 0; b < 10; ++b) {
+      uint8_t* block = pair.page(pfn) + ((epoch * 10 + b) % 64) * 64;
+      for (size_t i = 0; i < 64; ++i) block[i] = b == 0 ? 0 : static_cast<uint8_t>(rng.next());
+    }
+  }
+}
+
 TEST(PlanStages, ZeroBlocksAreSharedOnlyWhereTheyPay) {
   constexpr uint64_t kEditEpochs = 16;  // sender epochs 2 to 17
   for (const int64_t link_mbps : {100, 100000}) {
@@ -85,12 +114,7 @@ TEST(PlanStages, ZeroBlocksAreSharedOnlyWhereTheyPay) {
     uint64_t sharing = 0, probes = 0, zero_before = 0;
     ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_BLOCKS_ZERO, &zero_before), FGBI_OK);
     for (uint64_t epoch = 2; epoch < 2 + kEditEpochs; ++epoch) {
-      for (uint64_t pfn = 0; pfn < o.pages; ++pfn) {
-        for (size_t b = 0; b < 10; ++b) {
-          uint8_t* block = pair.page(pfn) + ((epoch * 10 + b) % 64) * 64;
-          for (size_t i = 0; i < 64; ++i) block[i] = b == 0 ? 0 : static_cast<uint8_t>(rng.next());
-        }
-      }
+      edit_ten_blocks_one_zeroed(pair, epoch, rng);
       pair.replicate(all_pages(o.pages));
       ASSERT_TRUE(pair.replica_matches_primary());
       uint64_t zero = 0;
@@ -110,6 +134,81 @@ TEST(PlanStages, ZeroBlocksAreSharedOnlyWhereTheyPay) {
   }
   EXPECT_EQ(CostModel::stage_ns_per_lookup()[static_cast<size_t>(OptionalStage::kZeroBlocks)], 15.0)
       << "the figures above assume this reference cost";
+}
+
+// At 100 Gbit/s the zero stage never pays, so after the synchronisation
+// turned it off it runs only in probe epochs, and each probe that does not
+// pay doubles the wait for the next: epochs 8, 16, 32, 64, then every 64,
+// until a rewind starts the probing over.
+TEST(PlanStages, AStageThatKeepsLosingIsProbedLessAndLessOften) {
+  PairOptions o;
+  o.pages = 16;
+  o.link_mbps = 100000;
+  Pair pair(o);
+  eval::Rng rng(5);
+  for (auto& byte : pair.primary()) byte = static_cast<uint8_t>(rng.next());
+  pair.replicate(all_pages(o.pages));
+  std::vector<uint64_t> ran_in;
+  uint64_t zero_before = 0;
+  ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_BLOCKS_ZERO, &zero_before), FGBI_OK);
+  for (uint64_t epoch = 2; epoch <= 200; ++epoch) {
+    edit_ten_blocks_one_zeroed(pair, epoch, rng);
+    pair.replicate(all_pages(o.pages));
+    uint64_t zero = 0;
+    ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_BLOCKS_ZERO, &zero), FGBI_OK);
+    if (zero > zero_before) ran_in.push_back(epoch);
+    zero_before = zero;
+  }
+  ASSERT_TRUE(pair.replica_matches_primary());
+  EXPECT_EQ(ran_in, (std::vector<uint64_t>{8, 16, 32, 64, 128, 192}));
+  // A rewind empties the index and the cache forgets pages: probing starts
+  // over at the base interval.
+  ASSERT_EQ(fgbi_sender_rewind(pair.sender(), pair.committed()), FGBI_OK);
+  ran_in.clear();
+  for (uint64_t epoch = 201; epoch <= 224; ++epoch) {
+    edit_ten_blocks_one_zeroed(pair, epoch, rng);
+    pair.replicate(all_pages(o.pages));
+    uint64_t zero = 0;
+    ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_BLOCKS_ZERO, &zero), FGBI_OK);
+    if (zero > zero_before) ran_in.push_back(epoch);
+    zero_before = zero;
+  }
+  EXPECT_EQ(ran_in, (std::vector<uint64_t>{208, 216, 224}));
+}
+
+// While the XOR stage is off nothing reads the cache, so a cached page that
+// is sent leaves it rather than being refreshed; the epoch before a probe
+// admits pages again so that the probe has cached pages to measure.
+TEST(PlanStages, TheCacheLetsSentPagesGoWhileXorIsOff) {
+  PairOptions o;
+  o.pages = 64;
+  o.link_mbps = 100000;  // XOR deltas of rewritten blocks never pay
+  Pair pair(o);
+  eval::Rng rng(9);
+  for (auto& byte : pair.primary()) byte = static_cast<uint8_t>(rng.next());
+  pair.replicate(all_pages(o.pages));
+  std::vector<uint64_t> hits_per_epoch{0, 0};  // indexed by sender epoch
+  uint64_t hits_before = 0;
+  ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_CACHE_HITS, &hits_before), FGBI_OK);
+  for (uint64_t epoch = 2; epoch <= 8; ++epoch) {
+    for (uint64_t pfn = 0; pfn < o.pages; ++pfn)
+      for (size_t b = 0; b < 10; ++b)
+        for (size_t i = 0; i < 64; ++i)
+          pair.page(pfn)[((epoch * 10 + b) % 64) * 64 + i] = static_cast<uint8_t>(rng.next());
+    pair.replicate(all_pages(o.pages));
+    ASSERT_TRUE(pair.replica_matches_primary()) << "epoch " << epoch;
+    uint64_t hits = 0;
+    ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_CACHE_HITS, &hits), FGBI_OK);
+    hits_per_epoch.push_back(hits - hits_before);
+    hits_before = hits;
+  }
+  // Epoch 2 learns that XOR does not pay; epoch 3 finds the pages cached
+  // still and lets them go.
+  EXPECT_EQ(hits_per_epoch[2], o.pages) << "the synchronisation cached every page";
+  EXPECT_EQ(hits_per_epoch[3], o.pages) << "epoch 2 refreshed them";
+  for (uint64_t epoch = 4; epoch <= 7; ++epoch)
+    EXPECT_EQ(hits_per_epoch[epoch], 0u) << "epoch " << epoch << ": sent pages left the cache";
+  EXPECT_GT(hits_per_epoch[8], 0u) << "the probe finds the pages epoch 7 admitted";
 }
 
 CostModel model_at(double link_gbps) {

@@ -66,10 +66,12 @@ void CostModel::learn(const CostSamples& s, bool adaptive, const bool (&ran)[kOp
     StageYield& y = stage_yields_[st];
     if (y.lookups == 0) {
       y = s.stages[st];
-      continue;
+    } else {
+      y.lookups += kStageWeight * (s.stages[st].lookups - y.lookups);
+      y.saved_bytes += kStageWeight * (s.stages[st].saved_bytes - y.saved_bytes);
     }
-    y.lookups += kStageWeight * (s.stages[st].lookups - y.lookups);
-    y.saved_bytes += kStageWeight * (s.stages[st].saved_bytes - y.saved_bytes);
+    const bool pays = stage_pays(y, kStageNsPerLookup[st], link_ns_per_byte_);
+    unpaid_runs_[st] = pays ? 0 : unpaid_runs_[st] + 1;
   }
   for (int c = 1; c < codec::kCodecCount; ++c) {
     if (s.in_bytes[c] == 0) continue;

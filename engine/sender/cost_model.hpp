@@ -45,6 +45,12 @@ struct StageYield {
 };
 using StageYields = std::array<StageYield, kOptionalStages>;
 
+// Whether what a stage saved per lookup, at the link's speed, pays for what
+// a lookup costs. Nothing known (no lookups) does not pay.
+inline bool stage_pays(const StageYield& y, double ns_per_lookup, double link_ns_per_byte) {
+  return y.lookups > 0 && y.saved_bytes / y.lookups * link_ns_per_byte >= ns_per_lookup;
+}
+
 // Timings and sizes one worker gathered during an epoch.
 struct CostSamples {
   std::array<double, codec::kCodecCount> ns{};             // time of the timed calls
@@ -66,6 +72,10 @@ class CostModel {
   void learn(const CostSamples& samples, bool adaptive, const bool (&ran)[kOptionalStages]);
   // Per epoch, averaged over the epochs each stage ran.
   const StageYields& stage_yields() const { return stage_yields_; }
+  // Per stage, how many epochs in a row it ran without paying: the stage
+  // model probes such a stage less and less often.
+  const std::array<uint32_t, kOptionalStages>& unpaid_runs() const { return unpaid_runs_; }
+  void restart_probes() { unpaid_runs_.fill(0); }
   // What one lookup of each stage costs (reference figures).
   static const std::array<double, kOptionalStages>& stage_ns_per_lookup();
 
@@ -95,6 +105,7 @@ class CostModel {
  private:
   CodecEstimates estimates_;
   StageYields stage_yields_{};
+  std::array<uint32_t, kOptionalStages> unpaid_runs_{};
   double link_ns_per_byte_ = 8.0;
 };
 

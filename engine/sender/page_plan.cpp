@@ -1,15 +1,24 @@
 #include "sender/page_plan.hpp"
 
+#include <algorithm>
+
 namespace fgbi {
+
+uint64_t stage_probe_interval(uint32_t unpaid_runs) {
+  // The first unpaid run is the one that turned the stage off: probe at the
+  // base interval after it, and back off from the second.
+  const uint32_t backoff = unpaid_runs > 1 ? std::min(unpaid_runs - 1, kMaxProbeBackoff) : 0;
+  return kStageProbeEpochs << backoff;
+}
 
 StagePlan plan_stages(const StageInputs& in) {
   StagePlan plan;
   for (size_t s = 0; s < kOptionalStages; ++s) {
     const StageYield& y = (*in.yields)[s];
     const bool unknown = y.lookups <= 0;
-    const bool probe = in.epoch % kStageProbeEpochs == 0;
-    const bool pays =
-        !unknown && y.saved_bytes / y.lookups * in.link_ns_per_byte >= in.ns_per_lookup[s];
+    const uint64_t interval = stage_probe_interval(in.unpaid_runs[s]);
+    const bool probe = (in.epoch + in.warmup_epochs[s]) % interval <= in.warmup_epochs[s];
+    const bool pays = stage_pays(y, in.ns_per_lookup[s], in.link_ns_per_byte);
     plan.run[s] = in.enabled[s] && (unknown || probe || pays);
   }
   return plan;

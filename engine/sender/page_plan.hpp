@@ -22,6 +22,10 @@ struct StagePlan {
 
 struct StageInputs {
   const StageYields* yields;  // running averages per epoch; lookups 0 = nothing known
+  std::array<uint32_t, kOptionalStages> unpaid_runs{};  // epochs in a row each ran at a loss
+  // Epochs a stage must run before its probe finds the state it works on
+  // (the XOR stage's cache lets pages go while the stage is off).
+  std::array<uint32_t, kOptionalStages> warmup_epochs{};
   // Each stage's cost per lookup, ns (cost_model.cpp holds the references).
   std::array<double, kOptionalStages> ns_per_lookup;
   double link_ns_per_byte;
@@ -30,12 +34,17 @@ struct StageInputs {
 };
 
 // Every this many epochs each enabled stage runs regardless of its yield,
-// so the model notices when a workload starts to gain from it again.
+// so the model notices when a workload starts to gain from it again. A
+// probe costs the stage's full price for nothing when the workload has not
+// changed, so the interval doubles with each probe in a row that did not
+// pay, up to kStageProbeEpochs << kMaxProbeBackoff epochs.
 inline constexpr uint64_t kStageProbeEpochs = 8;
+inline constexpr uint32_t kMaxProbeBackoff = 3;
+uint64_t stage_probe_interval(uint32_t unpaid_runs);
 
 // A stage runs when it is enabled and either nothing is known about it yet,
-// it is a probe epoch, or what it saved per lookup at the link's speed pays
-// for its cost per lookup.
+// it is its probe epoch (or one of the warm-up epochs just before), or what
+// it saved per lookup at the link's speed pays for its cost per lookup.
 StagePlan plan_stages(const StageInputs& in);
 
 // The forms a page can ship in (docs/wire-format.md).

@@ -91,6 +91,7 @@ class Sender {
     std::vector<std::pair<uint64_t, uint64_t>> clean;  // (pfn, page hash)
     std::vector<IndexInsert> index_inserts;            // blocks the receiver will hold
     std::vector<std::pair<uint32_t, bool>> cache_inserts;  // (dirty_ index, first send)
+    std::vector<uint64_t> cache_drops;                     // pfns the cache lets go
     ByteBuffer xor_pages;           // entries of the segment's XOR_PAGES record
     ByteBuffer xor_digest_entries;  // their digest entries
     uint32_t xor_pages_count = 0;
@@ -136,7 +137,7 @@ class Sender {
                     const uint8_t* cached, bool epoch_refs, bool replica_refs, BlockOps& out) const;
   size_t xor_page_delta(const DirtyPage& page, const uint8_t* old, uint8_t* out, size_t capacity,
                         Worker& worker) const;
-  void refresh_cached(uint8_t* cached, const DirtyPage& page) const;
+  void keep_cache_current(Segment& seg, uint8_t* cached, const DirtyPage& page) const;
   // Copies the page's changed blocks that are set in `subset` (a subset of
   // its changed blocks), in order, to out.
   void gather_changed(const DirtyPage& page, const uint64_t* subset, uint8_t* out) const;
