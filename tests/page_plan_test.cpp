@@ -148,32 +148,27 @@ TEST(PlanStages, AStageThatKeepsLosingIsProbedLessAndLessOften) {
   eval::Rng rng(5);
   for (auto& byte : pair.primary()) byte = static_cast<uint8_t>(rng.next());
   pair.replicate(all_pages(o.pages));
-  std::vector<uint64_t> ran_in;
   uint64_t zero_before = 0;
   ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_BLOCKS_ZERO, &zero_before), FGBI_OK);
-  for (uint64_t epoch = 2; epoch <= 200; ++epoch) {
-    edit_ten_blocks_one_zeroed(pair, epoch, rng);
-    pair.replicate(all_pages(o.pages));
-    uint64_t zero = 0;
-    ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_BLOCKS_ZERO, &zero), FGBI_OK);
-    if (zero > zero_before) ran_in.push_back(epoch);
-    zero_before = zero;
-  }
+  // The epochs of [first, last] in which the capture found zero blocks.
+  auto epochs_sharing_zeros = [&](uint64_t first, uint64_t last) {
+    std::vector<uint64_t> ran_in;
+    for (uint64_t epoch = first; epoch <= last; ++epoch) {
+      edit_ten_blocks_one_zeroed(pair, epoch, rng);
+      pair.replicate(all_pages(o.pages));
+      uint64_t zero = 0;
+      EXPECT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_BLOCKS_ZERO, &zero), FGBI_OK);
+      if (zero > zero_before) ran_in.push_back(epoch);
+      zero_before = zero;
+    }
+    return ran_in;
+  };
+  EXPECT_EQ(epochs_sharing_zeros(2, 200), (std::vector<uint64_t>{8, 16, 32, 64, 128, 192}));
   ASSERT_TRUE(pair.replica_matches_primary());
-  EXPECT_EQ(ran_in, (std::vector<uint64_t>{8, 16, 32, 64, 128, 192}));
   // A rewind empties the index and the cache forgets pages: probing starts
   // over at the base interval.
   ASSERT_EQ(fgbi_sender_rewind(pair.sender(), pair.committed()), FGBI_OK);
-  ran_in.clear();
-  for (uint64_t epoch = 201; epoch <= 224; ++epoch) {
-    edit_ten_blocks_one_zeroed(pair, epoch, rng);
-    pair.replicate(all_pages(o.pages));
-    uint64_t zero = 0;
-    ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_BLOCKS_ZERO, &zero), FGBI_OK);
-    if (zero > zero_before) ran_in.push_back(epoch);
-    zero_before = zero;
-  }
-  EXPECT_EQ(ran_in, (std::vector<uint64_t>{208, 216, 224}));
+  EXPECT_EQ(epochs_sharing_zeros(201, 224), (std::vector<uint64_t>{208, 216, 224}));
 }
 
 // While the XOR stage is off nothing reads the cache, so a cached page that
