@@ -20,6 +20,8 @@ constexpr size_t kIdentifyBatch = 16;
 // A page that is not cached is captured whole, to enter the cache, in one
 // of this many of the epochs that carry it.
 constexpr uint64_t kAdmitEvery = 8;
+// Epochs at least this large are copied out of the segments by every thread.
+constexpr size_t kParallelCopyBytes = size_t{4} << 20;
 // Pages whose index slots and cached blocks are loaded ahead of encoding.
 constexpr size_t kPrefetchPages = 16;
 // Every this many coded pages a segment tries every enabled codec, so the
@@ -916,7 +918,11 @@ fgbi_status Sender::encode_epoch(fgbi_write_fn write, void* user) {
   out(header_, wire::kHeaderBytes);
 
   Xxh3Stream digest_state;
-  const size_t wave = pool_ ? config_.threads : 1;
+  // Segments are encoded in waves of one per thread so that a streaming
+  // caller gets each wave's bytes as soon as they are ready; without a
+  // caller to stream to, one wave takes them all, and no thread waits at a
+  // wave's end for the slowest segment of it.
+  const size_t wave = !pool_ ? 1 : write ? config_.threads : n_segments;
   for (size_t first = 0; first < n_segments; first += wave) {
     const size_t count = std::min(wave, n_segments - first);
     if (pool_ && count > 1)
@@ -995,14 +1001,27 @@ fgbi_status Sender::end_epoch(uint8_t* dst, size_t capacity, size_t* written) {
   if (stage_ == Stage::kOpen) encode_epoch(nullptr, nullptr);
   *written = encoded_bytes_;
   if (capacity < encoded_bytes_) return FGBI_E_DST_TOO_SMALL;
-  uint8_t* out = dst;
-  auto copy = [](void* user, const void* data, size_t size) {
-    auto** cursor = static_cast<uint8_t**>(user);
-    std::memcpy(*cursor, data, size);
-    *cursor += size;
-    return 0;
+  // A large epoch's segments are copied out in parallel: a copy of the
+  // whole epoch on one thread is serial time that more threads would not
+  // shorten. A small one is copied where it is: waking the pool would cost
+  // more than the copy.
+  const size_t n_segments = segment_count();
+  std::vector<size_t> offsets(n_segments);
+  size_t at = wire::kHeaderBytes;
+  for (size_t i = 0; i < n_segments; ++i) {
+    offsets[i] = at;
+    if (segments_[i].records != 0) at += segments_[i].bytes.size();
+  }
+  auto copy_segment = [&](size_t i, unsigned) {
+    const Segment& seg = segments_[i];
+    if (seg.records != 0) std::memcpy(dst + offsets[i], seg.bytes.data(), seg.bytes.size());
   };
-  emit(copy, &out);
+  if (pool_ && n_segments > 1 && at >= kParallelCopyBytes)
+    pool_->parallel_for(n_segments, copy_segment);
+  else
+    for (size_t i = 0; i < n_segments; ++i) copy_segment(i, 0);
+  std::memcpy(dst, header_, wire::kHeaderBytes);
+  std::memcpy(dst + at, trailer_, wire::kTrailerBytes);
   finish_epoch();
   return FGBI_OK;
 }
