@@ -43,4 +43,13 @@ class ThreadPool {
   bool stopping_ = false;
 };
 
+// pool->parallel_for(n, fn), or the loop on the calling thread (worker 0)
+// where there is no pool: a sender or receiver of one thread has none.
+inline void parallel_for(ThreadPool* pool, size_t n, const ThreadPool::Job& fn) {
+  if (pool != nullptr)
+    pool->parallel_for(n, fn);
+  else
+    for (size_t i = 0; i < n; ++i) fn(i, 0);
+}
+
 }  // namespace fgbi

@@ -428,10 +428,7 @@ void Receiver::for_each_entry_chunk(size_t first, const std::function<void(size_
   auto run = [&](size_t t, unsigned) {
     fn(first + t * kEntriesPerTask, first + std::min(n, (t + 1) * kEntriesPerTask));
   };
-  if (pool_)
-    pool_->parallel_for(tasks, run);
-  else
-    for (size_t t = 0; t < tasks; ++t) run(t, 0);
+  parallel_for(pool_.get(), tasks, run);
 }
 
 // The checks of the entries the last segment added, from the blocks they

@@ -268,10 +268,7 @@ fgbi_status Sender::add_pages(const uint64_t* pfns, const void* const* pages, si
     capture_batch(first + begin, count, live);
   };
   // The guest's vCPUs are idle during the pause: capture may use every thread.
-  if (pool_ && batches > 1)
-    pool_->parallel_for(batches, capture);
-  else
-    for (size_t b = 0; b < batches; ++b) capture(b, 0);
+  parallel_for(pool_.get(), batches, capture);
   return first_error;
 }
 
@@ -925,11 +922,8 @@ fgbi_status Sender::encode_epoch(fgbi_write_fn write, void* user) {
   const size_t wave = !pool_ ? 1 : write ? config_.threads : n_segments;
   for (size_t first = 0; first < n_segments; first += wave) {
     const size_t count = std::min(wave, n_segments - first);
-    if (pool_ && count > 1)
-      pool_->parallel_for(count,
-                          [&](size_t i, unsigned t) { encode_segment(first + i, *workers_[t]); });
-    else
-      for (size_t i = 0; i < count; ++i) encode_segment(first + i, *workers_[0]);
+    parallel_for(pool_.get(), count,
+                 [&](size_t i, unsigned t) { encode_segment(first + i, *workers_[t]); });
     for (size_t i = first; i < first + count; ++i) {
       const Segment& seg = segments_[i];
       digest_state.update(seg.digest_entries.data(), seg.digest_entries.size());
@@ -1016,10 +1010,7 @@ fgbi_status Sender::end_epoch(uint8_t* dst, size_t capacity, size_t* written) {
     const Segment& seg = segments_[i];
     if (seg.records != 0) std::memcpy(dst + offsets[i], seg.bytes.data(), seg.bytes.size());
   };
-  if (pool_ && n_segments > 1 && at >= kParallelCopyBytes)
-    pool_->parallel_for(n_segments, copy_segment);
-  else
-    for (size_t i = 0; i < n_segments; ++i) copy_segment(i, 0);
+  parallel_for(at >= kParallelCopyBytes ? pool_.get() : nullptr, n_segments, copy_segment);
   std::memcpy(dst, header_, wire::kHeaderBytes);
   std::memcpy(dst + at, trailer_, wire::kTrailerBytes);
   finish_epoch();
