@@ -727,10 +727,11 @@ void Link::io_loop() {
     }
     const auto now = Clock::now();
     draining = look_at_socket(c, now);
-    if (now >= last_heard + io && bye_written) return;  // Bye is out; a mute backup is its own
-    if (now >= last_heard + io)
+    if (now >= last_heard + io) {
+      if (bye_written) return;  // Bye is out; a mute backup is its own
       return fail(FGBI_E_TIMEOUT, "the backup has been silent for " +
                                       std::to_string(ms_between(last_heard, now)) + " ms");
+    }
   }
 }
 
