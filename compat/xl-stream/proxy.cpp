@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/bytes.hpp"
+
 namespace fgbi::xlstream {
 
 namespace {
@@ -14,9 +16,15 @@ std::string fgbi_text(fgbi_status st) {
   return std::string(fgbi_error_name(st)) + ": " + fgbi_error_message(st);
 }
 
+template <typename T>
+void put_le(std::vector<uint8_t>& out, T v) {
+  out.resize(out.size() + sizeof v);
+  store_le(out.data() + out.size() - sizeof v, v);
+}
+
 void put_record_header(std::vector<uint8_t>& out, uint32_t type, uint32_t length) {
-  put_le32(out, type);
-  put_le32(out, length);
+  put_le(out, type);
+  put_le(out, length);
 }
 
 }  // namespace
@@ -111,9 +119,9 @@ RemusTx::RemusTx(const ProxyOptions& options) : Rewriter(false), slots_(options.
   }
   sender_ = sender;
   ready_.insert(ready_.end(), kLinkMagic.begin(), kLinkMagic.end());
-  put_le32(ready_, kLinkVersion);
-  put_le32(ready_, 0);
-  put_le64(ready_, options.max_pages);
+  put_le(ready_, kLinkVersion);
+  put_le(ready_, uint32_t{0});  // flags
+  put_le(ready_, options.max_pages);
 }
 
 RemusTx::~RemusTx() { fgbi_sender_free(sender_); }
@@ -158,7 +166,7 @@ bool RemusTx::encode_pages(const Item& item, std::vector<uint8_t>& out) {
   const size_t start = out.size();
   put_record_header(out, kLinkPageData, static_cast<uint32_t>(length));
   out.insert(out.end(), pd.head.begin(), pd.head.end());
-  put_le64(out, written);
+  put_le<uint64_t>(out, written);
   out.insert(out.end(), epoch_.begin(), epoch_.begin() + static_cast<std::ptrdiff_t>(written));
   out.resize(start + 8 + padded(length), 0);
   current().pages += n;
@@ -177,7 +185,7 @@ RemusRx::~RemusRx() {
 }
 
 bool RemusRx::start(const Item& item) {
-  const uint64_t pages = load_le64(item.bytes.data() + 16);
+  const uint64_t pages = load_le<uint64_t>(item.bytes.data() + 16);
   if (pages == 0 || pages > max_pages_)
     return fail("the link announces " + std::to_string(pages) + " guest pages; this side takes " +
                 "1 to " + std::to_string(max_pages_) + " (--max-pages)");
@@ -211,7 +219,7 @@ bool RemusRx::decode_pages(const Item& item, std::vector<uint8_t>& out) {
   std::string why;
   if (!parse_page_head(item.body, &pd, &why)) return fail("FGBI_PAGE_DATA: " + why);
   const auto rest = item.body.subspan(pd.head.size());
-  if (rest.size() < 8 || load_le64(rest.data()) != rest.size() - 8)
+  if (rest.size() < 8 || load_le<uint64_t>(rest.data()) != rest.size() - 8)
     return fail("FGBI_PAGE_DATA: its epoch length disagrees with the record's length");
   if (pd.pfns.empty()) return fail("FGBI_PAGE_DATA without pages with contents");
   slot_list_.resize(pd.pfns.size());

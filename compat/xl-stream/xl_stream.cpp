@@ -4,25 +4,20 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/bytes.hpp"
+
 namespace fgbi::xlstream {
 
-uint32_t load_le32(const uint8_t* p) {
-  return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
+namespace {
+
+// The libxl and libxc stream headers are big-endian; everything else is
+// little-endian.
+template <typename T>
+T load_be(const uint8_t* p) {
+  return byteswap(load_le<T>(p));
 }
-uint64_t load_le64(const uint8_t* p) { return load_le32(p) | uint64_t{load_le32(p + 4)} << 32; }
-static uint32_t load_be32(const uint8_t* p) {
-  return uint32_t{p[3]} | uint32_t{p[2]} << 8 | uint32_t{p[1]} << 16 | uint32_t{p[0]} << 24;
-}
-static uint64_t load_be64(const uint8_t* p) {
-  return uint64_t{load_be32(p)} << 32 | load_be32(p + 4);
-}
-void put_le32(std::vector<uint8_t>& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
-void put_le64(std::vector<uint8_t>& out, uint64_t v) {
-  put_le32(out, static_cast<uint32_t>(v));
-  put_le32(out, static_cast<uint32_t>(v >> 32));
-}
+
+}  // namespace
 
 const char* part_name(Part part) {
   switch (part) {
@@ -81,10 +76,11 @@ bool Parser::next(Item* item) {
       if (have < kLinkHeaderBytes) return false;
       if (std::memcmp(p, kLinkMagic.data(), kLinkMagic.size()) != 0)
         return fail("not an fgbi link: remus-rx reads what remus-tx writes");
-      if (const uint32_t v = load_le32(p + 8); v != kLinkVersion)
+      if (const uint32_t v = load_le<uint32_t>(p + 8); v != kLinkVersion)
         return fail("link version " + std::to_string(v) + " (this fgbi-engine reads " +
                     std::to_string(kLinkVersion) + ")");
-      if (load_le32(p + 12) != 0) return fail("unknown link flags " + hex(load_le32(p + 12)));
+      if (load_le<uint32_t>(p + 12) != 0)
+        return fail("unknown link flags " + hex(load_le<uint32_t>(p + 12)));
       state_ = Part::xl_header;
       return take(Part::link_header, 0, kLinkHeaderBytes, 0, kLinkHeaderBytes, item);
     }
@@ -92,16 +88,16 @@ bool Parser::next(Item* item) {
       if (have < kXlHeaderBytes) return false;
       if (std::memcmp(p, kXlMagic.data(), kXlMagic.size()) != 0)
         return fail("no \"Xen saved domain, xl format\" magic: not a stream that xl wrote");
-      if (load_le32(p + 32) != kXlByteOrder)
-        return fail("byte order mark " + hex(load_le32(p + 32)) +
+      if (load_le<uint32_t>(p + 32) != kXlByteOrder)
+        return fail("byte order mark " + hex(load_le<uint32_t>(p + 32)) +
                     " (only little-endian streams are handled)");
-      const uint32_t mandatory = load_le32(p + 36), optional = load_le32(p + 40);
+      const uint32_t mandatory = load_le<uint32_t>(p + 36), optional = load_le<uint32_t>(p + 40);
       if (mandatory & ~(kXlFlagJson | kXlFlagStreamV2))
         return fail("unknown mandatory flags " + hex(mandatory));
       if (!(mandatory & kXlFlagStreamV2))
         return fail("not a migration stream v2 (legacy streams of Xen 4.5 and older)");
       if (optional != 0) return fail("unknown optional flags " + hex(optional));
-      const uint32_t extra = load_le32(p + 44);
+      const uint32_t extra = load_le<uint32_t>(p + 44);
       if (extra > kXlOptionalDataMax)
         return fail("optional data of " + std::to_string(extra) + " bytes (at most " +
                     std::to_string(kXlOptionalDataMax) + ")");
@@ -111,10 +107,10 @@ bool Parser::next(Item* item) {
     }
     case Part::libxl_header: {
       if (have < kLibxlHeaderBytes) return false;
-      if (load_be64(p) != kLibxlIdent) return fail("no \"LibxlFmt\" ident");
-      if (const uint32_t v = load_be32(p + 8); v != kLibxlVersion)
+      if (load_be<uint64_t>(p) != kLibxlIdent) return fail("no \"LibxlFmt\" ident");
+      if (const uint32_t v = load_be<uint32_t>(p + 8); v != kLibxlVersion)
         return fail("libxl stream version " + std::to_string(v) + " (handled: 2)");
-      const uint32_t options = load_be32(p + 12);
+      const uint32_t options = load_be<uint32_t>(p + 12);
       if (options & 1u) return fail("a big-endian stream (only little-endian is handled)");
       if (options & ~3u) return fail("reserved option bits " + hex(options));
       state_ = Part::libxl_record;
@@ -122,11 +118,11 @@ bool Parser::next(Item* item) {
     }
     case Part::libxc_image_header: {
       if (have < kLibxcImageHeaderBytes) return false;
-      if (load_be64(p) != kLibxcMarker) return fail("no marker (a legacy libxc image?)");
-      if (load_be32(p + 8) != kLibxcId) return fail("no \"XENF\" id");
-      if (const uint32_t v = load_be32(p + 12); v != 2 && v != 3)
+      if (load_be<uint64_t>(p) != kLibxcMarker) return fail("no marker (a legacy libxc image?)");
+      if (load_be<uint32_t>(p + 8) != kLibxcId) return fail("no \"XENF\" id");
+      if (const uint32_t v = load_be<uint32_t>(p + 12); v != 2 && v != 3)
         return fail("libxc stream version " + std::to_string(v) + " (handled: 2, 3)");
-      const uint16_t options = static_cast<uint16_t>(p[16] << 8 | p[17]);
+      const uint16_t options = load_be<uint16_t>(p + 16);
       if (options & 1u) return fail("a big-endian stream (only little-endian is handled)");
       state_ = Part::libxc_domain_header;
       return take(Part::libxc_image_header, 0, kLibxcImageHeaderBytes, 0, kLibxcImageHeaderBytes,
@@ -134,10 +130,10 @@ bool Parser::next(Item* item) {
     }
     case Part::libxc_domain_header: {
       if (have < kLibxcDomainHeaderBytes) return false;
-      const uint32_t type = load_le32(p);
+      const uint32_t type = load_le<uint32_t>(p);
       if (type != 1 && type != 2)
         return fail("guest type " + std::to_string(type) + " (handled: 1 x86 PV, 2 x86 HVM/PVH)");
-      const unsigned shift = p[4] | p[5] << 8;
+      const unsigned shift = load_le<uint16_t>(p + 4);
       if (shift != kPageShift)
         return fail("page shift " + std::to_string(shift) + " (handled: 12, 4 KiB pages)");
       guest_type_ = type;
@@ -159,7 +155,7 @@ bool Parser::record(Part part, Item* item) {
   const size_t have = buf_.size() - pos_;
   if (have < 8) return false;
   const uint8_t* p = buf_.data() + pos_;
-  const uint32_t type = load_le32(p), length = load_le32(p + 4);
+  const uint32_t type = load_le<uint32_t>(p), length = load_le<uint32_t>(p + 4);
   const bool libxc = part == Part::libxc_record;
   if (length > kRecordLengthMax)
     return fail("record type " + hex(type) + " of " + std::to_string(length) + " bytes (at most " +
@@ -235,7 +231,7 @@ bool parse_page_head(std::span<const uint8_t> body, PageData* out, std::string* 
     *error = "PAGE_DATA body of " + std::to_string(body.size()) + " bytes (at least 8)";
     return false;
   }
-  const uint32_t count = load_le32(body.data());
+  const uint32_t count = load_le<uint32_t>(body.data());
   if (count == 0) {
     *error = "PAGE_DATA with a count of 0";
     return false;
@@ -250,7 +246,7 @@ bool parse_page_head(std::span<const uint8_t> body, PageData* out, std::string* 
   out->head = body.first(head);
   out->pfns.clear();
   for (size_t i = 0; i < count; ++i) {
-    const uint64_t word = load_le64(body.data() + 8 + 8 * i);
+    const uint64_t word = load_le<uint64_t>(body.data() + 8 + 8 * i);
     const int data = page_type_has_data(word);
     if (data < 0) {
       *error = "PAGE_DATA pfn word " + hex(word) + " has an invalid page type " + hex(word >> 60);

@@ -66,10 +66,6 @@ inline constexpr size_t kLinkHeaderBytes = 24;  // magic, version, flags, tracke
 inline constexpr uint32_t kLinkPageData = 0x46474201u;  // "FGB\1"
 
 inline size_t padded(size_t n) { return (n + 7) & ~size_t{7}; }
-uint32_t load_le32(const uint8_t* p);
-uint64_t load_le64(const uint8_t* p);
-void put_le32(std::vector<uint8_t>& out, uint32_t v);
-void put_le64(std::vector<uint8_t>& out, uint64_t v);
 
 // Where in the stream a part belongs.
 enum class Part {
