@@ -75,18 +75,12 @@ class XlStreamBuilder {
   // PAGE_DATA of the given pfn words; contents for those whose type has data.
   void page_data(const std::vector<uint64_t>& words,
                  const std::vector<const std::vector<uint8_t>*>& pages) {
-    std::vector<uint8_t> body;
-    auto put32 = [&](uint32_t v) {
-      for (int i = 0; i < 4; ++i) body.push_back(static_cast<uint8_t>(v >> (8 * i)));
-    };
-    put32(static_cast<uint32_t>(words.size()));
-    put32(0);
-    for (uint64_t w : words) {
-      put32(static_cast<uint32_t>(w));
-      put32(static_cast<uint32_t>(w >> 32));
-    }
-    for (const auto* p : pages) body.insert(body.end(), p->begin(), p->end());
-    record(0x01, body);
+    XlStreamBuilder body;
+    body.le32(static_cast<uint32_t>(words.size()));
+    body.le32(0);
+    for (uint64_t w : words) body.le64(w);
+    for (const auto* p : pages) body.raw(p->data(), p->size());
+    record(0x01, body.bytes);
   }
   static std::vector<uint8_t> blob(size_t n, uint8_t seed) {
     std::vector<uint8_t> b(n);
