@@ -24,6 +24,10 @@ start_guest() {
     echo "memory = $mem"
     echo "vcpus = 1"
     echo "on_crash = \"preserve\""
+    # No AVX: under TCG a guest's AVX instructions now and then raise #UD (once
+    # busybox's init died of SIGILL in one of glibc's AVX2 string functions, and
+    # the guest with it; docs/adapters.md, "Xen lab").
+    echo "cpuid = \"host,avx=0\""
     # Under TCG an emulated TSC makes a PVH guest's clock unusable.
     [ "$type" = pvh ] && echo "tsc_mode = \"native\""
   } > "/tmp/$name.cfg"
@@ -41,6 +45,11 @@ start_guest() {
   done
   log "$type guest $name (domain $(xl domid "$name"), $mem MiB) up in $(since "$t0") s: $(grep "xen-lab guest: up" "/var/log/xen/console/guest-$name.log")"
 }
+
+# guest_symbols NAME: the guest's console log, which holds the kernel symbols
+# guest-init prints for xen_lab_check to find the event-channel state that Xen
+# writes into guest memory without log-dirty seeing it (xen_lab_check xen-areas).
+guest_symbols() { echo "/var/log/xen/console/guest-$1.log"; }
 
 # retry CMD...: runs CMD up to 3 times until it succeeds. Under TCG a process
 # start very rarely dies in ld.so ("Inconsistency detected by ld.so:

@@ -31,6 +31,13 @@
  *                                        whether it was logged. Leaves
  *                                        log-dirty off. Exit status 0 when
  *                                        nothing changed, 1 when pages did
+ *   xen_lab_check xen-areas DOMID SYMBOLS
+ *                                        the domain must be paused: print where
+ *                                        in its memory Xen writes the guest's
+ *                                        event-channel state itself (below),
+ *                                        found with SYMBOLS, the guest kernel's
+ *                                        /proc/kallsyms lines (guest-init prints
+ *                                        them on its console)
  *   xen_lab_check logdirty DOMID [on]    can this hypervisor track the guest's
  *                                        dirty pages? Turns log-dirty mode on
  *                                        and off again (with "on": leaves it
@@ -47,7 +54,21 @@
  * frame. Such pages map, but they are not guest memory: Xen's save code
  * skips them too and a restored guest maps fresh ones. Prints a summary and
  * the first differing pfns; exit status 0 when everything else matches, 1
- * when something differs, 2 when the check cannot run. */
+ * when something differs, 2 when the check cannot run.
+ *
+ * compare and compare-data take the guest's SYMBOLS as an optional last
+ * argument. Xen writes a guest's event-channel state into guest memory
+ * through mappings of its own, which log-dirty never sees: a Linux guest's
+ * vcpu_info (evtchn_upcall_pending, the pending selector, the time info) and,
+ * with FIFO event channels, its per-vCPU control blocks and event array
+ * pages (the PENDING and LINKED bits and the links). An event that Xen
+ * delivers after the guest last wrote such a page, and that the guest has
+ * not handled before it is paused, is in the guest's memory but in no
+ * epoch; the guest resets this state when it resumes from a checkpoint
+ * (Linux re-registers vcpu_info, and Xen then marks every event pending, and
+ * rebuilds its FIFO queues), and Xen's own save code misses the same writes.
+ * With SYMBOLS, a page whose differing bytes all lie inside such an area is
+ * reported apart and allowed; any other byte that differs still fails. */
 #define _GNU_SOURCE /* SEEK_DATA */
 #include <errno.h>
 #include <fcntl.h>
@@ -74,7 +95,8 @@ int xc_get_pfn_type_batch(xc_interface* xch, uint32_t dom, unsigned int num, xen
 static int usage(void) {
   fprintf(stderr,
           "usage: xen_lab_check pages DOMID | epochs TRACE | replay TRACE IMAGE | "
-          "compare[-data] DOMID IMAGE | paused-writes DOMID SECONDS | logdirty DOMID [on]\n");
+          "compare[-data] DOMID IMAGE [SYMBOLS] | xen-areas DOMID SYMBOLS | "
+          "paused-writes DOMID SECONDS | logdirty DOMID [on]\n");
   return 2;
 }
 
@@ -198,17 +220,34 @@ static int all_zero(const unsigned char* p) {
   return 1;
 }
 
+/* An area of a guest page that Xen writes itself (find_xen_areas). */
+#define MAX_AREAS 64u
+struct xen_area {
+  uint64_t pfn;
+  unsigned offset, length;
+  char what[48];
+};
+
+struct xen_areas {
+  struct xen_area area[MAX_AREAS];
+  unsigned count;
+};
+
 /* Prints how guest page `page` differs from the image's `want`. */
 static void show_difference(uint64_t pfn, const unsigned char* page, const unsigned char* want,
-                            const char* type) {
+                            const char* type, const struct xen_area* allowed) {
   unsigned bytes = 0, first = PAGE;
   for (unsigned b = 0; b < PAGE; ++b)
     if (page[b] != want[b]) {
       ++bytes;
       if (first == PAGE) first = b;
     }
-  printf("pfn %#" PRIx64 ": %u bytes differ, the first at offset %u%s; Xen types it %s\n", pfn,
-         bytes, first, all_zero(want) ? " (zeros in the image)" : "", type);
+  printf("pfn %#" PRIx64 ": %u bytes differ, the first at offset %u%s; Xen types it %s", pfn, bytes,
+         first, all_zero(want) ? " (zeros in the image)" : "", type);
+  if (allowed)
+    printf("; all inside %s (bytes %u..%u), which Xen writes without logging it: allowed",
+           allowed->what, allowed->offset, allowed->offset + allowed->length - 1);
+  printf("\n");
   if (bytes <= 8) { /* a few bytes: show them (offset: image -> guest) */
     printf("    ");
     for (unsigned b = 0; b < PAGE; ++b)
@@ -223,6 +262,198 @@ static int typed_hole(xen_pfn_t type) {
   const xen_pfn_t t = type & XEN_DOMCTL_PFINFO_LTAB_MASK;
   return t == XEN_DOMCTL_PFINFO_XTAB || t == XEN_DOMCTL_PFINFO_XALLOC ||
          t == XEN_DOMCTL_PFINFO_BROKEN;
+}
+
+/* ------------------------------------------------------------------------
+ * Where Xen writes a Linux guest's event-channel state (see the top), found
+ * through the guest kernel's symbols and its own memory. A PVH guest's kernel
+ * runs where it was linked (no KASLR: that is the bzImage decompressor's,
+ * which a PVH boot skips), so a kernel-image address is its physical address
+ * plus __START_KERNEL_map, and a direct-map address is its physical address
+ * plus page_offset_base. */
+#define KERNEL_MAP 0xffffffff80000000ull /* __START_KERNEL_map */
+struct guest_kernel {
+  xenforeignmemory_handle* fmem;
+  uint32_t dom;
+  uint64_t page_offset_base; /* 0 until read */
+  const char* symbols;       /* the file's text */
+};
+
+/* The address of `name` in the kallsyms lines of k->symbols (each
+ * "ADDRESS TYPE NAME", possibly after "kallsyms: " on a console line). */
+static int symbol(const struct guest_kernel* k, const char* name, uint64_t* address) {
+  for (const char* line = k->symbols; line && *line;) {
+    const char* next = strchr(line, '\n');
+    const char* at = strstr(line, "kallsyms: ");
+    at = at && (!next || at < next) ? at + 10 : line;
+    unsigned long long a;
+    char type, sym[128];
+    if (sscanf(at, "%llx %c %127s", &a, &type, sym) == 3 && strcmp(sym, name) == 0) {
+      *address = a;
+      return 0;
+    }
+    line = next ? next + 1 : NULL;
+  }
+  fprintf(stderr, "xen_lab_check: the guest's symbols do not name %s\n", name);
+  return -1;
+}
+
+static int guest_pa(const struct guest_kernel* k, uint64_t va, uint64_t* pa) {
+  if (va >= KERNEL_MAP)
+    *pa = va - KERNEL_MAP;
+  else if (k->page_offset_base && va >= k->page_offset_base &&
+           va - k->page_offset_base < (1ull << 46))
+    *pa = va - k->page_offset_base;
+  else {
+    fprintf(stderr,
+            "xen_lab_check: guest address %#" PRIx64
+            " is neither the kernel image nor "
+            "the direct map\n",
+            va);
+    return -1;
+  }
+  return 0;
+}
+
+/* Reads n bytes (within one page) of the guest's kernel memory at va. */
+static int read_guest(const struct guest_kernel* k, uint64_t va, void* out, size_t n) {
+  uint64_t pa;
+  if (guest_pa(k, va, &pa) != 0) return -1;
+  if (pa % PAGE + n > PAGE) {
+    fprintf(stderr, "xen_lab_check: a read at %#" PRIx64 " crosses a page\n", va);
+    return -1;
+  }
+  xen_pfn_t pfn = pa / PAGE;
+  int err = 0;
+  const unsigned char* m = xenforeignmemory_map(k->fmem, k->dom, PROT_READ, 1, &pfn, &err);
+  if (!m || err) {
+    fprintf(stderr, "xen_lab_check: guest pfn %#" PRIx64 " does not map\n", (uint64_t)pfn);
+    if (m) xenforeignmemory_unmap(k->fmem, (void*)m, 1);
+    return -1;
+  }
+  memcpy(out, m + pa % PAGE, n);
+  xenforeignmemory_unmap(k->fmem, (void*)m, 1);
+  return 0;
+}
+
+static int read_u64(const struct guest_kernel* k, uint64_t va, uint64_t* v) {
+  unsigned char b[8];
+  if (read_guest(k, va, b, sizeof b) != 0) return -1;
+  *v = le64(b);
+  return 0;
+}
+
+static int read_u32(const struct guest_kernel* k, uint64_t va, uint32_t* v) {
+  unsigned char b[4];
+  if (read_guest(k, va, b, sizeof b) != 0) return -1;
+  *v = le32(b);
+  return 0;
+}
+
+static int add_area(const struct guest_kernel* k, struct xen_areas* x, uint64_t va, unsigned length,
+                    const char* what) {
+  uint64_t pa;
+  if (guest_pa(k, va, &pa) != 0) return -1;
+  if (x->count == MAX_AREAS) {
+    fprintf(stderr, "xen_lab_check: more than %u event-channel areas\n", MAX_AREAS);
+    return -1;
+  }
+  struct xen_area* a = &x->area[x->count++];
+  a->pfn = pa / PAGE;
+  a->offset = (unsigned)(pa % PAGE);
+  a->length = length < PAGE - a->offset ? length : PAGE - a->offset;
+  snprintf(a->what, sizeof a->what, "%s", what);
+  return 0;
+}
+
+/* Finds, per vCPU, the vcpu_info in use (Linux's per-CPU pointer xen_vcpu:
+ * the registered copy, or the shared info page's) and the FIFO control block
+ * (cpu_control_block), and the FIFO event array pages (event_array,
+ * event_array_pages). Without FIFO event channels the last two are absent
+ * and Xen's pending bits live in the shared info page, a page of its own. */
+static int find_xen_areas(xenforeignmemory_handle* fmem, uint32_t dom, const char* path,
+                          struct xen_areas* x) {
+  FILE* f = fopen(path, "r");
+  if (!f) {
+    perror(path);
+    return -1;
+  }
+  char* text = NULL;
+  size_t cap = 0;
+  const ssize_t len = getdelim(&text, &cap, '\0', f); /* the whole file */
+  fclose(f);
+  if (len <= 0) {
+    fprintf(stderr, "xen_lab_check: %s is empty\n", path);
+    free(text);
+    return -1;
+  }
+  struct guest_kernel k = {fmem, dom, 0, text};
+  x->count = 0;
+  uint64_t phys_base_at, page_offset_at, nr_cpus_at, per_cpu_offset_at, xen_vcpu_at, phys_base;
+  uint32_t cpus;
+  int rc = -1;
+  if (symbol(&k, "phys_base", &phys_base_at) || symbol(&k, "page_offset_base", &page_offset_at) ||
+      symbol(&k, "nr_cpu_ids", &nr_cpus_at) || symbol(&k, "__per_cpu_offset", &per_cpu_offset_at) ||
+      symbol(&k, "xen_vcpu", &xen_vcpu_at) || read_u64(&k, phys_base_at, &phys_base))
+    goto out;
+  if (phys_base != 0) {
+    fprintf(stderr,
+            "xen_lab_check: the guest kernel does not run where it was linked "
+            "(phys_base %#" PRIx64 ")\n",
+            phys_base);
+    goto out;
+  }
+  if (read_u64(&k, page_offset_at, &k.page_offset_base) || read_u32(&k, nr_cpus_at, &cpus))
+    goto out;
+  uint64_t control_block_at = 0, array_at = 0, array_pages_at = 0;
+  const int fifo = strstr(text, " cpu_control_block") != NULL;
+  if (fifo &&
+      (symbol(&k, "cpu_control_block", &control_block_at) || symbol(&k, "event_array", &array_at) ||
+       symbol(&k, "event_array_pages", &array_pages_at)))
+    goto out;
+  char what[48];
+  for (uint32_t cpu = 0; cpu < cpus && cpu < 32; ++cpu) {
+    uint64_t offset, vcpu_info, control_block = 0;
+    if (read_u64(&k, per_cpu_offset_at + 8ull * cpu, &offset) ||
+        read_u64(&k, offset + xen_vcpu_at, &vcpu_info) ||
+        (fifo && read_u64(&k, offset + control_block_at, &control_block)))
+      goto out;
+    snprintf(what, sizeof what, "vCPU %u's vcpu_info", cpu);
+    if (vcpu_info && add_area(&k, x, vcpu_info, 64, what)) goto out;
+    snprintf(what, sizeof what, "vCPU %u's FIFO control block", cpu);
+    if (control_block && add_area(&k, x, control_block, 72, what)) goto out;
+  }
+  uint32_t array_pages = 0;
+  if (fifo && read_u32(&k, array_pages_at, &array_pages)) goto out;
+  for (uint32_t i = 0; i < array_pages; ++i) {
+    uint64_t page;
+    if (read_u64(&k, array_at + 8ull * i, &page)) goto out;
+    snprintf(what, sizeof what, "FIFO event array page %u", i);
+    if (add_area(&k, x, page, PAGE, what)) goto out;
+  }
+  rc = 0;
+out:
+  free(text);
+  return rc;
+}
+
+/* The area of pfn that holds every byte in which page and want differ, or NULL. */
+static const struct xen_area* holding_area(const struct xen_areas* x, uint64_t pfn,
+                                           const unsigned char* page, const unsigned char* want) {
+  for (unsigned i = 0; x && i < x->count; ++i) {
+    const struct xen_area* a = &x->area[i];
+    if (a->pfn != pfn) continue;
+    unsigned b = 0;
+    while (b < PAGE && (page[b] == want[b] || (b >= a->offset && b < a->offset + a->length))) ++b;
+    if (b == PAGE) return a;
+  }
+  return NULL;
+}
+
+static void print_areas(const struct xen_areas* x) {
+  for (unsigned i = 0; i < x->count; ++i)
+    printf("Xen writes pfn %#" PRIx64 " bytes %u..%u: %s\n", x->area[i].pfn, x->area[i].offset,
+           x->area[i].offset + x->area[i].length - 1, x->area[i].what);
 }
 
 /* Copies the pages with data among pfns [0, pages) into *copy (malloc'd),
@@ -387,18 +618,19 @@ static int holes_are_zeros(struct hole_check* h, const char** how) {
  * every page the domain owns (xc_domain_getinfo's nr_pages, which leaves
  * out pages of Xen's own) must be among the pfns that mapped, so a page with
  * data cannot hide behind a hole's type. */
-static int compare_data(xc_interface* xch, uint32_t dom, uint64_t owned, uint64_t pages, int fd,
-                        const char* path) {
-  xenforeignmemory_handle* fmem = xenforeignmemory_open(NULL, 0);
+static int compare_data(xc_interface* xch, xenforeignmemory_handle* fmem, uint32_t dom,
+                        uint64_t owned, uint64_t pages, int fd, const char* path,
+                        const struct xen_areas* x) {
   uint64_t* typed_data = calloc((pages + 63) / 64, sizeof(uint64_t));
   unsigned char* want = malloc(PAGE);
-  if (!fmem || !typed_data || !want) {
+  if (!typed_data || !want) {
     perror("xen_lab_check");
     return 2;
   }
   xen_pfn_t types[BATCH], pfns[BATCH];
   int errs[BATCH];
-  uint64_t data = 0, mapped = 0, differ = 0, hole_with_data = 0, holes_read = 0, shown = 0;
+  uint64_t data = 0, mapped = 0, differ = 0, xen_state = 0, hole_with_data = 0, holes_read = 0,
+           shown = 0;
   for (uint64_t base = 0; base < pages; base += BATCH) {
     const unsigned k = (unsigned)(pages - base < BATCH ? pages - base : BATCH);
     for (unsigned i = 0; i < k; ++i) types[i] = base + i;
@@ -434,8 +666,9 @@ static int compare_data(xc_interface* xch, uint32_t dom, uint64_t owned, uint64_
       ++mapped;
       const unsigned char* page = mem + (size_t)i * PAGE;
       if (memcmp(page, want, PAGE) != 0) {
-        ++differ;
-        if (shown++ < 32) show_difference(pfns[i], page, want, "as guest memory");
+        const struct xen_area* allowed = holding_area(x, pfns[i], page, want);
+        ++*(allowed ? &xen_state : &differ);
+        if (shown++ < 32) show_difference(pfns[i], page, want, "as guest memory", allowed);
       }
     }
     xenforeignmemory_unmap(fmem, (void*)mem, m);
@@ -449,9 +682,13 @@ static int compare_data(xc_interface* xch, uint32_t dom, uint64_t owned, uint64_
   printf("compared domain %u with %s: %" PRIu64 " pfns, %" PRIu64 " typed as memory, %" PRIu64
          " of them map (%" PRIu64 " MiB; the domain owns %" PRIu64 " pages), %" PRIu64
          " holes (%" PRIu64 " read in the image, the rest zeros by %s); %" PRIu64
-         " pages of guest memory differ, %" PRIu64 " holes hold data in the image\n",
+         " pages of guest memory differ, %" PRIu64 " holes hold data in the image",
          dom, path, pages, data, mapped, mapped * PAGE >> 20, owned, pages - data, holes_read, how,
          differ, hole_with_data);
+  if (x)
+    printf("; %" PRIu64 " pages differ only in Xen's event-channel state (%u areas; allowed)",
+           xen_state, x->count);
+  printf("\n");
   const int unseen = mapped < owned;
   if (unseen)
     printf("only %" PRIu64 " of the domain's %" PRIu64
@@ -459,7 +696,6 @@ static int compare_data(xc_interface* xch, uint32_t dom, uint64_t owned, uint64_
            mapped, owned);
   free(want);
   free(typed_data);
-  xenforeignmemory_close(fmem);
   return differ || hole_with_data || unseen ? 1 : 0;
 }
 
@@ -562,9 +798,11 @@ int main(int argc, char** argv) {
   const int compare = data_only || strcmp(argv[1], "compare") == 0;
   const int logdirty = strcmp(argv[1], "logdirty") == 0;
   const int writes = strcmp(argv[1], "paused-writes") == 0;
-  if (!compare && !logdirty && !writes && strcmp(argv[1], "pages") != 0) return usage();
+  const int areas = strcmp(argv[1], "xen-areas") == 0;
+  if (!compare && !logdirty && !writes && !areas && strcmp(argv[1], "pages") != 0) return usage();
   const int leave_on = logdirty && argc == 4 && strcmp(argv[3], "on") == 0;
-  if (argc != (compare || leave_on || writes ? 4 : 3)) return usage();
+  if (compare ? argc != 4 && argc != 5 : argc != (leave_on || writes || areas ? 4 : 3))
+    return usage();
 
   xc_interface* xch = xc_interface_open(NULL, NULL, 0);
   if (!xch) {
@@ -600,7 +838,7 @@ int main(int argc, char** argv) {
     printf("log-dirty for domain %lu: on, then off again\n", domid);
     return 0;
   }
-  if (!compare && !writes) {
+  if (!compare && !writes && !areas) {
     printf("%" PRIu64 "\n", pages);
     return 0;
   }
@@ -613,23 +851,33 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (writes) return paused_writes(xch, (uint32_t)domid, pages, (unsigned)atoi(argv[3]));
+  xenforeignmemory_handle* fmem = xenforeignmemory_open(NULL, 0);
+  if (!fmem) {
+    perror("xenforeignmemory_open");
+    return 2;
+  }
+  static struct xen_areas xen_written;
+  const char* symbols = areas ? argv[3] : argc == 5 ? argv[4] : NULL;
+  if (symbols) {
+    if (find_xen_areas(fmem, (uint32_t)domid, symbols, &xen_written) != 0) return 2;
+    print_areas(&xen_written);
+    if (areas) return 0;
+  }
+  const struct xen_areas* x = symbols ? &xen_written : NULL;
   const int fd = open(argv[3], O_RDONLY);
   struct stat st;
   if (fd < 0 || fstat(fd, &st) != 0) {
     perror(argv[3]);
     return 2;
   }
-  if (data_only) return compare_data(xch, (uint32_t)domid, info.nr_pages, pages, fd, argv[3]);
-  xenforeignmemory_handle* fmem = xenforeignmemory_open(NULL, 0);
-  if (!fmem) {
-    perror("xenforeignmemory_open");
-    return 2;
-  }
+  if (data_only)
+    return compare_data(xch, fmem, (uint32_t)domid, info.nr_pages, pages, fd, argv[3], x);
   xen_pfn_t pfns[BATCH];
   int errs[BATCH];
   unsigned char* replica = malloc((size_t)BATCH * PAGE);
   if (!replica) return 2;
-  uint64_t data = 0, holes = 0, differ = 0, hole_with_data = 0, xen_pages = 0, shown = 0;
+  uint64_t data = 0, holes = 0, differ = 0, hole_with_data = 0, xen_pages = 0, xen_state = 0,
+           shown = 0;
   for (uint64_t base = 0; base < pages; base += BATCH) {
     const unsigned n = (unsigned)(pages - base < BATCH ? pages - base : BATCH);
     for (unsigned i = 0; i < n; ++i) pfns[i] = base + i;
@@ -666,23 +914,26 @@ int main(int argc, char** argv) {
         xen_pfn_t type = base + i;
         const int typed = xc_get_pfn_type_batch(xch, (uint32_t)domid, 1, &type) == 0;
         const int xens = typed && (type & XEN_DOMCTL_PFINFO_LTAB_MASK) == XEN_DOMCTL_PFINFO_XTAB;
-        if (xens)
-          ++xen_pages;
-        else
-          ++differ;
+        const struct xen_area* allowed = xens ? NULL : holding_area(x, base + i, page, want);
+        ++*(xens ? &xen_pages : allowed ? &xen_state : &differ);
         if (shown++ < 32)
           show_difference(base + i, page, want,
                           !typed ? "(getpageframeinfo3 failed)"
                           : xens ? "XTAB: a page of Xen's own mapped by the guest, not guest memory"
-                                 : "as guest memory");
+                                 : "as guest memory",
+                          allowed);
       }
     }
     xenforeignmemory_unmap(fmem, (void*)mem, n);
   }
   printf("compared domain %lu with %s: %" PRIu64 " pfns, %" PRIu64 " pages map (%" PRIu64
          " MiB), %" PRIu64 " holes; %" PRIu64 " pages of guest memory differ, %" PRIu64
-         " holes hold data in the image; %" PRIu64 " pages of Xen's own differ (not compared)\n",
+         " holes hold data in the image; %" PRIu64 " pages of Xen's own differ (not compared)",
          domid, argv[3], pages, data, data * PAGE >> 20, holes, differ, hole_with_data, xen_pages);
+  if (x)
+    printf("; %" PRIu64 " pages differ only in Xen's event-channel state (%u areas; allowed)",
+           xen_state, x->count);
+  printf("\n");
   free(replica);
   close(fd);
   xenforeignmemory_close(fmem);

@@ -18,7 +18,16 @@ while [ $i -lt "$ROUNDS" ]; do
   sleep 3
   xl pause "$dom" || fail "xl pause"
   t0=$(now)
-  xen_lab_check paused-writes "$dom" "$WAIT_S"
+  xen_lab_check xen-areas "$dom" /var/log/xen/console/guest-lab-pvh.log
+  # With EVENT_AT_S, an event for the paused guest while the pages are compared:
+  # a sysrq request through xenstore, which the guest's kernel watches.
+  xen_lab_check paused-writes "$dom" "$WAIT_S" &
+  check=$!
+  if [ -n "${EVENT_AT_S:-}" ]; then
+    sleep "$EVENT_AT_S"
+    xl sysrq "$dom" h && log "round $i: sent sysrq h to the paused guest at $(since "$t0") s"
+  fi
+  wait $check
   log "round $i: status $? after $(since "$t0") s"
   xl unpause "$dom" || fail "xl unpause"
 done
