@@ -81,6 +81,34 @@ INSTANTIATE_TEST_SUITE_P(AllGeometries, RoundTrip,
                                   (std::get<2>(info.param) ? "_digest" : "_nodigest");
                          });
 
+// One buffer may hold several epochs and end inside the next. The receiver
+// parses an epoch it is fed from its start where it lies; the one the
+// buffer cuts short is copied and completed by the next buffer.
+TEST(RoundTripFeed, BuffersHoldingSeveralEpochsOrEndingInsideOne) {
+  PairOptions opt;
+  opt.pages = 600;
+  Pair pair(opt);
+  eval::Rng rng(2026);
+  fill_random(pair, 77);
+  pair.replicate(all_pages(opt.pages));
+  for (int round = 0; round < 12; ++round) {
+    std::vector<uint8_t> joined;
+    for (int e = 0; e < 3; ++e) {
+      const auto stream = pair.encode(random_epoch(pair, rng));
+      joined.insert(joined.end(), stream.begin(), stream.end());
+    }
+    const uint64_t before = pair.committed();
+    // Round 0: all three epochs in one buffer; then a cut anywhere, after
+    // which the rest comes in one buffer.
+    const size_t cut = round == 0 ? joined.size() : 1 + rng.below(joined.size() - 1);
+    ASSERT_EQ(fgbi_receiver_feed(pair.receiver(), joined.data(), cut), FGBI_OK);
+    ASSERT_EQ(fgbi_receiver_feed(pair.receiver(), joined.data() + cut, joined.size() - cut),
+              FGBI_OK);
+    ASSERT_EQ(pair.committed(), before + 3) << "round " << round << ", cut at " << cut;
+    ASSERT_TRUE(pair.replica_matches_primary()) << "round " << round << ", cut at " << cut;
+  }
+}
+
 // The synchronisation (1,100 random pages, 4.5 MB) is large enough for the
 // segments to be copied out by every thread; the later epochs are not.
 TEST(RoundTripThreads, StreamIsByteIdenticalForAnyThreadCount) {

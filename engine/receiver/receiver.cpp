@@ -100,20 +100,46 @@ fgbi_status Receiver::feed(const uint8_t* data, size_t size) {
   if (data == nullptr && size != 0) return FGBI_E_NULL_ARGUMENT;
   bytes_in_ += size;
   while (size > 0) {
-    const size_t take = std::min(size, unit_start_ + reader_.wanted() - epoch_.size());
-    epoch_.append(data, take);
+    size_t take = 0;
+    fgbi_status st = FGBI_OK;
+    if (epoch_.size() == 0) st = feed_in_place(data, size, &take);
+    if (take == 0 && st == FGBI_OK) {  // inside an epoch, or its first unit is cut short
+      take = std::min(size, unit_start_ + reader_.wanted() - epoch_.size());
+      epoch_.append(data, take);
+      if (epoch_.size() == unit_start_ + reader_.wanted()) st = complete_unit();
+    }
     data += take;
     size -= take;
-    if (epoch_.size() == unit_start_ + reader_.wanted()) {
-      if (fgbi_status st = complete_unit(); st != FGBI_OK) {
-        discard_epoch();
-        failed_ = true;
-        ++rejected_;
-        return st;
-      }
+    if (st != FGBI_OK) {
+      discard_epoch();
+      failed_ = true;
+      ++rejected_;
+      return st;
     }
   }
   return FGBI_OK;
+}
+
+// At an epoch's start: the units that `data` holds whole are parsed where
+// they are, so an epoch fed in one call (as remus-rx feeds each checkpoint's
+// pages) is never copied.
+// If the data ends inside the epoch, what was parsed is copied to epoch_,
+// where the entries' offsets stay valid, and the rest of the epoch is
+// collected there. Sets *used to the bytes taken.
+fgbi_status Receiver::feed_in_place(const uint8_t* data, size_t size, size_t* used) {
+  in_place_ = data;
+  size_t taken = 0;
+  fgbi_status st = FGBI_OK;
+  while (unit_start_ + reader_.wanted() <= size) {
+    taken = unit_start_ + reader_.wanted();
+    st = complete_unit();
+    // After the trailer the epoch is committed and reset (unit_start_ 0).
+    if (st != FGBI_OK || unit_start_ == 0) break;
+  }
+  if (st == FGBI_OK && unit_start_ != 0) epoch_.append(data, taken);
+  in_place_ = nullptr;
+  *used = taken;
+  return st;
 }
 
 fgbi_status Receiver::end_stream() {
@@ -135,7 +161,7 @@ fgbi_status Receiver::reset_stream() {
 
 fgbi_status Receiver::complete_unit() {
   const size_t size = reader_.wanted();
-  const uint8_t* unit = epoch_.data() + unit_start_;
+  const uint8_t* unit = epoch_base() + unit_start_;
   wire::EpochReader::Event event;
   if (fgbi_status st = reader_.take(unit, &event); st != FGBI_OK) return st;
   unit_start_ += size;
@@ -294,7 +320,7 @@ fgbi_status Receiver::decode_coded_page(uint64_t pfn, const uint8_t* payload, si
 // first; then the replica blocks are loaded a few entries ahead of their
 // use, since the pages lie far apart in memory.
 fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size) {
-  const uint8_t* const base = epoch_.data();
+  const uint8_t* const base = epoch_base();
   const uint8_t* p = base + offset;
   const uint8_t* const end = p + size;
   if (p == end) return FGBI_E_BAD_RECORD;
@@ -379,7 +405,7 @@ fgbi_status Receiver::on_records(const uint8_t* records, size_t size) {
 
 fgbi_status Receiver::parse_records(const uint8_t* records, size_t size) {
   const size_t bitmap_bytes = wire::bitmap_bytes(config_.page_size, config_.block_size);
-  const uint8_t* base = epoch_.data();
+  const uint8_t* base = epoch_base();
   return wire::for_each_record(
       records, size, reader_.segment().record_count,
       [&](const wire::RecordHeader& rh, const uint8_t* payload) -> fgbi_status {

@@ -45,9 +45,10 @@ class Receiver {
 
  private:
   // A page the epoch updates or vouches for. The new content of the blocks
-  // set in `bitmap` lies consecutively at `offset` in epoch_ (full-page and
-  // block records) or in staged_ (coded and XOR records, decoded on
-  // arrival); their full hashes go to new_hashes_ at hash_offset.
+  // set in `bitmap` lies consecutively at `offset` in the epoch's bytes
+  // (epoch_base(): full-page and block records) or in staged_ (coded and
+  // XOR records, decoded on arrival); their full hashes go to new_hashes_
+  // at hash_offset.
   struct Entry {
     uint64_t pfn;
     size_t offset;
@@ -63,6 +64,7 @@ class Receiver {
   };
 
   fgbi_status prepare();
+  fgbi_status feed_in_place(const uint8_t* data, size_t size, size_t* used);
   fgbi_status complete_unit();
   fgbi_status on_header();
   fgbi_status on_records(const uint8_t* records, size_t size);
@@ -74,8 +76,10 @@ class Receiver {
   fgbi_status decode_coded_page(uint64_t pfn, const uint8_t* payload, size_t size);
   fgbi_status parse_xor_pages(uint64_t first, size_t offset, size_t size);
   fgbi_status resolve_reference(const wire::BlockRef& ref, bool in_epoch, const uint8_t** source);
+  // Where the current epoch's bytes start.
+  const uint8_t* epoch_base() const { return in_place_ != nullptr ? in_place_ : epoch_.data(); }
   const uint8_t* entry_data(const Entry& e) const {
-    return (e.staged ? staged_.data() : epoch_.data()) + e.offset;
+    return (e.staged ? staged_.data() : epoch_base()) + e.offset;
   }
   fgbi_status parse_clean_list(uint64_t first, const uint8_t* p, const uint8_t* end);
   uint64_t compute_digest();
@@ -93,9 +97,13 @@ class Receiver {
   ZeroedArray<uint64_t> in_epoch_;  // bitmap of pfns the current epoch names
 
   uint64_t committed_ = 0;
-  bool failed_ = false;    // a stream error; reset before more input
-  ByteBuffer epoch_;       // every byte of the current epoch received so far
-  size_t unit_start_ = 0;  // epoch_ offset where the unit being collected starts
+  bool failed_ = false;  // a stream error; reset before more input
+  ByteBuffer epoch_;     // every byte of the current epoch received so far
+  // The caller's buffer, during a feed call that holds the epoch from its
+  // start: its units are parsed there, and copied to epoch_ only if the
+  // buffer ends inside the epoch.
+  const uint8_t* in_place_ = nullptr;
+  size_t unit_start_ = 0;  // offset in the epoch where the unit being collected starts
   wire::EpochReader reader_{0, 0};
   // The stream being received: fixed by its first committed epoch.
   uint64_t stream_id_ = 0;
@@ -112,7 +120,7 @@ class Receiver {
   std::unordered_map<uint64_t, uint32_t> entry_of_pfn_;
   bool entry_map_live_ = false;
   ByteBuffer staged_;                                  // decoded blocks of coded records
-  std::vector<std::pair<size_t, size_t>> xor_deltas_;  // parse scratch: (epoch_ offset, length)
+  std::vector<std::pair<size_t, size_t>> xor_deltas_;  // parse scratch: (epoch offset, length)
   codec::Decompressor decompressor_;
   wire::CodedPage coded_;  // parse scratch, reused
   alignas(64) uint8_t literal_scratch_[kernels::kPageSize];
