@@ -4,8 +4,11 @@
 # (`xen_lab_check paused-writes`). A change while the domain is paused is a
 # write by Xen or a dom0 backend (event delivery into the guest's FIFO
 # event-channel pages and vcpu_info); "NOT logged dirty" means no
-# log-dirty-based replication can capture it. Run:
-#   scripts/xen-lab/xen-lab.sh run paused_writes
+# log-dirty-based replication can capture it. Each round first lists where
+# Xen writes the guest's event-channel state (`xen_lab_check xen-areas`).
+# With EVENT_AT_S, an event is sent to the paused guest that many seconds
+# into each round (set WAIT_S well above it). Run:
+#   scripts/xen-lab/xen-lab.sh run [--set WAIT_S=25 --set EVENT_AT_S=12] paused_writes
 . /lab/lib.sh
 ROUNDS=${ROUNDS:-3}
 WAIT_S=${WAIT_S:-5}
