@@ -21,7 +21,7 @@ while [ $i -lt "$ROUNDS" ]; do
   sleep 3
   xl pause "$dom" || fail "xl pause"
   t0=$(now)
-  xen_lab_check xen-areas "$dom" /var/log/xen/console/guest-lab-pvh.log
+  xen_lab_check xen-areas "$dom" "$(guest_symbols lab-pvh)"
   # With EVENT_AT_S, an event for the paused guest while the pages are compared:
   # a sysrq request through xenstore, which the guest's kernel watches.
   xen_lab_check paused-writes "$dom" "$WAIT_S" &
