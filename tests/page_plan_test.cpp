@@ -87,20 +87,23 @@ TEST(PlanStages, RunsAStageOnlyWhereItPaysAtTheLinksSpeed) {
       << "the table above assumes this reference cost";
 }
 
+// Rewrites ten blocks of every page, a different ten each epoch, with
+// random bytes; with first_zeroed the first of them with zeros instead.
+void edit_ten_blocks(Pair& pair, uint64_t epoch, eval::Rng& rng, bool first_zeroed) {
+  for (uint64_t pfn = 0; pfn < pair.options().pages; ++pfn) {
+    for (size_t b = 0; b < 10; ++b) {
+      uint8_t* block = pair.page(pfn) + ((epoch * 10 + b) % 64) * 64;
+      const bool zeroed = first_zeroed && b == 0;
+      for (size_t i = 0; i < 64; ++i) block[i] = zeroed ? 0 : static_cast<uint8_t>(rng.next());
+    }
+  }
+}
+
 // Pages with ten changed blocks each, one of them zeroed: a zero op saves
 // about 6 bytes per changed block the capture tests for zeros, worth 480 ns
 // at 0.1 Gbit/s and 0.5 ns at 100 Gbit/s against the stage's 15 ns. The
 // initial synchronisation has no zero block, so the stage is off from then
 // on until the first probe epoch finds them.
-void edit_ten_blocks_one_zeroed(Pair& pair, uint64_t epoch, eval::Rng& rng) {
-  for (uint64_t pfn = 0; pfn < pair.options().pages; ++pfn) {
-    for (size_t b = 0; b < 10; ++b) {
-      uint8_t* block = pair.page(pfn) + ((epoch * 10 + b) % 64) * 64;
-      for (size_t i = 0; i < 64; ++i) block[i] = b == 0 ? 0 : static_cast<uint8_t>(rng.next());
-    }
-  }
-}
-
 TEST(PlanStages, ZeroBlocksAreSharedOnlyWhereTheyPay) {
   constexpr uint64_t kEditEpochs = 16;  // sender epochs 2 to 17
   for (const int64_t link_mbps : {100, 100000}) {
@@ -114,7 +117,7 @@ TEST(PlanStages, ZeroBlocksAreSharedOnlyWhereTheyPay) {
     uint64_t sharing = 0, probes = 0, zero_before = 0;
     ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_BLOCKS_ZERO, &zero_before), FGBI_OK);
     for (uint64_t epoch = 2; epoch < 2 + kEditEpochs; ++epoch) {
-      edit_ten_blocks_one_zeroed(pair, epoch, rng);
+      edit_ten_blocks(pair, epoch, rng, /*first_zeroed=*/true);
       pair.replicate(all_pages(o.pages));
       ASSERT_TRUE(pair.replica_matches_primary());
       uint64_t zero = 0;
@@ -154,7 +157,7 @@ TEST(PlanStages, AStageThatKeepsLosingIsProbedLessAndLessOften) {
   auto epochs_sharing_zeros = [&](uint64_t first, uint64_t last) {
     std::vector<uint64_t> ran_in;
     for (uint64_t epoch = first; epoch <= last; ++epoch) {
-      edit_ten_blocks_one_zeroed(pair, epoch, rng);
+      edit_ten_blocks(pair, epoch, rng, /*first_zeroed=*/true);
       pair.replicate(all_pages(o.pages));
       uint64_t zero = 0;
       EXPECT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_BLOCKS_ZERO, &zero), FGBI_OK);
@@ -186,10 +189,7 @@ TEST(PlanStages, TheCacheLetsSentPagesGoWhileXorIsOff) {
   uint64_t hits_before = 0;
   ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_CACHE_HITS, &hits_before), FGBI_OK);
   for (uint64_t epoch = 2; epoch <= 8; ++epoch) {
-    for (uint64_t pfn = 0; pfn < o.pages; ++pfn)
-      for (size_t b = 0; b < 10; ++b)
-        for (size_t i = 0; i < 64; ++i)
-          pair.page(pfn)[((epoch * 10 + b) % 64) * 64 + i] = static_cast<uint8_t>(rng.next());
+    edit_ten_blocks(pair, epoch, rng, /*first_zeroed=*/false);
     pair.replicate(all_pages(o.pages));
     ASSERT_TRUE(pair.replica_matches_primary()) << "epoch " << epoch;
     uint64_t hits = 0;
