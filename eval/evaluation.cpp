@@ -12,8 +12,6 @@
 namespace fgbi::eval {
 namespace {
 
-constexpr size_t kFeedBytes = 64 * 1024;
-
 void check(fgbi_status st, const char* call) {
   if (st != FGBI_OK)
     throw SchemeError{std::string(call) + ": " + fgbi_error_name(st) + " (" +
@@ -82,11 +80,11 @@ class FgbiScheme : public Scheme {
     return written_;
   }
 
+  // The whole epoch in one call, as every peer's decoder gets it: the
+  // receiver parses it where it lies (on a link it collects the pieces as
+  // they arrive, which overlaps the transfer).
   void decode() override {
-    for (size_t off = 0; off < written_; off += kFeedBytes)
-      check(fgbi_receiver_feed(receiver_.get(), stream_.data() + off,
-                               std::min(kFeedBytes, written_ - off)),
-            "fgbi_receiver_feed");
+    check(fgbi_receiver_feed(receiver_.get(), stream_.data(), written_), "fgbi_receiver_feed");
   }
 
   bool replica_matches(const uint8_t* primary, size_t bytes) const override {
@@ -210,7 +208,11 @@ WorkloadResult run_workload(EpochFeed& feed, std::vector<std::unique_ptr<Scheme>
   std::vector<const uint8_t*> copy_pages;
   for (uint32_t e = 0; e < total && feed.next(epoch); ++e) {
     if (options.observe) options.observe(e, epoch);
-    for (size_t i = 0; i < schemes.size(); ++i) {
+    // The scheme that runs first after the workload wrote its pages finds
+    // its own tables evicted from the CPU caches: each epoch another
+    // scheme goes first, so that none pays that more often than the rest.
+    for (size_t k = 0; k < schemes.size(); ++k) {
+      const size_t i = (e + k) % schemes.size();
       SchemeResult& r = result.schemes[i];
       PhaseFigures& f = e == 0 ? r.sync : e <= options.warmup ? r.warmup : r.steady;
       if (options.warm_pages) warm(epoch);
