@@ -4,6 +4,7 @@
 // more bytes than the plain records on data nothing can shrink.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -23,6 +24,7 @@ using test::plain_options;
 constexpr size_t kEpochRefs = static_cast<size_t>(OptionalStage::kEpochRefs);
 constexpr size_t kReplicaRefs = static_cast<size_t>(OptionalStage::kReplicaRefs);
 constexpr size_t kXorPages = static_cast<size_t>(OptionalStage::kXorPages);
+constexpr size_t kZeroBlocks = static_cast<size_t>(OptionalStage::kZeroBlocks);
 
 struct StageCase {
   const char* name;
@@ -103,7 +105,7 @@ void edit_ten_blocks(Pair& pair, uint64_t epoch, eval::Rng& rng, bool first_zero
 // about 6 bytes per changed block the capture tests for zeros, worth 480 ns
 // at 0.1 Gbit/s and 0.5 ns at 100 Gbit/s against the stage's 15 ns. The
 // initial synchronisation has no zero block, so the stage is off from then
-// on until the first probe epoch finds them.
+// on until the first probe epoch finds them, on the probe's sample of pages.
 TEST(PlanStages, ZeroBlocksAreSharedOnlyWhereTheyPay) {
   constexpr uint64_t kEditEpochs = 16;  // sender epochs 2 to 17
   for (const int64_t link_mbps : {100, 100000}) {
@@ -111,10 +113,14 @@ TEST(PlanStages, ZeroBlocksAreSharedOnlyWhereTheyPay) {
     o.pages = 64;
     o.link_mbps = link_mbps;
     Pair pair(o);
+    uint64_t sampled = 0;
+    for (uint64_t pfn = 0; pfn < o.pages; ++pfn) sampled += in_probe_sample(pfn);
+    ASSERT_GT(sampled, 0u);
+    ASSERT_LT(sampled, o.pages);
     eval::Rng rng(3);
     for (auto& byte : pair.primary()) byte = static_cast<uint8_t>(rng.next());
     pair.replicate(all_pages(o.pages));
-    uint64_t sharing = 0, probes = 0, zero_before = 0;
+    uint64_t zero_before = 0;
     ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_BLOCKS_ZERO, &zero_before), FGBI_OK);
     for (uint64_t epoch = 2; epoch < 2 + kEditEpochs; ++epoch) {
       edit_ten_blocks(pair, epoch, rng, /*first_zeroed=*/true);
@@ -122,21 +128,60 @@ TEST(PlanStages, ZeroBlocksAreSharedOnlyWhereTheyPay) {
       ASSERT_TRUE(pair.replica_matches_primary());
       uint64_t zero = 0;
       ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_BLOCKS_ZERO, &zero), FGBI_OK);
-      if (epoch >= kStageProbeEpochs) {
-        sharing += zero > zero_before;
-        probes += epoch % kStageProbeEpochs == 0;
-      } else {
-        EXPECT_EQ(zero, zero_before) << "epoch " << epoch << ": off since the sync";
-      }
+      const uint64_t shared = zero - zero_before;
       zero_before = zero;
+      const bool probe = epoch % kStageProbeEpochs == 0;
+      if (epoch < kStageProbeEpochs)
+        EXPECT_EQ(shared, 0u) << "epoch " << epoch << ": off since the sync";
+      else if (probe && (link_mbps != 100 || epoch == kStageProbeEpochs))
+        EXPECT_EQ(shared, sampled) << "epoch " << epoch << ": a probe, on its sample only";
+      else if (link_mbps == 100)
+        EXPECT_EQ(shared, o.pages) << "epoch " << epoch << ": 0.1 Gbit/s, on every page";
+      else
+        EXPECT_EQ(shared, 0u) << "epoch " << epoch << ": 100 Gbit/s, off between probes";
     }
-    if (link_mbps == 100)
-      EXPECT_EQ(sharing, 2 + kEditEpochs - kStageProbeEpochs) << "0.1 Gbit/s: from the probe on";
-    else
-      EXPECT_EQ(sharing, probes) << "100 Gbit/s: in probe epochs only";
   }
-  EXPECT_EQ(CostModel::stage_ns_per_lookup()[static_cast<size_t>(OptionalStage::kZeroBlocks)], 15.0)
+  EXPECT_EQ(CostModel::stage_ns_per_lookup()[kZeroBlocks], 15.0)
       << "the figures above assume this reference cost";
+}
+
+// A probe's sample is a fixed share of the pages, whatever their layout:
+// consecutive pfns, every fourth one, or far apart.
+TEST(PlanStages, AProbeSamplesAQuarterOfThePages) {
+  for (const uint64_t stride : {1, 2, 4, 64, 4096, 1000003}) {
+    uint64_t sampled = 0;
+    constexpr uint64_t kPages = 1 << 16;
+    for (uint64_t i = 0; i < kPages; ++i) sampled += in_probe_sample(i * stride);
+    EXPECT_NEAR(static_cast<double>(sampled) / kPages, 1.0 / (1 << kProbeSampleShift), 0.01)
+        << "stride " << stride;
+  }
+  // Only the probe of a stage whose pages gain from it alone samples; one
+  // that pays runs on every page, and a reference stage's probe runs on
+  // every page too (its sources must be in its tables).
+  StageYields yields{};
+  yields[kXorPages] = {1000, 0};          // never pays: off but for probes
+  yields[kZeroBlocks] = {1000, 1000000};  // pays
+  yields[kReplicaRefs] = {1000, 0};       // never pays
+  StageInputs in;
+  in.yields = &yields;
+  in.ns_per_lookup = CostModel::stage_ns_per_lookup();
+  in.link_ns_per_byte = 8.0;
+  in.epoch = kStageProbeEpochs;
+  std::fill(std::begin(in.enabled), std::end(in.enabled), true);
+  const StagePlan plan = plan_stages(in);
+  uint64_t on_sample = 0, xor_on = 0;
+  for (uint64_t pfn = 0; pfn < 1000; ++pfn) {
+    on_sample += in_probe_sample(pfn);
+    xor_on += plan.on(OptionalStage::kXorPages, pfn);
+    EXPECT_EQ(plan.on(OptionalStage::kXorPages, pfn), in_probe_sample(pfn)) << pfn;
+    EXPECT_TRUE(plan.on(OptionalStage::kZeroBlocks, pfn)) << "pays: every page";
+    EXPECT_TRUE(plan.on(OptionalStage::kReplicaRefs, pfn)) << "a reference stage's probe";
+    EXPECT_TRUE(plan.on(OptionalStage::kEpochRefs, pfn)) << "nothing known: every page";
+  }
+  EXPECT_EQ(xor_on, on_sample);
+  EXPECT_TRUE(plan.on(OptionalStage::kXorPages)) << "the epoch runs the stage";
+  in.epoch = kStageProbeEpochs + 1;
+  EXPECT_FALSE(plan_stages(in).on(OptionalStage::kXorPages)) << "no probe, no sample";
 }
 
 // At 100 Gbit/s the zero stage never pays, so after the synchronisation

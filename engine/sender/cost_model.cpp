@@ -64,11 +64,18 @@ void CostModel::learn(const CostSamples& s, bool adaptive, const bool (&ran)[kOp
   for (size_t st = 0; st < kOptionalStages; ++st) {
     if (!ran[st] || s.stages[st].lookups == 0) continue;
     StageYield& y = stage_yields_[st];
+    const StageYield& epoch = s.stages[st];
     if (y.lookups == 0) {
-      y = s.stages[st];
+      y = epoch;
     } else {
-      y.lookups += kStageWeight * (s.stages[st].lookups - y.lookups);
-      y.saved_bytes += kStageWeight * (s.stages[st].saved_bytes - y.saved_bytes);
+      // The saving per lookup is averaged per epoch, so that one large epoch
+      // (the initial synchronisation, with its zero pages) does not speak
+      // for the many small ones after it.
+      const double per_lookup = y.saved_bytes / y.lookups;
+      const double averaged =
+          per_lookup + kStageWeight * (epoch.saved_bytes / epoch.lookups - per_lookup);
+      y.lookups += kStageWeight * (epoch.lookups - y.lookups);
+      y.saved_bytes = averaged * y.lookups;
     }
     const bool pays = stage_pays(y, kStageNsPerLookup[st], link_ns_per_byte_);
     unpaid_runs_[st] = pays ? 0 : unpaid_runs_[st] + 1;

@@ -70,7 +70,8 @@ class CostModel {
   // Folds an epoch's samples in: ratios always, speeds when adaptive, and
   // the yield of each optional stage that ran (ran[s]).
   void learn(const CostSamples& samples, bool adaptive, const bool (&ran)[kOptionalStages]);
-  // Per epoch, averaged over the epochs each stage ran.
+  // Per epoch, averaged over the epochs each stage ran: lookups as they
+  // came, the saving per lookup with every epoch weighing alike.
   const StageYields& stage_yields() const { return stage_yields_; }
   // Per stage, how many epochs in a row it ran without paying: the stage
   // model probes such a stage less and less often.

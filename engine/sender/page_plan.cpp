@@ -20,6 +20,7 @@ StagePlan plan_stages(const StageInputs& in) {
     const bool probe = (in.epoch + in.warmup_epochs[s]) % interval <= in.warmup_epochs[s];
     const bool pays = stage_pays(y, in.ns_per_lookup[s], in.link_ns_per_byte);
     plan.run[s] = in.enabled[s] && (unknown || probe || pays);
+    plan.sampled[s] = plan.run[s] && !unknown && !pays && kProbedOnASample[s];
   }
   return plan;
 }

@@ -14,10 +14,31 @@
 
 namespace fgbi {
 
-// Which optional stages run in an epoch.
+// A probe (and its warm-up) of some stages runs on one page in
+// 2^kProbeSampleShift only, chosen by pfn so that a warm-up and its probe
+// pick the same pages: what the stage saves per lookup is measured all the
+// same, at a fraction of the price when it does not pay.
+inline constexpr unsigned kProbeSampleShift = 2;
+inline bool in_probe_sample(uint64_t pfn) {
+  return (pfn * 0x9E3779B97F4A7C15ull) >> (64 - kProbeSampleShift) == 0;
+}
+// The stages probed on a sample: what a page gains from them does not
+// depend on other pages running them. A reference needs its source's
+// blocks in the segment's table or the index, which a sample would fill
+// with a quarter of them, finding a sixteenth of the in-epoch duplicates.
+inline constexpr bool kProbedOnASample[kOptionalStages] = {false, false, true, true};
+
+// Which optional stages an epoch runs, and on which pages.
 struct StagePlan {
-  bool run[kOptionalStages] = {};  // none until plan_stages decides
+  bool run[kOptionalStages] = {};      // none until plan_stages decides
+  bool sampled[kOptionalStages] = {};  // a probe: the sample's pages only
+  // Whether the stage runs on any page of the epoch.
   bool on(OptionalStage s) const { return run[static_cast<size_t>(s)]; }
+  // Whether it runs on page pfn.
+  bool on(OptionalStage s, uint64_t pfn) const {
+    const size_t i = static_cast<size_t>(s);
+    return run[i] && (!sampled[i] || in_probe_sample(pfn));
+  }
 };
 
 struct StageInputs {
@@ -43,8 +64,9 @@ inline constexpr uint32_t kMaxProbeBackoff = 3;
 uint64_t stage_probe_interval(uint32_t unpaid_runs);
 
 // A stage runs when it is enabled and either nothing is known about it yet,
-// it is its probe epoch (or one of the warm-up epochs just before), or what
-// it saved per lookup at the link's speed pays for its cost per lookup.
+// it is its probe epoch (or one of the warm-up epochs just before: then,
+// for kProbedOnASample stages, on the sample only), or what it saved per
+// lookup at the link's speed pays for its cost per lookup.
 StagePlan plan_stages(const StageInputs& in);
 
 // The forms a page can ship in (docs/wire-format.md).

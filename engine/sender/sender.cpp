@@ -293,7 +293,7 @@ void Sender::capture_batch(size_t first, size_t count, const uint8_t* const* pag
     // but only in one epoch out of kAdmitEvery for each page: a full copy
     // costs the pause what a Remus copy does, and a working set larger than
     // the cache would pay it on most pages every epoch while gaining little.
-    whole[j] = known[j] && stages_.on(OptionalStage::kXorPages) &&
+    whole[j] = known[j] && stages_.on(OptionalStage::kXorPages, pfn) &&
                (pfn + epoch_) % kAdmitEvery == 0 && cache_.peek(pfn) == nullptr;
     staged[j] = staging_.slot(first + j);
   }
@@ -315,7 +315,7 @@ void Sender::capture_batch(size_t first, size_t count, const uint8_t* const* pag
   for (size_t j = 0; j < count; ++j) {
     DirtyPage& d = dirty_[first + j];
     std::memcpy(d.changed, changed + j * kernels::kBitmapWords, sizeof d.changed);
-    if (find_zero)
+    if (find_zero && stages_.on(OptionalStage::kZeroBlocks, d.pfn))
       std::memcpy(d.zero, zero + j * kernels::kBitmapWords, sizeof d.zero);
     else
       std::fill(std::begin(d.zero), std::end(d.zero), 0);
@@ -476,7 +476,7 @@ void Sender::emit_xor_page(Segment& seg, uint64_t pfn, const uint8_t* delta, siz
 // 13-17 % of the encoder's CPU on web and hpc at fast links.
 void Sender::keep_cache_current(Segment& seg, uint8_t* cached, const DirtyPage& page) const {
   if (cached == nullptr) return;
-  if (!stages_.on(OptionalStage::kXorPages)) {
+  if (!stages_.on(OptionalStage::kXorPages, page.pfn)) {
     seg.cache_drops.push_back(page.pfn);
     return;
   }
@@ -620,11 +620,10 @@ void Sender::commit_sources(Segment& seg, Worker& w, const DirtyPage& page, cons
 // record what the receiver will hold (in-epoch duplicates, index inserts
 // applied in epoch order by encode_epoch, the cached copy). Returns true
 // when the page went into the segment's XOR_PAGES record.
-bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint32_t dirty_index,
-                         bool find_zero) {
+bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint32_t dirty_index) {
   const DirtyPage& page = dirty_[dirty_index];
   const uint64_t* changed = page.changed;
-  const uint64_t* zero = find_zero ? page.zero : nullptr;
+  const uint64_t* zero = stages_.on(OptionalStage::kZeroBlocks, page.pfn) ? page.zero : nullptr;
   const uint32_t page_size = config_.page_size;
   const uint32_t block_size = config_.block_size;
   const uint32_t blocks = config_.blocks_per_page();
@@ -641,10 +640,11 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   if (cache_.enabled()) {
     if (page.known) ++(cached ? seg.counters.cache_hits : seg.counters.cache_misses);
     // What the receiver holds; pages captured whole are the ones to insert.
-    if (!cached && stages_.on(OptionalStage::kXorPages) && (page.whole || n_changed == blocks))
+    if (!cached && stages_.on(OptionalStage::kXorPages, page.pfn) &&
+        (page.whole || n_changed == blocks))
       seg.cache_inserts.emplace_back(dirty_index, !page.known);
   }
-  const bool use_xor = cached && stages_.on(OptionalStage::kXorPages);
+  const bool use_xor = cached && stages_.on(OptionalStage::kXorPages, page.pfn);
   if (use_xor) ++xor_yield.lookups;
   StageYield& zero_yield = yields[static_cast<size_t>(OptionalStage::kZeroBlocks)];
   if (zero) zero_yield.lookups += n_changed;  // the capture tested each changed block
@@ -693,8 +693,8 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   }
 
   // A stage runs only where the configuration enables it (plan_epoch_stages).
-  const bool epoch_refs = stages_.on(OptionalStage::kEpochRefs);
-  const bool replica_refs = stages_.on(OptionalStage::kReplicaRefs);
+  const bool epoch_refs = stages_.on(OptionalStage::kEpochRefs, page.pfn);
+  const bool replica_refs = stages_.on(OptionalStage::kReplicaRefs, page.pfn);
   // Nothing to share and no codec worth a try (a fast link, literals that
   // do not compress): the changed blocks go raw, without the work below.
   bool zero_blocks = false;
@@ -801,13 +801,16 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
 // Index slots and cached blocks are far apart in memory and miss the CPU
 // cache: start loading those of the next pages before they are encoded.
 void Sender::prefetch_pages(size_t first, size_t count) const {
-  const bool use_index = stages_.on(OptionalStage::kReplicaRefs) && config_.hash_mask() == ~0ull;
-  if (!use_index && !stages_.on(OptionalStage::kXorPages)) return;  // nothing is looked up
+  const bool full_hashes = config_.hash_mask() == ~0ull;
+  if (!(stages_.on(OptionalStage::kReplicaRefs) && full_hashes) &&
+      !stages_.on(OptionalStage::kXorPages))
+    return;  // nothing is looked up
   const uint32_t blocks = config_.blocks_per_page();
   for (size_t j = first; j < first + count; ++j) {
     const DirtyPage& d = dirty_[j];
+    const bool use_index = full_hashes && stages_.on(OptionalStage::kReplicaRefs, d.pfn);
     const uint8_t* cached =
-        d.known && stages_.on(OptionalStage::kXorPages) ? cache_.peek(d.pfn) : nullptr;
+        d.known && stages_.on(OptionalStage::kXorPages, d.pfn) ? cache_.peek(d.pfn) : nullptr;
     const uint64_t* hashes = hashes_.data() + d.pfn * blocks;
     for (uint32_t w = 0; w < kernels::kBitmapWords; ++w) {
       for (uint64_t bits = d.changed[w]; bits; bits &= bits - 1) {
@@ -841,7 +844,6 @@ void Sender::encode_segment(size_t index, Worker& w) {
   const size_t begin = index * wire::kSegmentPages;
   const size_t end = std::min(dirty_.size(), begin + wire::kSegmentPages);
   const uint32_t blocks = config_.blocks_per_page();
-  const bool find_zero = stages_.on(OptionalStage::kZeroBlocks);
 
   for (size_t i = begin; i < end; ++i) {
     if (coding() && (i - begin) % kPrefetchPages == 0)
@@ -858,7 +860,7 @@ void Sender::encode_segment(size_t index, Worker& w) {
     }
     bool in_xor_pages = false;
     if (coding()) {
-      in_xor_pages = encode_page(seg, w, costs, static_cast<uint32_t>(i), find_zero);
+      in_xor_pages = encode_page(seg, w, costs, static_cast<uint32_t>(i));
     } else {
       const bool full = !d.known || wire::bitmap_bytes(config_.page_size, config_.block_size) +
                                             size_t{d.n_changed} * config_.block_size >=
@@ -953,6 +955,13 @@ fgbi_status Sender::encode_epoch(fgbi_write_fn write, void* user) {
     for (const auto& [d, first_send] : seg.cache_inserts)
       cache_.insert(dirty_[d].pfn, dirty_[d].data, first_send);
     for (const uint64_t pfn : seg.cache_drops) cache_.invalidate(pfn);
+  }
+  // A probe saw one page in 2^kProbeSampleShift: the model learns what the
+  // whole epoch would have seen, so that probes and full runs weigh alike.
+  for (size_t st = 0; st < kOptionalStages; ++st) {
+    if (!stages_.sampled[st]) continue;
+    samples.stages[st].lookups *= 1 << kProbeSampleShift;
+    samples.stages[st].saved_bytes *= 1 << kProbeSampleShift;
   }
   cost_model_.learn(samples, config_.adaptive, learned);
   encoded_bytes_ = wire::kHeaderBytes + writer.body_bytes() + wire::kTrailerBytes;

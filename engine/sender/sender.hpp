@@ -130,8 +130,7 @@ class Sender {
   void encode_segment(size_t index, Worker& worker);
   void prefetch_pages(size_t first, size_t count) const;
   // Returns true when the page went into the segment's XOR_PAGES record.
-  bool encode_page(Segment& seg, Worker& worker, CostModel::Local& costs, uint32_t dirty_index,
-                   bool find_zero);
+  bool encode_page(Segment& seg, Worker& worker, CostModel::Local& costs, uint32_t dirty_index);
   bool replica_holds(const ContentIndex::Entry& e, uint64_t hash) const;
   void share_blocks(Segment& seg, Worker& w, const DirtyPage& page, const uint64_t* zero,
                     const uint8_t* cached, bool epoch_refs, bool replica_refs, BlockOps& out) const;
