@@ -142,24 +142,24 @@ TEST_F(MalformedStream, OversizedCountsAreRefusedBeforeAnyWork) {
 }
 
 TEST_F(MalformedStream, EpochLargerThanTheReceiverLimit) {
-  // A receiver limited to 1 MiB refuses an epoch of 300 full pages (~1.2 MiB)
-  // as soon as a segment header takes it past the limit, without buffering
-  // that segment.
-  Pair big({.pages = 300});
+  // A receiver limited to 1 MiB refuses an epoch of 1024 full pages (four
+  // segments of 256 pages, just over 1 MiB each) as soon as the first
+  // segment header takes it past the limit, without buffering that segment.
+  Pair big({.pages = 1024});
   eval::Rng rng(3);
   for (auto& b : big.primary()) b = static_cast<uint8_t>(rng.next());
   fgbi_receiver* r = nullptr;
   ASSERT_EQ(fgbi_receiver_create(&r), FGBI_OK);
   ReceiverPtr receiver(r);
-  ASSERT_EQ(fgbi_receiver_set_parameter(r, FGBI_P_TRACKED_PAGES, 300), FGBI_OK);
+  ASSERT_EQ(fgbi_receiver_set_parameter(r, FGBI_P_TRACKED_PAGES, 1024), FGBI_OK);
   ASSERT_EQ(fgbi_receiver_set_parameter(r, FGBI_P_MAX_EPOCH_BYTES, 1 << 20), FGBI_OK);
-  std::vector<uint8_t> mem(300 * kPage, 0xAA);
+  std::vector<uint8_t> mem(1024 * kPage, 0xAA);
   ASSERT_EQ(fgbi_receiver_attach_memory(r, mem.data(), mem.size()), FGBI_OK);
-  const auto stream = big.encode(all_pages(300));
+  const auto stream = big.encode(all_pages(1024));
   uint64_t before = 0, held = 0;
   ASSERT_EQ(fgbi_receiver_get_stat(r, FGBI_S_MEMORY_BYTES, &before), FGBI_OK);
   EXPECT_EQ(fgbi_receiver_feed(r, stream.data(), stream.size()), FGBI_E_LIMIT_EXCEEDED);
-  EXPECT_EQ(mem, std::vector<uint8_t>(300 * kPage, 0xAA));
+  EXPECT_EQ(mem, std::vector<uint8_t>(1024 * kPage, 0xAA));
   ASSERT_EQ(fgbi_receiver_get_stat(r, FGBI_S_MEMORY_BYTES, &held), FGBI_OK);
   EXPECT_LT(held - before, 64u * 1024) << "the receiver buffered an epoch it should have refused";
 }

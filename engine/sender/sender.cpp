@@ -48,6 +48,26 @@ constexpr std::pair<uint32_t, codec::Codec> kGeneralCodecs[] = {
     {FGBI_CODEC_ZLIB, codec::Codec::kZlib}};
 // Slots of the per-thread table of blocks sent earlier in the segment.
 constexpr size_t kDupSlots = 4096;
+// Segments share an epoch's pages evenly, in a multiple of this many while
+// each keeps at least kMinSegmentPages, so that two or four threads get
+// equal shares: 600 pages make four segments of 150, not 256 + 256 + 88,
+// after which one thread waits through most of the last segment. The
+// layout depends on the page count alone, so the stream does not depend on
+// the thread count.
+constexpr size_t kSegmentMultiple = 4;
+constexpr size_t kMinSegmentPages = 64;
+
+size_t segments_for(size_t pages) {
+  const size_t fewest = (pages + wire::kSegmentPages - 1) / wire::kSegmentPages;
+  const size_t even = (fewest + kSegmentMultiple - 1) / kSegmentMultiple * kSegmentMultiple;
+  return std::max(fewest, std::min(even, pages / kMinSegmentPages));
+}
+
+// Pages in each segment but the last, which may hold fewer.
+size_t pages_per_segment(size_t pages) {
+  const size_t segments = segments_for(pages);
+  return segments == 0 ? wire::kSegmentPages : (pages + segments - 1) / segments;
+}
 
 uint32_t popcount(const uint64_t* bitmap) {
   uint32_t n = 0;
@@ -335,12 +355,10 @@ void Sender::capture_batch(size_t first, size_t count, const uint8_t* const* pag
   }
 }
 
-size_t Sender::segment_count() const {
-  return (dirty_.size() + wire::kSegmentPages - 1) / wire::kSegmentPages;
-}
+size_t Sender::segment_count() const { return segments_for(dirty_.size()); }
 
 size_t Sender::epoch_bound(size_t n_pages) const {
-  const size_t segments = (n_pages + wire::kSegmentPages - 1) / wire::kSegmentPages;
+  const size_t segments = segments_for(n_pages);
   // Every page as a full-page record (a coded record is only chosen when
   // smaller), plus one clean-list record per segment holding at most one
   // ULEB128 gap per page.
@@ -841,8 +859,9 @@ void Sender::encode_segment(size_t index, Worker& w) {
   w.coded_pages = 0;
   CostModel::Local costs(cost_model_);
 
-  const size_t begin = index * wire::kSegmentPages;
-  const size_t end = std::min(dirty_.size(), begin + wire::kSegmentPages);
+  const size_t per_segment = pages_per_segment(dirty_.size());
+  const size_t begin = index * per_segment;
+  const size_t end = std::min(dirty_.size(), begin + per_segment);
   const uint32_t blocks = config_.blocks_per_page();
 
   for (size_t i = begin; i < end; ++i) {
