@@ -335,7 +335,7 @@ void Sender::capture_batch(size_t first, size_t count, const uint8_t* const* pag
   for (size_t j = 0; j < count; ++j) {
     DirtyPage& d = dirty_[first + j];
     std::memcpy(d.changed, changed + j * kernels::kBitmapWords, sizeof d.changed);
-    if (find_zero && stages_.on(OptionalStage::kZeroBlocks, d.pfn))
+    if (find_zero)
       std::memcpy(d.zero, zero + j * kernels::kBitmapWords, sizeof d.zero);
     else
       std::fill(std::begin(d.zero), std::end(d.zero), 0);
