@@ -14,6 +14,7 @@
 #include "common/xxh3.hpp"
 #include "kernels.hpp"
 #include "support/replication.hpp"
+#include "wire/format.hpp"
 #include "workload.hpp"
 
 namespace fgbi::test {
@@ -250,9 +251,11 @@ TEST(Streaming, SegmentsShareThePagesEvenly) {
     Pair pair({.pages = pages});
     fill(pair, 12);
     const std::vector<uint8_t> stream = pair.encode(all_pages(pages));
-    ASSERT_GE(stream.size(), 48u);
-    EXPECT_EQ(load_le<uint32_t>(stream.data() + stream.size() - 48 + 8), segments)
-        << pages << " pages";
+    ASSERT_GE(stream.size(), wire::kTrailerBytes);
+    wire::Trailer trailer;
+    ASSERT_EQ(wire::decode_trailer(stream.data() + stream.size() - wire::kTrailerBytes, &trailer),
+              FGBI_OK);
+    EXPECT_EQ(trailer.segment_count, segments) << pages << " pages";
     ASSERT_EQ(pair.feed(stream), FGBI_OK);
     EXPECT_TRUE(pair.replica_matches_primary()) << pages << " pages";
   }
