@@ -450,6 +450,15 @@ static const struct xen_area* holding_area(const struct xen_areas* x, uint64_t p
   return NULL;
 }
 
+/* Ends a compare summary line: with the areas, how many pages differed only
+ * inside them. */
+static void end_summary(const struct xen_areas* x, uint64_t xen_state) {
+  if (x)
+    printf("; %" PRIu64 " pages differ only in Xen's event-channel state (%u areas; allowed)",
+           xen_state, x->count);
+  printf("\n");
+}
+
 static void print_areas(const struct xen_areas* x) {
   for (unsigned i = 0; i < x->count; ++i)
     printf("Xen writes pfn %#" PRIx64 " bytes %u..%u: %s\n", x->area[i].pfn, x->area[i].offset,
@@ -685,10 +694,7 @@ static int compare_data(xc_interface* xch, xenforeignmemory_handle* fmem, uint32
          " pages of guest memory differ, %" PRIu64 " holes hold data in the image",
          dom, path, pages, data, mapped, mapped * PAGE >> 20, owned, pages - data, holes_read, how,
          differ, hole_with_data);
-  if (x)
-    printf("; %" PRIu64 " pages differ only in Xen's event-channel state (%u areas; allowed)",
-           xen_state, x->count);
-  printf("\n");
+  end_summary(x, xen_state);
   const int unseen = mapped < owned;
   if (unseen)
     printf("only %" PRIu64 " of the domain's %" PRIu64
@@ -930,10 +936,7 @@ int main(int argc, char** argv) {
          " MiB), %" PRIu64 " holes; %" PRIu64 " pages of guest memory differ, %" PRIu64
          " holes hold data in the image; %" PRIu64 " pages of Xen's own differ (not compared)",
          domid, argv[3], pages, data, data * PAGE >> 20, holes, differ, hole_with_data, xen_pages);
-  if (x)
-    printf("; %" PRIu64 " pages differ only in Xen's event-channel state (%u areas; allowed)",
-           xen_state, x->count);
-  printf("\n");
+  end_summary(x, xen_state);
   free(replica);
   close(fd);
   xenforeignmemory_close(fmem);
