@@ -92,6 +92,14 @@ class CostModel {
       return (in != 0 ? e.page_ns : 0) + static_cast<double>(in) * e.ns_per_byte +
              static_cast<double>(out) * link_;
     }
+    // Whether codec c could ever ship a page faster than raw at this link:
+    // not while each byte it encodes costs more in encode and wire time
+    // than a raw byte costs on the wire (PagePlanner::worth_trying is then
+    // false for any input and framing).
+    bool may_pay(codec::Codec c) const {
+      const CodecEstimate& e = est_[idx(c)];
+      return e.ns_per_byte + e.ratio * link_ < link_;
+    }
     double predicted(codec::Codec c, uint64_t in) const {
       return cost(c, in, static_cast<uint64_t>(static_cast<double>(in) * est_[idx(c)].ratio));
     }

@@ -24,6 +24,8 @@ constexpr uint64_t kAdmitEvery = 8;
 constexpr size_t kParallelCopyBytes = size_t{4} << 20;
 // Pages whose index slots and cached blocks are loaded ahead of encoding.
 constexpr size_t kPrefetchPages = 16;
+// How many pages ahead the encoder loads a page's stored hashes for its check.
+constexpr size_t kCheckAhead = 4;
 // Every this many coded pages a segment tries every enabled codec, so the
 // cost model keeps learning ratios (and, timed, speeds) of codecs it is not
 // choosing at the moment.
@@ -668,6 +670,25 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   if (zero) zero_yield.lookups += n_changed;  // the capture tested each changed block
 
   const bool explore = ++w.coded_pages % kExplorePeriod == 0;
+  // A stage runs only where the configuration enables it (plan_epoch_stages).
+  const bool epoch_refs = stages_.on(OptionalStage::kEpochRefs, page.pfn);
+  const bool replica_refs = stages_.on(OptionalStage::kReplicaRefs, page.pfn);
+  bool zero_blocks = false;
+  for (uint32_t word = 0; zero && word < kernels::kBitmapWords; ++word)
+    zero_blocks |= (zero[word] & changed[word]) != 0;
+  // The common case at a fast link: nothing to share or delta, and no codec
+  // whose bytes are cheaper than raw ones. The page goes raw without the
+  // planner, as the test below would decide for it.
+  if (!use_xor && !explore && !epoch_refs && !replica_refs && !zero_blocks) {
+    bool may_pay = false;
+    for (const auto& [flag, c] : kGeneralCodecs)
+      may_pay |= (config_.codecs & flag) && costs.may_pay(c);
+    if (!may_pay) {
+      emit_plain(seg, page, plain_full);
+      keep_cache_current(seg, cached, page);
+      return false;
+    }
+  }
   auto timed = [&](codec::Codec c, size_t in_bytes, auto&& run) {
     if (!explore || in_bytes < kMinTimedBytes) return run();
     const auto t0 = std::chrono::steady_clock::now();
@@ -710,14 +731,8 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
     }
   }
 
-  // A stage runs only where the configuration enables it (plan_epoch_stages).
-  const bool epoch_refs = stages_.on(OptionalStage::kEpochRefs, page.pfn);
-  const bool replica_refs = stages_.on(OptionalStage::kReplicaRefs, page.pfn);
   // Nothing to share and no codec worth a try (a fast link, literals that
   // do not compress): the changed blocks go raw, without the work below.
-  bool zero_blocks = false;
-  for (uint32_t word = 0; zero && word < kernels::kBitmapWords; ++word)
-    zero_blocks |= (zero[word] & changed[word]) != 0;
   // An exploration page looks further (kExploreReach), but skips this work
   // too when no codec comes within its reach.
   if (!epoch_refs && !replica_refs && !zero_blocks) {
@@ -870,8 +885,16 @@ void Sender::encode_segment(size_t index, Worker& w) {
                      std::min(kPrefetchPages, end - std::min(end, i + kPrefetchPages)));
     DirtyPage& d = dirty_[i];
     seg.counters.blocks_scanned += blocks;
-    if (config_.digest && config_.hash_mask() == ~0ull)
+    if (config_.digest && config_.hash_mask() == ~0ull) {
+      // The stored hashes of a page a few ahead: they left the CPU cache
+      // while the capture wrote the pages after them.
+      if (i + kCheckAhead < end) {
+        const uint8_t* ahead =
+            reinterpret_cast<const uint8_t*>(hashes_.data() + dirty_[i + kCheckAhead].pfn * blocks);
+        for (size_t at = 0; at < blocks * sizeof(uint64_t); at += 64) load_early(ahead + at);
+      }
       d.check = wire::page_check(hashes_.data() + d.pfn * blocks, blocks);
+    }
     if (d.known && d.n_changed == 0) {
       ++seg.counters.pages_unchanged;
       if (config_.digest) seg.clean.emplace_back(d.pfn, d.check);
