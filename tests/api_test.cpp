@@ -197,6 +197,58 @@ TEST(Api, SmallBufferKeepsTheEpochOpenAndOutputsAgree) {
   EXPECT_TRUE(a.replica_matches_primary());
 }
 
+// One thread and a bound-sized buffer: the sender encodes each segment where
+// it lies in dst. Its bytes are those a callback receives, for epochs of
+// several segments, of changed and unchanged pages, and without a digest
+// (where a segment of unchanged pages has no records and is left out).
+TEST(Api, InPlaceEncodingGivesTheCallbacksBytes) {
+  for (const bool digest : {true, false}) {
+    SCOPED_TRACE(digest ? "digest" : "no digest");
+    Pair a({.pages = 1200, .digest = digest}), b({.pages = 1200, .digest = digest});
+    fill_random(a, 21);
+    b.primary() = a.primary();
+    auto epoch_of = [](Pair& p, const std::vector<uint64_t>& pfns, bool in_place) {
+      std::vector<const void*> pages;
+      for (uint64_t pfn : pfns) pages.push_back(p.page(pfn));
+      EXPECT_EQ(fgbi_sender_begin_epoch(p.sender(), nullptr), FGBI_OK);
+      EXPECT_EQ(fgbi_sender_add_pages(p.sender(), pfns.data(), pages.data(), pfns.size(), nullptr),
+                FGBI_OK);
+      std::vector<uint8_t> out;
+      if (in_place) {
+        out.assign(fgbi_sender_epoch_bound(p.sender(), pfns.size()), 0xA5);
+        size_t written = 0;
+        EXPECT_EQ(fgbi_sender_end_epoch(p.sender(), out.data(), out.size(), &written), FGBI_OK);
+        out.resize(written);
+      } else {
+        auto write = [](void* user, const void* data, size_t size) -> int {
+          auto* o = static_cast<std::vector<uint8_t>*>(user);
+          o->insert(o->end(), static_cast<const uint8_t*>(data),
+                    static_cast<const uint8_t*>(data) + size);
+          return 0;
+        };
+        EXPECT_EQ(fgbi_sender_end_epoch_cb(p.sender(), write, &out), FGBI_OK);
+      }
+      return out;
+    };
+    std::vector<uint64_t> pfns = all_pages(1200);
+    for (int epoch = 0; epoch < 4; ++epoch) {
+      SCOPED_TRACE(epoch);
+      if (epoch > 0) {
+        // Pages 0-299 unchanged (a segment of their own), the rest edited.
+        for (uint64_t pfn = 300; pfn < 1200; pfn += 1 + epoch) {
+          a.page(pfn)[(pfn * 64 + epoch) % 4096] ^= 0x5A;
+          b.page(pfn)[(pfn * 64 + epoch) % 4096] ^= 0x5A;
+        }
+      }
+      const auto in_place = epoch_of(a, pfns, true);
+      const auto via_callback = epoch_of(b, pfns, false);
+      EXPECT_EQ(in_place, via_callback);
+      ASSERT_EQ(a.feed(in_place), FGBI_OK);
+      EXPECT_TRUE(a.replica_matches_primary());
+    }
+  }
+}
+
 TEST(Api, CallbackFailureIsReportedAndRewindRecovers) {
   Pair pair({.pages = 16});
   fill_random(pair, 3);

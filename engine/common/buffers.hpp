@@ -25,17 +25,18 @@ inline void load_early(const void* p) {
 }
 
 // A growable byte buffer whose new bytes are left uninitialised: the sender
-// writes every byte it appends, so zero-filling would be a wasted pass.
+// writes every byte it appends, so zero-filling would be a wasted pass. It
+// can also write into memory of its caller's for a while (write_to).
 class ByteBuffer {
  public:
   size_t size() const { return size_; }
-  const uint8_t* data() const { return data_.get(); }
-  uint8_t* data() { return data_.get(); }
+  const uint8_t* data() const { return data_; }
+  uint8_t* data() { return data_; }
   void clear() { size_ = 0; }
   // Grows by n bytes and returns where they start.
   uint8_t* append(size_t n) {
     if (size_ + n > capacity_) grow(size_ + n);
-    uint8_t* p = data_.get() + size_;
+    uint8_t* p = data_ + size_;
     size_ += n;
     return p;
   }
@@ -48,17 +49,29 @@ class ByteBuffer {
     if (n > capacity_) grow(n);
   }
   size_t capacity() const { return capacity_; }
-  // Empties the buffer, giving memory back when it has far more room than
-  // its last use needed (after an unusually large epoch such as the
-  // initial synchronisation), while a steady load keeps its allocation.
+  // Empties the buffer and writes into [external, external + capacity),
+  // which the caller keeps valid, until clear_and_trim: the sender encodes
+  // a segment straight into its caller's output. Should the bytes outgrow
+  // it, they move to memory of the buffer's own, as growth does.
+  void write_to(uint8_t* external, size_t capacity) {
+    data_ = external;
+    capacity_ = capacity;
+    size_ = 0;
+  }
+  // Empties the buffer, back in memory of its own, giving memory back when
+  // it has far more room than its last use needed (after an unusually
+  // large epoch such as the initial synchronisation), while a steady load
+  // keeps its allocation.
   void clear_and_trim() {
     constexpr size_t kKeep = 64 * 1024;
     const size_t wanted = std::max(size_, kKeep);
     size_ = 0;
-    if (capacity_ > 4 * wanted) {
-      data_ = std::make_unique_for_overwrite<uint8_t[]>(wanted);
-      capacity_ = wanted;
+    if (own_capacity_ > 4 * wanted) {
+      own_ = std::make_unique_for_overwrite<uint8_t[]>(wanted);
+      own_capacity_ = wanted;
     }
+    data_ = own_.get();
+    capacity_ = own_capacity_;
   }
 
  private:
@@ -66,11 +79,15 @@ class ByteBuffer {
     size_t cap = capacity_ ? capacity_ * 2 : 4096;
     if (cap < needed) cap = needed;
     auto fresh = std::make_unique_for_overwrite<uint8_t[]>(cap);
-    if (size_ != 0) std::memcpy(fresh.get(), data_.get(), size_);
-    data_ = std::move(fresh);
+    if (size_ != 0) std::memcpy(fresh.get(), data_, size_);
+    own_ = std::move(fresh);
+    own_capacity_ = cap;
+    data_ = own_.get();
     capacity_ = cap;
   }
-  std::unique_ptr<uint8_t[]> data_;
+  std::unique_ptr<uint8_t[]> own_;
+  size_t own_capacity_ = 0;
+  uint8_t* data_ = nullptr;  // own_, or the caller's memory after write_to
   size_t size_ = 0;
   size_t capacity_ = 0;
 };

@@ -271,7 +271,10 @@ FGBI_API size_t fgbi_sender_epoch_bound(const fgbi_sender* sender, size_t n_page
 /* Ends the epoch and writes its stream into dst. It encodes from what
  * fgbi_sender_add_pages captured and never reads the pages again, so it may
  * run while the guest runs. On FGBI_E_DST_TOO_SMALL the
- * epoch stays open: call again with a larger buffer (*written = size needed). */
+ * epoch stays open: call again with a larger buffer (*written = size needed).
+ * With one thread (FGBI_P_THREADS 1) and a capacity of at least
+ * fgbi_sender_epoch_bound(), the stream is encoded in dst where it lies,
+ * without a copy; bytes of dst past *written are then left unspecified. */
 FGBI_API fgbi_status fgbi_sender_end_epoch(fgbi_sender* sender, void* dst, size_t capacity,
                                            size_t* written);
 /* Ends the epoch and hands its stream to write() in order, streaming: the
