@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "fgbi.h"
 
@@ -24,7 +26,11 @@ class FgbiScheme : public Scheme {
   explicit FgbiScheme(const FgbiSchemeOptions& o)
       : name_(o.name),
         link_mbps_(o.link_mbps),
-        replica_(o.tracked_pages * SyntheticWorkload::kPageSize) {
+        replica_bytes_(o.tracked_pages * SyntheticWorkload::kPageSize),
+        replica_(static_cast<uint8_t*>(
+            std::aligned_alloc(SyntheticWorkload::kPageSize, replica_bytes_))) {
+    if (!replica_) throw std::bad_alloc();
+    std::memset(replica_.get(), 0, replica_bytes_);
     fgbi_sender* s = nullptr;
     fgbi_receiver* r = nullptr;
     check(fgbi_sender_create(&s), "fgbi_sender_create");
@@ -56,7 +62,7 @@ class FgbiScheme : public Scheme {
       check(
           fgbi_receiver_set_parameter(r, FGBI_P_MAX_EPOCH_BYTES, static_cast<int64_t>(sync_bytes)),
           "fgbi_receiver_set_parameter");
-    check(fgbi_receiver_attach_memory(r, replica_.data(), replica_.size()),
+    check(fgbi_receiver_attach_memory(r, replica_.get(), replica_bytes_),
           "fgbi_receiver_attach_memory");
   }
 
@@ -88,7 +94,7 @@ class FgbiScheme : public Scheme {
   }
 
   bool replica_matches(const uint8_t* primary, size_t bytes) const override {
-    return bytes == replica_.size() && std::memcmp(primary, replica_.data(), bytes) == 0;
+    return bytes == replica_bytes_ && std::memcmp(primary, replica_.get(), bytes) == 0;
   }
 
   Counters counters() const override {
@@ -112,9 +118,14 @@ class FgbiScheme : public Scheme {
   struct ReceiverFree {
     void operator()(fgbi_receiver* r) const { fgbi_receiver_free(r); }
   };
+  struct Free {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
   std::string name_;
   int64_t link_mbps_;
-  std::vector<uint8_t> replica_;
+  // Page-aligned, as a real replica (a mapped file, a guest's memory) is.
+  size_t replica_bytes_;
+  std::unique_ptr<uint8_t[], Free> replica_;
   std::unique_ptr<fgbi_sender, SenderFree> sender_;
   std::unique_ptr<fgbi_receiver, ReceiverFree> receiver_;
   std::vector<uint8_t> stream_;

@@ -63,6 +63,12 @@ struct KernelTable {
   // Writes consecutive blocks from `in` to the blocks of `page` whose bit is set.
   void (*scatter_blocks)(uint8_t* page, const uint64_t* bitmap, uint32_t block_size,
                          const uint8_t* in);
+  // The same, where the target can, with stores that go around the CPU
+  // cache: for memory that is not read again soon, whose lines a cached
+  // store would first read. The writing thread calls end_streamed_writes()
+  // before others may read the blocks.
+  void (*stream_blocks)(uint8_t* page, const uint64_t* bitmap, uint32_t block_size,
+                        const uint8_t* in);
   // XOR + zero-run delta of current against previous, `size` bytes each
   // (format: xor_rle.hpp). Returns the delta's length, or kXorRleTooLarge
   // when it would exceed `capacity`. Any byte of out[0, capacity) may be
@@ -73,6 +79,10 @@ struct KernelTable {
   // data untouched, when the delta is malformed or does not fit `size`.
   bool (*xor_rle_decode)(const uint8_t* delta, size_t delta_size, uint8_t* data, size_t size);
 };
+
+// Orders this thread's earlier stream_blocks stores before its later
+// stores, so that another thread told of them afterwards sees them.
+void end_streamed_writes();
 
 // Backend identifiers match fgbi_backend in fgbi.h.
 enum class Backend : int { kAuto = 0, kScalar = 1, kSimd = 2, kCuda = 3 };

@@ -128,6 +128,26 @@ TEST_P(SimdVsScalar, IdentifyReportsEditsZerosAndUnknownPages) {
   }
 }
 
+// Stores around the cache write what scatter_blocks writes, on a page
+// aligned for them (0) and on pages they cannot take (the scatter's path).
+TEST_P(SimdVsScalar, StreamWritesWhatScatterWrites) {
+  for (size_t misalign : {0, 8, 16, 41}) {
+    for (double density : {0.02, 0.5, 1.0}) {
+      const auto bitmap = random_bitmap(block_size(), density, rng_);
+      std::vector<uint8_t> packed(popcount(bitmap) * block_size());
+      fill_random(packed.data(), packed.size(), rng_);
+      UnalignedBuffer target(kPageSize, misalign), reference(kPageSize, 0);
+      fill_random(target.data(), kPageSize, rng_);
+      std::memcpy(reference.data(), target.data(), kPageSize);
+      scalar().scatter_blocks(reference.data(), bitmap.data(), block_size(), packed.data());
+      simd().stream_blocks(target.data(), bitmap.data(), block_size(), packed.data());
+      kernels::end_streamed_writes();
+      ASSERT_EQ(0, std::memcmp(target.data(), reference.data(), kPageSize))
+          << "misalign " << misalign << ", density " << density;
+    }
+  }
+}
+
 TEST_P(SimdVsScalar, GatherAndScatter) {
   for (double density : {0.0, 0.02, 0.3, 0.9, 1.0}) {
     const auto bitmap = random_bitmap(block_size(), density, rng_);

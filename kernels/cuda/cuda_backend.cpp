@@ -381,6 +381,9 @@ void gather_blocks(const uint8_t* page, const uint64_t* bitmap, uint32_t block_s
 void scatter_blocks(uint8_t* page, const uint64_t* bitmap, uint32_t block_size, const uint8_t* in) {
   host_kernels().scatter_blocks(page, bitmap, block_size, in);
 }
+void stream_blocks(uint8_t* page, const uint64_t* bitmap, uint32_t block_size, const uint8_t* in) {
+  host_kernels().stream_blocks(page, bitmap, block_size, in);
+}
 size_t xor_rle_encode(const uint8_t* current, const uint8_t* previous, size_t size, uint8_t* out,
                       size_t capacity) {
   return host_kernels().xor_rle_encode(current, previous, size, out, capacity);
@@ -389,8 +392,8 @@ bool xor_rle_decode(const uint8_t* delta, size_t delta_size, uint8_t* data, size
   return host_kernels().xor_rle_decode(delta, delta_size, data, size);
 }
 
-constexpr KernelTable kCuda = {"cuda",         hash_blocks,    identify,      gather_blocks,
-                               scatter_blocks, xor_rle_encode, xor_rle_decode};
+constexpr KernelTable kCuda = {"cuda",         hash_blocks,   identify,       gather_blocks,
+                               scatter_blocks, stream_blocks, xor_rle_encode, xor_rle_decode};
 
 }  // namespace
 

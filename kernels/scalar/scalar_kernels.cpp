@@ -129,8 +129,9 @@ bool xor_rle_decode(const uint8_t* delta, size_t delta_size, uint8_t* data, size
                       });
 }
 
-constexpr KernelTable kScalar = {"scalar",       hash_blocks,    identify,      gather_blocks,
-                                 scatter_blocks, xor_rle_encode, xor_rle_decode};
+// No stores around the cache in portable C++: stream_blocks is scatter_blocks.
+constexpr KernelTable kScalar = {"scalar",       hash_blocks,    identify,       gather_blocks,
+                                 scatter_blocks, scatter_blocks, xor_rle_encode, xor_rle_decode};
 
 }  // namespace
 

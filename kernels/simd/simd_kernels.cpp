@@ -339,6 +339,24 @@ void ScatterBlocks(uint8_t* page, const uint64_t* bitmap, uint32_t block_size, c
   });
 }
 
+// Whole blocks of a vector-aligned page are written with non-temporal
+// stores; any other page as ScatterBlocks writes it.
+void StreamBlocks(uint8_t* page, const uint64_t* bitmap, uint32_t block_size, const uint8_t* in) {
+  const hn::CappedTag<uint8_t, 32> d;
+  const size_t lanes = hn::Lanes(d);
+  if (reinterpret_cast<uintptr_t>(page) % lanes != 0 || block_size % lanes != 0) {
+    ScatterBlocks(page, bitmap, block_size, in);
+    return;
+  }
+  for (size_t w = 0; w < kBitmapWords; ++w) {
+    for (uint64_t bits = bitmap[w]; bits != 0; bits &= bits - 1) {
+      uint8_t* block = page + (w * 64 + static_cast<size_t>(std::countr_zero(bits))) * block_size;
+      for (size_t i = 0; i < block_size; i += lanes) hn::Stream(hn::LoadU(d, in + i), d, block + i);
+      in += block_size;
+    }
+  }
+}
+
 size_t XorRleEncode(const uint8_t* current, const uint8_t* previous, size_t size, uint8_t* out,
                     size_t capacity) {
   return xor_rle_encode_with(
@@ -361,8 +379,8 @@ bool XorRleDecode(const uint8_t* delta, size_t delta_size, uint8_t* data, size_t
                           HWY_ATTR { XorExact(data + offset, data + offset, literal, length); });
 }
 
-constexpr KernelTable kTargetTable = {"simd",        HashBlocks,   Identify,    GatherBlocks,
-                                      ScatterBlocks, XorRleEncode, XorRleDecode};
+constexpr KernelTable kTargetTable = {"simd",        HashBlocks,   Identify,     GatherBlocks,
+                                      ScatterBlocks, StreamBlocks, XorRleEncode, XorRleDecode};
 
 }  // namespace
 
@@ -395,6 +413,9 @@ void gather_blocks(const uint8_t* page, const uint64_t* bitmap, uint32_t block_s
 void scatter_blocks(uint8_t* page, const uint64_t* bitmap, uint32_t block_size, const uint8_t* in) {
   HWY_DYNAMIC_DISPATCH(TargetTable)()->scatter_blocks(page, bitmap, block_size, in);
 }
+void stream_blocks(uint8_t* page, const uint64_t* bitmap, uint32_t block_size, const uint8_t* in) {
+  HWY_DYNAMIC_DISPATCH(TargetTable)()->stream_blocks(page, bitmap, block_size, in);
+}
 size_t xor_rle_encode(const uint8_t* current, const uint8_t* previous, size_t size, uint8_t* out,
                       size_t capacity) {
   return HWY_DYNAMIC_DISPATCH(TargetTable)()->xor_rle_encode(current, previous, size, out,
@@ -404,8 +425,8 @@ bool xor_rle_decode(const uint8_t* delta, size_t delta_size, uint8_t* data, size
   return HWY_DYNAMIC_DISPATCH(TargetTable)()->xor_rle_decode(delta, delta_size, data, size);
 }
 
-constexpr KernelTable kSimd = {"simd",         hash_blocks,    identify,      gather_blocks,
-                               scatter_blocks, xor_rle_encode, xor_rle_decode};
+constexpr KernelTable kSimd = {"simd",         hash_blocks,   identify,       gather_blocks,
+                               scatter_blocks, stream_blocks, xor_rle_encode, xor_rle_decode};
 
 // Vector lanes are loaded as little-endian words; a big-endian host keeps
 // the scalar backend.
@@ -414,6 +435,9 @@ constexpr bool kLittleEndian = std::endian::native == std::endian::little;
 }  // namespace
 
 const KernelTable* simd_kernels() { return kLittleEndian ? &kSimd : nullptr; }
+
+// sfence where the CPU has one: what every target's Stream needs.
+void end_streamed_writes() { hwy::FlushStream(); }
 
 const char* simd_target_name() {
   return kLittleEndian ? HWY_DYNAMIC_DISPATCH(TargetName)() : nullptr;
