@@ -41,6 +41,10 @@ struct IdentifyBatch {
   // consecutively in block order: the sender's capture of a paused guest.
   uint8_t* const* staged = nullptr;
   const uint8_t* copy_all = nullptr;  // count flags; nullptr = none set
+  // Copy out with stores around the CPU cache where the target has them and
+  // staged[i] is aligned for them (a large epoch: see stream_blocks); the
+  // capturing thread calls end_streamed_writes() before the copies are read.
+  bool stream_staged = false;
 };
 
 // Whether identify copies block-group bits `changed` of page p, or all of

@@ -87,11 +87,14 @@ TEST_P(SimdVsScalar, Identify) {
     IdentifyCase c(23, block_size(), mask, rng_);
     for (bool want_zero : {false, true}) {
       const auto expected = c.run(scalar(), block_size(), mask, want_zero);
-      const auto actual = c.run(simd(), block_size(), mask, want_zero);
-      EXPECT_EQ(actual.hashes, expected.hashes) << "mask " << mask;
-      EXPECT_EQ(actual.changed, expected.changed) << "mask " << mask;
-      EXPECT_EQ(actual.zero, expected.zero) << "mask " << mask;
-      EXPECT_TRUE(actual.staged == expected.staged) << "mask " << mask;
+      // Staged with cached stores, and around the cache (a large epoch's).
+      for (bool stream : {false, true}) {
+        const auto actual = c.run(simd(), block_size(), mask, want_zero, stream);
+        EXPECT_EQ(actual.hashes, expected.hashes) << "mask " << mask << ", stream " << stream;
+        EXPECT_EQ(actual.changed, expected.changed) << "mask " << mask << ", stream " << stream;
+        EXPECT_EQ(actual.zero, expected.zero) << "mask " << mask << ", stream " << stream;
+        EXPECT_TRUE(actual.staged == expected.staged) << "mask " << mask << ", stream " << stream;
+      }
     }
   }
 }

@@ -17,6 +17,9 @@ namespace {
 // Pages captured per kernel call: small enough that a page is still in L1/L2
 // when its changed blocks are copied out right after it is hashed.
 constexpr size_t kIdentifyBatch = 16;
+// Epochs of at least this many bytes of dirty pages are staged around the
+// CPU cache (IdentifyBatch::stream_staged).
+constexpr size_t kStreamCaptureBytes = size_t{4} << 20;
 // A page that is not cached is captured whole, to enter the cache, in one
 // of this many of the epochs that carry it.
 constexpr uint64_t kAdmitEvery = 8;
@@ -277,6 +280,9 @@ fgbi_status Sender::add_pages(const uint64_t* pfns, const void* const* pages, si
     return FGBI_E_NO_MEMORY;
   }
   dirty_.resize(first + accepted_.size());
+  // A large epoch is staged around the CPU cache: a cached store would first
+  // read each line of staging from memory, during the pause.
+  const bool around_cache = dirty_.size() * size_t{config_.page_size} >= kStreamCaptureBytes;
   const size_t batches = (accepted_.size() + kIdentifyBatch - 1) / kIdentifyBatch;
   auto capture = [&](size_t b, unsigned) {
     const size_t begin = b * kIdentifyBatch;
@@ -287,7 +293,7 @@ fgbi_status Sender::add_pages(const uint64_t* pfns, const void* const* pages, si
       dirty_[first + begin + j].pfn = pfns[i];
       live[j] = static_cast<const uint8_t*>(pages[i]);
     }
-    capture_batch(first + begin, count, live);
+    capture_batch(first + begin, count, live, around_cache);
   };
   // The guest's vCPUs are idle during the pause: capture may use every thread.
   parallel_for(pool_.get(), batches, capture);
@@ -296,7 +302,8 @@ fgbi_status Sender::add_pages(const uint64_t* pfns, const void* const* pages, si
 
 // The capture pass over pages [first, first + count) of the epoch, whose
 // live content is at pages[]: the only reads of guest memory.
-void Sender::capture_batch(size_t first, size_t count, const uint8_t* const* pages) {
+void Sender::capture_batch(size_t first, size_t count, const uint8_t* const* pages,
+                           bool around_cache) {
   const uint32_t block_size = config_.block_size;
   const uint32_t blocks = config_.blocks_per_page();
   const bool find_zero = stages_.on(OptionalStage::kZeroBlocks);
@@ -331,7 +338,9 @@ void Sender::capture_batch(size_t first, size_t count, const uint8_t* const* pag
   batch.zero = find_zero ? zero : nullptr;
   batch.staged = staged;
   batch.copy_all = whole;
+  batch.stream_staged = around_cache;
   kernels_->identify(batch);
+  if (around_cache) kernels::end_streamed_writes();  // the encoder's threads read staging
 
   uint64_t full_hashes[kernels::kMaxBlocksPerPage];
   for (size_t j = 0; j < count; ++j) {

@@ -123,7 +123,7 @@ class Sender {
   void plan_epoch_stages();
   bool coding() const { return config_.sharing != 0 || config_.codecs != 0; }
   fgbi_status check_page(uint64_t pfn, const void* page) const;
-  void capture_batch(size_t first, size_t count, const uint8_t* const* pages);
+  void capture_batch(size_t first, size_t count, const uint8_t* const* pages, bool around_cache);
   // Encodes every segment, a wave of `threads` at a time; with write set,
   // streams the header and each wave's segments as they are done. With
   // in_place set (one thread, at least epoch_bound bytes there), each

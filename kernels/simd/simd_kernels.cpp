@@ -176,6 +176,14 @@ HWY_INLINE void CopyBlock(const uint8_t* from, uint8_t* to) {
     hn::StoreU(hn::LoadU(d8, from + i), d8, to + i);
 }
 
+// CopyBlock with non-temporal stores; `to` is aligned to the vector.
+template <size_t kBytes>
+HWY_INLINE void StreamBlock(const uint8_t* from, uint8_t* to) {
+  const hn::CappedTag<uint8_t, kBytes> d8;
+  for (size_t i = 0; i < kBytes; i += hn::Lanes(d8))
+    hn::Stream(hn::LoadU(d8, from + i), d8, to + i);
+}
+
 template <size_t kWords, bool kFindZero>
 void IdentifyT(const IdentifyBatch& batch) {
   constexpr size_t kBlockBytes = kWords * 8;
@@ -201,6 +209,7 @@ void IdentifyT(const IdentifyBatch& batch) {
     uint64_t changed[kBitmapWords] = {};
     uint64_t zero[kBitmapWords] = {};
     uint8_t* staged = batch.staged ? batch.staged[p] : nullptr;
+    const bool stream = batch.stream_staged && reinterpret_cast<uintptr_t>(staged) % 64 == 0;
     for (size_t b = 0; b < kBlocks; b += kLanes) {
       const uint8_t* group = page + b * kBlockBytes;
       if (ahead) {
@@ -215,8 +224,11 @@ void IdentifyT(const IdentifyBatch& batch) {
       if (staged != nullptr) {
         // The group is still in registers' reach (L1): copy it out now.
         for (uint64_t c = staged_bits(batch, p, ~same, kGroupBits); c != 0; c &= c - 1) {
-          CopyBlock<kBlockBytes>(group + static_cast<size_t>(std::countr_zero(c)) * kBlockBytes,
-                                 staged);
+          const uint8_t* block = group + static_cast<size_t>(std::countr_zero(c)) * kBlockBytes;
+          if (stream)
+            StreamBlock<kBlockBytes>(block, staged);
+          else
+            CopyBlock<kBlockBytes>(block, staged);
           staged += kBlockBytes;
         }
       }

@@ -32,15 +32,24 @@ IdentifyCase::IdentifyCase(size_t count, uint32_t block_size, uint64_t mask, std
 }
 
 IdentifyCase::Result IdentifyCase::run(const kernels::KernelTable& kernels, uint32_t block_size,
-                                       uint64_t mask, bool want_zero) const {
+                                       uint64_t mask, bool want_zero, bool stream_staged) const {
   Result r{
       hashes, std::vector<uint64_t>(pages.size() * kBitmapWords, 0xDEAD),
       std::vector<uint64_t>(pages.size() * kBitmapWords, 0xDEAD),
       std::vector<std::vector<uint8_t>>(pages.size(), std::vector<uint8_t>(kPageSize, kUnstaged))};
   std::vector<uint64_t*> hash_ptrs;
   for (auto& h : r.hashes) hash_ptrs.push_back(h.data());
+  std::vector<UnalignedBuffer> aligned;  // misalign 0: 64-byte aligned
   std::vector<uint8_t*> staged_ptrs;
-  for (auto& s : r.staged) staged_ptrs.push_back(s.data());
+  for (auto& s : r.staged) {
+    if (!stream_staged) {
+      staged_ptrs.push_back(s.data());
+      continue;
+    }
+    aligned.emplace_back(kPageSize, 0);
+    std::memcpy(aligned.back().data(), s.data(), kPageSize);
+    staged_ptrs.push_back(aligned.back().data());
+  }
   kernels::IdentifyBatch batch;
   batch.count = pages.size();
   batch.block_size = block_size;
@@ -52,7 +61,13 @@ IdentifyCase::Result IdentifyCase::run(const kernels::KernelTable& kernels, uint
   batch.zero = want_zero ? r.zero.data() : nullptr;
   batch.staged = staged_ptrs.data();
   batch.copy_all = copy_all.data();
+  batch.stream_staged = stream_staged;
   kernels.identify(batch);
+  if (stream_staged) {
+    kernels::end_streamed_writes();
+    for (size_t p = 0; p < r.staged.size(); ++p)
+      std::memcpy(r.staged[p].data(), staged_ptrs[p], kPageSize);
+  }
   return r;
 }
 

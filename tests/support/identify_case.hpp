@@ -42,8 +42,9 @@ struct IdentifyCase {
     std::vector<std::vector<uint8_t>> staged;
   };
   static constexpr uint8_t kUnstaged = 0xEE;
+  // stream_staged: IdentifyBatch::stream_staged, into 64-byte-aligned slots.
   Result run(const kernels::KernelTable& kernels, uint32_t block_size, uint64_t mask,
-             bool want_zero) const;
+             bool want_zero, bool stream_staged = false) const;
 
   std::vector<UnalignedBuffer> pages;
   std::vector<const uint8_t*> page_ptrs;
