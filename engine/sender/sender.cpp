@@ -1058,7 +1058,8 @@ void Sender::finish_epoch() {
 fgbi_status Sender::end_epoch(uint8_t* dst, size_t capacity, size_t* written) {
   if (stage_ != Stage::kOpen && stage_ != Stage::kEncoded) return FGBI_E_WRONG_STAGE;
   if (written == nullptr || (dst == nullptr && capacity != 0)) return FGBI_E_NULL_ARGUMENT;
-  if (stage_ == Stage::kOpen && !pool_ && capacity >= epoch_bound(dirty_.size())) {
+  const size_t bound = epoch_bound(dirty_.size());  // 0: too many pages to bound
+  if (stage_ == Stage::kOpen && !pool_ && bound != 0 && capacity >= bound) {
     // One thread with room for any epoch of this size: each segment is
     // encoded where it goes in dst, which saves copying the epoch out.
     encode_epoch(nullptr, nullptr, dst);
