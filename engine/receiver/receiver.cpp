@@ -11,9 +11,6 @@ namespace fgbi {
 namespace {
 // Entries handled per parallel work item when digesting and applying.
 constexpr size_t kEntriesPerTask = 64;
-// Epochs that write at least this much to the replica write it around the
-// CPU cache: a quarter of a typical server L3 and several times an L2.
-constexpr uint64_t kStreamApplyBytes = uint64_t{4} << 20;
 
 // dst[i] ^= src[i] for i < n, a word at a time: literals run to hundreds
 // of bytes on densely edited pages.
@@ -537,10 +534,8 @@ void Receiver::apply() {
   // memory (docs/PERFORMANCE.md, eighth pass).
   uint64_t applied_blocks = 0;
   for (const Entry& e : entries_) applied_blocks += e.blocks;
-  const bool around_cache = applied_blocks * config_.block_size >= kStreamApplyBytes;
+  const bool around_cache = applied_blocks * config_.block_size >= kernels::kStreamEpochBytes;
   const auto write_blocks = around_cache ? kernels_->stream_blocks : kernels_->scatter_blocks;
-  uint64_t all_blocks[kernels::kBitmapWords] = {};
-  for (uint32_t b = 0; b < blocks; ++b) all_blocks[b / 64] |= 1ull << (b % 64);
   for_each_entry_chunk(0, [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
       const Entry& e = entries_[i];
@@ -549,8 +544,7 @@ void Receiver::apply() {
       if (e.blocks == blocks && !around_cache)
         std::memcpy(page, entry_data(e), page_size);
       else
-        write_blocks(page, e.blocks == blocks ? all_blocks : e.bitmap, config_.block_size,
-                     entry_data(e));
+        write_blocks(page, e.bitmap, config_.block_size, entry_data(e));  // all set if whole
       // Keep the page's block hashes current; without a digest they were
       // not computed, and are taken from the replica when next needed.
       if (!hashed) {

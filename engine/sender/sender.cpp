@@ -17,9 +17,6 @@ namespace {
 // Pages captured per kernel call: small enough that a page is still in L1/L2
 // when its changed blocks are copied out right after it is hashed.
 constexpr size_t kIdentifyBatch = 16;
-// Epochs of at least this many bytes of dirty pages are staged around the
-// CPU cache (IdentifyBatch::stream_staged).
-constexpr size_t kStreamCaptureBytes = size_t{4} << 20;
 // A page that is not cached is captured whole, to enter the cache, in one
 // of this many of the epochs that carry it.
 constexpr uint64_t kAdmitEvery = 8;
@@ -282,7 +279,7 @@ fgbi_status Sender::add_pages(const uint64_t* pfns, const void* const* pages, si
   dirty_.resize(first + accepted_.size());
   // A large epoch is staged around the CPU cache: a cached store would first
   // read each line of staging from memory, during the pause.
-  const bool around_cache = dirty_.size() * size_t{config_.page_size} >= kStreamCaptureBytes;
+  const bool around_cache = dirty_.size() * size_t{config_.page_size} >= kernels::kStreamEpochBytes;
   const size_t batches = (accepted_.size() + kIdentifyBatch - 1) / kIdentifyBatch;
   auto capture = [&](size_t b, unsigned) {
     const size_t begin = b * kIdentifyBatch;
@@ -947,7 +944,7 @@ void Sender::encode_segment(size_t index, Worker& w) {
   wire::seal_segment(seg.bytes, seg.records);
 }
 
-fgbi_status Sender::encode_epoch(fgbi_write_fn write, void* user, uint8_t* in_place) {
+fgbi_status Sender::encode_epoch(fgbi_write_fn write, void* user, std::span<uint8_t> in_place) {
   const size_t n_segments = segment_count();
   if (segments_.size() < n_segments) segments_.resize(n_segments);
   wire::EpochHeader header;
@@ -973,13 +970,14 @@ fgbi_status Sender::encode_epoch(fgbi_write_fn write, void* user, uint8_t* in_pl
   // caller to stream to, one wave takes them all, and no thread waits at a
   // wave's end for the slowest segment of it.
   const size_t wave = !pool_ ? 1 : write ? config_.threads : n_segments;
-  // In place, the epoch's bound leaves room for every segment after those
-  // before it and for the trailer.
-  const size_t room = in_place ? epoch_bound(dirty_.size()) - wire::kTrailerBytes : 0;
+  // In place, dst (at least the epoch's bound) leaves room for every segment
+  // after those before it and for the trailer.
+  const size_t room = in_place.empty() ? 0 : in_place.size() - wire::kTrailerBytes;
   size_t at = wire::kHeaderBytes;
   for (size_t first = 0; first < n_segments; first += wave) {
     const size_t count = std::min(wave, n_segments - first);
-    if (in_place) segments_[first].bytes.write_to(in_place + at, room > at ? room - at : 0);
+    if (!in_place.empty())
+      segments_[first].bytes.write_to(in_place.data() + at, room > at ? room - at : 0);
     parallel_for(pool_.get(), count,
                  [&](size_t i, unsigned t) { encode_segment(first + i, *workers_[t]); });
     for (size_t i = first; i < first + count; ++i) {
@@ -1062,7 +1060,7 @@ fgbi_status Sender::end_epoch(uint8_t* dst, size_t capacity, size_t* written) {
   if (stage_ == Stage::kOpen && !pool_ && bound != 0 && capacity >= bound) {
     // One thread with room for any epoch of this size: each segment is
     // encoded where it goes in dst, which saves copying the epoch out.
-    encode_epoch(nullptr, nullptr, dst);
+    encode_epoch(nullptr, nullptr, {dst, capacity});
     std::memcpy(dst, header_, wire::kHeaderBytes);
     std::memcpy(dst + encoded_bytes_ - wire::kTrailerBytes, trailer_, wire::kTrailerBytes);
     *written = encoded_bytes_;

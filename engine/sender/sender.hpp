@@ -128,7 +128,7 @@ class Sender {
   // streams the header and each wave's segments as they are done. With
   // in_place set (one thread, at least epoch_bound bytes there), each
   // segment is encoded where it lies in the finished epoch, after the header.
-  fgbi_status encode_epoch(fgbi_write_fn write, void* user, uint8_t* in_place = nullptr);
+  fgbi_status encode_epoch(fgbi_write_fn write, void* user, std::span<uint8_t> in_place = {});
   void encode_segment(size_t index, Worker& worker);
   void prefetch_pages(size_t first, size_t count) const;
   // Returns true when the page went into the segment's XOR_PAGES record.

@@ -250,8 +250,9 @@ void IdentifyT(const IdentifyBatch& batch) {
 }
 
 // Copies the blocks of `page` selected by `bitmap` to (gather: Page is
-// const) or from (scatter: Packed is const) consecutive blocks of `packed`.
-template <size_t kWords, class Page, class Packed>
+// const) or from (scatter: Packed is const) consecutive blocks of `packed`;
+// a scatter with kStream writes with StreamBlock (page 64-byte aligned).
+template <size_t kWords, bool kStream = false, class Page, class Packed>
 void CopyBlocksT(Page* page, const uint64_t* bitmap, Packed* packed) {
   constexpr size_t kBlockBytes = kWords * 8;
   for (size_t w = 0; w < kBitmapWords; ++w) {
@@ -259,6 +260,8 @@ void CopyBlocksT(Page* page, const uint64_t* bitmap, Packed* packed) {
       Page* block = page + (w * 64 + static_cast<size_t>(std::countr_zero(bits))) * kBlockBytes;
       if constexpr (std::is_const_v<Page>)
         CopyBlock<kBlockBytes>(block, packed);
+      else if constexpr (kStream)
+        StreamBlock<kBlockBytes>(packed, block);
       else
         CopyBlock<kBlockBytes>(packed, block);
       packed += kBlockBytes;
@@ -351,22 +354,17 @@ void ScatterBlocks(uint8_t* page, const uint64_t* bitmap, uint32_t block_size, c
   });
 }
 
-// Whole blocks of a vector-aligned page are written with non-temporal
-// stores; any other page as ScatterBlocks writes it.
+// The blocks of a 64-byte-aligned page (every block then vector-aligned)
+// are written with non-temporal stores; any other page as ScatterBlocks
+// writes it.
 void StreamBlocks(uint8_t* page, const uint64_t* bitmap, uint32_t block_size, const uint8_t* in) {
-  const hn::CappedTag<uint8_t, 32> d;
-  const size_t lanes = hn::Lanes(d);
-  if (reinterpret_cast<uintptr_t>(page) % lanes != 0 || block_size % lanes != 0) {
+  if (reinterpret_cast<uintptr_t>(page) % 64 != 0) {
     ScatterBlocks(page, bitmap, block_size, in);
     return;
   }
-  for (size_t w = 0; w < kBitmapWords; ++w) {
-    for (uint64_t bits = bitmap[w]; bits != 0; bits &= bits - 1) {
-      uint8_t* block = page + (w * 64 + static_cast<size_t>(std::countr_zero(bits))) * block_size;
-      for (size_t i = 0; i < block_size; i += lanes) hn::Stream(hn::LoadU(d, in + i), d, block + i);
-      in += block_size;
-    }
-  }
+  WithBlockWords(block_size, [&](auto words) HWY_ATTR {
+    CopyBlocksT<decltype(words)::value, true>(page, bitmap, in);
+  });
 }
 
 size_t XorRleEncode(const uint8_t* current, const uint8_t* previous, size_t size, uint8_t* out,
