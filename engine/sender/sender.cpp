@@ -897,7 +897,7 @@ void Sender::encode_segment(size_t index, Worker& w) {
       if (i + kCheckAhead < end) {
         const uint8_t* ahead =
             reinterpret_cast<const uint8_t*>(hashes_.data() + dirty_[i + kCheckAhead].pfn * blocks);
-        for (size_t at = 0; at < blocks * sizeof(uint64_t); at += 64) load_early(ahead + at);
+        for (size_t at = 0; at < blocks * sizeof(uint64_t); at += 64) prefetch_line(ahead + at);
       }
       d.check = wire::page_check(hashes_.data() + d.pfn * blocks, blocks);
     }
