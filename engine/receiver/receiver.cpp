@@ -11,6 +11,8 @@ namespace fgbi {
 namespace {
 // Entries handled per parallel work item when digesting and applying.
 constexpr size_t kEntriesPerTask = 64;
+// How many entries ahead of its check a page's kept hashes are loaded.
+constexpr size_t kCheckAhead = 4;
 
 // dst[i] ^= src[i] for i < n, a word at a time: literals run to hundreds
 // of bytes on densely edited pages.
@@ -477,6 +479,15 @@ void Receiver::check_new_entries() {
   entries_checked_ = entries_.size();
   for_each_entry_chunk(first, [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
+      // What the check of a partly written page a few ahead reads: its
+      // kept hashes and check, which left the CPU cache epochs ago.
+      if (const Entry* a = i + kCheckAhead < end ? &entries_[i + kCheckAhead] : nullptr;
+          a != nullptr && a->blocks != 0 && a->blocks != blocks) {
+        prefetch_line(&hash_known_[a->pfn]);
+        prefetch_line(&page_checks_[a->pfn]);
+        const auto* kept = reinterpret_cast<const uint8_t*>(block_hashes_.data() + a->pfn * blocks);
+        for (size_t at = 0; at < blocks * sizeof(uint64_t); at += 64) prefetch_line(kept + at);
+      }
       const Entry& e = entries_[i];
       uint64_t* fresh = new_hashes_.data() + e.hash_offset;
       if (e.blocks != 0) kernels_->hash_blocks(entry_data(e), e.blocks, block_size, ~0ull, fresh);
@@ -529,12 +540,12 @@ void Receiver::apply() {
   const uint32_t page_size = config_.page_size;
   const uint32_t blocks = config_.blocks_per_page();
   const bool hashed = (reader_.header().flags & wire::kFlagDigest) != 0;
-  // A large epoch's pages are written around the CPU cache: they are not
-  // read again soon, and a cached store would first read each line from
-  // memory (docs/PERFORMANCE.md, eighth pass).
-  uint64_t applied_blocks = 0;
-  for (const Entry& e : entries_) applied_blocks += e.blocks;
-  const bool around_cache = applied_blocks * config_.block_size >= kernels::kStreamEpochBytes;
+  // The replica is written around the CPU cache: the backup does not read
+  // it again soon (a coded page read its lines just before), and a cached
+  // store would first read each line from memory. Only whole lines: a
+  // partial line written that way costs a read in the memory controller.
+  // Measured in docs/PERFORMANCE.md (eighth and ninth passes).
+  const bool around_cache = config_.block_size % 64 == 0;
   const auto write_blocks = around_cache ? kernels_->stream_blocks : kernels_->scatter_blocks;
   for_each_entry_chunk(0, [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
