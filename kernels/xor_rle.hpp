@@ -228,35 +228,38 @@ template <class DiffWord, class XorLiteral>
   return fits ? used : kXorRleTooLarge;
 }
 
-// Walks the pairs of a delta for `size` data bytes, calling
-// apply(offset, literal, length) for each literal. The first pass only
-// validates, so a malformed delta leaves the data untouched; the second
-// trusts what the first checked. Backends differ only in how they XOR a
-// literal into the data (always inlined, as above).
+// Walks the pairs of a delta for `size` data bytes in one pass, calling
+// apply(offset, literal, length) for each literal as it is checked. Returns
+// false at the first malformed pair, after calling apply for the pairs
+// before it: for a caller that only notes where the literals fall, or that
+// walks a delta already checked.
 template <class ApplyLiteral>
-[[gnu::always_inline]] inline bool xor_rle_walk(const uint8_t* in, size_t in_size, size_t size,
+[[gnu::always_inline]] inline bool xor_rle_scan(const uint8_t* in, size_t in_size, size_t size,
                                                 ApplyLiteral&& apply) {
   const uint8_t* const end = in + in_size;
   const uint8_t* p = in;
-  for (uint64_t offset = 0; p < end;) {
+  for (size_t offset = 0; p < end;) {
     uint64_t zero_run, length;
     if (!load_uleb128(&p, end, &zero_run) || !load_uleb128(&p, end, &length)) return false;
     if (length == 0 || zero_run > size - offset || length > size - offset - zero_run ||
         length > static_cast<size_t>(end - p))
       return false;
-    offset += zero_run + length;
-    p += length;
-  }
-  p = in;
-  for (size_t offset = 0; p < end;) {
-    uint64_t zero_run = 0, length = 0;
-    load_uleb128(&p, end, &zero_run);
-    load_uleb128(&p, end, &length);
     offset += static_cast<size_t>(zero_run);
     apply(offset, p, static_cast<size_t>(length));
     offset += static_cast<size_t>(length);
     p += length;
   }
+  return true;
+}
+
+// xor_rle_scan, but a malformed delta leaves the data untouched: the first
+// pass only checks. Backends differ only in how they XOR a literal into the
+// data (always inlined, as above).
+template <class ApplyLiteral>
+[[gnu::always_inline]] inline bool xor_rle_walk(const uint8_t* in, size_t in_size, size_t size,
+                                                ApplyLiteral&& apply) {
+  if (!xor_rle_scan(in, in_size, size, [](size_t, const uint8_t*, size_t) {})) return false;
+  xor_rle_scan(in, in_size, size, apply);
   return true;
 }
 

@@ -408,6 +408,28 @@ void check_rejects_malformed(const KernelTable& kernels) {
 
 TEST(XorRleScalar, RejectsMalformedDeltas) { check_rejects_malformed(*scalar_kernels()); }
 
+// The one-pass scan the receiver uses: it rejects every malformed delta, and
+// visits exactly the pairs before the first bad one.
+TEST(XorRleScan, StopsAtTheFirstMalformedPair) {
+  for (const auto& delta : kMalformedDeltas)
+    EXPECT_FALSE(
+        xor_rle_scan(delta.data(), delta.size(), 16, [](size_t, const uint8_t*, size_t) {}))
+        << "delta of " << delta.size() << " bytes";
+  const std::vector<uint8_t> delta = {0x00, 0x01, 0xAA, 0x02, 0x03, 0xBB,
+                                      0xCC, 0xDD, 0x20, 0x01, 0xEE};
+  std::vector<std::pair<size_t, size_t>> seen;
+  EXPECT_FALSE(xor_rle_scan(delta.data(), delta.size(), 16,
+                            [&](size_t at, const uint8_t* literal, size_t n) {
+                              EXPECT_EQ(literal[0], at == 0 ? 0xAA : 0xBB);
+                              seen.emplace_back(at, n);
+                            }));
+  EXPECT_EQ(seen, (std::vector<std::pair<size_t, size_t>>{{0, 1}, {3, 3}}));
+  seen.clear();
+  EXPECT_TRUE(xor_rle_scan(delta.data(), 8, 16,
+                           [&](size_t at, const uint8_t*, size_t n) { seen.emplace_back(at, n); }));
+  EXPECT_EQ(seen, (std::vector<std::pair<size_t, size_t>>{{0, 1}, {3, 3}}));
+}
+
 // Joining the deltas of the changed blocks' runs gives the whole page's
 // canonical delta: gaps of unchanged blocks are at least a block long, more
 // than the zero run that ends a literal.

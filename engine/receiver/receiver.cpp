@@ -350,7 +350,7 @@ fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size
     e.pfn = pfn;
     e.kind = wire::kRecordXorPages;
     e.staged = true;
-    if (!kernels::xor_rle_walk(p, length, page_size, [&](size_t at, const uint8_t*, size_t n) {
+    if (!kernels::xor_rle_scan(p, length, page_size, [&](size_t at, const uint8_t*, size_t n) {
           for (size_t b = at >> block_shift; b <= (at + n - 1) >> block_shift; ++b)
             e.bitmap[b / 64] |= 1ull << (b % 64);
         }))
@@ -370,7 +370,7 @@ fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size
     const uint8_t* page = replica_.data() + e.pfn * page_size;
     for (uint32_t w = 0; w < kernels::kBitmapWords; ++w)
       for (uint64_t bits = e.bitmap[w]; bits != 0; bits &= bits - 1)
-        load_early(page + (w * 64 + static_cast<size_t>(std::countr_zero(bits))) * block_size);
+        prefetch_line(page + (w * 64 + static_cast<size_t>(std::countr_zero(bits))) * block_size);
   };
   for (size_t k = 0; k < std::min(kAhead, xor_deltas_.size()); ++k) load_ahead(k);
   for (size_t k = 0; k < xor_deltas_.size(); ++k) {
@@ -389,7 +389,7 @@ fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size
         rank_of[w * 64 + static_cast<uint32_t>(std::countr_zero(bits))] =
             static_cast<uint8_t>(rank++);
     const auto [delta, length] = xor_deltas_[k];
-    kernels::xor_rle_walk(
+    kernels::xor_rle_scan(  // checked above
         base + delta, length, page_size, [&](size_t at, const uint8_t* literal, size_t n) {
           const size_t b = at >> block_shift;
           uint8_t* dst = out + (size_t{rank_of[b]} << block_shift) + (at & (block_size - 1));
