@@ -25,9 +25,10 @@ inline void load_early(const void* p) {
 }
 
 // Starts loading the cache line at p without waiting for it, for a use a
-// few pages later. An asm statement rather than __builtin_prefetch: GCC
-// deems a function whose only effect is a prefetch pure and removes calls
-// to it, which is how prefetching came and went between builds (above).
+// few pages later: unlike load_early, nothing waits for memory to answer.
+// An asm statement rather than __builtin_prefetch: GCC deems a function
+// whose only effect is a prefetch pure and removes calls to it, likely why
+// prefetches came and went between builds (above).
 inline void prefetch_line(const void* p) {
 #if defined(__x86_64__) || defined(__i386__)
   asm volatile("prefetcht0 %0" : : "m"(*static_cast<const uint8_t*>(p)));
