@@ -84,10 +84,6 @@ struct KernelTable {
   bool (*xor_rle_decode)(const uint8_t* delta, size_t delta_size, uint8_t* data, size_t size);
 };
 
-// The sender stages epochs of at least this many bytes around the CPU cache:
-// a quarter of a typical server L3 and several times an L2.
-inline constexpr size_t kStreamEpochBytes = size_t{4} << 20;
-
 // Orders this thread's earlier stream_blocks stores before its later
 // stores, so that another thread told of them afterwards sees them.
 void end_streamed_writes();

@@ -37,6 +37,11 @@ inline void prefetch_line(const void* p) {
 #endif
 }
 
+// prefetch_line for each cache line of [p, p + bytes), p 64-byte aligned.
+inline void prefetch_lines(const void* p, size_t bytes) {
+  for (size_t at = 0; at < bytes; at += 64) prefetch_line(static_cast<const uint8_t*>(p) + at);
+}
+
 // A growable byte buffer whose new bytes are left uninitialised: the sender
 // writes every byte it appends, so zero-filling would be a wasted pass. It
 // can also write into memory of its caller's for a while (write_to).

@@ -11,7 +11,7 @@ namespace fgbi {
 namespace {
 // Entries handled per parallel work item when digesting and applying.
 constexpr size_t kEntriesPerTask = 64;
-// How many entries ahead of its check a page's kept hashes are loaded.
+// How many entries ahead of its check a page's kept hashes are prefetched.
 constexpr size_t kCheckAhead = 4;
 
 // dst[i] ^= src[i] for i < n, a word at a time: literals run to hundreds
@@ -489,12 +489,13 @@ void Receiver::check_new_entries() {
     for (size_t i = begin; i < end; ++i) {
       // What the check of a partly written page a few ahead reads: its
       // kept hashes and check, which left the CPU cache epochs ago.
-      if (const Entry* a = i + kCheckAhead < end ? &entries_[i + kCheckAhead] : nullptr;
-          a != nullptr && a->blocks != 0 && a->blocks != blocks) {
-        prefetch_line(&hash_known_[a->pfn]);
-        prefetch_line(&page_checks_[a->pfn]);
-        const auto* kept = reinterpret_cast<const uint8_t*>(block_hashes_.data() + a->pfn * blocks);
-        for (size_t at = 0; at < blocks * sizeof(uint64_t); at += 64) prefetch_line(kept + at);
+      if (i + kCheckAhead < end) {
+        const Entry& ahead = entries_[i + kCheckAhead];
+        if (ahead.blocks != 0 && ahead.blocks != blocks) {
+          prefetch_line(&hash_known_[ahead.pfn]);
+          prefetch_line(&page_checks_[ahead.pfn]);
+          prefetch_lines(block_hashes_.data() + ahead.pfn * blocks, blocks * sizeof(uint64_t));
+        }
       }
       const Entry& e = entries_[i];
       uint64_t* fresh = new_hashes_.data() + e.hash_offset;
@@ -551,9 +552,9 @@ void Receiver::apply() {
   // The replica, and the kept hashes of pages written whole, are written
   // around the CPU cache: the backup does not read them again soon (a coded
   // page read its lines just before), and a cached store would first read
-  // each line from memory. Only whole lines: a
-  // partial line written that way costs a read in the memory controller.
-  // Measured in docs/PERFORMANCE.md (eighth and ninth passes).
+  // each line from memory. Only whole lines: a partial line written that way
+  // costs a read in the memory controller. Measured in docs/PERFORMANCE.md
+  // (eighth and ninth passes).
   const bool around_cache = config_.block_size % 64 == 0;
   const auto write_blocks = around_cache ? kernels_->stream_blocks : kernels_->scatter_blocks;
   for_each_entry_chunk(0, [&](size_t begin, size_t end) {

@@ -24,8 +24,11 @@ constexpr uint64_t kAdmitEvery = 8;
 constexpr size_t kParallelCopyBytes = size_t{4} << 20;
 // Pages whose index slots and cached blocks are loaded ahead of encoding.
 constexpr size_t kPrefetchPages = 16;
-// How many pages ahead the encoder loads a page's stored hashes for its check.
+// How many pages ahead the encoder prefetches a page's stored hashes for its check.
 constexpr size_t kCheckAhead = 4;
+// Epochs of at least this many dirty bytes are staged around the CPU cache:
+// a quarter of a typical server L3 and several times an L2.
+constexpr size_t kStreamEpochBytes = size_t{4} << 20;
 // Every this many coded pages a segment tries every enabled codec, so the
 // cost model keeps learning ratios (and, timed, speeds) of codecs it is not
 // choosing at the moment.
@@ -279,7 +282,7 @@ fgbi_status Sender::add_pages(const uint64_t* pfns, const void* const* pages, si
   dirty_.resize(first + accepted_.size());
   // A large epoch is staged around the CPU cache: a cached store would first
   // read each line of staging from memory, during the pause.
-  const bool around_cache = dirty_.size() * size_t{config_.page_size} >= kernels::kStreamEpochBytes;
+  const bool around_cache = dirty_.size() * size_t{config_.page_size} >= kStreamEpochBytes;
   const size_t batches = (accepted_.size() + kIdentifyBatch - 1) / kIdentifyBatch;
   auto capture = [&](size_t b, unsigned) {
     const size_t begin = b * kIdentifyBatch;
@@ -894,11 +897,9 @@ void Sender::encode_segment(size_t index, Worker& w) {
     if (config_.digest && config_.hash_mask() == ~0ull) {
       // The stored hashes of a page a few ahead: they left the CPU cache
       // while the capture wrote the pages after them.
-      if (i + kCheckAhead < end) {
-        const uint8_t* ahead =
-            reinterpret_cast<const uint8_t*>(hashes_.data() + dirty_[i + kCheckAhead].pfn * blocks);
-        for (size_t at = 0; at < blocks * sizeof(uint64_t); at += 64) prefetch_line(ahead + at);
-      }
+      if (i + kCheckAhead < end)
+        prefetch_lines(hashes_.data() + dirty_[i + kCheckAhead].pfn * blocks,
+                       blocks * sizeof(uint64_t));
       d.check = wire::page_check(hashes_.data() + d.pfn * blocks, blocks);
     }
     if (d.known && d.n_changed == 0) {
