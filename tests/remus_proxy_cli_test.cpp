@@ -100,7 +100,7 @@ TEST_F(RemusProxyCli, CommandsAfterDashDashCarryTheStreamAndTheBackChannel) {
 
 TEST_F(RemusProxyCli, AMalformedStreamEndsWithStatus1AndAReason) {
   Bytes in = remus_stream(2);
-  in.resize(in.size() - 3);  // cut inside the last checkpoint's CHECKPOINT_END
+  in.erase(in.end() - 3, in.end());  // cut inside the last checkpoint's CHECKPOINT_END
   write("in", in);
   EXPECT_EQ(sh(kEngine + " remus-tx <" + path("in") + " >" + path("link") + " 2>" + path("tx.err")),
             1);
