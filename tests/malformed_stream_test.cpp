@@ -353,6 +353,26 @@ TEST_F(MalformedStream, WithoutTheDigestASealedChangeGoesThrough) {
   EXPECT_FALSE(pair_->replica_matches_primary());
 }
 
+// A changed byte of a segment's records, in a record header (which may no
+// longer parse) or in a page, is reported as what it is, a failed checksum,
+// whether one thread or several check the segment.
+TEST_F(MalformedStream, ADamagedSegmentIsASegmentChecksumFailureForAnyThreadCount) {
+  for (const int64_t threads : {1, 2}) {
+    PairOptions opt = plain_options();
+    opt.receiver_threads = threads;
+    init(opt);
+    const EditableEpoch e = editable();
+    const size_t records = e.segments[0].records.size();
+    for (size_t at = 0; at < records; at += at < 64 ? 1 : 61) {
+      EditableEpoch bad = e;
+      bad.segments[0].records[at] ^= 0x40;
+      expect_rejected(bad.serialize(/*reseal=*/false), FGBI_E_SEGMENT_CHECKSUM);
+      if (HasFailure()) FAIL() << "threads " << threads << ", byte " << at << " of " << records;
+    }
+    expect_recovers();
+  }
+}
+
 TEST_F(MalformedStream, DigestRequiredAndGeometryMismatch) {
   Pair no_digest({.pages = 40, .digest = false});
   const auto stream = no_digest.encode({1});
