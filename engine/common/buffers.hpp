@@ -14,21 +14,12 @@ namespace fgbi {
 void* allocate_zeroed(size_t bytes);
 void release_zeroed(void* p, size_t bytes);
 
-// Starts loading the cache line at p, for a use a batch of pages later. A
-// real load, its value discarded, because a load cannot be dropped: on the
-// AVX-512 machine of docs/PERFORMANCE.md (AMD EPYC) prefetch instructions
-// for the sender's scattered cached blocks and index slots were effective
-// in some builds and not in others (sparse encode 1.6 times slower), with
-// the same instructions around them; loads were fast in every build tried.
-inline void load_early(const void* p) {
-  static_cast<void>(*static_cast<const volatile uint8_t*>(p));
-}
-
 // Starts loading the cache line at p without waiting for it, for a use a
-// few pages later: unlike load_early, nothing waits for memory to answer.
-// An asm statement rather than __builtin_prefetch: GCC deems a function
-// whose only effect is a prefetch pure and removes calls to it, likely why
-// prefetches came and went between builds (above).
+// few pages later. An asm statement rather than __builtin_prefetch: GCC
+// deems a function whose only effect is a prefetch pure and removes calls
+// to it. That is likely why prefetches once came and went between builds
+// (sparse encode 1.6 times slower in some), which made the sender use real
+// loads for a while; those wait for memory to answer.
 inline void prefetch_line(const void* p) {
 #if defined(__x86_64__) || defined(__i386__)
   asm volatile("prefetcht0 %0" : : "m"(*static_cast<const uint8_t*>(p)));

@@ -33,7 +33,7 @@ class ContentIndex {
     const Entry& e = slots_[hash & mask_];
     return e.epoch != 0 && e.hash == hash ? &e : nullptr;
   }
-  void load_early(uint64_t hash) const { fgbi::load_early(&slots_[hash & mask_]); }
+  void prefetch(uint64_t hash) const { prefetch_line(&slots_[hash & mask_]); }
   void insert(uint64_t hash, uint64_t pfn, uint32_t block, uint64_t epoch) {
     slots_[hash & mask_] = Entry{hash, pfn, block, 0, epoch};
   }

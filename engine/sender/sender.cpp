@@ -857,8 +857,8 @@ void Sender::prefetch_pages(size_t first, size_t count) const {
     for (uint32_t w = 0; w < kernels::kBitmapWords; ++w) {
       for (uint64_t bits = d.changed[w]; bits; bits &= bits - 1) {
         const uint32_t b = w * 64 + static_cast<uint32_t>(std::countr_zero(bits));
-        if (use_index) index_.load_early(hashes[b]);
-        if (cached) load_early(cached + size_t{b} * config_.block_size);
+        if (use_index) index_.prefetch(hashes[b]);
+        if (cached) prefetch_line(cached + size_t{b} * config_.block_size);
       }
     }
   }
