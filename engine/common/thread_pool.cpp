@@ -1,6 +1,23 @@
 #include "common/thread_pool.hpp"
 
 namespace fgbi {
+namespace {
+
+// Spins until done() or kSpin has passed; true if done() came true.
+template <typename Done>
+bool spin_until(Done&& done) {
+  const auto deadline = std::chrono::steady_clock::now() + ThreadPool::kSpin;
+  for (unsigned i = 0;; ++i) {
+    if (done()) return true;
+    // The clock costs tens of ns: read it every few dozen polls.
+    if (i % 32 == 31 && std::chrono::steady_clock::now() >= deadline) return false;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();  // yields the core's pipeline to its sibling
+#endif
+  }
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(unsigned threads) {
   for (unsigned i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
@@ -10,6 +27,8 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
+    // Ends the workers' spins too: they take the mutex and see stopping_.
+    generation_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
   workers_.clear();  // joins before the mutex and condition variables go
@@ -23,18 +42,19 @@ void ThreadPool::run_items(unsigned worker) {
     lock.unlock();
     (*job)(item, worker);
     lock.lock();
-    if (++items_done_ == job_size_) done_.notify_all();
+    if (items_done_.fetch_add(1, std::memory_order_release) + 1 == job_size_) done_.notify_all();
   }
 }
 
 void ThreadPool::worker_loop(unsigned worker) {
   unsigned long seen = 0;
   for (;;) {
+    spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; });
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+      wake_.wait(lock, [&] { return stopping_ || generation_.load() != seen; });
       if (stopping_) return;
-      seen = generation_;
+      seen = generation_.load();
     }
     run_items(worker);
   }
@@ -51,13 +71,14 @@ void ThreadPool::parallel_for(size_t n, const Job& fn) {
     job_ = &fn;
     job_size_ = n;
     next_item_ = 0;
-    items_done_ = 0;
-    ++generation_;
+    items_done_.store(0, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
   run_items(0);
+  spin_until([&] { return items_done_.load(std::memory_order_acquire) == n; });
   std::unique_lock lock(mutex_);
-  done_.wait(lock, [&] { return items_done_ == job_size_; });
+  done_.wait(lock, [&] { return items_done_.load() == job_size_; });
   job_ = nullptr;
 }
 

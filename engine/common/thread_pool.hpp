@@ -1,7 +1,16 @@
 // A fixed pool of worker threads for data-parallel loops. The caller takes
 // part in every loop, so a pool of N threads starts N - 1 workers.
+//
+// Hand-offs spin before they sleep. An epoch runs several loops a fraction
+// of a millisecond apart (capture, encode, the backup's check and apply),
+// and a thread asleep on a condition variable takes 15-25 us to wake on a
+// 2-vCPU VM (docs/PERFORMANCE.md): a fifth of an epoch's work on `web`. So a
+// worker that finished a loop watches for the next one for kSpin before it
+// sleeps, and the caller watches for its loop's end before it waits.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
@@ -27,6 +36,10 @@ class ThreadPool {
   using Job = std::function<void(size_t item, unsigned worker)>;
   void parallel_for(size_t n, const Job& fn);
 
+  // How long a hand-off spins before it sleeps: longer than a wake-up, far
+  // shorter than the gap between two epochs (25-200 ms).
+  static constexpr std::chrono::microseconds kSpin{200};
+
  private:
   void worker_loop(unsigned worker);
   void run_items(unsigned worker);
@@ -38,8 +51,9 @@ class ThreadPool {
   const Job* job_ = nullptr;
   size_t job_size_ = 0;
   size_t next_item_ = 0;
-  size_t items_done_ = 0;
-  unsigned long generation_ = 0;
+  // Written under mutex_, read without it by the spinning hand-offs.
+  std::atomic<size_t> items_done_ = 0;
+  std::atomic<unsigned long> generation_ = 0;
   bool stopping_ = false;
 };
 
