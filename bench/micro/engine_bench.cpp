@@ -14,15 +14,23 @@
 //
 //   fgbi_engine_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 //
+// handoff/GAP_us: the thread pool's hand-off, a loop of two trivial items on
+// two threads that comes GAP_us after the last one (within the workers'
+// spin, or after they went to sleep): what each multi-threaded loop of an
+// epoch costs beyond its work.
+//
 // Counters: bytes_per_second (dirty input), wire_ratio (wire / dirty bytes).
 #include <benchmark/benchmark.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "common/thread_pool.hpp"
 #include "fgbi.h"
 #include "peer_codec.hpp"
 #include "workload.hpp"
@@ -243,6 +251,21 @@ void run_decode(benchmark::State& state, const WorkloadModel& m, const FgbiVaria
   fgbi_receiver_free(r);
 }
 
+void run_handoff(benchmark::State& state, int gap_us) {
+  fgbi::ThreadPool pool(2);
+  std::atomic<size_t> sink = 0;
+  for (auto _ : state) {
+    // The gap is spent awake, as the caller of an epoch's next loop is.
+    const auto resume = std::chrono::steady_clock::now() + std::chrono::microseconds(gap_us);
+    while (std::chrono::steady_clock::now() < resume) {
+    }
+    const auto start = std::chrono::steady_clock::now();
+    pool.parallel_for(2, [&](size_t item, unsigned) { sink += item; });
+    state.SetIterationTime(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+}
+
 void register_all() {
   for (const char* workload : {"web", "hpc", "db", "sparse", "dense"}) {
     const WorkloadModel m = *fgbi::eval::find_preset(workload);
@@ -273,6 +296,12 @@ void register_all() {
             ->Unit(benchmark::kMicrosecond)
             ->UseRealTime();
     }
+  }
+  for (const int gap_us : {0, 50, 1000}) {
+    benchmark::RegisterBenchmark(("handoff/" + std::to_string(gap_us) + "us").c_str(),
+                                 [gap_us](benchmark::State& s) { run_handoff(s, gap_us); })
+        ->Unit(benchmark::kMicrosecond)
+        ->UseManualTime();
   }
   for (const char* workload : {"sparse", "dense", "web"}) {
     const std::string w = workload;
