@@ -48,11 +48,12 @@ void ThreadPool::run_items(unsigned worker) {
 
 void ThreadPool::worker_loop(unsigned worker) {
   unsigned long seen = 0;
+  const auto next_loop = [&] { return generation_.load(std::memory_order_acquire) != seen; };
   for (;;) {
-    spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; });
+    spin_until(next_loop);
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || generation_.load() != seen; });
+      wake_.wait(lock, [&] { return stopping_ || next_loop(); });
       if (stopping_) return;
       seen = generation_.load();
     }
@@ -76,9 +77,10 @@ void ThreadPool::parallel_for(size_t n, const Job& fn) {
   }
   wake_.notify_all();
   run_items(0);
-  spin_until([&] { return items_done_.load(std::memory_order_acquire) == n; });
+  const auto finished = [&] { return items_done_.load(std::memory_order_acquire) == n; };
+  spin_until(finished);
   std::unique_lock lock(mutex_);
-  done_.wait(lock, [&] { return items_done_.load() == job_size_; });
+  done_.wait(lock, finished);
   job_ = nullptr;
 }
 
