@@ -20,6 +20,7 @@
 #include "feeds.hpp"
 #include "fgbi.h"
 #include "json.hpp"
+#include "machine.hpp"
 #include "option_checks.hpp"
 #include "option_groups.hpp"
 #include "progress.hpp"
@@ -200,10 +201,18 @@ Json phase_json(const eval::PhaseFigures& f, double link_gbps) {
   return j;
 }
 
-void print_json(const std::vector<eval::WorkloadResult>& results, const BenchOptions& o) {
+void print_json(const std::vector<eval::WorkloadResult>& results, const BenchOptions& o,
+                const eval::MachineInfo& machine) {
   Json j = Json::object();
   j["tool"] = "fgbi-engine bench";
   j["version"] = fgbi_version_string();
+  Json m = Json::object();
+  m["cpu_model"] = machine.cpu_model;
+  m["cpus"] = machine.cpus;
+  m["simd_target"] = machine.simd_target;
+  m["threads"] = machine.threads;
+  m["parallel_capacity"] = machine.parallel_capacity;
+  j["machine"] = std::move(m);
   Json config = Json::object();
   config["epochs"] = o.epochs;
   config["warmup_epochs"] = o.warmup;
@@ -283,6 +292,16 @@ void print_json(const std::vector<eval::WorkloadResult>& results, const BenchOpt
   write_json(j);
 }
 
+// One line before the figures: what they were measured on.
+void print_machine(const eval::MachineInfo& m) {
+  std::printf("machine: %s, %u CPUs, SIMD target %s", m.cpu_model.c_str(), m.cpus,
+              m.simd_target.c_str());
+  if (m.threads > 1)
+    std::printf("; %u busy threads ran as %.2f CPUs (%u: no sharing)", m.threads,
+                m.parallel_capacity, m.threads);
+  std::printf("\n");
+}
+
 int run_bench(const BenchOptions& o) {
   const std::vector<std::string> workloads = expand_names(o.workloads, eval::preset_names());
   const std::vector<std::string> scheme_names = expand_names(o.schemes, eval::all_scheme_names());
@@ -292,6 +311,8 @@ int run_bench(const BenchOptions& o) {
   std::vector<std::string> tuned_names;
   std::copy_if(scheme_names.begin(), scheme_names.end(), std::back_inserter(tuned_names),
                eval::tuned_to_link);
+  const eval::MachineInfo machine = eval::describe_machine(static_cast<unsigned>(o.threads));
+  if (!o.json) print_machine(machine);
   auto run = [&](eval::EpochFeed& feed) {
     std::vector<std::unique_ptr<eval::Scheme>> schemes;
     for (double link : o.link_gbps) {
@@ -313,10 +334,10 @@ int run_bench(const BenchOptions& o) {
       [&](const std::string& name, std::string*) { return o.overrides.preset(name); },
       [&](eval::EpochFeed& feed, const std::string&) { run(feed); });
   if (status != 0) return status;
-  if (o.json) print_json(results, o);
+  if (o.json) print_json(results, o, machine);
   if (!o.report.empty()) {
     std::string error;
-    if (!write_html_report(o.report, results, o.link_gbps, &error)) {
+    if (!write_html_report(o.report, results, o.link_gbps, machine, &error)) {
       std::fprintf(stderr, "fgbi-engine bench: cannot write report %s: %s\n", o.report.c_str(),
                    error.c_str());
       return 1;

@@ -252,6 +252,32 @@ TEST(BenchCliSingleLink, OneSpeedStillWorksInTextAndJson) {
       "xbzrle");
 }
 
+// Every output names what its figures were measured on; with threads, how
+// many CPUs' worth of work they could get at once.
+TEST_F(BenchCli, JsonAndReportNameTheMachine) {
+  ASSERT_EQ(run_->status, 0) << run_->output;
+  const nlohmann::json machine = nlohmann::json::parse(run_->output).at("machine");
+  const std::string model = machine.at("cpu_model").get<std::string>();
+  EXPECT_FALSE(model.empty());
+  EXPECT_GE(machine.at("cpus").get<int>(), 1);
+  EXPECT_FALSE(machine.at("simd_target").get<std::string>().empty());
+  EXPECT_EQ(machine.at("threads").get<int>(), 1);
+  EXPECT_EQ(machine.at("parallel_capacity").get<double>(), 1.0);
+  EXPECT_NE(report_->find("<p>Measured on "), std::string::npos);
+  EXPECT_LT(report_->find("<p>Measured on "), report_->find("Summary: fgbi against"));
+}
+
+TEST(BenchCliSingleLink, TextNamesTheMachineAndWhatThreadsGetAtOnce) {
+  const Outcome r =
+      engine("bench --workload idle --pages 512 --epochs 2 --warmup 0 --schemes fgbi --threads 2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const size_t line = r.output.find("machine: ");
+  ASSERT_NE(line, std::string::npos) << r.output;
+  EXPECT_LT(line, r.output.find("workload idle"));
+  EXPECT_NE(r.output.find("; 2 busy threads ran as ", line), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(" CPUs (2: no sharing)\n", line), std::string::npos) << r.output;
+}
+
 TEST(BenchCliSingleLink, ReportSaysWhenThereIsNothingToCompare) {
   net::TempDir dir;
   const Outcome r = engine(
