@@ -26,8 +26,8 @@ std::string cpu_model_from_cpuinfo(std::string_view cpuinfo);
 
 // Counts the work (the engine's block hashing, cache-resident) one thread
 // gets done in a window, then `threads` threads together in the same
-// window: together over alone, the median of a few rounds (about 0.3 s).
-// 1 for threads <= 1.
+// window, over a few rounds (about 0.3 s): the median together over the
+// best alone. 1 for threads <= 1.
 double measure_parallel_capacity(unsigned threads);
 
 }  // namespace fgbi::eval
