@@ -294,12 +294,7 @@ void print_json(const std::vector<eval::WorkloadResult>& results, const BenchOpt
 
 // One line before the figures: what they were measured on.
 void print_machine(const eval::MachineInfo& m) {
-  std::printf("machine: %s, %u CPUs, SIMD target %s", m.cpu_model.c_str(), m.cpus,
-              m.simd_target.c_str());
-  if (m.threads > 1)
-    std::printf("; %u busy threads ran as %.2f CPUs (%u: no sharing)", m.threads,
-                m.parallel_capacity, m.threads);
-  std::printf("\n");
+  std::printf("machine: %s\n", eval::machine_summary(m).c_str());
 }
 
 int run_bench(const BenchOptions& o) {

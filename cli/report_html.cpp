@@ -293,12 +293,7 @@ bool write_html_report(const std::string& path, const std::vector<eval::Workload
           "encode and send overlapped segment by segment at the link speed, then the backup's "
           "apply (docs/workloads.md). Pause: what the guest waits per epoch while its pages "
           "are captured (type II downtime).</p>";
-  html << "<p>Measured on " << escape(machine.cpu_model) << ", " << machine.cpus
-       << " CPUs, SIMD target " << escape(machine.simd_target);
-  if (machine.threads > 1)
-    html << "; " << machine.threads << " busy threads ran as " << number(machine.parallel_capacity)
-         << " CPUs (" << machine.threads << ": no sharing)";
-  html << ".</p>";
+  html << "<p>Measured on " << escape(eval::machine_summary(machine)) << ".</p>";
   html << summary(results, links);
   for (const auto& r : results) {
     html << "<h2>Workload " << escape(r.name) << "</h2><p>" << escape(r.description) << "; "

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "evaluation.hpp"
 #include "kernels.hpp"
 
 namespace fgbi::eval {
@@ -49,11 +50,6 @@ unsigned cpus_available() {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof set, &set) != 0) return std::thread::hardware_concurrency();
   return static_cast<unsigned>(CPU_COUNT(&set));
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 }  // namespace
@@ -102,7 +98,7 @@ double measure_parallel_capacity(unsigned threads) {
     for (uint64_t d : done) units += d;
     together.push_back(static_cast<double>(units));
   }
-  return median(together) / static_cast<double>(alone);
+  return percentile(together, 50) / static_cast<double>(alone);
 }
 
 MachineInfo describe_machine(unsigned threads) {
@@ -117,6 +113,18 @@ MachineInfo describe_machine(unsigned threads) {
   m.threads = std::max(1u, threads);
   m.parallel_capacity = measure_parallel_capacity(m.threads);
   return m;
+}
+
+std::string machine_summary(const MachineInfo& m) {
+  std::ostringstream text;
+  text << m.cpu_model << ", " << m.cpus << " CPUs, SIMD target " << m.simd_target;
+  if (m.threads > 1) {
+    text.setf(std::ios::fixed);
+    text.precision(2);
+    text << "; " << m.threads << " busy threads ran as " << m.parallel_capacity << " CPUs ("
+         << m.threads << ": no sharing)";
+  }
+  return text.str();
 }
 
 }  // namespace fgbi::eval

@@ -21,6 +21,10 @@ struct MachineInfo {
 // Measures parallel_capacity when threads > 1 (about 0.3 s).
 MachineInfo describe_machine(unsigned threads);
 
+// One sentence for every output of a run, e.g. "AMD EPYC, 2 CPUs, SIMD
+// target AVX3; 2 busy threads ran as 1.93 CPUs (2: no sharing)".
+std::string machine_summary(const MachineInfo& m);
+
 // The first "model name" in /proc/cpuinfo's text, or "unknown".
 std::string cpu_model_from_cpuinfo(std::string_view cpuinfo);
 
