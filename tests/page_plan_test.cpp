@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
 #include <vector>
 
+#include "block_hash.hpp"
 #include "sender/page_plan.hpp"
 #include "support/replication.hpp"
 #include "workload.hpp"
@@ -145,6 +147,96 @@ TEST(PlanStages, ZeroBlocksAreSharedOnlyWhereTheyPay) {
       << "the figures above assume this reference cost";
 }
 
+// Every page is rewritten each epoch with the same 64 fresh blocks, half of
+// them with a content hash in the probe's sample and half not, so that
+// every page after the first of its segment can send them as references.
+// The epoch's 16,384 changed blocks give the smallest content sample, a
+// sixteenth. At 100 Gbit/s an in-epoch reference saves 4 ns against the
+// lookup's 8: the stage runs only in its probes (epochs 8 and 16), on the
+// sampled content only. A duplicate is sampled with its source, so a probe
+// finds exactly half of what a full run finds (a sample of a quarter of the
+// pages would find a sixteenth). At 0.1 Gbit/s the first probe shows that
+// the stage pays, and it runs on every block from then on.
+TEST(PlanStages, AReferenceProbeSamplesBlocksByContent) {
+  constexpr uint64_t kPages = 256, kFirstEpoch = 2, kEditEpochs = 16;  // epochs 2 to 17
+  constexpr uint32_t kBlocks = 64;
+  ASSERT_EQ(content_sample_shift(kPages * kBlocks), kMaxContentSampleShift);
+  // Blocks shared as in-epoch references in each epoch, at each link.
+  std::vector<uint64_t> shared_at[2];
+  for (const int link : {0, 1}) {
+    PairOptions o;
+    o.pages = kPages;
+    o.link_mbps = link == 0 ? 100 : 100000;
+    o.sharing = FGBI_SHARE_EPOCH;
+    o.codecs = 0;
+    Pair pair(o);
+    eval::Rng rng(7);
+    for (auto& byte : pair.primary()) byte = static_cast<uint8_t>(rng.next());
+    pair.replicate(all_pages(o.pages));
+    uint64_t before = 0;
+    ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_BLOCKS_SHARED_EPOCH, &before), FGBI_OK);
+    for (uint64_t epoch = kFirstEpoch; epoch < kFirstEpoch + kEditEpochs; ++epoch) {
+      // Fresh blocks, drawn until half are in the content sample. Their
+      // hashes differ in the low 12 bits, by which the sender's duplicate
+      // table (4,096 slots) picks a slot: none evicts another there.
+      std::vector<std::vector<uint8_t>> fresh;
+      std::set<uint64_t> slots;
+      uint32_t in_sample = 0;
+      while (fresh.size() < kBlocks) {
+        std::vector<uint8_t> block(64);
+        for (auto& byte : block) byte = static_cast<uint8_t>(rng.next());
+        const uint64_t hash = kernels::block_hash_reference(block.data(), 64);
+        const bool sampled = in_content_sample(hash, kMaxContentSampleShift);
+        if (sampled ? in_sample == kBlocks / 2 : fresh.size() - in_sample == kBlocks / 2) continue;
+        if (!slots.insert(hash & 0xFFF).second) continue;
+        in_sample += sampled;
+        fresh.push_back(std::move(block));
+      }
+      for (uint64_t pfn = 0; pfn < o.pages; ++pfn)
+        for (uint32_t b = 0; b < kBlocks; ++b)
+          std::memcpy(pair.page(pfn) + b * 64, fresh[b].data(), 64);
+      pair.replicate(all_pages(o.pages));
+      ASSERT_TRUE(pair.replica_matches_primary());
+      uint64_t after = 0;
+      ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_BLOCKS_SHARED_EPOCH, &after), FGBI_OK);
+      shared_at[link].push_back(after - before);
+      before = after;
+    }
+  }
+  // At 0.1 Gbit/s, after its probe: the stage on every block.
+  const uint64_t full_run = shared_at[0][kStageProbeEpochs + 1 - kFirstEpoch];
+  ASSERT_GE(full_run, kPages / 2 * kBlocks) << "most blocks are duplicates";
+  for (uint64_t epoch = kFirstEpoch; epoch < kFirstEpoch + kEditEpochs; ++epoch) {
+    const uint64_t slow = shared_at[0][epoch - kFirstEpoch];
+    const uint64_t fast = shared_at[1][epoch - kFirstEpoch];
+    const bool probe = epoch == kStageProbeEpochs || epoch == 2 * kStageProbeEpochs;
+    if (epoch < kStageProbeEpochs) {
+      EXPECT_EQ(slow, 0u) << "epoch " << epoch << ": off since the sync";
+      EXPECT_EQ(fast, 0u) << "epoch " << epoch << ": off since the sync";
+    } else if (epoch == kStageProbeEpochs) {
+      EXPECT_EQ(2 * slow, full_run) << "epoch " << epoch << ": a probe, on the sampled half";
+      EXPECT_EQ(2 * fast, full_run) << "epoch " << epoch << ": a probe, on the sampled half";
+    } else {
+      EXPECT_EQ(slow, full_run) << "epoch " << epoch << ": 0.1 Gbit/s, every block";
+      EXPECT_EQ(2 * fast, probe ? full_run : 0)
+          << "epoch " << epoch << ": 100 Gbit/s, off but for its probes";
+    }
+  }
+  EXPECT_EQ(CostModel::stage_ns_per_lookup()[kEpochRefs], 8.0)
+      << "the figures above assume this reference cost";
+}
+
+// The content sample keeps at least kMinProbeLookups of the epoch's
+// changed blocks, and at most a sixteenth.
+TEST(PlanStages, TheContentSampleShrinksWithTheEpoch) {
+  const std::pair<uint64_t, unsigned> cases[] = {
+      {0, 0},    {1023, 0}, {2047, 0},  {2048, 1},  {4095, 1},
+      {4096, 2}, {8192, 3}, {16383, 3}, {16384, 4}, {uint64_t{1} << 40, 4}};
+  for (const auto& [blocks, shift] : cases)
+    EXPECT_EQ(content_sample_shift(blocks), shift) << blocks << " changed blocks";
+  static_assert(kMaxContentSampleShift == 4 && kMinProbeLookups == 1024, "the table's limits");
+}
+
 // A probe's sample is a fixed share of the pages, whatever their layout:
 // consecutive pfns, every fourth one, or far apart.
 TEST(PlanStages, AProbeSamplesAQuarterOfThePages) {
@@ -155,9 +247,10 @@ TEST(PlanStages, AProbeSamplesAQuarterOfThePages) {
     EXPECT_NEAR(static_cast<double>(sampled) / kPages, 1.0 / (1 << kProbeSampleShift), 0.01)
         << "stride " << stride;
   }
-  // Only the probe of a stage whose pages gain from it alone samples; one
-  // that pays runs on every page, and a reference stage's probe runs on
-  // every page too (its sources must be in its tables).
+  // A probe of a stage that does not pay samples; one that pays runs on
+  // every page and block. The XOR stage's sample is a quarter of the pages;
+  // a reference stage's probe runs on every page, on the blocks whose
+  // content hash is in a sixteenth (its sources must be in its tables).
   StageYields yields{};
   yields[kXorPages] = {1000, 0};          // never pays: off but for probes
   yields[kZeroBlocks] = {1000, 1000000};  // pays
@@ -168,7 +261,7 @@ TEST(PlanStages, AProbeSamplesAQuarterOfThePages) {
   in.link_ns_per_byte = 8.0;
   in.epoch = kStageProbeEpochs;
   std::fill(std::begin(in.enabled), std::end(in.enabled), true);
-  const StagePlan plan = plan_stages(in);
+  StagePlan plan = plan_stages(in);
   uint64_t on_sample = 0, xor_on = 0;
   for (uint64_t pfn = 0; pfn < 1000; ++pfn) {
     on_sample += in_probe_sample(pfn);
@@ -179,6 +272,21 @@ TEST(PlanStages, AProbeSamplesAQuarterOfThePages) {
     EXPECT_TRUE(plan.on(OptionalStage::kEpochRefs, pfn)) << "nothing known: every page";
   }
   EXPECT_EQ(xor_on, on_sample);
+  eval::Rng rng(11);
+  plan.content_shift = kMaxContentSampleShift;
+  uint64_t content_sampled = 0;
+  constexpr uint64_t kHashes = 1 << 16;
+  for (uint64_t i = 0; i < kHashes; ++i) {
+    const uint64_t hash = rng.next();
+    content_sampled += in_content_sample(hash, kMaxContentSampleShift);
+    EXPECT_EQ(plan.on_block(OptionalStage::kReplicaRefs, hash),
+              in_content_sample(hash, kMaxContentSampleShift));
+    EXPECT_TRUE(plan.on_block(OptionalStage::kZeroBlocks, hash)) << "pays: every block";
+    EXPECT_TRUE(plan.on_block(OptionalStage::kXorPages, hash)) << "sampled by page";
+    EXPECT_TRUE(plan.on_block(OptionalStage::kEpochRefs, hash)) << "nothing known: every block";
+  }
+  EXPECT_NEAR(static_cast<double>(content_sampled) / kHashes, 1.0 / (1 << kMaxContentSampleShift),
+              0.005);
   EXPECT_TRUE(plan.on(OptionalStage::kXorPages)) << "the epoch runs the stage";
   in.epoch = kStageProbeEpochs + 1;
   EXPECT_FALSE(plan_stages(in).on(OptionalStage::kXorPages)) << "no probe, no sample";

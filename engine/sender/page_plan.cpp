@@ -11,6 +11,13 @@ uint64_t stage_probe_interval(uint32_t unpaid_runs) {
   return kStageProbeEpochs << backoff;
 }
 
+unsigned content_sample_shift(uint64_t changed_blocks) {
+  unsigned shift = 0;
+  while (shift < kMaxContentSampleShift && changed_blocks >> (shift + 1) >= kMinProbeLookups)
+    ++shift;
+  return shift;
+}
+
 StagePlan plan_stages(const StageInputs& in) {
   StagePlan plan;
   for (size_t s = 0; s < kOptionalStages; ++s) {
@@ -20,7 +27,7 @@ StagePlan plan_stages(const StageInputs& in) {
     const bool probe = (in.epoch + in.warmup_epochs[s]) % interval <= in.warmup_epochs[s];
     const bool pays = stage_pays(y, in.ns_per_lookup[s], in.link_ns_per_byte);
     plan.run[s] = in.enabled[s] && (unknown || probe || pays);
-    plan.sampled[s] = plan.run[s] && !unknown && !pays && kProbedOnASample[s];
+    plan.sampled[s] = plan.run[s] && !unknown && !pays;
   }
   return plan;
 }

@@ -14,30 +14,63 @@
 
 namespace fgbi {
 
-// A probe (and its warm-up) of some stages runs on one page in
-// 2^kProbeSampleShift only, chosen by pfn so that a warm-up and its probe
-// pick the same pages: what the stage saves per lookup is measured all the
-// same, at a fraction of the price when it does not pay.
-inline constexpr unsigned kProbeSampleShift = 2;
+// A probe (and its warm-up) of a stage that does not pay runs on a sample:
+// what the stage saves per lookup is measured all the same, at a fraction
+// of the price, and the model learns what the whole epoch would have seen.
+//
+// How a stage's sample is drawn. What a page gains from an XOR delta or
+// zero ops does not depend on other pages: those stages run on the quarter
+// of the pages whose pfn falls in the sample, the same pages in a warm-up
+// and its probe. A reference needs its source's block in the segment's
+// table or the index too, and a sample of pages would find a sixteenth of
+// the in-epoch duplicates: the reference stages run on every page but look
+// up and record only the blocks whose content hash falls in the sample. A
+// duplicate has its source's hash, so the two are sampled together.
+enum class ProbeSample : uint8_t { kPages, kContent };
+inline constexpr ProbeSample kProbeSampleOf[kOptionalStages] = {
+    ProbeSample::kContent, ProbeSample::kContent, ProbeSample::kPages, ProbeSample::kPages};
+inline constexpr unsigned kProbeSampleShift = 2;  // pages: a quarter
 inline bool in_probe_sample(uint64_t pfn) {
   return (pfn * 0x9E3779B97F4A7C15ull) >> (64 - kProbeSampleShift) == 0;
 }
-// The stages probed on a sample: what a page gains from them does not
-// depend on other pages running them. A reference needs its source's
-// blocks in the segment's table or the index, which a sample would fill
-// with a quarter of them, finding a sixteenth of the in-epoch duplicates.
-inline constexpr bool kProbedOnASample[kOptionalStages] = {false, false, true, true};
+// The content sample is as small as still leaves kMinProbeLookups of the
+// epoch's changed blocks, down to a sixteenth: a probed page pays the
+// planner's fixed work anyway, and a small epoch's probe is cheap while a
+// sample of it could miss the few references it has.
+inline constexpr unsigned kMaxContentSampleShift = 4;
+inline constexpr uint64_t kMinProbeLookups = 1024;
+unsigned content_sample_shift(uint64_t changed_blocks);
+// Whether a block of this full hash is in a content sample of 2^-shift:
+// its top bits, since the index and the duplicate table pick their slots
+// by the low bits, so the sample spreads over all of them.
+inline bool in_content_sample(uint64_t block_hash, unsigned shift) {
+  return shift == 0 || block_hash >> (64 - shift) == 0;
+}
 
-// Which optional stages an epoch runs, and on which pages.
+// Which optional stages an epoch runs, and on which pages and blocks.
 struct StagePlan {
   bool run[kOptionalStages] = {};      // none until plan_stages decides
-  bool sampled[kOptionalStages] = {};  // a probe: the sample's pages only
+  bool sampled[kOptionalStages] = {};  // a probe: on its sample only
+  // content_sample_shift of the epoch's changed blocks, set by the sender
+  // once the capture has counted them.
+  unsigned content_shift = 0;
   // Whether the stage runs on any page of the epoch.
   bool on(OptionalStage s) const { return run[static_cast<size_t>(s)]; }
   // Whether it runs on page pfn.
   bool on(OptionalStage s, uint64_t pfn) const {
     const size_t i = static_cast<size_t>(s);
-    return run[i] && (!sampled[i] || in_probe_sample(pfn));
+    return run[i] &&
+           (!sampled[i] || kProbeSampleOf[i] != ProbeSample::kPages || in_probe_sample(pfn));
+  }
+  // Whether, on a page it runs on, it handles a block of this full hash.
+  bool on_block(OptionalStage s, uint64_t block_hash) const {
+    const size_t i = static_cast<size_t>(s);
+    return !sampled[i] || kProbeSampleOf[i] != ProbeSample::kContent ||
+           in_content_sample(block_hash, content_shift);
+  }
+  // log2 of the share of its work a sampled stage did.
+  unsigned sample_shift(size_t s) const {
+    return kProbeSampleOf[s] == ProbeSample::kPages ? kProbeSampleShift : content_shift;
   }
 };
 
@@ -64,9 +97,9 @@ inline constexpr uint32_t kMaxProbeBackoff = 3;
 uint64_t stage_probe_interval(uint32_t unpaid_runs);
 
 // A stage runs when it is enabled and either nothing is known about it yet,
-// it is its probe epoch (or one of the warm-up epochs just before: then,
-// for kProbedOnASample stages, on the sample only), or what it saved per
-// lookup at the link's speed pays for its cost per lookup.
+// it is its probe epoch (or one of the warm-up epochs just before: then on
+// the probe's sample only), or what it saved per lookup at the link's speed
+// pays for its cost per lookup.
 StagePlan plan_stages(const StageInputs& in);
 
 // The forms a page can ship in (docs/wire-format.md).

@@ -579,14 +579,15 @@ void Sender::share_blocks(Segment& seg, Worker& w, const DirtyPage& page, const 
     if ((config_.sharing & FGBI_SHARE_ZERO) && zero && bit(zero, b)) {
       op = wire::BlockOp::kZero;
       ++out.n_zero;
-    } else if (epoch_refs) {
+    } else if (epoch_refs && stages_.on_block(OptionalStage::kEpochRefs, h)) {
       ++yields[static_cast<size_t>(OptionalStage::kEpochRefs)].lookups;
       const Worker::DupSlot* d = w.find_dup(h);
       if (d && std::memcmp(d->data, block, block_size) == 0 &&
           reference(OptionalStage::kEpochRefs, wire::BlockOp::kRefEpoch, d->pfn, d->block))
         ++out.n_epoch;
     }
-    if (op == wire::BlockOp::kLiteral && replica_refs) {
+    if (op == wire::BlockOp::kLiteral && replica_refs &&
+        stages_.on_block(OptionalStage::kReplicaRefs, h)) {
       ++yields[static_cast<size_t>(OptionalStage::kReplicaRefs)].lookups;
       const ContentIndex::Entry* e = index_.find(h);
       if (e && replica_holds(*e, h) &&
@@ -637,8 +638,10 @@ void Sender::commit_sources(Segment& seg, Worker& w, const DirtyPage& page, cons
     for (; sources != 0; sources &= sources - 1) {
       const uint32_t b = word * 64 + static_cast<uint32_t>(std::countr_zero(sources));
       const uint64_t h = shared.full_hashes[b];
-      if (epoch_refs) w.add_dup(h, page.pfn, b, w.block_data[b]);
-      if (replica_refs) seg.index_inserts.push_back({h, page.pfn, b});
+      if (epoch_refs && stages_.on_block(OptionalStage::kEpochRefs, h))
+        w.add_dup(h, page.pfn, b, w.block_data[b]);
+      if (replica_refs && stages_.on_block(OptionalStage::kReplicaRefs, h))
+        seg.index_inserts.push_back({h, page.pfn, b});
     }
   }
 }
@@ -857,7 +860,8 @@ void Sender::prefetch_pages(size_t first, size_t count) const {
     for (uint32_t w = 0; w < kernels::kBitmapWords; ++w) {
       for (uint64_t bits = d.changed[w]; bits; bits &= bits - 1) {
         const uint32_t b = w * 64 + static_cast<uint32_t>(std::countr_zero(bits));
-        if (use_index) index_.prefetch(hashes[b]);
+        if (use_index && stages_.on_block(OptionalStage::kReplicaRefs, hashes[b]))
+          index_.prefetch(hashes[b]);
         if (cached) prefetch_line(cached + size_t{b} * config_.block_size);
       }
     }
@@ -946,6 +950,12 @@ void Sender::encode_segment(size_t index, Worker& w) {
 }
 
 fgbi_status Sender::encode_epoch(fgbi_write_fn write, void* user, std::span<uint8_t> in_place) {
+  if (stages_.sampled[static_cast<size_t>(OptionalStage::kEpochRefs)] ||
+      stages_.sampled[static_cast<size_t>(OptionalStage::kReplicaRefs)]) {
+    uint64_t changed_blocks = 0;
+    for (const DirtyPage& d : dirty_) changed_blocks += d.n_changed;
+    stages_.content_shift = content_sample_shift(changed_blocks);
+  }
   const size_t n_segments = segment_count();
   if (segments_.size() < n_segments) segments_.resize(n_segments);
   wire::EpochHeader header;
@@ -1012,12 +1022,13 @@ fgbi_status Sender::encode_epoch(fgbi_write_fn write, void* user, std::span<uint
       cache_.insert(dirty_[d].pfn, dirty_[d].data, first_send);
     for (const uint64_t pfn : seg.cache_drops) cache_.invalidate(pfn);
   }
-  // A probe saw one page in 2^kProbeSampleShift: the model learns what the
-  // whole epoch would have seen, so that probes and full runs weigh alike.
+  // A probe saw one page (or one block's content) in 2^sample_shift: the
+  // model learns what the whole epoch would have seen, so that probes and
+  // full runs weigh alike.
   for (size_t st = 0; st < kOptionalStages; ++st) {
     if (!stages_.sampled[st]) continue;
-    samples.stages[st].lookups *= 1 << kProbeSampleShift;
-    samples.stages[st].saved_bytes *= 1 << kProbeSampleShift;
+    samples.stages[st].lookups *= 1 << stages_.sample_shift(st);
+    samples.stages[st].saved_bytes *= 1 << stages_.sample_shift(st);
   }
   cost_model_.learn(samples, config_.adaptive, learned);
   encoded_bytes_ = wire::kHeaderBytes + writer.body_bytes() + wire::kTrailerBytes;
