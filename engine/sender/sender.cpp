@@ -456,6 +456,21 @@ bool Sender::replica_holds(const ContentIndex::Entry& e, uint64_t hash) const {
          hashes_[e.pfn * config_.blocks_per_page() + e.block] == hash;
 }
 
+// Whether a changed block of the page is in a content-sampled probe's
+// sample: where none is, a reference probe has nothing to look up or record
+// on the page, and the page can skip the planner. With narrowed test hashes
+// the stored ones cannot tell, so every page is taken to have one.
+bool Sender::has_sampled_content(const DirtyPage& page) const {
+  if (config_.hash_mask() != ~0ull) return true;
+  const uint64_t* hashes = hashes_.data() + page.pfn * config_.blocks_per_page();
+  for (uint32_t w = 0; w < kernels::kBitmapWords; ++w)
+    for (uint64_t bits = page.changed[w]; bits != 0; bits &= bits - 1)
+      if (in_content_sample(hashes[w * 64 + static_cast<uint32_t>(std::countr_zero(bits))],
+                            stages_.content_shift))
+        return true;
+  return false;
+}
+
 // The page-level XOR-RLE delta (kernels/xor_rle.hpp) of `page` against
 // the cached copy `old`, built from the changed blocks only: unchanged
 // blocks are known to be equal and are never read. Each run of adjacent
@@ -683,8 +698,15 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
 
   const bool explore = ++w.coded_pages % kExplorePeriod == 0;
   // A stage runs only where the configuration enables it (plan_epoch_stages).
-  const bool epoch_refs = stages_.on(OptionalStage::kEpochRefs, page.pfn);
-  const bool replica_refs = stages_.on(OptionalStage::kReplicaRefs, page.pfn);
+  bool epoch_refs = stages_.on(OptionalStage::kEpochRefs, page.pfn);
+  bool replica_refs = stages_.on(OptionalStage::kReplicaRefs, page.pfn);
+  const bool epoch_sampled = stages_.sampled[static_cast<size_t>(OptionalStage::kEpochRefs)];
+  const bool replica_sampled = stages_.sampled[static_cast<size_t>(OptionalStage::kReplicaRefs)];
+  if (((epoch_refs && epoch_sampled) || (replica_refs && replica_sampled)) &&
+      !has_sampled_content(page)) {
+    epoch_refs &= !epoch_sampled;
+    replica_refs &= !replica_sampled;
+  }
   bool zero_blocks = false;
   for (uint32_t word = 0; zero && word < kernels::kBitmapWords; ++word)
     zero_blocks |= (zero[word] & changed[word]) != 0;
