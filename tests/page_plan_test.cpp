@@ -28,6 +28,24 @@ constexpr size_t kReplicaRefs = static_cast<size_t>(OptionalStage::kReplicaRefs)
 constexpr size_t kXorPages = static_cast<size_t>(OptionalStage::kXorPages);
 constexpr size_t kZeroBlocks = static_cast<size_t>(OptionalStage::kZeroBlocks);
 
+// Fills the primary with random bytes (nothing to share or compress).
+void fill_random(Pair& pair, eval::Rng& rng) {
+  for (auto& byte : pair.primary()) byte = static_cast<uint8_t>(rng.next());
+}
+
+// fill_random, then the initial synchronisation of every page.
+void sync_random(Pair& pair, eval::Rng& rng) {
+  fill_random(pair, rng);
+  pair.replicate(all_pages(pair.options().pages));
+}
+
+// A sender statistic; a failure to read it fails the test.
+uint64_t sender_stat(Pair& pair, fgbi_stat stat) {
+  uint64_t value = 0;
+  EXPECT_EQ(fgbi_sender_get_stat(pair.sender(), stat, &value), FGBI_OK);
+  return value;
+}
+
 struct StageCase {
   const char* name;
   StageYield replica;  // the other stages: nothing known yet
@@ -120,16 +138,13 @@ TEST(PlanStages, ZeroBlocksAreSharedOnlyWhereTheyPay) {
     ASSERT_GT(sampled, 0u);
     ASSERT_LT(sampled, o.pages);
     eval::Rng rng(3);
-    for (auto& byte : pair.primary()) byte = static_cast<uint8_t>(rng.next());
-    pair.replicate(all_pages(o.pages));
-    uint64_t zero_before = 0;
-    ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_BLOCKS_ZERO, &zero_before), FGBI_OK);
+    sync_random(pair, rng);
+    uint64_t zero_before = sender_stat(pair, FGBI_S_BLOCKS_ZERO);
     for (uint64_t epoch = 2; epoch < 2 + kEditEpochs; ++epoch) {
       edit_ten_blocks(pair, epoch, rng, /*first_zeroed=*/true);
       pair.replicate(all_pages(o.pages));
       ASSERT_TRUE(pair.replica_matches_primary());
-      uint64_t zero = 0;
-      ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_BLOCKS_ZERO, &zero), FGBI_OK);
+      const uint64_t zero = sender_stat(pair, FGBI_S_BLOCKS_ZERO);
       const uint64_t shared = zero - zero_before;
       zero_before = zero;
       const bool probe = epoch % kStageProbeEpochs == 0;
@@ -171,10 +186,8 @@ TEST(PlanStages, AReferenceProbeSamplesBlocksByContent) {
     o.codecs = 0;
     Pair pair(o);
     eval::Rng rng(7);
-    for (auto& byte : pair.primary()) byte = static_cast<uint8_t>(rng.next());
-    pair.replicate(all_pages(o.pages));
-    uint64_t before = 0;
-    ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_BLOCKS_SHARED_EPOCH, &before), FGBI_OK);
+    sync_random(pair, rng);
+    uint64_t before = sender_stat(pair, FGBI_S_BLOCKS_SHARED_EPOCH);
     for (uint64_t epoch = kFirstEpoch; epoch < kFirstEpoch + kEditEpochs; ++epoch) {
       // Fresh blocks, drawn until half are in the content sample. Their
       // hashes differ in the low 12 bits, by which the sender's duplicate
@@ -197,8 +210,7 @@ TEST(PlanStages, AReferenceProbeSamplesBlocksByContent) {
           std::memcpy(pair.page(pfn) + b * 64, fresh[b].data(), 64);
       pair.replicate(all_pages(o.pages));
       ASSERT_TRUE(pair.replica_matches_primary());
-      uint64_t after = 0;
-      ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_BLOCKS_SHARED_EPOCH, &after), FGBI_OK);
+      const uint64_t after = sender_stat(pair, FGBI_S_BLOCKS_SHARED_EPOCH);
       shared_at[link].push_back(after - before);
       before = after;
     }
@@ -302,18 +314,15 @@ TEST(PlanStages, AStageThatKeepsLosingIsProbedLessAndLessOften) {
   o.link_mbps = 100000;
   Pair pair(o);
   eval::Rng rng(5);
-  for (auto& byte : pair.primary()) byte = static_cast<uint8_t>(rng.next());
-  pair.replicate(all_pages(o.pages));
-  uint64_t zero_before = 0;
-  ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_BLOCKS_ZERO, &zero_before), FGBI_OK);
+  sync_random(pair, rng);
+  uint64_t zero_before = sender_stat(pair, FGBI_S_BLOCKS_ZERO);
   // The epochs of [first, last] in which the capture found zero blocks.
   auto epochs_sharing_zeros = [&](uint64_t first, uint64_t last) {
     std::vector<uint64_t> ran_in;
     for (uint64_t epoch = first; epoch <= last; ++epoch) {
       edit_ten_blocks(pair, epoch, rng, /*first_zeroed=*/true);
       pair.replicate(all_pages(o.pages));
-      uint64_t zero = 0;
-      EXPECT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_BLOCKS_ZERO, &zero), FGBI_OK);
+      const uint64_t zero = sender_stat(pair, FGBI_S_BLOCKS_ZERO);
       if (zero > zero_before) ran_in.push_back(epoch);
       zero_before = zero;
     }
@@ -336,17 +345,14 @@ TEST(PlanStages, TheCacheLetsSentPagesGoWhileXorIsOff) {
   o.link_mbps = 100000;  // XOR deltas of rewritten blocks never pay
   Pair pair(o);
   eval::Rng rng(9);
-  for (auto& byte : pair.primary()) byte = static_cast<uint8_t>(rng.next());
-  pair.replicate(all_pages(o.pages));
+  sync_random(pair, rng);
   std::vector<uint64_t> hits_per_epoch{0, 0};  // indexed by sender epoch
-  uint64_t hits_before = 0;
-  ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_CACHE_HITS, &hits_before), FGBI_OK);
+  uint64_t hits_before = sender_stat(pair, FGBI_S_CACHE_HITS);
   for (uint64_t epoch = 2; epoch <= 8; ++epoch) {
     edit_ten_blocks(pair, epoch, rng, /*first_zeroed=*/false);
     pair.replicate(all_pages(o.pages));
     ASSERT_TRUE(pair.replica_matches_primary()) << "epoch " << epoch;
-    uint64_t hits = 0;
-    ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_CACHE_HITS, &hits), FGBI_OK);
+    const uint64_t hits = sender_stat(pair, FGBI_S_CACHE_HITS);
     hits_per_epoch.push_back(hits - hits_before);
     hits_before = hits;
   }
@@ -504,7 +510,7 @@ TEST(ReferenceRule, TheSenderTakesAReferenceOnlyWhereItIsSmaller) {
     o.codecs = FGBI_CODEC_XOR;
     Pair pair(o);
     eval::Rng rng(5);
-    for (auto& byte : pair.primary()) byte = static_cast<uint8_t>(rng.next());
+    fill_random(pair, rng);
     uint8_t* source = pair.primary().data() + 3 * kPage;  // pfn 3, block 0
     uint8_t* target = pair.primary().data() + 9 * kPage;  // pfn 9, block 0
     if (near_copy) {
@@ -518,8 +524,7 @@ TEST(ReferenceRule, TheSenderTakesAReferenceOnlyWhereItIsSmaller) {
     std::memcpy(target, source, 41 * 64);
     pair.replicate({9});
     ASSERT_TRUE(pair.replica_matches_primary());
-    uint64_t shared = 0;
-    ASSERT_EQ(fgbi_sender_get_stat(pair.sender(), FGBI_S_BLOCKS_SHARED_REPLICA, &shared), FGBI_OK);
+    const uint64_t shared = sender_stat(pair, FGBI_S_BLOCKS_SHARED_REPLICA);
     EXPECT_EQ(shared, near_copy ? 40u : 41u) << (near_copy ? "near copy" : "unrelated old content");
   }
 }
