@@ -199,7 +199,8 @@ TEST(PlanStages, AReferenceProbeSamplesBlocksByContent) {
         std::vector<uint8_t> block(64);
         for (auto& byte : block) byte = static_cast<uint8_t>(rng.next());
         const uint64_t hash = kernels::block_hash_reference(block.data(), 64);
-        const bool sampled = in_content_sample(hash, kMaxContentSampleShift);
+        const bool sampled = in_content_sample(
+            hash, kMaxContentSampleShift, content_sample_salt(OptionalStage::kEpochRefs, epoch));
         if (sampled ? in_sample == kBlocks / 2 : fresh.size() - in_sample == kBlocks / 2) continue;
         if (!slots.insert(hash & 0xFFF).second) continue;
         in_sample += sampled;
@@ -238,7 +239,7 @@ TEST(PlanStages, AReferenceProbeSamplesBlocksByContent) {
       << "the figures above assume this reference cost";
 }
 
-// The content sample keeps at least kMinProbeLookups of the epoch's
+// The content sample keeps at least kMinProbeBlocks of the epoch's
 // changed blocks, and at most a sixteenth.
 TEST(PlanStages, TheContentSampleShrinksWithTheEpoch) {
   const std::pair<uint64_t, unsigned> cases[] = {
@@ -246,7 +247,23 @@ TEST(PlanStages, TheContentSampleShrinksWithTheEpoch) {
       {4096, 2}, {8192, 3}, {16383, 3}, {16384, 4}, {uint64_t{1} << 40, 4}};
   for (const auto& [blocks, shift] : cases)
     EXPECT_EQ(content_sample_shift(blocks), shift) << blocks << " changed blocks";
-  static_assert(kMaxContentSampleShift == 4 && kMinProbeLookups == 1024, "the table's limits");
+  static_assert(kMaxContentSampleShift == 4 && kMinProbeBlocks == 1024, "the table's limits");
+}
+
+// A content that recurs everywhere (here the zero block) is in some of the
+// in-epoch reference stage's samples and not in others: each epoch draws
+// its own. The replica stage's sample stays the same, as its index needs.
+TEST(PlanStages, TheInEpochSampleChangesEveryEpoch) {
+  const std::vector<uint8_t> zero_block(64, 0);
+  const uint64_t hash = kernels::block_hash_reference(zero_block.data(), 64);
+  constexpr uint64_t kEpochs = 256;
+  uint64_t sampled = 0;
+  for (uint64_t epoch = 1; epoch <= kEpochs; ++epoch) {
+    sampled += in_content_sample(hash, kMaxContentSampleShift,
+                                 content_sample_salt(OptionalStage::kEpochRefs, epoch));
+    EXPECT_EQ(content_sample_salt(OptionalStage::kReplicaRefs, epoch), 0u);
+  }
+  EXPECT_NEAR(static_cast<double>(sampled) / kEpochs, 1.0 / (1 << kMaxContentSampleShift), 0.03);
 }
 
 // A probe's sample is a fixed share of the pages, whatever their layout:
@@ -286,17 +303,20 @@ TEST(PlanStages, AProbeSamplesAQuarterOfThePages) {
   EXPECT_EQ(xor_on, on_sample);
   eval::Rng rng(11);
   plan.content_shift = kMaxContentSampleShift;
-  uint64_t content_sampled = 0;
+  uint64_t content_sampled = 0, wrong = 0;
   constexpr uint64_t kHashes = 1 << 16;
   for (uint64_t i = 0; i < kHashes; ++i) {
-    const uint64_t hash = rng.next();
-    content_sampled += in_content_sample(hash, kMaxContentSampleShift);
-    EXPECT_EQ(plan.on_block(OptionalStage::kReplicaRefs, hash),
-              in_content_sample(hash, kMaxContentSampleShift));
-    EXPECT_TRUE(plan.on_block(OptionalStage::kZeroBlocks, hash)) << "pays: every block";
-    EXPECT_TRUE(plan.on_block(OptionalStage::kXorPages, hash)) << "sampled by page";
-    EXPECT_TRUE(plan.on_block(OptionalStage::kEpochRefs, hash)) << "nothing known: every block";
+    uint8_t block[32] = {};
+    std::memcpy(block, &i, sizeof i);
+    const uint64_t hash = kernels::block_hash_reference(block, sizeof block);
+    const bool in_sample = in_content_sample(hash, kMaxContentSampleShift, 0);
+    content_sampled += in_sample;
+    wrong += plan.on_block(OptionalStage::kReplicaRefs, hash) != in_sample;
+    wrong += !plan.on_block(OptionalStage::kZeroBlocks, hash);  // pays: every block
+    wrong += !plan.on_block(OptionalStage::kXorPages, hash);    // sampled by page
+    wrong += !plan.on_block(OptionalStage::kEpochRefs, hash);   // nothing known: every block
   }
+  EXPECT_EQ(wrong, 0u);
   EXPECT_NEAR(static_cast<double>(content_sampled) / kHashes, 1.0 / (1 << kMaxContentSampleShift),
               0.005);
   EXPECT_TRUE(plan.on(OptionalStage::kXorPages)) << "the epoch runs the stage";

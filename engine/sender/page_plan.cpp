@@ -13,7 +13,7 @@ uint64_t stage_probe_interval(uint32_t unpaid_runs) {
 
 unsigned content_sample_shift(uint64_t changed_blocks) {
   unsigned shift = 0;
-  while (shift < kMaxContentSampleShift && changed_blocks >> (shift + 1) >= kMinProbeLookups)
+  while (shift < kMaxContentSampleShift && changed_blocks >> (shift + 1) >= kMinProbeBlocks)
     ++shift;
   return shift;
 }

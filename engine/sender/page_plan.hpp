@@ -33,27 +33,39 @@ inline constexpr unsigned kProbeSampleShift = 2;  // pages: a quarter
 inline bool in_probe_sample(uint64_t pfn) {
   return (pfn * 0x9E3779B97F4A7C15ull) >> (64 - kProbeSampleShift) == 0;
 }
-// The content sample is as small as still leaves kMinProbeLookups of the
-// epoch's changed blocks, down to a sixteenth: a probed page pays the
-// planner's fixed work anyway, and a small epoch's probe is cheap while a
-// sample of it could miss the few references it has.
+// The content sample is as small as still holds kMinProbeBlocks of the
+// epoch's changed blocks, down to a sixteenth: pages with many changed
+// blocks nearly all have one in any sample and go through the planner
+// anyway, and a small epoch's probe is cheap while a sample of it could
+// miss the few references it has.
 inline constexpr unsigned kMaxContentSampleShift = 4;
-inline constexpr uint64_t kMinProbeLookups = 1024;
+inline constexpr uint64_t kMinProbeBlocks = 1024;
 unsigned content_sample_shift(uint64_t changed_blocks);
-// Whether a block of this full hash is in a content sample of 2^-shift:
-// its top bits, since the index and the duplicate table pick their slots
-// by the low bits, so the sample spreads over all of them.
-inline bool in_content_sample(uint64_t block_hash, unsigned shift) {
-  return shift == 0 || block_hash >> (64 - shift) == 0;
+// Whether a block of this full hash is in a content sample of 2^-shift
+// drawn with `salt`: the top bits of hash ^ salt, since the index and the
+// duplicate table pick their slots by the low bits, so the sample spreads
+// over all of them.
+inline bool in_content_sample(uint64_t block_hash, unsigned shift, uint64_t salt) {
+  return shift == 0 || (block_hash ^ salt) >> (64 - shift) == 0;
+}
+// The in-epoch reference stage draws a new sample in each epoch, so that no
+// content that recurs (a fill pattern, say) is in every probe or in none;
+// its duplicate table lives for one segment. The replica reference stage
+// keeps salt 0: its index holds what earlier probes inserted, which a
+// lookup can find only in the same sample.
+inline uint64_t content_sample_salt(OptionalStage s, uint64_t epoch) {
+  return s == OptionalStage::kEpochRefs ? epoch * 0x9E3779B97F4A7C15ull : 0;
 }
 
 // Which optional stages an epoch runs, and on which pages and blocks.
 struct StagePlan {
   bool run[kOptionalStages] = {};      // none until plan_stages decides
   bool sampled[kOptionalStages] = {};  // a probe: on its sample only
-  // content_sample_shift of the epoch's changed blocks, set by the sender
-  // once the capture has counted them.
+  // content_sample_shift of the epoch's changed blocks and each stage's
+  // content_sample_salt, set by the sender once the capture has counted
+  // the blocks.
   unsigned content_shift = 0;
+  uint64_t content_salt[kOptionalStages] = {};
   // Whether the stage runs on any page of the epoch.
   bool on(OptionalStage s) const { return run[static_cast<size_t>(s)]; }
   // Whether it runs on page pfn.
@@ -66,7 +78,7 @@ struct StagePlan {
   bool on_block(OptionalStage s, uint64_t block_hash) const {
     const size_t i = static_cast<size_t>(s);
     return !sampled[i] || kProbeSampleOf[i] != ProbeSample::kContent ||
-           in_content_sample(block_hash, content_shift);
+           in_content_sample(block_hash, content_shift, content_salt[i]);
   }
   // log2 of the share of its work a sampled stage did.
   unsigned sample_shift(size_t s) const {

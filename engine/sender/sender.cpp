@@ -456,17 +456,16 @@ bool Sender::replica_holds(const ContentIndex::Entry& e, uint64_t hash) const {
          hashes_[e.pfn * config_.blocks_per_page() + e.block] == hash;
 }
 
-// Whether a changed block of the page is in a content-sampled probe's
-// sample: where none is, a reference probe has nothing to look up or record
-// on the page, and the page can skip the planner. With narrowed test hashes
-// the stored ones cannot tell, so every page is taken to have one.
-bool Sender::has_sampled_content(const DirtyPage& page) const {
+// Whether a content-sampled reference stage has a changed block of the
+// page in its sample: where it has none, it has nothing to look up or
+// record on the page. With narrowed test hashes the stored ones cannot
+// tell, so every page is taken to have one.
+bool Sender::samples_a_block(OptionalStage stage, const DirtyPage& page) const {
   if (config_.hash_mask() != ~0ull) return true;
   const uint64_t* hashes = hashes_.data() + page.pfn * config_.blocks_per_page();
   for (uint32_t w = 0; w < kernels::kBitmapWords; ++w)
     for (uint64_t bits = page.changed[w]; bits != 0; bits &= bits - 1)
-      if (in_content_sample(hashes[w * 64 + static_cast<uint32_t>(std::countr_zero(bits))],
-                            stages_.content_shift))
+      if (stages_.on_block(stage, hashes[w * 64 + static_cast<uint32_t>(std::countr_zero(bits))]))
         return true;
   return false;
 }
@@ -698,15 +697,14 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
 
   const bool explore = ++w.coded_pages % kExplorePeriod == 0;
   // A stage runs only where the configuration enables it (plan_epoch_stages).
+  // A content-sampled probe runs on a page only where a changed block is
+  // in its sample: elsewhere it has nothing to look up or record.
   bool epoch_refs = stages_.on(OptionalStage::kEpochRefs, page.pfn);
   bool replica_refs = stages_.on(OptionalStage::kReplicaRefs, page.pfn);
-  const bool epoch_sampled = stages_.sampled[static_cast<size_t>(OptionalStage::kEpochRefs)];
-  const bool replica_sampled = stages_.sampled[static_cast<size_t>(OptionalStage::kReplicaRefs)];
-  if (((epoch_refs && epoch_sampled) || (replica_refs && replica_sampled)) &&
-      !has_sampled_content(page)) {
-    epoch_refs &= !epoch_sampled;
-    replica_refs &= !replica_sampled;
-  }
+  if (epoch_refs && stages_.sampled[static_cast<size_t>(OptionalStage::kEpochRefs)])
+    epoch_refs = samples_a_block(OptionalStage::kEpochRefs, page);
+  if (replica_refs && stages_.sampled[static_cast<size_t>(OptionalStage::kReplicaRefs)])
+    replica_refs = samples_a_block(OptionalStage::kReplicaRefs, page);
   bool zero_blocks = false;
   for (uint32_t word = 0; zero && word < kernels::kBitmapWords; ++word)
     zero_blocks |= (zero[word] & changed[word]) != 0;
@@ -977,6 +975,8 @@ fgbi_status Sender::encode_epoch(fgbi_write_fn write, void* user, std::span<uint
     uint64_t changed_blocks = 0;
     for (const DirtyPage& d : dirty_) changed_blocks += d.n_changed;
     stages_.content_shift = content_sample_shift(changed_blocks);
+    for (size_t st = 0; st < kOptionalStages; ++st)
+      stages_.content_salt[st] = content_sample_salt(static_cast<OptionalStage>(st), epoch_);
   }
   const size_t n_segments = segment_count();
   if (segments_.size() < n_segments) segments_.resize(n_segments);

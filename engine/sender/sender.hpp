@@ -134,7 +134,7 @@ class Sender {
   // Returns true when the page went into the segment's XOR_PAGES record.
   bool encode_page(Segment& seg, Worker& worker, CostModel::Local& costs, uint32_t dirty_index);
   bool replica_holds(const ContentIndex::Entry& e, uint64_t hash) const;
-  bool has_sampled_content(const DirtyPage& page) const;
+  bool samples_a_block(OptionalStage stage, const DirtyPage& page) const;
   void share_blocks(Segment& seg, Worker& w, const DirtyPage& page, const uint64_t* zero,
                     const uint8_t* cached, bool epoch_refs, bool replica_refs, BlockOps& out) const;
   size_t xor_page_delta(const DirtyPage& page, const uint8_t* old, uint8_t* out, size_t capacity,
