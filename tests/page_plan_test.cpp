@@ -301,7 +301,6 @@ TEST(PlanStages, AProbeSamplesAQuarterOfThePages) {
     EXPECT_TRUE(plan.on(OptionalStage::kEpochRefs, pfn)) << "nothing known: every page";
   }
   EXPECT_EQ(xor_on, on_sample);
-  eval::Rng rng(11);
   plan.content_shift = kMaxContentSampleShift;
   uint64_t content_sampled = 0, wrong = 0;
   constexpr uint64_t kHashes = 1 << 16;

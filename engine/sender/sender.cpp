@@ -456,12 +456,12 @@ bool Sender::replica_holds(const ContentIndex::Entry& e, uint64_t hash) const {
          hashes_[e.pfn * config_.blocks_per_page() + e.block] == hash;
 }
 
-// Whether a content-sampled reference stage has a changed block of the
-// page in its sample: where it has none, it has nothing to look up or
-// record on the page. With narrowed test hashes the stored ones cannot
-// tell, so every page is taken to have one.
+// Whether a reference stage has work on the page: always, unless its probe
+// samples content and no changed block of the page is in the sample. With
+// narrowed test hashes the stored ones cannot tell, so every page is taken
+// to have one.
 bool Sender::samples_a_block(OptionalStage stage, const DirtyPage& page) const {
-  if (config_.hash_mask() != ~0ull) return true;
+  if (!stages_.sampled[static_cast<size_t>(stage)] || config_.hash_mask() != ~0ull) return true;
   const uint64_t* hashes = hashes_.data() + page.pfn * config_.blocks_per_page();
   for (uint32_t w = 0; w < kernels::kBitmapWords; ++w)
     for (uint64_t bits = page.changed[w]; bits != 0; bits &= bits - 1)
@@ -699,12 +699,10 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   // A stage runs only where the configuration enables it (plan_epoch_stages).
   // A content-sampled probe runs on a page only where a changed block is
   // in its sample: elsewhere it has nothing to look up or record.
-  bool epoch_refs = stages_.on(OptionalStage::kEpochRefs, page.pfn);
-  bool replica_refs = stages_.on(OptionalStage::kReplicaRefs, page.pfn);
-  if (epoch_refs && stages_.sampled[static_cast<size_t>(OptionalStage::kEpochRefs)])
-    epoch_refs = samples_a_block(OptionalStage::kEpochRefs, page);
-  if (replica_refs && stages_.sampled[static_cast<size_t>(OptionalStage::kReplicaRefs)])
-    replica_refs = samples_a_block(OptionalStage::kReplicaRefs, page);
+  const bool epoch_refs = stages_.on(OptionalStage::kEpochRefs, page.pfn) &&
+                          samples_a_block(OptionalStage::kEpochRefs, page);
+  const bool replica_refs = stages_.on(OptionalStage::kReplicaRefs, page.pfn) &&
+                            samples_a_block(OptionalStage::kReplicaRefs, page);
   bool zero_blocks = false;
   for (uint32_t word = 0; zero && word < kernels::kBitmapWords; ++word)
     zero_blocks |= (zero[word] & changed[word]) != 0;
@@ -1049,8 +1047,9 @@ fgbi_status Sender::encode_epoch(fgbi_write_fn write, void* user, std::span<uint
   // full runs weigh alike.
   for (size_t st = 0; st < kOptionalStages; ++st) {
     if (!stages_.sampled[st]) continue;
-    samples.stages[st].lookups *= 1 << stages_.sample_shift(st);
-    samples.stages[st].saved_bytes *= 1 << stages_.sample_shift(st);
+    const double whole_epoch = 1 << stages_.sample_shift(st);
+    samples.stages[st].lookups *= whole_epoch;
+    samples.stages[st].saved_bytes *= whole_epoch;
   }
   cost_model_.learn(samples, config_.adaptive, learned);
   encoded_bytes_ = wire::kHeaderBytes + writer.body_bytes() + wire::kTrailerBytes;
