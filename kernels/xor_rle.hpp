@@ -85,6 +85,25 @@ inline void xor_rle_xor_small(uint8_t* out, const uint8_t* a, const uint8_t* b, 
   if (n == 1) out[0] = a[0] ^ b[0];
 }
 
+// out[i] = a[i] ^ b[i] for i < n, touching no other byte (out may be a):
+// 8-byte words, the last one ending at n and loaded before any store, so
+// that no byte loop's length mispredicts on literals of every length.
+inline void xor_rle_xor_exact(uint8_t* out, const uint8_t* a, const uint8_t* b, size_t n) {
+  if (n <= 16) return xor_rle_xor_small(out, a, b, n);
+  uint64_t last_a, last_b;
+  std::memcpy(&last_a, a + n - 8, 8);
+  std::memcpy(&last_b, b + n - 8, 8);
+  for (size_t i = 0; i + 8 < n; i += 8) {
+    uint64_t wa, wb;
+    std::memcpy(&wa, a + i, 8);
+    std::memcpy(&wb, b + i, 8);
+    wa ^= wb;
+    std::memcpy(out + i, &wa, 8);
+  }
+  const uint64_t last = last_a ^ last_b;
+  std::memcpy(out + n - 8, &last, 8);
+}
+
 // Appends the positions of the set bits of `bits`, plus `base`, at out and
 // returns the new end. Four are stored per step whether they exist or not
 // (up to 3 stores past the end; the caller leaves room), so words with few

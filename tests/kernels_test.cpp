@@ -430,6 +430,25 @@ TEST(XorRleScan, StopsAtTheFirstMalformedPair) {
   EXPECT_EQ(seen, (std::vector<std::pair<size_t, size_t>>{{0, 1}, {3, 3}}));
 }
 
+// The word XOR the decoders use: exact at every length, in place or not,
+// with no byte outside [0, n) written (a literal's neighbours in the data).
+TEST(XorRleXorExact, EveryLengthInPlaceAndNot) {
+  std::mt19937_64 rng(11);
+  for (size_t n = 0; n <= 80; ++n) {
+    std::vector<uint8_t> a(n + 16), b(n + 16);
+    for (auto& x : a) x = static_cast<uint8_t>(rng());
+    for (auto& x : b) x = static_cast<uint8_t>(rng());
+    std::vector<uint8_t> expected = a;
+    for (size_t i = 0; i < n; ++i) expected[8 + i] = a[8 + i] ^ b[8 + i];
+    std::vector<uint8_t> out(n + 16, 0xEE);
+    xor_rle_xor_exact(out.data() + 8, a.data() + 8, b.data() + 8, n);
+    for (size_t i = 0; i < out.size(); ++i)
+      ASSERT_EQ(out[i], i >= 8 && i < 8 + n ? expected[i] : 0xEE) << "n " << n << " byte " << i;
+    xor_rle_xor_exact(a.data() + 8, a.data() + 8, b.data() + 8, n);
+    ASSERT_EQ(a, expected) << "in place, n " << n;
+  }
+}
+
 // Joining the deltas of the changed blocks' runs gives the whole page's
 // canonical delta: gaps of unchanged blocks are at least a block long, more
 // than the zero run that ends a literal.

@@ -16,13 +16,6 @@ constexpr size_t kCheckAhead = 4;
 
 // dst[i] ^= src[i] for i < n, a word at a time: literals run to hundreds
 // of bytes on densely edited pages.
-void xor_into(uint8_t* dst, const uint8_t* src, size_t n) {
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    store_le<uint64_t>(dst + i, load_le<uint64_t>(dst + i) ^ load_le<uint64_t>(src + i));
-  for (; i < n; ++i) dst[i] ^= src[i];
-}
-
 // Copies `bytes`, whole 64-byte lines, around the CPU cache: stream_blocks
 // with every 64-byte block set.
 void stream_lines(const kernels::KernelTable& k, void* to, const void* from, size_t bytes) {
@@ -401,7 +394,7 @@ fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size
         base + delta, length, page_size, [&](size_t at, const uint8_t* literal, size_t n) {
           const size_t b = at >> block_shift;
           uint8_t* dst = out + (size_t{rank_of[b]} << block_shift) + (at & (block_size - 1));
-          xor_into(dst, literal, n);
+          kernels::xor_rle_xor_exact(dst, dst, literal, n);
         });
   }
   return FGBI_OK;

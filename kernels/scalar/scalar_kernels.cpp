@@ -98,15 +98,6 @@ uint64_t load_word(const uint8_t* p) {
 }
 void store_word(uint8_t* p, uint64_t v) { std::memcpy(p, &v, 8); }
 
-// out[i] = a[i] ^ b[i] for i < n, touching no other byte (out may be a):
-// 8-byte words, the last one ending at n and loaded before any store.
-void xor_exact(uint8_t* out, const uint8_t* a, const uint8_t* b, size_t n) {
-  if (n <= 16) return xor_rle_xor_small(out, a, b, n);
-  const uint64_t last = load_word(a + n - 8) ^ load_word(b + n - 8);
-  for (size_t i = 0; i + 8 < n; i += 8) store_word(out + i, load_word(a + i) ^ load_word(b + i));
-  store_word(out + n - 8, last);
-}
-
 size_t xor_rle_encode(const uint8_t* current, const uint8_t* previous, size_t size, uint8_t* out,
                       size_t capacity) {
   return xor_rle_encode_with(
@@ -117,7 +108,7 @@ size_t xor_rle_encode(const uint8_t* current, const uint8_t* previous, size_t si
           for (size_t i = 0; i < 16; i += 8)
             store_word(to + i, load_word(current + start + i) ^ load_word(previous + start + i));
         } else {
-          xor_exact(to, current + start, previous + start, length);
+          xor_rle_xor_exact(to, current + start, previous + start, length);
         }
       });
 }
@@ -125,7 +116,7 @@ size_t xor_rle_encode(const uint8_t* current, const uint8_t* previous, size_t si
 bool xor_rle_decode(const uint8_t* delta, size_t delta_size, uint8_t* data, size_t size) {
   return xor_rle_walk(delta, delta_size, size,
                       [data](size_t offset, const uint8_t* literal, size_t length) {
-                        xor_exact(data + offset, data + offset, literal, length);
+                        xor_rle_xor_exact(data + offset, data + offset, literal, length);
                       });
 }
 
