@@ -63,6 +63,15 @@ constexpr uint64_t block_hash_finalize(uint64_t acc) {
   return acc;
 }
 
+// A page check's term for block `block` of a page, whose full FGBH64 is
+// `hash`: the hash mixed with the block's index by the finalizer. The wire
+// format's page check (engine/wire/format.hpp) is the sum of a page's
+// terms mod 2^64, which the page_check kernel computes.
+inline constexpr uint64_t kPageCheckIndexKey = 0x9E3779B97F4A7C15ull;
+constexpr uint64_t page_check_term(uint32_t block, uint64_t hash) {
+  return block_hash_finalize(hash ^ (uint64_t{block} * kPageCheckIndexKey));
+}
+
 inline uint64_t load_le64(const uint8_t* p) {
   uint64_t v;
   std::memcpy(&v, p, sizeof v);

@@ -61,6 +61,9 @@ struct KernelTable {
   void (*hash_blocks)(const uint8_t* data, size_t n_blocks, uint32_t block_size, uint64_t hash_mask,
                       uint64_t* out);
   void (*identify)(const IdentifyBatch& batch);
+  // A page's check from its blocks' full hashes: the sum, mod 2^64, of
+  // page_check_term(b, hashes[b]) for b < blocks (block_hash.hpp).
+  uint64_t (*page_check)(const uint64_t* hashes, uint32_t blocks);
   // Copies the blocks of `page` whose bit is set, in ascending order, to out.
   void (*gather_blocks)(const uint8_t* page, const uint64_t* bitmap, uint32_t block_size,
                         uint8_t* out);

@@ -82,6 +82,19 @@ TEST_P(SimdVsScalar, HashBlocks) {
   }
 }
 
+// Every Highway target's page check, over any count of blocks (the lanes'
+// sums and the tail), is the scalar reference's.
+TEST_P(SimdVsScalar, PageCheck) {
+  std::vector<uint64_t> hashes(kMaxBlocksPerPage);
+  for (int trial = 0; trial < 8; ++trial) {
+    for (auto& h : hashes) h = rng_();
+    for (uint32_t blocks = 0; blocks <= kMaxBlocksPerPage; ++blocks)
+      ASSERT_EQ(simd().page_check(hashes.data(), blocks),
+                scalar().page_check(hashes.data(), blocks))
+          << blocks << " blocks";
+  }
+}
+
 TEST_P(SimdVsScalar, Identify) {
   for (uint64_t mask : {~0ull, 0xFFFFull, 0x7ull}) {
     IdentifyCase c(23, block_size(), mask, rng_);

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "common/bytes.hpp"
+#include "kernels.hpp"
 #include "wire/format.hpp"
 
 namespace fgbi::wire {
@@ -184,6 +185,21 @@ TEST(WireFormat, PageCheckIsASumOfPositionedBlockTermsWithFixedValues) {
   // The same hash at another position counts differently: a block moved
   // within the page changes the check.
   EXPECT_NE(check_term(1, old), check_term(2, old));
+}
+
+// The engine sums whole pages with the page_check kernel: each backend gives
+// the reference's fixed value, and its sum over any count of blocks.
+TEST(WireFormat, EveryBackendsPageCheckIsTheReference) {
+  uint64_t hashes[kernels::kMaxBlocksPerPage];
+  for (uint32_t b = 0; b < kernels::kMaxBlocksPerPage; ++b)
+    hashes[b] = 0x0123456789abcdefull * (b + 1);
+  for (const kernels::KernelTable* k : {kernels::scalar_kernels(), kernels::simd_kernels()}) {
+    ASSERT_NE(k, nullptr);
+    EXPECT_EQ(k->page_check(hashes, 64), 0xa04b00310fba46e8u) << k->name;
+    for (uint32_t blocks = 0; blocks <= kernels::kMaxBlocksPerPage; ++blocks)
+      ASSERT_EQ(k->page_check(hashes, blocks), page_check(hashes, blocks))
+          << k->name << " over " << blocks << " blocks";
+  }
 }
 
 }  // namespace

@@ -494,7 +494,7 @@ void Receiver::check_new_entries() {
       uint64_t* fresh = new_hashes_.data() + e.hash_offset;
       if (e.blocks != 0) kernels_->hash_blocks(entry_data(e), e.blocks, block_size, ~0ull, fresh);
       if (e.blocks == blocks) {
-        entry_checks_[i] = wire::page_check(fresh, blocks);
+        entry_checks_[i] = kernels_->page_check(fresh, blocks);
         continue;
       }
       uint64_t* kept = block_hashes_.data() + e.pfn * blocks;
@@ -502,7 +502,7 @@ void Receiver::check_new_entries() {
         // The committed content's, true whether or not this epoch commits.
         kernels_->hash_blocks(replica_.data() + e.pfn * config_.page_size, blocks, block_size,
                               ~0ull, kept);
-        page_checks_.data()[e.pfn] = wire::page_check(kept, blocks);
+        page_checks_.data()[e.pfn] = kernels_->page_check(kept, blocks);
         hash_known_.data()[e.pfn] = 1;
       }
       uint64_t check = page_checks_[e.pfn];

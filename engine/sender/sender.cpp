@@ -361,7 +361,7 @@ void Sender::capture_batch(size_t first, size_t count, const uint8_t* const* pag
     // they force, so then the capture hashes the page in full.
     if (config_.digest && config_.hash_mask() != ~0ull) {
       kernels_->hash_blocks(pages[j], blocks, block_size, ~0ull, full_hashes);
-      d.check = wire::page_check(full_hashes, blocks);
+      d.check = kernels_->page_check(full_hashes, blocks);
     }
   }
 }
@@ -922,7 +922,7 @@ void Sender::encode_segment(size_t index, Worker& w) {
       if (i + kCheckAhead < end)
         prefetch_lines(hashes_.data() + dirty_[i + kCheckAhead].pfn * blocks,
                        blocks * sizeof(uint64_t));
-      d.check = wire::page_check(hashes_.data() + d.pfn * blocks, blocks);
+      d.check = kernels_->page_check(hashes_.data() + d.pfn * blocks, blocks);
     }
     if (d.known && d.n_changed == 0) {
       ++seg.counters.pages_unchanged;

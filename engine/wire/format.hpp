@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "block_hash.hpp"
 #include "fgbi.h"
 #include "uleb128.hpp"
 
@@ -122,12 +123,11 @@ void encode_digest_entry(uint64_t pfn, uint64_t page_check, uint8_t out[kDigestE
 // keep each page's check and update it from the blocks an epoch writes (the
 // new terms less the old ones) without reading the rest of the page or its
 // hashes; the sender takes the hashes from its capture pass.
+// Each term is MurmurHash3's 64-bit finaliser over the hash and the block's
+// index (kernels::page_check_term). This loop is the reference; the engine
+// sums whole pages with the page_check kernel.
 constexpr uint64_t check_term(uint32_t block, uint64_t hash) {
-  // MurmurHash3's 64-bit finaliser over the hash and the block's index.
-  uint64_t x = hash ^ (uint64_t{block} * 0x9E3779B97F4A7C15ull);
-  x = (x ^ (x >> 33)) * 0xFF51AFD7ED558CCDull;
-  x = (x ^ (x >> 33)) * 0xC4CEB9FE1A85EC53ull;
-  return x ^ (x >> 33);
+  return kernels::page_check_term(block, hash);
 }
 constexpr uint64_t page_check(const uint64_t* block_hashes, uint32_t blocks) {
   uint64_t sum = 0;

@@ -375,6 +375,10 @@ void identify(const IdentifyBatch& batch) {
   host_kernels().identify(rest);
 }
 
+// A page's check is a few dozen multiplies: the host's kernel.
+uint64_t page_check(const uint64_t* hashes, uint32_t blocks) {
+  return host_kernels().page_check(hashes, blocks);
+}
 void gather_blocks(const uint8_t* page, const uint64_t* bitmap, uint32_t block_size, uint8_t* out) {
   host_kernels().gather_blocks(page, bitmap, block_size, out);
 }
@@ -392,8 +396,9 @@ bool xor_rle_decode(const uint8_t* delta, size_t delta_size, uint8_t* data, size
   return host_kernels().xor_rle_decode(delta, delta_size, data, size);
 }
 
-constexpr KernelTable kCuda = {"cuda",         hash_blocks,   identify,       gather_blocks,
-                               scatter_blocks, stream_blocks, xor_rle_encode, xor_rle_decode};
+constexpr KernelTable kCuda = {"cuda",        hash_blocks,    identify,
+                               page_check,    gather_blocks,  scatter_blocks,
+                               stream_blocks, xor_rle_encode, xor_rle_decode};
 
 }  // namespace
 

@@ -98,6 +98,12 @@ uint64_t load_word(const uint8_t* p) {
 }
 void store_word(uint8_t* p, uint64_t v) { std::memcpy(p, &v, 8); }
 
+uint64_t page_check(const uint64_t* hashes, uint32_t blocks) {
+  uint64_t sum = 0;
+  for (uint32_t b = 0; b < blocks; ++b) sum += page_check_term(b, hashes[b]);
+  return sum;
+}
+
 size_t xor_rle_encode(const uint8_t* current, const uint8_t* previous, size_t size, uint8_t* out,
                       size_t capacity) {
   return xor_rle_encode_with(
@@ -121,8 +127,9 @@ bool xor_rle_decode(const uint8_t* delta, size_t delta_size, uint8_t* data, size
 }
 
 // No stores around the cache in portable C++: stream_blocks is scatter_blocks.
-constexpr KernelTable kScalar = {"scalar",       hash_blocks,    identify,       gather_blocks,
-                                 scatter_blocks, scatter_blocks, xor_rle_encode, xor_rle_decode};
+constexpr KernelTable kScalar = {"scalar",       hash_blocks,    identify,
+                                 page_check,     gather_blocks,  scatter_blocks,
+                                 scatter_blocks, xor_rle_encode, xor_rle_decode};
 
 }  // namespace
 

@@ -342,6 +342,23 @@ void Identify(const IdentifyBatch& batch) {
   });
 }
 
+// kLanes blocks' terms per vector, lane i mixing block b + i; the lanes'
+// sums add up in any order.
+uint64_t PageCheck(const uint64_t* hashes, uint32_t blocks) {
+  const D64 d;
+  V64 index_key = hn::Mul(hn::Iota(d, 0), hn::Set(d, kPageCheckIndexKey));
+  const V64 step = hn::Set(d, kLanes * kPageCheckIndexKey);
+  V64 sum = hn::Zero(d);
+  uint32_t b = 0;
+  for (; b + kLanes <= blocks; b += kLanes) {
+    sum = hn::Add(sum, Finalize(hn::Xor(hn::LoadU(d, hashes + b), index_key)));
+    index_key = hn::Add(index_key, step);
+  }
+  uint64_t total = hn::GetLane(hn::SumOfLanes(d, sum));
+  for (; b < blocks; ++b) total += page_check_term(b, hashes[b]);
+  return total;
+}
+
 void GatherBlocks(const uint8_t* page, const uint64_t* bitmap, uint32_t block_size, uint8_t* out) {
   WithBlockWords(block_size, [&](auto words) HWY_ATTR {
     CopyBlocksT<decltype(words)::value>(page, bitmap, out);
@@ -389,8 +406,9 @@ bool XorRleDecode(const uint8_t* delta, size_t delta_size, uint8_t* data, size_t
                           HWY_ATTR { XorExact(data + offset, data + offset, literal, length); });
 }
 
-constexpr KernelTable kTargetTable = {"simd",        HashBlocks,   Identify,     GatherBlocks,
-                                      ScatterBlocks, StreamBlocks, XorRleEncode, XorRleDecode};
+constexpr KernelTable kTargetTable = {"simd",       HashBlocks,   Identify,
+                                      PageCheck,    GatherBlocks, ScatterBlocks,
+                                      StreamBlocks, XorRleEncode, XorRleDecode};
 
 }  // namespace
 
@@ -417,6 +435,9 @@ void hash_blocks(const uint8_t* data, size_t n_blocks, uint32_t block_size, uint
   HWY_DYNAMIC_DISPATCH(TargetTable)()->hash_blocks(data, n_blocks, block_size, hash_mask, out);
 }
 void identify(const IdentifyBatch& batch) { HWY_DYNAMIC_DISPATCH(TargetTable)()->identify(batch); }
+uint64_t page_check(const uint64_t* hashes, uint32_t blocks) {
+  return HWY_DYNAMIC_DISPATCH(TargetTable)()->page_check(hashes, blocks);
+}
 void gather_blocks(const uint8_t* page, const uint64_t* bitmap, uint32_t block_size, uint8_t* out) {
   HWY_DYNAMIC_DISPATCH(TargetTable)()->gather_blocks(page, bitmap, block_size, out);
 }
@@ -435,8 +456,9 @@ bool xor_rle_decode(const uint8_t* delta, size_t delta_size, uint8_t* data, size
   return HWY_DYNAMIC_DISPATCH(TargetTable)()->xor_rle_decode(delta, delta_size, data, size);
 }
 
-constexpr KernelTable kSimd = {"simd",         hash_blocks,   identify,       gather_blocks,
-                               scatter_blocks, stream_blocks, xor_rle_encode, xor_rle_decode};
+constexpr KernelTable kSimd = {"simd",        hash_blocks,    identify,
+                               page_check,    gather_blocks,  scatter_blocks,
+                               stream_blocks, xor_rle_encode, xor_rle_decode};
 
 // Vector lanes are loaded as little-endian words; a big-endian host keeps
 // the scalar backend.
