@@ -14,8 +14,6 @@ constexpr size_t kEntriesPerTask = 64;
 // How many entries ahead of its check a page's kept hashes are prefetched.
 constexpr size_t kCheckAhead = 4;
 
-// dst[i] ^= src[i] for i < n, a word at a time: literals run to hundreds
-// of bytes on densely edited pages.
 // Copies `bytes`, whole 64-byte lines, around the CPU cache: stream_blocks
 // with every 64-byte block set.
 void stream_lines(const kernels::KernelTable& k, void* to, const void* from, size_t bytes) {
