@@ -354,7 +354,12 @@ uint64_t PageCheck(const uint64_t* hashes, uint32_t blocks) {
     sum = hn::Add(sum, Finalize(hn::Xor(hn::LoadU(d, hashes + b), index_key)));
     index_key = hn::Add(index_key, step);
   }
-  uint64_t total = hn::GetLane(hn::SumOfLanes(d, sum));
+  // Lane by lane: GCC's AVX-512 horizontal add sums the lanes as signed
+  // integers, whose wrap-around UndefinedBehaviorSanitizer reports.
+  uint64_t lanes[kLanes];
+  hn::StoreU(sum, d, lanes);
+  uint64_t total = 0;
+  for (const uint64_t lane : lanes) total += lane;
   for (; b < blocks; ++b) total += page_check_term(b, hashes[b]);
   return total;
 }
