@@ -71,6 +71,12 @@ inline constexpr uint64_t kPageCheckIndexKey = 0x9E3779B97F4A7C15ull;
 constexpr uint64_t page_check_term(uint32_t block, uint64_t hash) {
   return block_hash_finalize(hash ^ (uint64_t{block} * kPageCheckIndexKey));
 }
+// Reference definition: the page check of `blocks` full hashes.
+constexpr uint64_t page_check_reference(const uint64_t* hashes, uint32_t blocks) {
+  uint64_t sum = 0;
+  for (uint32_t b = 0; b < blocks; ++b) sum += page_check_term(b, hashes[b]);
+  return sum;
+}
 
 inline uint64_t load_le64(const uint8_t* p) {
   uint64_t v;

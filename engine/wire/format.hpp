@@ -124,15 +124,13 @@ void encode_digest_entry(uint64_t pfn, uint64_t page_check, uint8_t out[kDigestE
 // new terms less the old ones) without reading the rest of the page or its
 // hashes; the sender takes the hashes from its capture pass.
 // Each term is MurmurHash3's 64-bit finaliser over the hash and the block's
-// index (kernels::page_check_term). This loop is the reference; the engine
-// sums whole pages with the page_check kernel.
+// index (kernels::page_check_term); the sum is kernels::page_check_reference.
+// The engine sums whole pages with the page_check kernel.
 constexpr uint64_t check_term(uint32_t block, uint64_t hash) {
   return kernels::page_check_term(block, hash);
 }
 constexpr uint64_t page_check(const uint64_t* block_hashes, uint32_t blocks) {
-  uint64_t sum = 0;
-  for (uint32_t b = 0; b < blocks; ++b) sum += check_term(b, block_hashes[b]);
-  return sum;
+  return kernels::page_check_reference(block_hashes, blocks);
 }
 
 // Calls fn(header, payload) for each of the `count` records in

@@ -99,9 +99,7 @@ uint64_t load_word(const uint8_t* p) {
 void store_word(uint8_t* p, uint64_t v) { std::memcpy(p, &v, 8); }
 
 uint64_t page_check(const uint64_t* hashes, uint32_t blocks) {
-  uint64_t sum = 0;
-  for (uint32_t b = 0; b < blocks; ++b) sum += page_check_term(b, hashes[b]);
-  return sum;
+  return page_check_reference(hashes, blocks);
 }
 
 size_t xor_rle_encode(const uint8_t* current, const uint8_t* previous, size_t size, uint8_t* out,
