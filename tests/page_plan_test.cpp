@@ -355,33 +355,60 @@ TEST(PlanStages, AStageThatKeepsLosingIsProbedLessAndLessOften) {
   EXPECT_EQ(epochs_sharing_zeros(201, 224), (std::vector<uint64_t>{208, 216, 224}));
 }
 
-// While the XOR stage is off nothing reads the cache, so a cached page that
-// is sent leaves it rather than being refreshed; the epoch before a probe
-// admits pages again so that the probe has cached pages to measure.
-TEST(PlanStages, TheCacheLetsSentPagesGoWhileXorIsOff) {
+// Only the XOR stage reads the cache. While it is off a sent page's cached
+// copy is not refreshed and goes stale, and no later lookup may return it.
+// The stage goes off at 100 Gbit/s; then the link slows to 0.1 Gbit/s for
+// the warm-up and the probe, whose one-byte edits an XOR delta ships in a
+// few bytes, in blocks rewritten while the stage was off: a delta against
+// a stale copy would be chosen there and leave a wrong replica. Only the
+// pages the warm-up admits again are XORed.
+TEST(PlanStages, SentPagesGoStaleInTheCacheWhileXorIsOff) {
   PairOptions o;
-  o.pages = 64;
-  o.link_mbps = 100000;  // XOR deltas of rewritten blocks never pay
+  o.pages = 512;
+  o.link_mbps = 100000;
+  constexpr uint64_t kChanging = 384;  // the rest never change after the sync
   Pair pair(o);
   eval::Rng rng(9);
   sync_random(pair, rng);
-  std::vector<uint64_t> hits_per_epoch{0, 0};  // indexed by sender epoch
+  std::vector<uint64_t> lookups{0, 0}, hits{0, 0}, xor_pages{0, 0};  // by sender epoch
   uint64_t hits_before = sender_stat(pair, FGBI_S_CACHE_HITS);
-  for (uint64_t epoch = 2; epoch <= 8; ++epoch) {
-    edit_ten_blocks(pair, epoch, rng, /*first_zeroed=*/false);
+  uint64_t misses_before = sender_stat(pair, FGBI_S_CACHE_MISSES);
+  uint64_t xor_before = sender_stat(pair, FGBI_S_CHOSEN_XOR);
+  const uint64_t warmup = kStageProbeEpochs - 1;
+  for (uint64_t epoch = 2; epoch <= kStageProbeEpochs; ++epoch) {
+    if (epoch == warmup) {
+      ASSERT_EQ(fgbi_sender_set_parameter(pair.sender(), FGBI_P_LINK_MBPS, 100), FGBI_OK);
+    }
+    for (uint64_t pfn = 0; pfn < kChanging; ++pfn) {
+      if (epoch >= warmup) {
+        ++pair.page(pfn)[(epoch - 4) * 10 * 64];  // block 30 or 40: rewritten in epoch 3 or 4
+      } else {
+        for (size_t b = 0; b < 10; ++b)
+          for (size_t i = 0; i < 64; ++i)
+            pair.page(pfn)[((epoch * 10 + b) % 64) * 64 + i] = static_cast<uint8_t>(rng.next());
+      }
+    }
     pair.replicate(all_pages(o.pages));
     ASSERT_TRUE(pair.replica_matches_primary()) << "epoch " << epoch;
-    const uint64_t hits = sender_stat(pair, FGBI_S_CACHE_HITS);
-    hits_per_epoch.push_back(hits - hits_before);
-    hits_before = hits;
+    const uint64_t h = sender_stat(pair, FGBI_S_CACHE_HITS);
+    const uint64_t m = sender_stat(pair, FGBI_S_CACHE_MISSES);
+    const uint64_t x = sender_stat(pair, FGBI_S_CHOSEN_XOR);
+    hits.push_back(h - hits_before);
+    lookups.push_back(h - hits_before + m - misses_before);
+    xor_pages.push_back(x - xor_before);
+    hits_before = h, misses_before = m, xor_before = x;
   }
-  // Epoch 2 learns that XOR does not pay; epoch 3 finds the pages cached
-  // still and lets them go.
-  EXPECT_EQ(hits_per_epoch[2], o.pages) << "the synchronisation cached every page";
-  EXPECT_EQ(hits_per_epoch[3], o.pages) << "epoch 2 refreshed them";
-  for (uint64_t epoch = 4; epoch <= 7; ++epoch)
-    EXPECT_EQ(hits_per_epoch[epoch], 0u) << "epoch " << epoch << ": sent pages left the cache";
-  EXPECT_GT(hits_per_epoch[8], 0u) << "the probe finds the pages epoch 7 admitted";
+  EXPECT_EQ(hits[2], kChanging) << "the synchronisation cached every page";
+  EXPECT_EQ(xor_pages[2], 0u) << "no delta pays at 100 Gbit/s";
+  for (uint64_t epoch = 3; epoch < warmup; ++epoch)
+    EXPECT_EQ(lookups[epoch], 0u) << "epoch " << epoch << ": the stage is off";
+  // The warm-up runs on the probe's sample of pages, whose copies went
+  // stale in epochs 3 to 6, and admits one in kAdmitEvery of them again.
+  EXPECT_GT(lookups[warmup], 0u);
+  EXPECT_EQ(hits[warmup], 0u) << "every copy the warm-up looks up went stale";
+  EXPECT_GT(hits[kStageProbeEpochs], 0u) << "the pages the warm-up admitted";
+  EXPECT_EQ(xor_pages[kStageProbeEpochs], hits[kStageProbeEpochs]) << "each of them an XOR page";
+  EXPECT_LT(hits[kStageProbeEpochs], lookups[kStageProbeEpochs]) << "the rest stayed stale";
 }
 
 CostModel model_at(double link_gbps) {

@@ -16,11 +16,12 @@ bool PageCache::configure(size_t bytes, uint32_t page_size, uint64_t tracked_pag
   }
   owner_.assign(slots, kFree);
   referenced_.assign(slots, 0);
+  synced_.assign(slots, 0);
   free_slots_ = slots;
   return data_.allocate(slots * page_size) && slot_of_.allocate(tracked_pages);
 }
 
-bool PageCache::insert(uint64_t pfn, const uint8_t* page, bool only_if_free) {
+bool PageCache::insert(uint64_t pfn, const uint8_t* page, uint64_t epoch, bool only_if_free) {
   uint32_t slot = slot_of_[pfn];
   if (slot == 0) {
     if (only_if_free && free_slots_ == 0) return false;
@@ -38,6 +39,7 @@ bool PageCache::insert(uint64_t pfn, const uint8_t* page, bool only_if_free) {
     hand_ = (hand_ + 1) % owner_.size();
   }
   referenced_[slot - 1] = 0;
+  synced_[slot - 1] = epoch;
   std::memcpy(data_.data() + size_t{slot - 1} * page_size_, page, page_size_);
   return true;
 }

@@ -232,8 +232,8 @@ void Sender::plan_epoch_stages() {
       coding() && (config_.sharing & FGBI_SHARE_EPOCH) != 0;
   in.enabled[static_cast<size_t>(OptionalStage::kReplicaRefs)] = coding() && index_.enabled();
   in.enabled[static_cast<size_t>(OptionalStage::kXorPages)] = coding() && cache_.enabled();
-  // While the XOR stage is off the cache lets sent pages go
-  // (keep_cache_current): one epoch before its probe admits them again.
+  // While the XOR stage is off, the cached copies of sent pages go stale:
+  // one epoch before its probe admits pages again.
   in.warmup_epochs[static_cast<size_t>(OptionalStage::kXorPages)] = 1;
   in.enabled[static_cast<size_t>(OptionalStage::kZeroBlocks)] =
       coding() && (config_.sharing & FGBI_SHARE_ZERO) != 0;
@@ -323,7 +323,7 @@ void Sender::capture_batch(size_t first, size_t count, const uint8_t* const* pag
     // costs the pause what a Remus copy does, and a working set larger than
     // the cache would pay it on most pages every epoch while gaining little.
     whole[j] = known[j] && stages_.on(OptionalStage::kXorPages, pfn) &&
-               (pfn + epoch_) % kAdmitEvery == 0 && cache_.peek(pfn) == nullptr;
+               (pfn + epoch_) % kAdmitEvery == 0 && cache_.peek(pfn, sent_epoch_[pfn]) == nullptr;
     staged[j] = staging_.slot(first + j);
   }
   // One pass over each page: hash, compare, copy out what changed.
@@ -354,6 +354,7 @@ void Sender::capture_batch(size_t first, size_t count, const uint8_t* const* pag
     d.n_changed = popcount(d.changed);
     d.whole = !d.known || whole[j] || d.n_changed == blocks;
     d.data = staged[j];
+    d.last_sent = sent_epoch_[d.pfn];
     sent_epoch_[d.pfn] = epoch_;
     // The check covers the full hashes, which the stored ones are, and which
     // stay as they are until the page's next capture: the encoder computes
@@ -512,27 +513,25 @@ void Sender::emit_xor_page(Segment& seg, uint64_t pfn, const uint8_t* delta, siz
   seg.counters.codec_bytes[static_cast<size_t>(codec::Codec::kXor)] += size;
 }
 
-// Keeps the cache equal to what the receiver will hold. While the XOR stage
-// runs, the cached copy is refreshed with the changed blocks; while it is
-// off nothing reads the copy, so the page leaves the cache instead (at the
-// epoch's commit): a refresh is a cache-missing write per changed block,
-// 13-17 % of the encoder's CPU on web and hpc at fast links.
-void Sender::keep_cache_current(Segment& seg, uint8_t* cached, const DirtyPage& page) const {
+// Keeps a cached copy (found where the XOR stage runs) equal to what the
+// receiver will hold: refreshed with the changed blocks, and current as of
+// this epoch. Where the stage is off the copy is neither read nor
+// refreshed and goes stale: a refresh is a cache-missing write per changed
+// block, 13-17 % of the encoder's CPU on web and hpc at fast links, and
+// the lookup alone a cache miss per page.
+void Sender::keep_cache_current(uint8_t* cached, const DirtyPage& page) {
   if (cached == nullptr) return;
-  if (!stages_.on(OptionalStage::kXorPages, page.pfn)) {
-    seg.cache_drops.push_back(page.pfn);
-    return;
-  }
   const uint32_t block_size = config_.block_size;
   if (!page.whole) {
     kernels_->scatter_blocks(cached, page.changed, block_size, page.data);
-    return;
+  } else {
+    for_each_run(page.changed, config_.blocks_per_page(), [&](uint32_t b, uint32_t e) {
+      std::memcpy(cached + size_t{b} * block_size, page.data + size_t{b} * block_size,
+                  size_t{e - b} * block_size);
+      return true;
+    });
   }
-  for_each_run(page.changed, config_.blocks_per_page(), [&](uint32_t b, uint32_t e) {
-    std::memcpy(cached + size_t{b} * block_size, page.data + size_t{b} * block_size,
-                size_t{e - b} * block_size);
-    return true;
-  });
+  cache_.advance(page.pfn, page.last_sent, epoch_);
 }
 
 // Decides each changed block's operation: zero, a reference to a block
@@ -682,15 +681,20 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   StageYields& yields = seg.samples.stages;
   StageYield& xor_yield = yields[static_cast<size_t>(OptionalStage::kXorPages)];
 
-  uint8_t* cached = page.known ? cache_.find(page.pfn) : nullptr;
-  if (cache_.enabled()) {
-    if (page.known) ++(cached ? seg.counters.cache_hits : seg.counters.cache_misses);
+  // Only the XOR stage reads the cache. Where it is off, a sent page's
+  // cached copy goes stale, and no later lookup returns it.
+  const bool xor_stage = stages_.on(OptionalStage::kXorPages, page.pfn);
+  uint8_t* cached = nullptr;
+  if (xor_stage) {
+    if (page.known) {
+      cached = cache_.find(page.pfn, page.last_sent);
+      ++(cached ? seg.counters.cache_hits : seg.counters.cache_misses);
+    }
     // What the receiver holds; pages captured whole are the ones to insert.
-    if (!cached && stages_.on(OptionalStage::kXorPages, page.pfn) &&
-        (page.whole || n_changed == blocks))
+    if (!cached && (page.whole || n_changed == blocks))
       seg.cache_inserts.emplace_back(dirty_index, !page.known);
   }
-  const bool use_xor = cached && stages_.on(OptionalStage::kXorPages, page.pfn);
+  const bool use_xor = cached != nullptr;
   if (use_xor) ++xor_yield.lookups;
   StageYield& zero_yield = yields[static_cast<size_t>(OptionalStage::kZeroBlocks)];
   if (zero) zero_yield.lookups += n_changed;  // the capture tested each changed block
@@ -715,7 +719,7 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
       may_pay |= (config_.codecs & flag) && costs.may_pay(c);
     if (!may_pay) {
       emit_plain(seg, page, plain_full);
-      keep_cache_current(seg, cached, page);
+      keep_cache_current(cached, page);
       return false;
     }
   }
@@ -755,7 +759,7 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
           xor_page_size <= changed_bytes * kXorFastPathShare) {
         xor_yield.saved_bytes += static_cast<double>(plain_bytes - xor_page_size - kXorFraming);
         emit_xor_page(seg, page.pfn, w.xor_page, xor_page_size, n_changed);
-        keep_cache_current(seg, cached, page);
+        keep_cache_current(cached, page);
         return true;
       }
     }
@@ -774,7 +778,7 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
           (config_.codecs & flag) && planner.worth_trying(c, changed_bytes, framing, reach);
     if (!worth_a_codec && planner.plan().form == PageForm::kPlain) {
       emit_plain(seg, page, plain_full);
-      keep_cache_current(seg, cached, page);
+      keep_cache_current(cached, page);
       return false;
     }
   }
@@ -857,7 +861,7 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   if (plan.form != PageForm::kXorPage)
     commit_sources(seg, w, page, zero, shared, plan.form == PageForm::kCoded, epoch_refs,
                    replica_refs);
-  keep_cache_current(seg, cached, page);
+  keep_cache_current(cached, page);
   return plan.form == PageForm::kXorPage;
 }
 
@@ -872,8 +876,9 @@ void Sender::prefetch_pages(size_t first, size_t count) const {
   for (size_t j = first; j < first + count; ++j) {
     const DirtyPage& d = dirty_[j];
     const bool use_index = full_hashes && stages_.on(OptionalStage::kReplicaRefs, d.pfn);
-    const uint8_t* cached =
-        d.known && stages_.on(OptionalStage::kXorPages, d.pfn) ? cache_.peek(d.pfn) : nullptr;
+    const uint8_t* cached = d.known && stages_.on(OptionalStage::kXorPages, d.pfn)
+                                ? cache_.peek(d.pfn, d.last_sent)
+                                : nullptr;
     const uint64_t* hashes = hashes_.data() + d.pfn * blocks;
     for (uint32_t w = 0; w < kernels::kBitmapWords; ++w) {
       for (uint64_t bits = d.changed[w]; bits; bits &= bits - 1) {
@@ -896,7 +901,6 @@ void Sender::encode_segment(size_t index, Worker& w) {
   seg.xor_pages_count = 0;
   seg.index_inserts.clear();
   seg.cache_inserts.clear();
-  seg.cache_drops.clear();
   seg.records = 0;
   seg.full_run_end = 0;
   seg.counters = Counters{};
@@ -926,6 +930,8 @@ void Sender::encode_segment(size_t index, Worker& w) {
     }
     if (d.known && d.n_changed == 0) {
       ++seg.counters.pages_unchanged;
+      // The receiver's copy is as it was: a cached copy stays current.
+      if (stages_.on(OptionalStage::kXorPages, d.pfn)) cache_.advance(d.pfn, d.last_sent, epoch_);
       if (config_.digest) seg.clean.emplace_back(d.pfn, d.check);
       continue;
     }
@@ -1039,8 +1045,7 @@ fgbi_status Sender::encode_epoch(fgbi_write_fn write, void* user, std::span<uint
       index_.insert(ins.hash, ins.pfn, ins.block, epoch_);
     index_filled_ |= !seg.index_inserts.empty();
     for (const auto& [d, first_send] : seg.cache_inserts)
-      cache_.insert(dirty_[d].pfn, dirty_[d].data, first_send);
-    for (const uint64_t pfn : seg.cache_drops) cache_.invalidate(pfn);
+      cache_.insert(dirty_[d].pfn, dirty_[d].data, epoch_, first_send);
   }
   // A probe saw one page (or one block's content) in 2^sample_shift: the
   // model learns what the whole epoch would have seen, so that probes and

@@ -66,6 +66,7 @@ class Sender {
                      // by the capture for narrowed test hashes, else by the encoder)
     uint64_t changed[kernels::kBitmapWords];
     uint64_t zero[kernels::kBitmapWords];  // all-zero blocks (zero sharing on)
+    uint64_t last_sent;                    // the epoch that carried it before this one (0: never)
     uint32_t n_changed;
     bool known;  // the receiver holds a copy: changed is against it
     bool whole;
@@ -91,7 +92,6 @@ class Sender {
     std::vector<std::pair<uint64_t, uint64_t>> clean;  // (pfn, page hash)
     std::vector<IndexInsert> index_inserts;            // blocks the receiver will hold
     std::vector<std::pair<uint32_t, bool>> cache_inserts;  // (dirty_ index, first send)
-    std::vector<uint64_t> cache_drops;                     // pfns the cache lets go
     ByteBuffer xor_pages;           // entries of the segment's XOR_PAGES record
     ByteBuffer xor_digest_entries;  // their digest entries
     uint32_t xor_pages_count = 0;
@@ -139,7 +139,7 @@ class Sender {
                     const uint8_t* cached, bool epoch_refs, bool replica_refs, BlockOps& out) const;
   size_t xor_page_delta(const DirtyPage& page, const uint8_t* old, uint8_t* out, size_t capacity,
                         Worker& worker) const;
-  void keep_cache_current(Segment& seg, uint8_t* cached, const DirtyPage& page) const;
+  void keep_cache_current(uint8_t* cached, const DirtyPage& page);
   // Copies the page's changed blocks that are set in `subset` (a subset of
   // its changed blocks), in order, to out.
   void gather_changed(const DirtyPage& page, const uint64_t* subset, uint8_t* out) const;
