@@ -13,7 +13,8 @@
 // epoch that last carried the page: a copy of an older epoch is stale (the
 // page was sent while nothing kept the cache current) and is never
 // returned, so an epoch that does not use the cache need not touch it.
-// A stale slot keeps no reference bit and goes at CLOCK's next pass.
+// A stale copy is never marked referenced again, and one that a lookup
+// finds loses its mark: CLOCK takes its slot before those of copies in use.
 //
 // Threads: lookups and in-place refreshes of different pages may run in
 // parallel (each page has its own slot); insert() is serial.
@@ -34,11 +35,14 @@ class PageCache {
 
   // pfn's content as sent in epoch `sent` (the last epoch that carried the
   // page), marking it referenced; nullptr on a miss or a stale copy.
+  // A stale copy found loses its reference bit: CLOCK takes it first.
   uint8_t* find(uint64_t pfn, uint64_t sent) {
-    const uint32_t slot = current_slot(pfn, sent);
+    if (!enabled()) return nullptr;
+    const uint32_t slot = slot_of_[pfn];
     if (slot == 0) return nullptr;
-    referenced_[slot - 1] = 1;
-    return data_.data() + size_t{slot - 1} * page_size_;
+    const bool current = synced_[slot - 1] == sent;
+    referenced_[slot - 1] = current;
+    return current ? data_.data() + size_t{slot - 1} * page_size_ : nullptr;
   }
   // The same without marking it referenced (for prefetching and admission).
   const uint8_t* peek(uint64_t pfn, uint64_t sent) const {
