@@ -40,7 +40,10 @@ TEST(PageCache, ACopyIsFoundOnlyForTheEpochItEquals) {
   cache.advance(3, 5, 9);
   EXPECT_EQ(cache.find(3, 9), nullptr);
   EXPECT_NE(cache.find(3, 7), nullptr);
-  // Inserting over a stale copy makes it current again, in the same slot.
+  // Inserting over a stale copy makes it current again, in the same slot:
+  // with every other slot taken, an insert that needs a free one succeeds.
+  for (uint64_t other : {5, 6, 7}) ASSERT_TRUE(cache.insert(other, page.data(), 9, false));
+  EXPECT_FALSE(cache.insert(8, page.data(), 9, /*only_if_free=*/true)) << "the cache is full";
   const auto fresh = page_of(8);
   ASSERT_TRUE(cache.insert(3, fresh.data(), 12, /*only_if_free=*/true));
   ASSERT_NE(cache.find(3, 12), nullptr);

@@ -375,13 +375,15 @@ TEST(PlanStages, SentPagesGoStaleInTheCacheWhileXorIsOff) {
   uint64_t misses_before = sender_stat(pair, FGBI_S_CACHE_MISSES);
   uint64_t xor_before = sender_stat(pair, FGBI_S_CHOSEN_XOR);
   const uint64_t warmup = kStageProbeEpochs - 1;
+  static_assert(kStageProbeEpochs >= 6, "epochs 3 and 4 run with the stage off");
   for (uint64_t epoch = 2; epoch <= kStageProbeEpochs; ++epoch) {
     if (epoch == warmup) {
       ASSERT_EQ(fgbi_sender_set_parameter(pair.sender(), FGBI_P_LINK_MBPS, 100), FGBI_OK);
     }
     for (uint64_t pfn = 0; pfn < kChanging; ++pfn) {
       if (epoch >= warmup) {
-        ++pair.page(pfn)[(epoch - 4) * 10 * 64];  // block 30 or 40: rewritten in epoch 3 or 4
+        // The first block epoch 3 (the warm-up) or 4 (the probe) rewrote.
+        ++pair.page(pfn)[(3 + epoch - warmup) * 10 % 64 * 64];
       } else {
         for (size_t b = 0; b < 10; ++b)
           for (size_t i = 0; i < 64; ++i)

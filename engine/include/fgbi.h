@@ -198,8 +198,8 @@ typedef enum fgbi_stat {
   FGBI_S_BLOCKS_ZERO = 12,           /* changed blocks sent as a zero flag */
   FGBI_S_BLOCKS_SHARED_EPOCH = 13,   /* ... as a reference within the epoch */
   FGBI_S_BLOCKS_SHARED_REPLICA = 14, /* ... as a reference to the replica */
-  FGBI_S_CACHE_HITS = 15,            /* sender: changed known pages found in the cache */
-  FGBI_S_CACHE_MISSES = 16,          /* sender: changed known pages not in the cache */
+  FGBI_S_CACHE_HITS = 15,            /* sender: changed known pages the XOR stage found cached */
+  FGBI_S_CACHE_MISSES = 16,          /* ... found not cached, or only as a stale copy */
   FGBI_S_PAGES_CODED = 17,           /* pages sent as coded records (sharing/codecs) */
   FGBI_S_CHOSEN_RAW = 18,            /* sender: coded pages whose literal blocks went raw */
   FGBI_S_CHOSEN_XOR = 19,            /* ... as an XOR delta */

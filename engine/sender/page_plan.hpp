@@ -90,7 +90,7 @@ struct StageInputs {
   const StageYields* yields;  // running averages per epoch; lookups 0 = nothing known
   std::array<uint32_t, kOptionalStages> unpaid_runs{};  // epochs in a row each ran at a loss
   // Epochs a stage must run before its probe finds the state it works on
-  // (the XOR stage's cache lets pages go while the stage is off).
+  // (the XOR stage's cached copies go stale while the stage is off).
   std::array<uint32_t, kOptionalStages> warmup_epochs{};
   // Each stage's cost per lookup, ns (cost_model.cpp holds the references).
   std::array<double, kOptionalStages> ns_per_lookup;

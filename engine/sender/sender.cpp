@@ -319,8 +319,8 @@ void Sender::capture_batch(size_t first, size_t count, const uint8_t* const* pag
     const uint64_t pfn = dirty_[first + j].pfn;
     hashes[j] = hashes_.data() + pfn * blocks;
     known[j] = sent_epoch_[pfn] != 0;
-    // A page the cache lacks is captured whole, so that it can enter the
-    // cache (which holds exactly what the receiver has) once it changes -
+    // A page the cache holds no current copy of is captured whole, so that
+    // it can enter the cache (which holds what the receiver has) once it changes -
     // but only in one epoch out of kAdmitEvery for each page: a full copy
     // costs the pause what a Remus copy does, and a working set larger than
     // the cache would pay it on most pages every epoch while gaining little.
