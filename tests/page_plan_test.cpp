@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <set>
 #include <vector>
@@ -109,10 +110,12 @@ TEST(PlanStages, RunsAStageOnlyWhereItPaysAtTheLinksSpeed) {
       << "the table above assumes this reference cost";
 }
 
-// Rewrites ten blocks of every page, a different ten each epoch, with
-// random bytes; with first_zeroed the first of them with zeros instead.
-void edit_ten_blocks(Pair& pair, uint64_t epoch, eval::Rng& rng, bool first_zeroed) {
-  for (uint64_t pfn = 0; pfn < pair.options().pages; ++pfn) {
+// Rewrites ten blocks of every page (or of the first `pages`), a different
+// ten each epoch, with random bytes; with first_zeroed the first of them
+// with zeros instead.
+void edit_ten_blocks(Pair& pair, uint64_t epoch, eval::Rng& rng, bool first_zeroed,
+                     uint64_t pages = UINT64_MAX) {
+  for (uint64_t pfn = 0; pfn < std::min(pages, pair.options().pages); ++pfn) {
     for (size_t b = 0; b < 10; ++b) {
       uint8_t* block = pair.page(pfn) + ((epoch * 10 + b) % 64) * 64;
       const bool zeroed = first_zeroed && b == 0;
@@ -380,15 +383,12 @@ TEST(PlanStages, SentPagesGoStaleInTheCacheWhileXorIsOff) {
     if (epoch == warmup) {
       ASSERT_EQ(fgbi_sender_set_parameter(pair.sender(), FGBI_P_LINK_MBPS, 100), FGBI_OK);
     }
-    for (uint64_t pfn = 0; pfn < kChanging; ++pfn) {
-      if (epoch >= warmup) {
-        // The first block epoch 3 (the warm-up) or 4 (the probe) rewrote.
+    if (epoch >= warmup) {
+      // The first block epoch 3 (the warm-up) or 4 (the probe) rewrote.
+      for (uint64_t pfn = 0; pfn < kChanging; ++pfn)
         ++pair.page(pfn)[(3 + epoch - warmup) * 10 % 64 * 64];
-      } else {
-        for (size_t b = 0; b < 10; ++b)
-          for (size_t i = 0; i < 64; ++i)
-            pair.page(pfn)[((epoch * 10 + b) % 64) * 64 + i] = static_cast<uint8_t>(rng.next());
-      }
+    } else {
+      edit_ten_blocks(pair, epoch, rng, /*first_zeroed=*/false, kChanging);
     }
     pair.replicate(all_pages(o.pages));
     ASSERT_TRUE(pair.replica_matches_primary()) << "epoch " << epoch;
