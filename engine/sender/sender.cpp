@@ -17,7 +17,7 @@ namespace {
 // Pages captured per kernel call: small enough that a page is still in L1/L2
 // when its changed blocks are copied out right after it is hashed.
 constexpr size_t kIdentifyBatch = 16;
-// A page that is not cached is captured whole, to enter the cache, in one
+// A page with no current copy cached is captured whole, to enter the cache, in one
 // of this many of the epochs that carry it.
 constexpr uint64_t kAdmitEvery = 8;
 // Epochs at least this large are copied out of the segments by every thread:
