@@ -38,6 +38,12 @@ inline bool load_uleb128(const uint8_t** p, const uint8_t* end, uint64_t* v) {
     *v = *(*p)++;
     return true;
   }
+  // Two bytes: a page offset or length above 127 (XOR-RLE pairs, pfn steps).
+  if (end - *p >= 2 && (*p)[1] < 0x80 && (*p)[1] != 0) {
+    *v = ((*p)[0] & 0x7Fu) | uint64_t{(*p)[1]} << 7;
+    *p += 2;
+    return true;
+  }
   uint64_t result = 0;
   for (unsigned i = 0; i < 10 && *p + i < end; ++i) {
     const uint8_t byte = (*p)[i];

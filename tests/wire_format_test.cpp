@@ -137,7 +137,8 @@ TEST(WireFormat, BitmapBytesAreLittleEndianBitOrder) {
 
 TEST(WireFormat, Uleb128RoundTripAndRejectsOverlongCutOrNonCanonical) {
   uint8_t buf[16];
-  for (uint64_t v : {0ull, 1ull, 127ull, 128ull, 300ull, (1ull << 35) + 7, ~0ull}) {
+  for (uint64_t v :
+       {0ull, 1ull, 127ull, 128ull, 300ull, 16383ull, 16384ull, (1ull << 35) + 7, ~0ull}) {
     const size_t n = store_uleb128(buf, v);
     EXPECT_EQ(n, uleb128_size(v));
     const uint8_t* p = buf;
