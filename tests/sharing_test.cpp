@@ -604,5 +604,52 @@ TEST_F(References, XorPagesRecordsAreValidated) {
             FGBI_E_BAD_REFERENCE);
 }
 
+// The receiver places each literal among the blocks it gathered by the
+// literals before it: several in one block, one that starts in the block the
+// last one ended in, one across three blocks, blocks skipped, on two pages.
+TEST_F(References, XorLiteralsLandInTheirBlocksWhereverTheyStartAndEnd) {
+  struct Literal {
+    size_t at, bytes;
+  };
+  const std::vector<std::vector<Literal>> pages = {
+      {{3, 2}, {9, 4}, {20, 50}, {72, 1}, {200, 130}, {1000, 1}, {4095, 1}},
+      {{0, 64}, {64, 1}, {130, 1}, {191, 2}, {500, 3000}}};
+  std::vector<uint8_t> payload, expected = committed_;
+  uint64_t pfn = 0;
+  for (size_t page = 0; page < pages.size(); ++page) {
+    const uint64_t target = 3 + 2 * page;  // pages 3 and 5
+    std::vector<uint8_t> delta;
+    size_t offset = 0;
+    for (const Literal& l : pages[page]) {
+      uint8_t header[2 * kernels::kMaxUleb128Bytes];
+      size_t n = kernels::store_uleb128(header, l.at - offset);
+      n += kernels::store_uleb128(header + n, l.bytes);
+      delta.insert(delta.end(), header, header + n);
+      for (size_t i = 0; i < l.bytes; ++i) {
+        const auto x = static_cast<uint8_t>(1 + (l.at + i) % 251);  // never zero
+        delta.push_back(x);
+        expected[target * kPage + l.at + i] ^= x;
+      }
+      offset = l.at + l.bytes;
+    }
+    uint8_t header[2 * kernels::kMaxUleb128Bytes];
+    size_t n = kernels::store_uleb128(
+        header, kernels::zigzag_encode(static_cast<int64_t>(target) - static_cast<int64_t>(pfn)));
+    n += kernels::store_uleb128(header + n, delta.size());
+    payload.insert(payload.end(), header, header + n);
+    payload.insert(payload.end(), delta.begin(), delta.end());
+    pfn = target;
+  }
+  std::vector<uint8_t> rec(wire::kRecordHeaderBytes + payload.size());
+  wire::RecordHeader rh;
+  rh.kind = wire::kRecordXorPages;
+  rh.payload_bytes = static_cast<uint32_t>(payload.size());
+  rh.pfn = 0;
+  wire::encode_record_header(rh, rec.data());
+  std::copy(payload.begin(), payload.end(), rec.begin() + wire::kRecordHeaderBytes);
+  ASSERT_EQ(feed_without_digest(epoch_of({rec})), FGBI_OK);
+  EXPECT_TRUE(replica_ == expected);
+}
+
 }  // namespace
 }  // namespace fgbi::test

@@ -318,11 +318,12 @@ fgbi_status Receiver::decode_coded_page(uint64_t pfn, const uint8_t* payload, si
 // Each XOR_PAGES entry becomes the new content of the blocks its delta
 // touches, taken from the committed replica and XORed on arrival, so that
 // digest and apply treat it like any block record. The entries are checked
-// first; then the replica blocks are loaded a few entries ahead of their
-// use, since the pages lie far apart in memory.
+// first, and their literals noted; then the replica blocks are loaded a few
+// entries ahead of their use, since the pages lie far apart in memory.
 fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size) {
   const uint8_t* const base = epoch_base();
-  const uint8_t* p = base + offset;
+  const uint8_t* const payload = base + offset;
+  const uint8_t* p = payload;
   const uint8_t* const end = p + size;
   if (p == end) return FGBI_E_BAD_RECORD;
   const uint32_t page_size = config_.page_size;
@@ -330,7 +331,7 @@ fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size
   // Block sizes are powers of two: a shift, not a division per literal.
   const int block_shift = std::countr_zero(block_size);
   const size_t first_entry = entries_.size();
-  xor_deltas_.clear();
+  xor_literals_.clear();
   uint64_t pfn = first;
   while (p < end) {
     uint64_t zigzag, length;
@@ -349,18 +350,21 @@ fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size
     e.pfn = pfn;
     e.kind = wire::kRecordXorPages;
     e.staged = true;
-    if (!kernels::xor_rle_scan(p, length, page_size, [&](size_t at, const uint8_t*, size_t n) {
-          for (size_t b = at >> block_shift; b <= (at + n - 1) >> block_shift; ++b)
-            e.bitmap[b / 64] |= 1ull << (b % 64);
-        }))
+    if (!kernels::xor_rle_scan(
+            p, length, page_size, [&](size_t at, const uint8_t* literal, size_t n) {
+              for (size_t b = at >> block_shift; b <= (at + n - 1) >> block_shift; ++b)
+                e.bitmap[b / 64] |= 1ull << (b % 64);
+              xor_literals_.push_back({static_cast<uint32_t>(literal - payload),
+                                       static_cast<uint32_t>(at), static_cast<uint32_t>(n), false});
+            }))
       return FGBI_E_BAD_PAYLOAD;
+    xor_literals_.back().last_of_page = true;
     for (uint64_t w : e.bitmap) e.blocks += static_cast<uint32_t>(std::popcount(w));
     const size_t out_bytes = size_t{e.blocks} * block_size;
     if (staged_.size() + out_bytes > config_.max_epoch_bytes) return FGBI_E_LIMIT_EXCEEDED;
     e.offset = staged_.size();
     staged_.append(out_bytes);
     add_entry(e);
-    xor_deltas_.emplace_back(static_cast<size_t>(p - base), static_cast<size_t>(length));
     p += length;
   }
   constexpr size_t kAhead = 8;
@@ -371,29 +375,30 @@ fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size
       for (uint64_t bits = e.bitmap[w]; bits != 0; bits &= bits - 1)
         prefetch_line(page + (w * 64 + static_cast<size_t>(std::countr_zero(bits))) * block_size);
   };
-  for (size_t k = 0; k < std::min(kAhead, xor_deltas_.size()); ++k) load_ahead(k);
-  for (size_t k = 0; k < xor_deltas_.size(); ++k) {
-    if (k + kAhead < xor_deltas_.size()) load_ahead(k + kAhead);
+  const size_t pages = entries_.size() - first_entry;
+  for (size_t k = 0; k < std::min(kAhead, pages); ++k) load_ahead(k);
+  const XorLiteral* literal = xor_literals_.data();
+  for (size_t k = 0; k < pages; ++k) {
+    if (k + kAhead < pages) load_ahead(k + kAhead);
     const Entry& e = entries_[first_entry + k];
     uint8_t* out = staged_.data() + e.offset;
     kernels_->gather_blocks(replica_.data() + e.pfn * page_size, e.bitmap, block_size, out);
     // Touched blocks are consecutive in `out`, so a literal that spans
     // several blocks stays contiguous there: it starts at its first block's
-    // rank among the touched ones.
-    static_assert(kernels::kMaxBlocksPerPage <= 256, "ranks are bytes");
-    uint8_t rank_of[kernels::kMaxBlocksPerPage];
-    uint32_t rank = 0;
-    for (uint32_t w = 0; w < kernels::kBitmapWords; ++w)
-      for (uint64_t bits = e.bitmap[w]; bits != 0; bits &= bits - 1)
-        rank_of[w * 64 + static_cast<uint32_t>(std::countr_zero(bits))] =
-            static_cast<uint8_t>(rank++);
-    const auto [delta, length] = xor_deltas_[k];
-    kernels::xor_rle_scan(  // checked above
-        base + delta, length, page_size, [&](size_t at, const uint8_t* literal, size_t n) {
-          const size_t b = at >> block_shift;
-          uint8_t* dst = out + (size_t{rank_of[b]} << block_shift) + (at & (block_size - 1));
-          kernels::xor_rle_xor_exact(dst, dst, literal, n);
-        });
+    // rank among the touched ones. The touched blocks are exactly those the
+    // literals span, and literals come in page order, so that rank follows
+    // from the literals before it: no pass over the bitmap.
+    size_t last_block = ~size_t{0}, next_rank = 0;  // the last block touched so far
+    for (bool last = false; !last; ++literal) {
+      const size_t at = literal->at, n = literal->bytes;
+      const size_t first_block = at >> block_shift, end_block = (at + n - 1) >> block_shift;
+      const size_t rank = first_block == last_block ? next_rank - 1 : next_rank;
+      uint8_t* dst = out + (rank << block_shift) + (at & (block_size - 1));
+      kernels::xor_rle_xor_exact(dst, dst, payload + literal->offset, n);
+      next_rank = rank + (end_block - first_block) + 1;
+      last_block = end_block;
+      last = literal->last_of_page;
+    }
   }
   return FGBI_OK;
 }
@@ -626,7 +631,8 @@ fgbi_status Receiver::get_stat(fgbi_stat stat, uint64_t* value) const {
     case FGBI_S_EPOCHS_REJECTED: *value = rejected_; return FGBI_OK;
     case FGBI_S_MEMORY_BYTES:
       *value = epoch_.capacity() + staged_.capacity() + in_epoch_.bytes() + block_hashes_.bytes() +
-               page_checks_.bytes() + hash_known_.bytes() + entries_.capacity() * sizeof(Entry) +
+               xor_literals_.capacity() * sizeof(XorLiteral) + page_checks_.bytes() +
+               hash_known_.bytes() + entries_.capacity() * sizeof(Entry) +
                (entry_checks_.capacity() + new_hashes_.capacity() + written_pfns_.capacity()) *
                    sizeof(uint64_t);
       return FGBI_OK;
