@@ -55,6 +55,13 @@ inline uint64_t staged_bits(const IdentifyBatch& batch, size_t p, uint64_t chang
   return all ? group : changed & group;
 }
 
+// One literal of an XOR delta, placed: out[at, at + bytes) ^= literal.
+struct XorRange {
+  const uint8_t* literal;
+  uint32_t at;
+  uint32_t bytes;  // >= 1
+};
+
 struct KernelTable {
   const char* name;
   // out[i] = FGBH64 of block i of data (n_blocks * block_size bytes), masked.
@@ -85,6 +92,9 @@ struct KernelTable {
   // Applies a delta to `size` bytes of data in place. Returns false, with
   // data untouched, when the delta is malformed or does not fit `size`.
   bool (*xor_rle_decode)(const uint8_t* delta, size_t delta_size, uint8_t* data, size_t size);
+  // Applies `count` literals a delta's check has placed (xor_rle_scan) to
+  // out, in order, touching no byte outside them. No bounds are checked.
+  void (*xor_ranges)(uint8_t* out, const XorRange* ranges, size_t count);
 };
 
 // Orders this thread's earlier stream_blocks stores before its later

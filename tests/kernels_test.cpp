@@ -558,5 +558,40 @@ TEST_P(SimdXorRle, SameBytesAsScalarUnaligned) {
 
 TEST_P(SimdXorRle, RejectsMalformedDeltas) { check_rejects_malformed(*simd_kernels()); }
 
+// xor_ranges applies placed literals of every length from 1 to past two
+// vectors, back to back or apart, at unaligned places, and writes no byte
+// outside them.
+void check_xor_ranges(const KernelTable& kernels, std::mt19937_64& rng) {
+  for (size_t misalign : {0, 1, 13}) {
+    std::vector<uint8_t> literals(1 << 16);
+    for (auto& x : literals) x = static_cast<uint8_t>(rng());
+    std::vector<XorRange> ranges;
+    size_t at = 0, from = 0;
+    for (uint32_t bytes = 1; bytes <= 160; ++bytes) {
+      at += rng() % 3 == 0 ? 0 : 1 + rng() % 70;  // adjacent to the last one, or apart
+      ranges.push_back({literals.data() + from, static_cast<uint32_t>(at), bytes});
+      at += bytes;
+      from += bytes;
+    }
+    UnalignedBuffer out(at + 64, misalign);
+    for (size_t i = 0; i < at + 64; ++i) out.data()[i] = static_cast<uint8_t>(rng());
+    std::vector<uint8_t> expected(out.data(), out.data() + at + 64);
+    for (const XorRange& r : ranges)
+      for (uint32_t i = 0; i < r.bytes; ++i) expected[r.at + i] ^= r.literal[i];
+    kernels.xor_ranges(out.data(), ranges.data(), ranges.size());
+    ASSERT_TRUE(std::equal(expected.begin(), expected.end(), out.data()))
+        << kernels.name << ", misalign " << misalign;
+    kernels.xor_ranges(out.data(), ranges.data(), 0);  // none: nothing changes
+    ASSERT_TRUE(std::equal(expected.begin(), expected.end(), out.data())) << kernels.name;
+  }
+}
+
+TEST(XorRanges, ScalarPlacesEveryLiteralExactly) {
+  std::mt19937_64 rng(5);
+  check_xor_ranges(*scalar_kernels(), rng);
+}
+
+TEST_P(SimdXorRle, XorRangesPlacesEveryLiteralExactly) { check_xor_ranges(*simd_kernels(), rng_); }
+
 }  // namespace
 }  // namespace fgbi::kernels

@@ -325,9 +325,7 @@ fgbi_status Receiver::decode_coded_page(uint64_t pfn, const uint8_t* payload, si
 // first, and their literals noted; then the replica blocks are loaded a few
 // entries ahead of their use, since the pages lie far apart in memory.
 fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size) {
-  const uint8_t* const base = epoch_base();
-  const uint8_t* const payload = base + offset;
-  const uint8_t* p = payload;
+  const uint8_t* p = epoch_base() + offset;
   const uint8_t* const end = p + size;
   if (p == end) return FGBI_E_BAD_RECORD;
   const uint32_t page_size = config_.page_size;
@@ -336,6 +334,7 @@ fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size
   const int block_shift = std::countr_zero(block_size);
   const size_t first_entry = entries_.size();
   xor_literals_.clear();
+  xor_page_literals_.assign(1, 0);
   uint64_t pfn = first;
   while (p < end) {
     uint64_t zigzag, length;
@@ -354,16 +353,27 @@ fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size
     e.pfn = pfn;
     e.kind = wire::kRecordXorPages;
     e.staged = true;
+    // The blocks a page gathers are consecutive, so a literal that spans
+    // several stays contiguous there: it starts at its first block's rank
+    // among them. They are exactly the blocks the literals span, and
+    // literals come in page order, so that rank follows from the literals
+    // before it.
+    size_t last_block = ~size_t{0}, next_rank = 0;  // the last block touched so far
     if (!kernels::xor_rle_scan(
             p, length, page_size, [&](size_t at, const uint8_t* literal, size_t n) {
-              for (size_t b = at >> block_shift; b <= (at + n - 1) >> block_shift; ++b)
+              const size_t first_block = at >> block_shift, end_block = (at + n - 1) >> block_shift;
+              for (size_t b = first_block; b <= end_block; ++b)
                 e.bitmap[b / 64] |= 1ull << (b % 64);
-              xor_literals_.push_back({static_cast<uint32_t>(literal - payload),
-                                       static_cast<uint32_t>(at), static_cast<uint32_t>(n), false});
+              const size_t rank = first_block == last_block ? next_rank - 1 : next_rank;
+              const size_t placed = (rank << block_shift) + (at & (block_size - 1));
+              xor_literals_.push_back(
+                  {literal, static_cast<uint32_t>(placed), static_cast<uint32_t>(n)});
+              next_rank = rank + (end_block - first_block) + 1;
+              last_block = end_block;
             }))
       return FGBI_E_BAD_PAYLOAD;
-    xor_literals_.back().last_of_page = true;
-    for (uint64_t w : e.bitmap) e.blocks += static_cast<uint32_t>(std::popcount(w));
+    xor_page_literals_.push_back(xor_literals_.size());
+    e.blocks = static_cast<uint32_t>(next_rank);  // the blocks it touches
     const size_t out_bytes = size_t{e.blocks} * block_size;
     if (staged_.size() + out_bytes > config_.max_epoch_bytes) return FGBI_E_LIMIT_EXCEEDED;
     e.offset = staged_.size();
@@ -381,28 +391,13 @@ fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size
   };
   const size_t pages = entries_.size() - first_entry;
   for (size_t k = 0; k < std::min(kAhead, pages); ++k) load_ahead(k);
-  const XorLiteral* literal = xor_literals_.data();
   for (size_t k = 0; k < pages; ++k) {
     if (k + kAhead < pages) load_ahead(k + kAhead);
     const Entry& e = entries_[first_entry + k];
     uint8_t* out = staged_.data() + e.offset;
     kernels_->gather_blocks(replica_.data() + e.pfn * page_size, e.bitmap, block_size, out);
-    // Touched blocks are consecutive in `out`, so a literal that spans
-    // several blocks stays contiguous there: it starts at its first block's
-    // rank among the touched ones. The touched blocks are exactly those the
-    // literals span, and literals come in page order, so that rank follows
-    // from the literals before it: no pass over the bitmap.
-    size_t last_block = ~size_t{0}, next_rank = 0;  // the last block touched so far
-    for (bool last = false; !last; ++literal) {
-      const size_t at = literal->at, n = literal->bytes;
-      const size_t first_block = at >> block_shift, end_block = (at + n - 1) >> block_shift;
-      const size_t rank = first_block == last_block ? next_rank - 1 : next_rank;
-      uint8_t* dst = out + (rank << block_shift) + (at & (block_size - 1));
-      kernels::xor_rle_xor_exact(dst, dst, payload + literal->offset, n);
-      next_rank = rank + (end_block - first_block) + 1;
-      last_block = end_block;
-      last = literal->last_of_page;
-    }
+    kernels_->xor_ranges(out, xor_literals_.data() + xor_page_literals_[k],
+                         xor_page_literals_[k + 1] - xor_page_literals_[k]);
   }
   return FGBI_OK;
 }
@@ -646,7 +641,8 @@ fgbi_status Receiver::get_stat(fgbi_stat stat, uint64_t* value) const {
     case FGBI_S_EPOCHS_REJECTED: *value = rejected_; return FGBI_OK;
     case FGBI_S_MEMORY_BYTES:
       *value = epoch_.capacity() + staged_.capacity() + in_epoch_.bytes() + block_hashes_.bytes() +
-               xor_literals_.capacity() * sizeof(XorLiteral) + page_checks_.bytes() +
+               xor_literals_.capacity() * sizeof(kernels::XorRange) +
+               xor_page_literals_.capacity() * sizeof(size_t) + page_checks_.bytes() +
                hash_known_.bytes() + entries_.capacity() * sizeof(Entry) +
                (entry_checks_.capacity() + new_hashes_.capacity() + written_pfns_.capacity()) *
                    sizeof(uint64_t);

@@ -120,15 +120,12 @@ class Receiver {
   std::unordered_map<uint64_t, uint32_t> entry_of_pfn_;
   bool entry_map_live_ = false;
   ByteBuffer staged_;  // decoded blocks of coded records
-  // Parse scratch: an XOR_PAGES record's literals, in order, as its check
-  // found them, so that applying them decodes nothing again.
-  struct XorLiteral {
-    uint32_t offset;  // in the record's payload (at most kMaxPayloadBytes)
-    uint32_t at;      // in the page
-    uint32_t bytes : 31;
-    uint32_t last_of_page : 1;
-  };
-  std::vector<XorLiteral> xor_literals_;
+  // Parse scratch: an XOR_PAGES record's literals, in order, placed among
+  // the blocks each page gathers as its check found them, and where each
+  // page's begin (one more entry: the end), so that applying them decodes
+  // nothing again.
+  std::vector<kernels::XorRange> xor_literals_;
+  std::vector<size_t> xor_page_literals_;
   codec::Decompressor decompressor_;
   wire::CodedPage coded_;  // parse scratch, reused
   alignas(64) uint8_t literal_scratch_[kernels::kPageSize];

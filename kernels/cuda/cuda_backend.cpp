@@ -395,10 +395,13 @@ size_t xor_rle_encode(const uint8_t* current, const uint8_t* previous, size_t si
 bool xor_rle_decode(const uint8_t* delta, size_t delta_size, uint8_t* data, size_t size) {
   return host_kernels().xor_rle_decode(delta, delta_size, data, size);
 }
+void xor_ranges(uint8_t* out, const XorRange* ranges, size_t count) {
+  host_kernels().xor_ranges(out, ranges, count);
+}
 
-constexpr KernelTable kCuda = {"cuda",        hash_blocks,    identify,
-                               page_check,    gather_blocks,  scatter_blocks,
-                               stream_blocks, xor_rle_encode, xor_rle_decode};
+constexpr KernelTable kCuda = {"cuda",         hash_blocks,    identify,      page_check,
+                               gather_blocks,  scatter_blocks, stream_blocks, xor_rle_encode,
+                               xor_rle_decode, xor_ranges};
 
 }  // namespace
 

@@ -124,10 +124,15 @@ bool xor_rle_decode(const uint8_t* delta, size_t delta_size, uint8_t* data, size
                       });
 }
 
+void xor_ranges(uint8_t* out, const XorRange* ranges, size_t count) {
+  for (const XorRange* r = ranges; r != ranges + count; ++r)
+    xor_rle_xor_exact(out + r->at, out + r->at, r->literal, r->bytes);
+}
+
 // No stores around the cache in portable C++: stream_blocks is scatter_blocks.
-constexpr KernelTable kScalar = {"scalar",       hash_blocks,    identify,
-                                 page_check,     gather_blocks,  scatter_blocks,
-                                 scatter_blocks, xor_rle_encode, xor_rle_decode};
+constexpr KernelTable kScalar = {"scalar",       hash_blocks,    identify,       page_check,
+                                 gather_blocks,  scatter_blocks, scatter_blocks, xor_rle_encode,
+                                 xor_rle_decode, xor_ranges};
 
 }  // namespace
 

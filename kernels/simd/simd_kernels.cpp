@@ -411,9 +411,14 @@ bool XorRleDecode(const uint8_t* delta, size_t delta_size, uint8_t* data, size_t
                           HWY_ATTR { XorExact(data + offset, data + offset, literal, length); });
 }
 
-constexpr KernelTable kTargetTable = {"simd",       HashBlocks,   Identify,
-                                      PageCheck,    GatherBlocks, ScatterBlocks,
-                                      StreamBlocks, XorRleEncode, XorRleDecode};
+void XorRanges(uint8_t* out, const XorRange* ranges, size_t count) {
+  for (const XorRange* r = ranges; r != ranges + count; ++r)
+    XorExact(out + r->at, out + r->at, r->literal, r->bytes);
+}
+
+constexpr KernelTable kTargetTable = {"simd",       HashBlocks,    Identify,     PageCheck,
+                                      GatherBlocks, ScatterBlocks, StreamBlocks, XorRleEncode,
+                                      XorRleDecode, XorRanges};
 
 }  // namespace
 
@@ -460,10 +465,13 @@ size_t xor_rle_encode(const uint8_t* current, const uint8_t* previous, size_t si
 bool xor_rle_decode(const uint8_t* delta, size_t delta_size, uint8_t* data, size_t size) {
   return HWY_DYNAMIC_DISPATCH(TargetTable)()->xor_rle_decode(delta, delta_size, data, size);
 }
+void xor_ranges(uint8_t* out, const XorRange* ranges, size_t count) {
+  HWY_DYNAMIC_DISPATCH(TargetTable)()->xor_ranges(out, ranges, count);
+}
 
-constexpr KernelTable kSimd = {"simd",        hash_blocks,    identify,
-                               page_check,    gather_blocks,  scatter_blocks,
-                               stream_blocks, xor_rle_encode, xor_rle_decode};
+constexpr KernelTable kSimd = {"simd",         hash_blocks,    identify,      page_check,
+                               gather_blocks,  scatter_blocks, stream_blocks, xor_rle_encode,
+                               xor_rle_decode, xor_ranges};
 
 // Vector lanes are loaded as little-endian words; a big-endian host keeps
 // the scalar backend.
