@@ -568,6 +568,33 @@ TEST(XorPages, DeltaIsTheCanonicalDeltaOfTheWholePage) {
   }
 }
 
+// The receiver checks and applies an XOR_PAGES record in runs of entries:
+// a record longer than a run, at every block size, still ends in the
+// primary's pages.
+TEST(XorPages, RecordsLongerThanARunOfEntriesApplyWhole) {
+  for (int64_t block : {32, 64, 256}) {
+    PairOptions opt;
+    opt.pages = 1024;
+    opt.block_size = block;
+    opt.sharing = 0;
+    opt.codecs = FGBI_CODEC_XOR;
+    Pair pair(opt);
+    eval::Rng rng(static_cast<uint64_t>(block) + 7);
+    fill(pair, rng);
+    pair.replicate(all_pages(opt.pages));
+    std::vector<uint64_t> dirty;
+    for (uint64_t p = 0; p < 600; ++p) {  // segments of 150 pages
+      for (int e = 0; e < 1 + static_cast<int>(rng.below(30)); ++e)
+        pair.page(p)[rng.below(kPage)] ^= static_cast<uint8_t>(1 + rng.below(255));
+      dirty.push_back(p);
+    }
+    const auto stream = pair.encode(dirty);
+    ASSERT_GT(xor_entries(EditableEpoch::parse(stream)).size(), 128u) << "block " << block;
+    ASSERT_EQ(pair.feed(stream), FGBI_OK) << "block " << block;
+    EXPECT_TRUE(pair.replica_matches_primary()) << "block " << block;
+  }
+}
+
 TEST_F(References, XorPagesRecordsAreValidated) {
   auto xor_record = [](uint64_t first, const std::vector<uint8_t>& payload) {
     std::vector<uint8_t> rec(wire::kRecordHeaderBytes + payload.size());

@@ -1,4 +1,5 @@
-// Kernel micro-benchmarks: every KernelTable function of the scalar and SIMD
+// Kernel micro-benchmarks: every KernelTable function but xor_ranges (the
+// XOR of literals xor_rle_decode's rows already time) of the scalar and SIMD
 // backends over a working set of 256 MiB of 4 KiB pages (far beyond cache),
 // beside memcpy and XXH3-64 on the same buffers. One iteration is one pass
 // over the working set on one core; figures are bytes/s of page input

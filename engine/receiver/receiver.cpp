@@ -17,6 +17,10 @@ constexpr size_t kCheckAhead = 4;
 // by the terms of the changed ones, once at least 1/kWholeCheckFrom of its
 // blocks change (measured in docs/PERFORMANCE.md).
 constexpr uint32_t kWholeCheckFrom = 4;
+// XOR_PAGES entries checked, then applied, at a time: at most this many
+// pages' literals are noted (16 bytes each, a page's delta holding at most
+// one per byte: 4 MiB at worst, some 25 KiB on `hpc`).
+constexpr size_t kXorRunPages = 64;
 
 // Copies `bytes`, whole 64-byte lines, around the CPU cache: stream_blocks
 // with every 64-byte block set.
@@ -321,22 +325,38 @@ fgbi_status Receiver::decode_coded_page(uint64_t pfn, const uint8_t* payload, si
 
 // Each XOR_PAGES entry becomes the new content of the blocks its delta
 // touches, taken from the committed replica and XORed on arrival, so that
-// digest and apply treat it like any block record. The entries are checked
-// first, and their literals noted; then the replica blocks are loaded a few
-// entries ahead of their use, since the pages lie far apart in memory.
+// digest and apply treat it like any block record. The entries go by runs
+// of kXorRunPages: each run's are checked first, and their literals noted;
+// then the replica blocks are loaded a few entries ahead of their use, since
+// the pages lie far apart in memory. The run bounds the literals noted (a
+// delta may hold one per byte) and keeps them in the CPU cache.
 fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size) {
   const uint8_t* p = epoch_base() + offset;
   const uint8_t* const end = p + size;
   if (p == end) return FGBI_E_BAD_RECORD;
+  uint64_t pfn = first;
+  while (p < end) {
+    if (fgbi_status st = check_xor_run(&p, end, &pfn); st != FGBI_OK) return st;
+    apply_xor_run();
+  }
+  return FGBI_OK;
+}
+
+// Checks the entries of the next run of an XOR_PAGES record, from
+// *at_entry on, and notes their literals; the pfn steps start from
+// *last_pfn. Both are left where the next run starts.
+fgbi_status Receiver::check_xor_run(const uint8_t** at_entry, const uint8_t* end,
+                                    uint64_t* last_pfn) {
   const uint32_t page_size = config_.page_size;
   const uint32_t block_size = config_.block_size;
   // Block sizes are powers of two: a shift, not a division per literal.
   const int block_shift = std::countr_zero(block_size);
-  const size_t first_entry = entries_.size();
+  const uint8_t* p = *at_entry;
+  uint64_t pfn = *last_pfn;
+  xor_run_first_ = entries_.size();
   xor_literals_.clear();
   xor_page_literals_.assign(1, 0);
-  uint64_t pfn = first;
-  while (p < end) {
+  for (size_t pages = 0; p < end && pages < kXorRunPages; ++pages) {
     uint64_t zigzag, length;
     if (!load_uleb128(&p, end, &zigzag) || !load_uleb128(&p, end, &length))
       return FGBI_E_BAD_RECORD;
@@ -357,8 +377,8 @@ fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size
     // several stays contiguous there: it starts at its first block's rank
     // among them. They are exactly the blocks the literals span, and
     // literals come in page order, so that rank follows from the literals
-    // before it.
-    size_t last_block = ~size_t{0}, next_rank = 0;  // the last block touched so far
+    // before it: the last block touched so far, and how many were.
+    size_t last_block = ~size_t{0}, next_rank = 0;
     if (!kernels::xor_rle_scan(
             p, length, page_size, [&](size_t at, const uint8_t* literal, size_t n) {
               const size_t first_block = at >> block_shift, end_block = (at + n - 1) >> block_shift;
@@ -381,6 +401,17 @@ fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size
     add_entry(e);
     p += length;
   }
+  *at_entry = p;
+  *last_pfn = pfn;
+  return FGBI_OK;
+}
+
+// Gathers the blocks the run's entries touch from the committed replica and
+// XORs their noted literals into them.
+void Receiver::apply_xor_run() {
+  const uint32_t page_size = config_.page_size;
+  const uint32_t block_size = config_.block_size;
+  const size_t first_entry = xor_run_first_;
   constexpr size_t kAhead = 8;
   auto load_ahead = [&](size_t k) {
     const Entry& e = entries_[first_entry + k];
@@ -399,7 +430,6 @@ fgbi_status Receiver::parse_xor_pages(uint64_t first, size_t offset, size_t size
     kernels_->xor_ranges(out, xor_literals_.data() + xor_page_literals_[k],
                          xor_page_literals_[k + 1] - xor_page_literals_[k]);
   }
-  return FGBI_OK;
 }
 
 fgbi_status Receiver::on_records(const uint8_t* records, size_t size) {
@@ -464,7 +494,8 @@ void Receiver::for_each_entry_chunk(size_t first, const std::function<void(size_
 
 // The checks of the entries the last segment added, from the blocks they
 // write, the hashes kept of the blocks they replace and the pages' kept
-// checks: the replica is read only for pages whose hashes are not known yet.
+// checks (or, where many blocks change, all the pages' kept hashes): the
+// replica is read only for pages whose hashes are not known yet.
 // Done as each segment arrives, while its bytes are still in the CPU cache
 // (and, on a link, while the next segment is on its way).
 void Receiver::check_new_entries() {

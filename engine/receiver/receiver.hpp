@@ -75,6 +75,8 @@ class Receiver {
   void add_entry(const Entry& entry);
   fgbi_status decode_coded_page(uint64_t pfn, const uint8_t* payload, size_t size);
   fgbi_status parse_xor_pages(uint64_t first, size_t offset, size_t size);
+  fgbi_status check_xor_run(const uint8_t** at_entry, const uint8_t* end, uint64_t* last_pfn);
+  void apply_xor_run();
   fgbi_status resolve_reference(const wire::BlockRef& ref, bool in_epoch, const uint8_t** source);
   // Where the current epoch's bytes start.
   const uint8_t* epoch_base() const { return in_place_ != nullptr ? in_place_ : epoch_.data(); }
@@ -120,10 +122,12 @@ class Receiver {
   std::unordered_map<uint64_t, uint32_t> entry_of_pfn_;
   bool entry_map_live_ = false;
   ByteBuffer staged_;  // decoded blocks of coded records
-  // Parse scratch: an XOR_PAGES record's literals, in order, placed among
-  // the blocks each page gathers as its check found them, and where each
-  // page's begin (one more entry: the end), so that applying them decodes
-  // nothing again.
+  // Parse scratch for a run of XOR_PAGES entries (parse_xor_pages): its
+  // first entry, its literals in order, placed among the blocks each page
+  // gathers as the check found them (pointing into the epoch's bytes), and
+  // where each page's literals begin (one more: the end), so that applying
+  // them decodes nothing again.
+  size_t xor_run_first_ = 0;
   std::vector<kernels::XorRange> xor_literals_;
   std::vector<size_t> xor_page_literals_;
   codec::Decompressor decompressor_;
