@@ -22,6 +22,14 @@ constexpr uint32_t kWholeCheckFrom = 4;
 // one per byte: 4 MiB at worst, some 25 KiB on `hpc`).
 constexpr size_t kXorRunPages = 64;
 
+// Puts a page's fresh block hashes, consecutive in block order, in the
+// places of the blocks set in `bitmap` among `hashes` (all of the page's).
+void put_hashes(uint64_t* hashes, const uint64_t* bitmap, const uint64_t* fresh) {
+  for (uint32_t w = 0; w < kernels::kBitmapWords; ++w)
+    for (uint64_t bits = bitmap[w]; bits != 0; bits &= bits - 1)
+      hashes[w * 64 + static_cast<uint32_t>(std::countr_zero(bits))] = *fresh++;
+}
+
 // Copies `bytes`, whole 64-byte lines, around the CPU cache: stream_blocks
 // with every 64-byte block set.
 void stream_lines(const kernels::KernelTable& k, void* to, const void* from, size_t bytes) {
@@ -353,7 +361,6 @@ fgbi_status Receiver::check_xor_run(const uint8_t** at_entry, const uint8_t* end
   const int block_shift = std::countr_zero(block_size);
   const uint8_t* p = *at_entry;
   uint64_t pfn = *last_pfn;
-  xor_run_first_ = entries_.size();
   xor_literals_.clear();
   xor_page_literals_.assign(1, 0);
   for (size_t pages = 0; p < end && pages < kXorRunPages; ++pages) {
@@ -406,12 +413,13 @@ fgbi_status Receiver::check_xor_run(const uint8_t** at_entry, const uint8_t* end
   return FGBI_OK;
 }
 
-// Gathers the blocks the run's entries touch from the committed replica and
-// XORs their noted literals into them.
+// Gathers the blocks the run's entries (the last ones added) touch from the
+// committed replica and XORs their noted literals into them.
 void Receiver::apply_xor_run() {
   const uint32_t page_size = config_.page_size;
   const uint32_t block_size = config_.block_size;
-  const size_t first_entry = xor_run_first_;
+  const size_t pages = xor_page_literals_.size() - 1;
+  const size_t first_entry = entries_.size() - pages;
   constexpr size_t kAhead = 8;
   auto load_ahead = [&](size_t k) {
     const Entry& e = entries_[first_entry + k];
@@ -420,7 +428,6 @@ void Receiver::apply_xor_run() {
       for (uint64_t bits = e.bitmap[w]; bits != 0; bits &= bits - 1)
         prefetch_line(page + (w * 64 + static_cast<size_t>(std::countr_zero(bits))) * block_size);
   };
-  const size_t pages = entries_.size() - first_entry;
   for (size_t k = 0; k < std::min(kAhead, pages); ++k) load_ahead(k);
   for (size_t k = 0; k < pages; ++k) {
     if (k + kAhead < pages) load_ahead(k + kAhead);
@@ -543,9 +550,7 @@ void Receiver::check_new_entries() {
         // be, by the vector kernel, costs less than two terms per block.
         uint64_t merged[kernels::kMaxBlocksPerPage];
         std::memcpy(merged, kept, blocks * sizeof(uint64_t));
-        for (uint32_t w = 0; w < kernels::kBitmapWords; ++w)
-          for (uint64_t bits = e.bitmap[w]; bits != 0; bits &= bits - 1)
-            merged[w * 64 + static_cast<uint32_t>(std::countr_zero(bits))] = *fresh++;
+        put_hashes(merged, e.bitmap, fresh);
         entry_checks_[i] = kernels_->page_check(merged, blocks);
         continue;
       }
@@ -619,9 +624,7 @@ void Receiver::apply() {
           std::memcpy(kept, fresh, size_t{blocks} * sizeof(uint64_t));
         hash_known_.data()[e.pfn] = 1;
       } else {
-        for (uint32_t w = 0; w < kernels::kBitmapWords; ++w)
-          for (uint64_t bits = e.bitmap[w]; bits != 0; bits &= bits - 1)
-            kept[w * 64 + static_cast<uint32_t>(std::countr_zero(bits))] = *fresh++;
+        put_hashes(kept, e.bitmap, fresh);
       }
     }
     if (around_cache) kernels::end_streamed_writes();

@@ -123,11 +123,10 @@ class Receiver {
   bool entry_map_live_ = false;
   ByteBuffer staged_;  // decoded blocks of coded records
   // Parse scratch for a run of XOR_PAGES entries (parse_xor_pages): its
-  // first entry, its literals in order, placed among the blocks each page
-  // gathers as the check found them (pointing into the epoch's bytes), and
-  // where each page's literals begin (one more: the end), so that applying
-  // them decodes nothing again.
-  size_t xor_run_first_ = 0;
+  // literals in order, placed among the blocks each page gathers as the
+  // check found them (pointing into the epoch's bytes), and where each
+  // page's literals begin (one more: the end), so that applying them
+  // decodes nothing again.
   std::vector<kernels::XorRange> xor_literals_;
   std::vector<size_t> xor_page_literals_;
   codec::Decompressor decompressor_;
