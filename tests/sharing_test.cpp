@@ -531,23 +531,34 @@ std::vector<std::pair<uint64_t, std::vector<uint8_t>>> xor_entries(const Editabl
   return out;
 }
 
+// A pair whose changed pages can ship only as XOR deltas.
+PairOptions xor_only(uint64_t pages, int64_t block_size) {
+  PairOptions opt;
+  opt.pages = pages;
+  opt.block_size = block_size;
+  opt.sharing = 0;
+  opt.codecs = FGBI_CODEC_XOR;
+  return opt;
+}
+
+// Changes 1 to max_bytes bytes of page pfn, at random places.
+void change_bytes(Pair& pair, uint64_t pfn, uint32_t max_bytes, eval::Rng& rng) {
+  for (uint32_t e = 0; e < 1 + rng.below(max_bytes); ++e)
+    pair.page(pfn)[rng.below(kPage)] ^= static_cast<uint8_t>(1 + rng.below(255));
+}
+
 TEST(XorPages, DeltaIsTheCanonicalDeltaOfTheWholePage) {
   // Built from the changed blocks alone, it must equal the delta of the
   // whole page against the receiver's copy.
   for (int64_t block : {32, 64, 256}) {
-    PairOptions opt;
-    opt.pages = 64;
-    opt.block_size = block;
-    opt.sharing = 0;
-    opt.codecs = FGBI_CODEC_XOR;
+    const PairOptions opt = xor_only(64, block);
     Pair pair(opt);
     eval::Rng rng(static_cast<uint64_t>(block));
     fill(pair, rng);
     pair.replicate(all_pages(opt.pages));
     std::vector<uint64_t> dirty;
     for (uint64_t p = 0; p < opt.pages; p += 3) {
-      for (int e = 0; e < 1 + static_cast<int>(rng.below(12)); ++e)
-        pair.page(p)[rng.below(kPage)] ^= static_cast<uint8_t>(1 + rng.below(255));
+      change_bytes(pair, p, 12, rng);
       dirty.push_back(p);
     }
     std::reverse(dirty.begin(), dirty.end());  // pfn gaps of both signs
@@ -573,19 +584,14 @@ TEST(XorPages, DeltaIsTheCanonicalDeltaOfTheWholePage) {
 // primary's pages.
 TEST(XorPages, RecordsLongerThanARunOfEntriesApplyWhole) {
   for (int64_t block : {32, 64, 256}) {
-    PairOptions opt;
-    opt.pages = 1024;
-    opt.block_size = block;
-    opt.sharing = 0;
-    opt.codecs = FGBI_CODEC_XOR;
+    const PairOptions opt = xor_only(1024, block);
     Pair pair(opt);
     eval::Rng rng(static_cast<uint64_t>(block) + 7);
     fill(pair, rng);
     pair.replicate(all_pages(opt.pages));
     std::vector<uint64_t> dirty;
     for (uint64_t p = 0; p < 600; ++p) {  // segments of 150 pages
-      for (int e = 0; e < 1 + static_cast<int>(rng.below(30)); ++e)
-        pair.page(p)[rng.below(kPage)] ^= static_cast<uint8_t>(1 + rng.below(255));
+      change_bytes(pair, p, 30, rng);
       dirty.push_back(p);
     }
     const auto stream = pair.encode(dirty);
