@@ -24,8 +24,11 @@ constexpr uint64_t kAdmitEvery = 8;
 // some 6 us of copying, against about 1 us for the pool's hand-off right
 // after the encode (fgbi_engine_bench handoff/0us and 50us).
 constexpr size_t kParallelCopyBytes = size_t{64} << 10;
-// Pages whose index slots and cached blocks are loaded ahead of encoding.
+// Pages whose index slots are loaded ahead of encoding, at a time.
 constexpr size_t kPrefetchPages = 16;
+// How many pages ahead the encoder loads a page's XOR inputs (its staged
+// and cached blocks): 4 encoded `hpc` faster than 2 or 8 (docs/PERFORMANCE.md).
+constexpr size_t kXorInputsAhead = 4;
 // How many pages ahead the encoder prefetches a page's stored hashes for its check.
 constexpr size_t kCheckAhead = 4;
 // Epochs of at least this many dirty bytes are staged around the CPU cache:
@@ -867,28 +870,41 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   return plan.form == PageForm::kXorPage;
 }
 
-// Index slots and cached blocks are far apart in memory and miss the CPU
-// cache: start loading those of the next pages before they are encoded.
-void Sender::prefetch_pages(size_t first, size_t count) const {
-  const bool full_hashes = config_.hash_mask() == ~0ull;
-  if (!(stages_.on(OptionalStage::kReplicaRefs) && full_hashes) &&
-      !stages_.on(OptionalStage::kXorPages))
-    return;  // nothing is looked up
+// Index slots are far apart in memory and miss the CPU cache: start loading
+// those of the next pages' changed blocks before they are encoded.
+void Sender::prefetch_index_slots(size_t first, size_t count) const {
+  if (config_.hash_mask() != ~0ull || !stages_.on(OptionalStage::kReplicaRefs)) return;
   const uint32_t blocks = config_.blocks_per_page();
   for (size_t j = first; j < first + count; ++j) {
     const DirtyPage& d = dirty_[j];
-    const bool use_index = full_hashes && stages_.on(OptionalStage::kReplicaRefs, d.pfn);
-    const uint8_t* cached = d.known && stages_.on(OptionalStage::kXorPages, d.pfn)
-                                ? cache_.peek(d.pfn, d.last_sent)
-                                : nullptr;
+    if (!stages_.on(OptionalStage::kReplicaRefs, d.pfn)) continue;
     const uint64_t* hashes = hashes_.data() + d.pfn * blocks;
     for (uint32_t w = 0; w < kernels::kBitmapWords; ++w) {
       for (uint64_t bits = d.changed[w]; bits; bits &= bits - 1) {
         const uint32_t b = w * 64 + static_cast<uint32_t>(std::countr_zero(bits));
-        if (use_index && stages_.on_block(OptionalStage::kReplicaRefs, hashes[b]))
-          index_.prefetch(hashes[b]);
-        if (cached) prefetch_line(cached + size_t{b} * config_.block_size);
+        if (stages_.on_block(OptionalStage::kReplicaRefs, hashes[b])) index_.prefetch(hashes[b]);
       }
+    }
+  }
+}
+
+// A page with a cached copy is XORed against it, or refreshes it: both read
+// the page's changed blocks from staging and from the copy. Neither is in
+// the CPU cache (a large epoch is staged around it, and the cache is
+// tens of MiB read at random), so start loading both for a page a few
+// ahead of the one being encoded.
+void Sender::prefetch_xor_inputs(const DirtyPage& d) const {
+  if (!d.known || d.n_changed == 0 || !stages_.on(OptionalStage::kXorPages, d.pfn)) return;
+  const uint8_t* cached = cache_.peek(d.pfn, d.last_sent);
+  if (cached == nullptr) return;
+  const uint32_t block_size = config_.block_size;
+  size_t staged = 0;
+  for (uint32_t w = 0; w < kernels::kBitmapWords; ++w) {
+    for (uint64_t bits = d.changed[w]; bits; bits &= bits - 1) {
+      const size_t at = size_t{w * 64 + static_cast<uint32_t>(std::countr_zero(bits))} * block_size;
+      prefetch_lines(cached + at, block_size);
+      prefetch_lines(d.data + (d.whole ? at : staged), block_size);
+      staged += block_size;
     }
   }
 }
@@ -918,8 +934,9 @@ void Sender::encode_segment(size_t index, Worker& w) {
 
   for (size_t i = begin; i < end; ++i) {
     if (coding() && (i - begin) % kPrefetchPages == 0)
-      prefetch_pages(std::min(end, i + kPrefetchPages),
-                     std::min(kPrefetchPages, end - std::min(end, i + kPrefetchPages)));
+      prefetch_index_slots(std::min(end, i + kPrefetchPages),
+                           std::min(kPrefetchPages, end - std::min(end, i + kPrefetchPages)));
+    if (i + kXorInputsAhead < end) prefetch_xor_inputs(dirty_[i + kXorInputsAhead]);
     DirtyPage& d = dirty_[i];
     seg.counters.blocks_scanned += blocks;
     if (config_.digest && config_.hash_mask() == ~0ull) {
