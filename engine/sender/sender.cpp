@@ -936,7 +936,7 @@ void Sender::encode_segment(size_t index, Worker& w) {
     if (coding() && (i - begin) % kPrefetchPages == 0)
       prefetch_index_slots(std::min(end, i + kPrefetchPages),
                            std::min(kPrefetchPages, end - std::min(end, i + kPrefetchPages)));
-    if (i + kXorInputsAhead < end) prefetch_xor_inputs(dirty_[i + kXorInputsAhead]);
+    if (coding() && i + kXorInputsAhead < end) prefetch_xor_inputs(dirty_[i + kXorInputsAhead]);
     DirtyPage& d = dirty_[i];
     seg.counters.blocks_scanned += blocks;
     if (config_.digest && config_.hash_mask() == ~0ull) {
