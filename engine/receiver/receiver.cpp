@@ -389,8 +389,11 @@ fgbi_status Receiver::check_xor_run(const uint8_t** at_entry, const uint8_t* end
     if (!kernels::xor_rle_scan(
             p, length, page_size, [&](size_t at, const uint8_t* literal, size_t n) {
               const size_t first_block = at >> block_shift, end_block = (at + n - 1) >> block_shift;
-              for (size_t b = first_block; b <= end_block; ++b)
-                e.bitmap[b / 64] |= 1ull << (b % 64);
+              for (size_t w = first_block / 64; w <= end_block / 64; ++w) {
+                const size_t low = w == first_block / 64 ? first_block % 64 : 0;
+                const size_t high = w == end_block / 64 ? end_block % 64 : 63;
+                e.bitmap[w] |= (~0ull >> (63 - high)) & (~0ull << low);
+              }
               const size_t rank = first_block == last_block ? next_rank - 1 : next_rank;
               const size_t placed = (rank << block_shift) + (at & (block_size - 1));
               xor_literals_.push_back(
