@@ -601,6 +601,27 @@ TEST(XorPages, RecordsLongerThanARunOfEntriesApplyWhole) {
   }
 }
 
+// A page whose delta is most of its changed bytes (a block rewritten whole)
+// still ships as an XOR page where nothing else can be tried (no sharing,
+// no codec but XOR), and its cached copy must follow: each round's delta is
+// against the last round's content. A stale copy fails the digest.
+TEST(XorPages, PagesWhoseDeltaIsMostOfTheChangeKeepTheCacheCurrent) {
+  const PairOptions opt = xor_only(8, 64);
+  Pair pair(opt);
+  eval::Rng rng(3);
+  fill(pair, rng);
+  pair.replicate(all_pages(opt.pages));
+  for (uint8_t round = 1; round <= 3; ++round) {
+    for (size_t i = 0; i < 64; ++i) pair.page(1)[i] ^= round;  // block 0, every byte
+    const auto stream = pair.encode({1});
+    const auto entries = xor_entries(EditableEpoch::parse(stream));
+    ASSERT_EQ(entries.size(), 1u) << "round " << int{round};
+    EXPECT_GT(entries[0].second.size(), 32u);  // more than half of the changed bytes
+    ASSERT_EQ(pair.feed(stream), FGBI_OK) << "round " << int{round};
+    EXPECT_TRUE(pair.replica_matches_primary());
+  }
+}
+
 // With 32-byte blocks a page's bitmap has two words: a literal across bytes
 // 2040..2071 touches block 63 (word 0) and block 64 (word 1), one across
 // 1000..3200 both words whole or in part. The receiver marks each word's

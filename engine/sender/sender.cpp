@@ -786,6 +786,12 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
       keep_cache_current(cached, page);
       return false;
     }
+    if (!worth_a_codec && planner.plan().form == PageForm::kXorPage) {
+      xor_yield.saved_bytes += static_cast<double>(plain_bytes - planner.plan().wire_bytes);
+      emit_xor_page(seg, page.pfn, w.xor_page, xor_page_size, n_changed);
+      keep_cache_current(cached, page);
+      return true;
+    }
   }
 
   // Plan, 2: each changed block's operation.
