@@ -26,9 +26,9 @@ constexpr uint64_t kAdmitEvery = 8;
 constexpr size_t kParallelCopyBytes = size_t{64} << 10;
 // Pages whose index slots are loaded ahead of encoding, at a time.
 constexpr size_t kPrefetchPages = 16;
-// How many pages ahead the encoder loads a page's XOR inputs (its staged
-// and cached blocks): 4 encoded `hpc` faster than 2 or 8 (docs/PERFORMANCE.md).
-constexpr size_t kXorInputsAhead = 4;
+// How many pages ahead the encoder loads a page's staged blocks and cached
+// copy: 4 encoded `hpc` faster than 2 or 8 (docs/PERFORMANCE.md).
+constexpr size_t kInputsAhead = 4;
 // How many pages ahead the encoder prefetches a page's stored hashes for its check.
 constexpr size_t kCheckAhead = 4;
 // Epochs of at least this many dirty bytes are staged around the CPU cache:
@@ -894,16 +894,21 @@ void Sender::prefetch_index_slots(size_t first, size_t count) const {
   }
 }
 
-// A page with a cached copy is XORed against it, or refreshes it: both read
-// the page's changed blocks from staging and from the copy. Neither is in
-// the CPU cache (a large epoch is staged around it, and the cache is
-// tens of MiB read at random), so start loading both for a page a few
-// ahead of the one being encoded.
-void Sender::prefetch_xor_inputs(const DirtyPage& d) const {
-  if (!d.known || d.n_changed == 0 || !stages_.on(OptionalStage::kXorPages, d.pfn)) return;
-  const uint8_t* cached = cache_.peek(d.pfn, d.last_sent);
-  if (cached == nullptr) return;
+// What encoding a page reads, loaded a few pages ahead of it: its staged
+// changed blocks (an epoch of kStreamEpochBytes or more is staged around
+// the CPU cache) and, where it has a cached copy to XOR against or refresh,
+// that copy's blocks (tens of MiB, read at random). A page staged whole is
+// left to the hardware prefetcher, which follows pages read in order.
+void Sender::prefetch_inputs(const DirtyPage& d) const {
+  if (d.n_changed == 0) return;
+  const uint8_t* cached = nullptr;
+  if (coding() && d.known && stages_.on(OptionalStage::kXorPages, d.pfn))
+    cached = cache_.peek(d.pfn, d.last_sent);
   const uint32_t block_size = config_.block_size;
+  if (cached == nullptr) {
+    if (!d.whole) prefetch_lines(d.data, size_t{d.n_changed} * block_size);
+    return;
+  }
   size_t staged = 0;
   for (uint32_t w = 0; w < kernels::kBitmapWords; ++w) {
     for (uint64_t bits = d.changed[w]; bits; bits &= bits - 1) {
@@ -942,7 +947,7 @@ void Sender::encode_segment(size_t index, Worker& w) {
     if (coding() && (i - begin) % kPrefetchPages == 0)
       prefetch_index_slots(std::min(end, i + kPrefetchPages),
                            std::min(kPrefetchPages, end - std::min(end, i + kPrefetchPages)));
-    if (coding() && i + kXorInputsAhead < end) prefetch_xor_inputs(dirty_[i + kXorInputsAhead]);
+    if (i + kInputsAhead < end) prefetch_inputs(dirty_[i + kInputsAhead]);
     DirtyPage& d = dirty_[i];
     seg.counters.blocks_scanned += blocks;
     if (config_.digest && config_.hash_mask() == ~0ull) {

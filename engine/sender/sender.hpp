@@ -131,7 +131,7 @@ class Sender {
   fgbi_status encode_epoch(fgbi_write_fn write, void* user, std::span<uint8_t> in_place = {});
   void encode_segment(size_t index, Worker& worker);
   void prefetch_index_slots(size_t first, size_t count) const;
-  void prefetch_xor_inputs(const DirtyPage& d) const;
+  void prefetch_inputs(const DirtyPage& d) const;
   // Returns true when the page went into the segment's XOR_PAGES record.
   bool encode_page(Segment& seg, Worker& worker, CostModel::Local& costs, uint32_t dirty_index);
   bool replica_holds(const ContentIndex::Entry& e, uint64_t hash) const;
