@@ -604,7 +604,8 @@ TEST(XorPages, RecordsLongerThanARunOfEntriesApplyWhole) {
 // A page whose delta is most of its changed bytes (a block rewritten whole)
 // still ships as an XOR page where nothing else can be tried (no sharing,
 // no codec but XOR), and its cached copy must follow: each round's delta is
-// against the last round's content. A stale copy fails the digest.
+// against the last round's content. A copy not refreshed fails the digest;
+// one not advanced is not found, and the page goes plain.
 TEST(XorPages, PagesWhoseDeltaIsMostOfTheChangeKeepTheCacheCurrent) {
   const PairOptions opt = xor_only(8, 64);
   Pair pair(opt);
@@ -624,9 +625,10 @@ TEST(XorPages, PagesWhoseDeltaIsMostOfTheChangeKeepTheCacheCurrent) {
 
 // With 32-byte blocks a page's bitmap has two words: a literal across bytes
 // 2040..2071 touches block 63 (word 0) and block 64 (word 1), one across
-// 1000..3200 both words whole or in part. The receiver marks each word's
-// share of a literal's blocks at once; a wrong mask misplaces the literal,
-// which the replica check (digest off) sees.
+// 1000..3200 part of each word, one across 8..2107 all of word 0 and part of
+// word 1. The receiver marks each word's share of a literal's blocks at
+// once; a wrong mask misplaces the literal, which the replica check (digest
+// off) sees.
 TEST(XorPages, LiteralsAcrossBitmapWordsLandWhole) {
   PairOptions opt = xor_only(8, 32);
   opt.digest = false;
@@ -634,7 +636,7 @@ TEST(XorPages, LiteralsAcrossBitmapWordsLandWhole) {
   eval::Rng rng(32);
   fill(pair, rng);
   pair.replicate(all_pages(opt.pages));
-  const std::pair<size_t, size_t> spans[] = {{2040, 32}, {1000, 2200}, {2047, 2}};
+  const std::pair<size_t, size_t> spans[] = {{2040, 32}, {1000, 2200}, {2047, 2}, {8, 2100}};
   std::vector<uint64_t> dirty;
   for (uint64_t p = 0; p < std::size(spans); ++p) {
     for (size_t i = 0; i < spans[p].second; ++i) pair.page(2 * p)[spans[p].first + i] ^= 0x5A;

@@ -771,9 +771,10 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   }
 
   // Nothing to share and no codec worth a try (a fast link, literals that
-  // do not compress): the changed blocks go raw, without the work below.
-  // An exploration page looks further (kExploreReach), but skips this work
-  // too when no codec comes within its reach.
+  // do not compress): the changed blocks go raw, or the XOR page already
+  // planned goes as it is, without the work below, which could only pick
+  // the same. An exploration page looks further (kExploreReach), but skips
+  // this work too when no codec comes within its reach.
   if (!epoch_refs && !replica_refs && !zero_blocks) {
     const size_t framing = wire::kRecordHeaderBytes + 1 + bitmap_bytes + wire::ops_bytes(n_changed);
     const double reach = explore ? kExploreReach : 1.0;
@@ -897,8 +898,9 @@ void Sender::prefetch_index_slots(size_t first, size_t count) const {
 // What encoding a page reads, loaded a few pages ahead of it: its staged
 // changed blocks (an epoch of kStreamEpochBytes or more is staged around
 // the CPU cache) and, where it has a cached copy to XOR against or refresh,
-// that copy's blocks (tens of MiB, read at random). A page staged whole is
-// left to the hardware prefetcher, which follows pages read in order.
+// that copy's blocks (tens of MiB, read at random). A page staged whole
+// with no cached copy is left to the hardware prefetcher, which follows
+// pages read in order.
 void Sender::prefetch_inputs(const DirtyPage& d) const {
   if (d.n_changed == 0) return;
   const uint8_t* cached = nullptr;
@@ -943,6 +945,7 @@ void Sender::encode_segment(size_t index, Worker& w) {
   const size_t end = std::min(dirty_.size(), begin + per_segment);
   const uint32_t blocks = config_.blocks_per_page();
 
+  for (size_t i = begin; i < std::min(end, begin + kInputsAhead); ++i) prefetch_inputs(dirty_[i]);
   for (size_t i = begin; i < end; ++i) {
     if (coding() && (i - begin) % kPrefetchPages == 0)
       prefetch_index_slots(std::min(end, i + kPrefetchPages),
