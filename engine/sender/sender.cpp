@@ -752,6 +752,13 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   // better, and the page skips the sharing lookups and the codecs.
   PagePlanner planner(costs, plain_bytes);
   size_t xor_page_size = kernels::kXorRleTooLarge;
+  // Ships the XOR page the planner has chosen, without the work below.
+  auto ship_xor_page = [&] {
+    xor_yield.saved_bytes += static_cast<double>(plain_bytes - planner.plan().wire_bytes);
+    emit_xor_page(seg, page.pfn, w.xor_page, xor_page_size, n_changed);
+    keep_cache_current(cached, page);
+    return true;
+  };
   if (use_xor &&
       (explore || planner.worth_trying(codec::Codec::kXor, changed_bytes, kXorFraming))) {
     xor_page_size = timed(codec::Codec::kXor, changed_bytes, [&] {
@@ -761,12 +768,8 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
       sample(codec::Codec::kXor, changed_bytes, xor_page_size);
       planner.offer_xor_page(changed_bytes, xor_page_size + kXorFraming);
       if (planner.plan().form == PageForm::kXorPage &&
-          xor_page_size <= changed_bytes * kXorFastPathShare) {
-        xor_yield.saved_bytes += static_cast<double>(plain_bytes - xor_page_size - kXorFraming);
-        emit_xor_page(seg, page.pfn, w.xor_page, xor_page_size, n_changed);
-        keep_cache_current(cached, page);
-        return true;
-      }
+          xor_page_size <= changed_bytes * kXorFastPathShare)
+        return ship_xor_page();
     }
   }
 
@@ -782,16 +785,11 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
     for (const auto& [flag, c] : kGeneralCodecs)
       worth_a_codec |=
           (config_.codecs & flag) && planner.worth_trying(c, changed_bytes, framing, reach);
-    if (!worth_a_codec && planner.plan().form == PageForm::kPlain) {
+    if (!worth_a_codec) {  // the plan so far stands: plain, or the XOR page
+      if (planner.plan().form == PageForm::kXorPage) return ship_xor_page();
       emit_plain(seg, page, plain_full);
       keep_cache_current(cached, page);
       return false;
-    }
-    if (!worth_a_codec && planner.plan().form == PageForm::kXorPage) {
-      xor_yield.saved_bytes += static_cast<double>(plain_bytes - planner.plan().wire_bytes);
-      emit_xor_page(seg, page.pfn, w.xor_page, xor_page_size, n_changed);
-      keep_cache_current(cached, page);
-      return true;
     }
   }
 
