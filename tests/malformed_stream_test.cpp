@@ -354,23 +354,67 @@ TEST_F(MalformedStream, WithoutTheDigestASealedChangeGoesThrough) {
 }
 
 // A changed byte of a segment's records, in a record header (which may no
-// longer parse) or in a page, is reported as what it is, a failed checksum,
-// whether one thread or several check the segment.
-TEST_F(MalformedStream, ADamagedSegmentIsASegmentChecksumFailureForAnyThreadCount) {
-  for (const int64_t threads : {1, 2}) {
-    PairOptions opt = plain_options();
-    opt.receiver_threads = threads;
-    init(opt);
-    const EditableEpoch e = editable();
-    const size_t records = e.segments[0].records.size();
-    for (size_t at = 0; at < records; at += at < 64 ? 1 : 61) {
-      EditableEpoch bad = e;
-      bad.segments[0].records[at] ^= 0x40;
-      expect_rejected(bad.serialize(/*reseal=*/false), FGBI_E_SEGMENT_CHECKSUM);
-      if (HasFailure()) FAIL() << "threads " << threads << ", byte " << at << " of " << records;
+// longer parse) or in a page, is rejected whether one thread or several
+// check the segment. With the digest the records carry no checksum (the
+// digest stands for it), and the damage shows as what it breaks: a record's
+// shape, a pfn, or the digest. Without it, as a failed records checksum.
+TEST_F(MalformedStream, ADamagedSegmentIsRejectedForAnyThreadCount) {
+  for (const bool digest : {true, false}) {
+    for (const int64_t threads : {1, 2}) {
+      PairOptions opt = plain_options();
+      opt.digest = digest;
+      opt.receiver_threads = threads;
+      init(opt);
+      const EditableEpoch e = editable();
+      EXPECT_EQ((e.header.flags & wire::kFlagNoRecordsChecksum) != 0, digest);
+      EXPECT_EQ(e.segments[0].header.records_checksum == 0, digest);
+      const size_t records = e.segments[0].records.size();
+      for (size_t at = 0; at < records; at += at < 64 ? 1 : 61) {
+        EditableEpoch bad = e;
+        bad.segments[0].records[at] ^= 0x40;
+        const std::vector<uint8_t> stream = bad.serialize(/*reseal=*/false);
+        if (digest) {
+          EXPECT_NE(pair_->feed(stream), FGBI_OK);
+          expect_untouched();
+          ASSERT_EQ(fgbi_receiver_reset_stream(pair_->receiver()), FGBI_OK);
+        } else {
+          expect_rejected(stream, FGBI_E_SEGMENT_CHECKSUM);
+        }
+        if (HasFailure())
+          FAIL() << "digest " << digest << ", threads " << threads << ", byte " << at << " of "
+                 << records;
+      }
+      expect_recovers();
     }
-    expect_recovers();
   }
+}
+
+// An epoch with the digest whose records do carry their checksum, as a
+// sender before the NO_RECORDS_CHECKSUM flag wrote it, is still read and
+// its checksum still checked.
+TEST_F(MalformedStream, RecordsChecksumsAreCheckedWhereTheFlagIsClear) {
+  EditableEpoch e = editable();
+  ASSERT_NE(e.header.flags & wire::kFlagNoRecordsChecksum, 0u);
+  e.header.flags &= ~wire::kFlagNoRecordsChecksum;
+  const std::vector<uint8_t> checksummed = e.serialize();  // resealed with the checksum
+  EditableEpoch damaged = EditableEpoch::parse(checksummed);
+  ASSERT_NE(damaged.segments[0].header.records_checksum, 0u);
+  damaged.segments[0].records[wire::kRecordHeaderBytes] ^= 1;
+  expect_rejected(damaged.serialize(/*reseal=*/false), FGBI_E_SEGMENT_CHECKSUM);
+  ASSERT_EQ(pair_->feed(checksummed), FGBI_OK);
+  EXPECT_TRUE(pair_->replica_matches_primary());
+}
+
+// The flag is refused without the digest that stands for the checksum, and
+// a segment under it must carry a zero checksum.
+TEST_F(MalformedStream, NoRecordsChecksumNeedsTheDigestAndZeroChecksums) {
+  EditableEpoch e = editable();
+  e.header.flags &= ~wire::kFlagDigest;
+  expect_rejected(e.serialize(), FGBI_E_UNSUPPORTED_FLAGS);
+  e = editable();
+  e.segments[0].header.records_checksum = 1;
+  expect_rejected(e.serialize(/*reseal=*/false), FGBI_E_BAD_SEGMENT);
+  expect_recovers();
 }
 
 TEST_F(MalformedStream, DigestRequiredAndGeometryMismatch) {

@@ -63,6 +63,15 @@ TEST(WireFormat, HeaderRejectsMagicVersionChecksumFlagsReserved) {
   h.flags = 0x80;  // unknown flag, correctly checksummed
   encode_header(h, buf);
   EXPECT_EQ(decode_header(buf, &out), FGBI_E_UNSUPPORTED_FLAGS);
+
+  // Records left unchecked only where the digest stands for their checksum.
+  h.flags = kFlagNoRecordsChecksum;
+  encode_header(h, buf);
+  EXPECT_EQ(decode_header(buf, &out), FGBI_E_UNSUPPORTED_FLAGS);
+  h.flags = kFlagNoRecordsChecksum | kFlagDigest;
+  encode_header(h, buf);
+  EXPECT_EQ(decode_header(buf, &out), FGBI_OK);
+  EXPECT_EQ(out.flags, kFlagNoRecordsChecksum | kFlagDigest);
 }
 
 TEST(WireFormat, SegmentRecordTrailerRoundTrip) {

@@ -121,7 +121,8 @@ typedef enum fgbi_param {
   FGBI_P_BLOCK_SIZE = 2,           /* 32, 64 (default), 128 or 256 (both sides)   */
   FGBI_P_TRACKED_PAGES = 3,        /* pages of tracked memory, pfn < this (both)  */
   FGBI_P_THREADS = 4,              /* worker threads, 1 = caller only (both)      */
-  FGBI_P_DIGEST = 5,               /* sender: 1 = end-to-end digest on (default);
+  FGBI_P_DIGEST = 5,               /* sender: 1 = end-to-end digest on (default),
+                                      standing for the records checksums;
                                       receiver: 1 = require a digest in every
                                       epoch                                       */
   FGBI_P_BACKEND = 6,              /* fgbi_backend value: the kernels this context

@@ -1001,7 +1001,7 @@ void Sender::encode_segment(size_t index, Worker& w) {
     for (const auto& [pfn, check] : seg.clean)
       wire::encode_digest_entry(pfn, check, seg.digest_entries.append(wire::kDigestEntryBytes));
   }
-  wire::seal_segment(seg.bytes, seg.records);
+  wire::seal_segment(seg.bytes, seg.records, epoch_flags());
 }
 
 fgbi_status Sender::encode_epoch(fgbi_write_fn write, void* user, std::span<uint8_t> in_place) {
@@ -1016,7 +1016,7 @@ fgbi_status Sender::encode_epoch(fgbi_write_fn write, void* user, std::span<uint
   const size_t n_segments = segment_count();
   if (segments_.size() < n_segments) segments_.resize(n_segments);
   wire::EpochHeader header;
-  header.flags = config_.digest ? wire::kFlagDigest : 0;
+  header.flags = epoch_flags();
   header.page_shift = static_cast<uint8_t>(std::countr_zero(config_.page_size));
   header.block_shift = static_cast<uint8_t>(std::countr_zero(config_.block_size));
   header.epoch = epoch_;

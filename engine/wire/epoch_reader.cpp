@@ -34,7 +34,8 @@ fgbi_status EpochReader::take(const uint8_t* unit, Event* event) {
       const SegmentHeader& s = segment_;
       // Room left for segments once header and trailer are counted.
       const uint64_t room = max_epoch_bytes_ - kHeaderBytes - kTrailerBytes - body_;
-      if (s.record_count == 0 || s.records_bytes < uint64_t{s.record_count} * kRecordHeaderBytes)
+      if (s.record_count == 0 || s.records_bytes < uint64_t{s.record_count} * kRecordHeaderBytes ||
+          (unchecked_records() && s.records_checksum != 0))
         return FGBI_E_BAD_SEGMENT;
       if (room < kSegmentHeaderBytes || s.records_bytes > room - kSegmentHeaderBytes ||
           s.record_count > max_records_ - records_)
@@ -48,7 +49,8 @@ fgbi_status EpochReader::take(const uint8_t* unit, Event* event) {
       return FGBI_OK;
     }
     case Phase::kRecords:
-      if (xxh3(unit, wanted_) != segment_.records_checksum) return FGBI_E_SEGMENT_CHECKSUM;
+      if (!unchecked_records() && xxh3(unit, wanted_) != segment_.records_checksum)
+        return FGBI_E_SEGMENT_CHECKSUM;
       expect(Phase::kUnit, kUnitBytes);
       *event = Event::kRecords;
       return FGBI_OK;

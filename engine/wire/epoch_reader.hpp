@@ -22,6 +22,7 @@ class EpochReader {
     kHeader,   // header() is valid
     kSegment,  // segment() is valid; its records are the next unit
     kRecords,  // the unit is the current segment's records, checksum verified
+               // unless the header's flags say the digest stands for it
     kTrailer,  // trailer() is valid and the whole epoch's framing checked
   };
   // An epoch may take at most max_epoch_bytes on the wire and hold at most
@@ -66,6 +67,7 @@ class EpochReader {
 
  private:
   enum class Phase { kHeader, kUnit, kRecords, kTrailerRest, kDone };
+  bool unchecked_records() const { return (header_.flags & kFlagNoRecordsChecksum) != 0; }
   void expect(Phase phase, size_t bytes) {
     phase_ = phase;
     wanted_ = bytes;

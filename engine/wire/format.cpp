@@ -35,7 +35,9 @@ fgbi_status decode_header(const uint8_t in[kHeaderBytes], EpochHeader* h) {
   if (load_le<uint64_t>(in + kHeaderChecksumOffset) != xxh3(in, kHeaderChecksumOffset))
     return FGBI_E_HEADER_CHECKSUM;
   h->flags = load_le<uint32_t>(in + 8);
-  if ((h->flags & ~kKnownFlags) != 0) return FGBI_E_UNSUPPORTED_FLAGS;
+  if ((h->flags & ~kKnownFlags) != 0 ||
+      (h->flags & (kFlagDigest | kFlagNoRecordsChecksum)) == kFlagNoRecordsChecksum)
+    return FGBI_E_UNSUPPORTED_FLAGS;
   h->page_shift = in[12];
   h->block_shift = in[13];
   if (load_le<uint16_t>(in + 14) != 0) return FGBI_E_UNSUPPORTED_FLAGS;

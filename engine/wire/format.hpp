@@ -35,7 +35,11 @@ static_assert(kTrailerBytes > kUnitBytes);
 
 // Epoch header flags. Any other bit set is rejected.
 inline constexpr uint32_t kFlagDigest = 1u << 0;
-inline constexpr uint32_t kKnownFlags = kFlagDigest;
+// Only with kFlagDigest: the segments' records checksums are zero and not
+// checked. The digest, over every page's new content, stands for them, and
+// the records are not hashed a second time at either end.
+inline constexpr uint32_t kFlagNoRecordsChecksum = 1u << 1;
+inline constexpr uint32_t kKnownFlags = kFlagDigest | kFlagNoRecordsChecksum;
 
 // Record kinds. Kinds below 0x80 are mandatory: a receiver that does not
 // know one rejects the epoch. Kinds from 0x80 are optional and skipped.

@@ -39,7 +39,9 @@ std::vector<uint8_t> EditableEpoch::serialize(bool reseal) const {
     wire::SegmentHeader sh = seg.header;
     if (reseal) {
       sh.records_bytes = seg.records.size();
-      sh.records_checksum = xxh3(seg.records.data(), seg.records.size());
+      sh.records_checksum = (header.flags & wire::kFlagNoRecordsChecksum)
+                                ? 0
+                                : xxh3(seg.records.data(), seg.records.size());
       t.body_bytes += wire::kSegmentHeaderBytes + seg.records.size();
       ++t.segment_count;
     }
