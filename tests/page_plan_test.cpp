@@ -545,6 +545,30 @@ TEST(NeverWorse, RandomPagesShipAsFewBytesAsPlainRecords) {
   }
 }
 
+// At 4 Gbit/s LZ4's reference ratio (0.6) does not beat raw bytes, and no
+// optional stage is enabled: pages skip the planner, all but every 32nd,
+// which still tries LZ4 and finds these pages compress to a few percent. The
+// model learns that, and LZ4 is chosen from then on. Were the exploration
+// pages skipped too, the reference ratio would stand and LZ4 never be used.
+TEST(Exploration, PagesSentRawStillLetTheModelLearnACodecThatPays) {
+  PairOptions o;
+  o.pages = 256;
+  o.link_mbps = 4000;
+  o.sharing = 0;
+  o.codecs = FGBI_CODEC_LZ4;
+  o.adaptive = 0;  // reference speeds: only the ratio is learned
+  Pair pair(o);
+  for (uint64_t epoch = 1; epoch <= 12; ++epoch) {
+    for (uint64_t pfn = 0; pfn < o.pages; ++pfn) {
+      const uint64_t word = (epoch * 0x9E3779B97F4A7C15ull) ^ (pfn * 0xC2B2AE3D27D4EB4Full);
+      for (size_t at = 0; at < kPage; at += sizeof word) std::memcpy(pair.page(pfn) + at, &word, 8);
+    }
+    pair.replicate(all_pages(o.pages));
+    ASSERT_TRUE(pair.replica_matches_primary());
+  }
+  EXPECT_GT(sender_stat(pair, FGBI_S_CHOSEN_LZ4), 1000u);
+}
+
 // A block that also exists in the replica, on a page whose cached copy
 // differs from it in one byte: its XOR delta (3 bytes) is smaller than a
 // reference (10+ bytes), so no reference is taken. The same block over

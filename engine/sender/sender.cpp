@@ -411,9 +411,22 @@ void Sender::gather_changed(const DirtyPage& page, const uint64_t* subset, uint8
   }
 }
 
-void Sender::emit_plain(Segment& seg, const DirtyPage& page, bool full) {
+bool Sender::plain_whole(const DirtyPage& page) const {
+  return !page.known || wire::bitmap_bytes(config_.page_size, config_.block_size) +
+                                size_t{page.n_changed} * config_.block_size >=
+                            config_.page_size;
+}
+
+bool Sender::codec_may_pay(const CostModel::Local& costs) const {
+  bool may_pay = false;
+  for (const auto& [flag, c] : kGeneralCodecs)
+    may_pay |= (config_.codecs & flag) && costs.may_pay(c);
+  return may_pay;
+}
+
+void Sender::emit_plain(Segment& seg, const DirtyPage& page) {
   const uint32_t page_size = config_.page_size;
-  if (full) {
+  if (plain_whole(page)) {
     // Only for pages captured whole or with every block changed. A page that
     // follows another sent whole joins its FULL_PAGE record: a ULEB128 pfn
     // step of a byte or two instead of a 16-byte record header.
@@ -680,9 +693,8 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   const size_t bitmap_bytes = wire::bitmap_bytes(page_size, block_size);
   const uint32_t n_changed = page.n_changed;
   const size_t changed_bytes = size_t{n_changed} * block_size;
-  const bool plain_full = !page.known || bitmap_bytes + changed_bytes >= page_size;
   const size_t plain_bytes =
-      wire::kRecordHeaderBytes + (plain_full ? page_size : bitmap_bytes + changed_bytes);
+      wire::kRecordHeaderBytes + (plain_whole(page) ? page_size : bitmap_bytes + changed_bytes);
   StageYields& yields = seg.samples.stages;
   StageYield& xor_yield = yields[static_cast<size_t>(OptionalStage::kXorPages)];
 
@@ -719,11 +731,8 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
   // whose bytes are cheaper than raw ones. The page goes raw without the
   // planner, as the test below would decide for it.
   if (!use_xor && !explore && !epoch_refs && !replica_refs && !zero_blocks) {
-    bool may_pay = false;
-    for (const auto& [flag, c] : kGeneralCodecs)
-      may_pay |= (config_.codecs & flag) && costs.may_pay(c);
-    if (!may_pay) {
-      emit_plain(seg, page, plain_full);
+    if (!codec_may_pay(costs)) {
+      emit_plain(seg, page);
       keep_cache_current(cached, page);
       return false;
     }
@@ -787,7 +796,7 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
           (config_.codecs & flag) && planner.worth_trying(c, changed_bytes, framing, reach);
     if (!worth_a_codec) {  // the plan so far stands: plain, or the XOR page
       if (planner.plan().form == PageForm::kXorPage) return ship_xor_page();
-      emit_plain(seg, page, plain_full);
+      emit_plain(seg, page);
       keep_cache_current(cached, page);
       return false;
     }
@@ -859,7 +868,7 @@ bool Sender::encode_page(Segment& seg, Worker& w, CostModel::Local& costs, uint3
     emit_coded(seg, page, shared, {prefix, prefix_bytes}, {section_data, plan.wire_bytes - framing},
                plan.section);
   } else {
-    emit_plain(seg, page, plain_full);
+    emit_plain(seg, page);
   }
 
   // Commit.
@@ -943,6 +952,15 @@ void Sender::encode_segment(size_t index, Worker& w) {
   const size_t end = std::min(dirty_.size(), begin + per_segment);
   const uint32_t blocks = config_.blocks_per_page();
 
+  // No optional stage running this epoch and no codec able to beat raw
+  // bytes at this link: encode_page would send every page but the
+  // exploration ones raw, after per-page tests that cost as much as the
+  // record itself on epochs of a few changed blocks a page (idle). Those
+  // pages go raw here; the stream is the same.
+  const bool raw_epoch =
+      std::none_of(std::begin(stages_.run), std::end(stages_.run), [](bool run) { return run; });
+  bool may_pay = !raw_epoch || codec_may_pay(costs);
+
   for (size_t i = begin; i < std::min(end, begin + kInputsAhead); ++i) prefetch_inputs(dirty_[i]);
   for (size_t i = begin; i < end; ++i) {
     if (coding() && (i - begin) % kPrefetchPages == 0)
@@ -967,13 +985,12 @@ void Sender::encode_segment(size_t index, Worker& w) {
       continue;
     }
     bool in_xor_pages = false;
-    if (coding()) {
+    if (coding() && (!raw_epoch || may_pay || (w.coded_pages + 1) % kExplorePeriod == 0)) {
       in_xor_pages = encode_page(seg, w, costs, static_cast<uint32_t>(i));
+      if (raw_epoch) may_pay = codec_may_pay(costs);  // the page may have refined a ratio
     } else {
-      const bool full = !d.known || wire::bitmap_bytes(config_.page_size, config_.block_size) +
-                                            size_t{d.n_changed} * config_.block_size >=
-                                        config_.page_size;
-      emit_plain(seg, d, full);
+      w.coded_pages += coding();  // exploration keeps its cadence
+      emit_plain(seg, d);
     }
     // Digest entries follow record order; XOR_PAGES comes after the
     // segment's other page records.

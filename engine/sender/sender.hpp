@@ -147,7 +147,13 @@ class Sender {
   void emit_xor_page(Segment& seg, uint64_t pfn, const uint8_t* delta, size_t size,
                      uint32_t n_changed) const;
   uint8_t* append_record(Segment& seg, uint8_t kind, uint64_t pfn, size_t payload_bytes);
-  void emit_plain(Segment& seg, const DirtyPage& page, bool full);
+  // Whether a page sent plain goes whole (FULL_PAGE) rather than as BLOCKS:
+  // the receiver's copy is unknown, or a bitmap and the changed blocks
+  // would be no smaller.
+  bool plain_whole(const DirtyPage& page) const;
+  void emit_plain(Segment& seg, const DirtyPage& page);
+  // Whether an enabled general codec could ship a page faster than raw.
+  bool codec_may_pay(const CostModel::Local& costs) const;
   void emit_coded(Segment& seg, const DirtyPage& page, const BlockOps& shared,
                   std::span<const uint8_t> prefix, std::span<const uint8_t> section,
                   codec::Codec codec);
