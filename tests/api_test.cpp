@@ -193,6 +193,20 @@ TEST(Api, SmallBufferKeepsTheEpochOpenAndOutputsAgree) {
   EXPECT_EQ(via_callback, exact);
   EXPECT_GE(calls, 3);  // header, segment(s), trailer
 
+  // Encoded by a call that found the buffer too small (its pages left in
+  // staging for the copy out), then sent through the callback: the same.
+  Pair c({.pages = 64});
+  c.primary() = a.primary();
+  ASSERT_EQ(fgbi_sender_begin_epoch(c.sender(), nullptr), FGBI_OK);
+  ASSERT_EQ(fgbi_sender_add_pages(c.sender(), pfns.data(), pages.data(), pfns.size(), nullptr),
+            FGBI_OK);
+  ASSERT_EQ(fgbi_sender_end_epoch(c.sender(), small.data(), small.size(), &needed),
+            FGBI_E_DST_TOO_SMALL);
+  std::vector<uint8_t> after_too_small;
+  sink.out = &after_too_small;
+  ASSERT_EQ(fgbi_sender_end_epoch_cb(c.sender(), write, &sink), FGBI_OK);
+  EXPECT_EQ(after_too_small, exact);
+
   ASSERT_EQ(a.feed(exact), FGBI_OK);
   EXPECT_TRUE(a.replica_matches_primary());
 }

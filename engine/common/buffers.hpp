@@ -42,6 +42,8 @@ class ByteBuffer {
   const uint8_t* data() const { return data_; }
   uint8_t* data() { return data_; }
   void clear() { size_ = 0; }
+  // Gives back the last n bytes (n <= size()).
+  void drop_back(size_t n) { size_ -= n; }
   // Grows by n bytes and returns where they start.
   uint8_t* append(size_t n) {
     if (size_ + n > capacity_) grow(size_ + n);

@@ -424,13 +424,24 @@ bool Sender::codec_may_pay(const CostModel::Local& costs) const {
   return may_pay;
 }
 
+void Sender::place_payload(Segment& seg, uint8_t* payload, const uint8_t* from, size_t size) const {
+  if (!seg.defer_payloads) {
+    std::memcpy(payload, from, size);
+    return;
+  }
+  seg.bytes.drop_back(size);
+  seg.deferred.push_back({static_cast<size_t>(payload - seg.bytes.data()), from, size});
+  seg.deferred_bytes += size;
+}
+
 void Sender::emit_plain(Segment& seg, const DirtyPage& page) {
   const uint32_t page_size = config_.page_size;
   if (plain_whole(page)) {
     // Only for pages captured whole or with every block changed. A page that
     // follows another sent whole joins its FULL_PAGE record: a ULEB128 pfn
     // step of a byte or two instead of a 16-byte record header.
-    const size_t run_payload = seg.bytes.size() - seg.full_run_header - wire::kRecordHeaderBytes;
+    const size_t run_payload =
+        seg.full_run_end == 0 ? 0 : load_le<uint32_t>(seg.bytes.data() + seg.full_run_header + 4);
     const uint64_t step = kernels::zigzag_encode(static_cast<int64_t>(page.pfn - seg.full_run_pfn));
     const size_t step_bytes = kernels::uleb128_size(step);
     uint8_t* content;
@@ -443,7 +454,7 @@ void Sender::emit_plain(Segment& seg, const DirtyPage& page) {
       content = append_record(seg, wire::kRecordFullPage, page.pfn, page_size);
       seg.full_run_header = seg.bytes.size() - page_size - wire::kRecordHeaderBytes;
     }
-    std::memcpy(content, page.data, page_size);
+    place_payload(seg, content, page.data, page_size);
     seg.full_run_end = seg.bytes.size();
     seg.full_run_pfn = page.pfn;
     ++seg.counters.pages_full;
@@ -455,7 +466,10 @@ void Sender::emit_plain(Segment& seg, const DirtyPage& page) {
   const size_t block_bytes = size_t{page.n_changed} * config_.block_size;
   uint8_t* payload = append_record(seg, wire::kRecordBlocks, page.pfn, bitmap_bytes + block_bytes);
   wire::store_bitmap(page.changed, bitmap_bytes, payload);
-  gather_changed(page, page.changed, payload + bitmap_bytes);
+  if (page.whole)
+    gather_changed(page, page.changed, payload + bitmap_bytes);
+  else  // staged together
+    place_payload(seg, payload + bitmap_bytes, page.data, block_bytes);
   ++seg.counters.pages_partial;
   seg.counters.blocks_changed += page.n_changed;
   seg.counters.codec_bytes[0] += block_bytes;
@@ -932,6 +946,8 @@ void Sender::prefetch_inputs(const DirtyPage& d) const {
 void Sender::encode_segment(size_t index, Worker& w) {
   Segment& seg = segments_[index];
   wire::open_segment(seg.bytes);
+  seg.deferred.clear();
+  seg.deferred_bytes = 0;
   seg.digest_entries.clear();
   seg.clean.clear();
   seg.xor_pages.clear();
@@ -1018,7 +1034,7 @@ void Sender::encode_segment(size_t index, Worker& w) {
     for (const auto& [pfn, check] : seg.clean)
       wire::encode_digest_entry(pfn, check, seg.digest_entries.append(wire::kDigestEntryBytes));
   }
-  wire::seal_segment(seg.bytes, seg.records, epoch_flags());
+  wire::seal_segment(seg.bytes, seg.records, epoch_flags(), seg.deferred_bytes);
 }
 
 fgbi_status Sender::encode_epoch(fgbi_write_fn write, void* user, std::span<uint8_t> in_place) {
@@ -1063,14 +1079,20 @@ fgbi_status Sender::encode_epoch(fgbi_write_fn write, void* user, std::span<uint
     const size_t count = std::min(wave, n_segments - first);
     if (!in_place.empty())
       segments_[first].bytes.write_to(in_place.data() + at, room > at ? room - at : 0);
+    // Segments copied out after encoding leave their staged pages where
+    // they are until then; not those streamed or encoded in place, and not
+    // where the records checksum must read every byte as it seals.
+    for (size_t i = first; i < first + count; ++i)
+      segments_[i].defer_payloads =
+          !write && in_place.empty() && (epoch_flags() & wire::kFlagNoRecordsChecksum) != 0;
     parallel_for(pool_.get(), count,
                  [&](size_t i, unsigned t) { encode_segment(first + i, *workers_[t]); });
     for (size_t i = first; i < first + count; ++i) {
       const Segment& seg = segments_[i];
       digest_state.update(seg.digest_entries.data(), seg.digest_entries.size());
       if (seg.records == 0) continue;  // nothing for the receiver
-      writer.add_segment(seg.bytes.data(), seg.bytes.size());
-      out(seg.bytes.data(), seg.bytes.size());
+      writer.add_segment(seg.bytes.data(), seg.size());
+      out(seg.bytes.data(), seg.bytes.size());  // streamed segments defer nothing
       at += seg.bytes.size();
     }
   }
@@ -1117,8 +1139,12 @@ fgbi_status Sender::emit(fgbi_write_fn write, void* user) {
   if (write(user, header_, wire::kHeaderBytes) != 0) return FGBI_E_CALLBACK_FAILED;
   for (size_t i = 0; i < segment_count(); ++i) {
     const Segment& seg = segments_[i];
-    if (seg.records != 0 && write(user, seg.bytes.data(), seg.bytes.size()) != 0)
-      return FGBI_E_CALLBACK_FAILED;
+    if (seg.records == 0) continue;
+    bool failed = false;
+    seg.for_each_piece([&](const uint8_t* data, size_t size) {
+      failed = failed || (size != 0 && write(user, data, size) != 0);
+    });
+    if (failed) return FGBI_E_CALLBACK_FAILED;
   }
   if (write(user, trailer_, wire::kTrailerBytes) != 0) return FGBI_E_CALLBACK_FAILED;
   return FGBI_OK;
@@ -1165,11 +1191,16 @@ fgbi_status Sender::end_epoch(uint8_t* dst, size_t capacity, size_t* written) {
   size_t at = wire::kHeaderBytes;
   for (size_t i = 0; i < n_segments; ++i) {
     offsets[i] = at;
-    if (segments_[i].records != 0) at += segments_[i].bytes.size();
+    if (segments_[i].records != 0) at += segments_[i].size();
   }
   auto copy_segment = [&](size_t i, unsigned) {
     const Segment& seg = segments_[i];
-    if (seg.records != 0) std::memcpy(dst + offsets[i], seg.bytes.data(), seg.bytes.size());
+    if (seg.records == 0) return;
+    uint8_t* to = dst + offsets[i];
+    seg.for_each_piece([&](const uint8_t* data, size_t size) {
+      if (size != 0) std::memcpy(to, data, size);
+      to += size;
+    });
   };
   parallel_for(at >= kParallelCopyBytes ? pool_.get() : nullptr, n_segments, copy_segment);
   std::memcpy(dst, header_, wire::kHeaderBytes);

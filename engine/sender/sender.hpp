@@ -103,6 +103,30 @@ class Sender {
     uint64_t full_run_pfn = 0;
     Counters counters;
     CostSamples samples;
+    // Payloads left in staging, when the segment is copied out after
+    // encoding (defer_payloads): each goes where `at` bytes of `bytes`
+    // precede it, so one copy takes staged pages to the caller.
+    struct Deferred {
+      size_t at;
+      const uint8_t* from;
+      size_t size;
+    };
+    bool defer_payloads = false;
+    std::vector<Deferred> deferred;
+    size_t deferred_bytes = 0;
+    // Bytes of the segment on the wire.
+    size_t size() const { return bytes.size() + deferred_bytes; }
+    // Calls fn(data, size) for the segment's bytes in wire order.
+    template <typename Fn>
+    void for_each_piece(Fn&& fn) const {
+      size_t from = 0;
+      for (const Deferred& d : deferred) {
+        fn(bytes.data() + from, d.at - from);
+        fn(d.from, d.size);
+        from = d.at;
+      }
+      fn(bytes.data() + from, bytes.size() - from);
+    }
   };
   // Each changed block's operation on the wire, and the references.
   struct BlockOps {
@@ -152,6 +176,9 @@ class Sender {
   // would be no smaller.
   bool plain_whole(const DirtyPage& page) const;
   void emit_plain(Segment& seg, const DirtyPage& page);
+  // Fills `payload`, the last `size` bytes of seg.bytes, from staging, or
+  // leaves them there for the copy out (Segment::defer_payloads).
+  void place_payload(Segment& seg, uint8_t* payload, const uint8_t* from, size_t size) const;
   // Whether an enabled general codec could ship a page faster than raw.
   bool codec_may_pay(const CostModel::Local& costs) const;
   void emit_coded(Segment& seg, const DirtyPage& page, const BlockOps& shared,

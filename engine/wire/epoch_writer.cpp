@@ -26,10 +26,11 @@ uint8_t* extend_last_record(ByteBuffer& segment, size_t header_offset, size_t n)
   return p;
 }
 
-void seal_segment(ByteBuffer& segment, uint32_t records, uint32_t epoch_flags) {
+void seal_segment(ByteBuffer& segment, uint32_t records, uint32_t epoch_flags,
+                  size_t bytes_elsewhere) {
   SegmentHeader sh;
   sh.record_count = records;
-  sh.records_bytes = segment.size() - kSegmentHeaderBytes;
+  sh.records_bytes = segment.size() + bytes_elsewhere - kSegmentHeaderBytes;
   if ((epoch_flags & kFlagNoRecordsChecksum) == 0)
     sh.records_checksum = xxh3(segment.data() + kSegmentHeaderBytes, sh.records_bytes);
   encode_segment_header(sh, segment.data());

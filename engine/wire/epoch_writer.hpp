@@ -24,9 +24,12 @@ uint8_t* append_record(ByteBuffer& segment, uint8_t kind, uint64_t pfn, size_t p
 // by n payload bytes; returns where they go. The caller keeps the payload
 // within kMaxPayloadBytes.
 uint8_t* extend_last_record(ByteBuffer& segment, size_t header_offset, size_t n);
-// Fills in the segment's header for its `records` records; the records
-// checksum stays 0 when the epoch's flags include kFlagNoRecordsChecksum.
-void seal_segment(ByteBuffer& segment, uint32_t records, uint32_t epoch_flags);
+// Fills in the segment's header for its `records` records, of which
+// `bytes_elsewhere` bytes are not in `segment` (the caller puts them in
+// place when it copies the segment out: only under kFlagNoRecordsChecksum,
+// which leaves the records checksum 0).
+void seal_segment(ByteBuffer& segment, uint32_t records, uint32_t epoch_flags,
+                  size_t bytes_elsewhere = 0);
 
 class EpochWriter {
  public:
