@@ -275,7 +275,10 @@ FGBI_API size_t fgbi_sender_epoch_bound(const fgbi_sender* sender, size_t n_page
  * epoch stays open: call again with a larger buffer (*written = size needed).
  * With one thread (FGBI_P_THREADS 1) and a capacity of at least
  * fgbi_sender_epoch_bound(), the stream is encoded in dst where it lies,
- * without a copy; bytes of dst past *written are then left unspecified. */
+ * without a copy; bytes of dst past *written are then left unspecified.
+ * Otherwise the segments are encoded apart and copied to dst, and (with
+ * the digest on) the pages they send raw are copied once, from where the
+ * capture put them. */
 FGBI_API fgbi_status fgbi_sender_end_epoch(fgbi_sender* sender, void* dst, size_t capacity,
                                            size_t* written);
 /* Ends the epoch and hands its stream to write() in order, streaming: the
